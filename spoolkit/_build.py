@@ -1,0 +1,51 @@
+"""cffi builder for spoolkit's C core (API mode, out of line).
+
+``csrc/spoolkit.h`` is both the C API and the cdef: preprocessor lines are
+dropped and the rest is handed to cffi verbatim.  Every ``csrc/*.c`` file is
+compiled in, linked against libdeflate, zlib and bzip2.  The package version
+is compiled into the extension so that a stale build is caught at import.
+"""
+
+import os
+import re
+from pathlib import Path
+
+from cffi import FFI
+
+ROOT = Path(__file__).resolve().parent.parent
+CSRC = ROOT / "csrc"
+
+
+def _rel(path: Path) -> str:
+    # setuptools wants source paths relative to setup.py
+    return os.path.relpath(path, ROOT)
+
+
+def _version() -> str:
+    text = (ROOT / "spoolkit" / "_version.py").read_text()
+    match = re.search(r'__version__\s*=\s*"([^"]+)"', text)
+    if not match:
+        raise RuntimeError("spoolkit/_version.py has no __version__")
+    return match.group(1)
+
+
+def _cdef() -> str:
+    lines = (CSRC / "spoolkit.h").read_text().splitlines()
+    return "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+
+
+ffibuilder = FFI()
+ffibuilder.cdef(_cdef())
+ffibuilder.set_source(
+    "spoolkit._spoolkit",
+    '#include "spoolkit.h"',
+    sources=sorted(_rel(p) for p in CSRC.glob("*.c")),
+    include_dirs=[_rel(CSRC)],
+    libraries=["deflate", "z", "bz2"],
+    define_macros=[("SPK_VERSION_STR", '"%s"' % _version())],
+    extra_compile_args=["-std=c11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter",
+                        "-D_GNU_SOURCE"],
+)
+
+if __name__ == "__main__":
+    ffibuilder.compile(verbose=True)

@@ -1,0 +1,317 @@
+"""Plain CKD images (``CKD_P370`` / ``CKD_P064``), single or split in files.
+
+Layout: a 512-byte device header, then fixed track slots of ``track_size``
+bytes.  Volumes over 2 GB are split like Hercules' ``dasdinit`` does it
+(``vol_1.3390``, ``vol_2.3390``, ...): file *k* carries ``fileseq`` *k* and
+``highcyl`` = its last absolute cylinder, the last file ``highcyl`` 0.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from dataclasses import dataclass
+from typing import Any, Optional, Union
+
+from .._native import check, ffi, lib, new_err
+from ..errors import FormatError, InvalidArgumentError, NotFoundError, TruncatedError
+from ..geometry import CKDDevice
+from ..util import atomic_outputs
+from .base import DasdImage, ScanStats, model_for
+from .track import Track
+
+DEVHDR_SIZE = 512
+MAX_FILES = 27
+PLAIN_IDS = ("CKD_P370", "CKD_P064")
+
+
+@dataclass
+class DevHeader:
+    """The 512-byte ``CKD_DEVHDR`` at the start of every CKD/CCKD file."""
+
+    devid: str
+    heads: int
+    track_size: int
+    devtype: int
+    fileseq: int = 0
+    highcyl: int = 0
+    serial: str = ""
+
+    @classmethod
+    def parse(cls, buf: bytes, path: Optional[str] = None) -> DevHeader:
+        hdr = ffi.new("spk_ckd_devhdr *")
+        err = new_err()
+        check(lib.spk_ckd_devhdr_parse(ffi.from_buffer(buf), len(buf), hdr, err), err,
+              path=path)
+        return cls(ffi.string(hdr.devid).decode("ascii"), hdr.heads, hdr.trksize, hdr.devtype,
+                   hdr.fileseq, hdr.highcyl, ffi.string(hdr.serial).decode("ascii"))
+
+    def build(self) -> bytes:
+        hdr = ffi.new("spk_ckd_devhdr *")
+        hdr.devid = self.devid.encode("ascii")
+        hdr.heads, hdr.trksize, hdr.devtype = self.heads, self.track_size, self.devtype
+        hdr.fileseq, hdr.highcyl = self.fileseq, self.highcyl
+        hdr.serial = self.serial.encode("ascii")[:12]
+        out = bytearray(DEVHDR_SIZE)
+        err = new_err()
+        check(lib.spk_ckd_devhdr_build(ffi.from_buffer(out), DEVHDR_SIZE, hdr, err), err)
+        return bytes(out)
+
+
+def read_devheader(path: Union[str, os.PathLike]) -> DevHeader:
+    with open(path, "rb") as f:
+        buf = f.read(DEVHDR_SIZE)
+    return DevHeader.parse(buf, os.fspath(path))
+
+
+# -- split-volume file names ------------------------------------------------
+def _seq_char(k: int) -> str:
+    return str(k) if k < 10 else chr(ord("A") + k - 10)
+
+
+def _seq_pos(name: str) -> int:
+    dot = name.find(".")
+    return dot - 1 if dot > 0 else len(name) - 1
+
+
+def split_name(path: str, k: int) -> str:
+    """Name of file ``k`` (1-based) of a split volume whose first file is ``path``:
+    the character before the first dot of the base name is the sequence."""
+    head, name = os.path.split(path)
+    pos = _seq_pos(name)
+    return os.path.join(head, name[:pos] + _seq_char(k) + name[pos + 1:])
+
+
+def first_split_name(path: str) -> str:
+    """What ``dasdinit`` names file 1: ``_1`` inserted before the first dot
+    unless the name already has ``_<c>`` there."""
+    head, name = os.path.split(path)
+    dot = name.find(".")
+    if dot < 0:
+        dot = len(name)
+    if dot >= 2 and name[dot - 2] == "_":
+        return os.path.join(head, name[:dot - 1] + "1" + name[dot:])
+    return os.path.join(head, name[:dot] + "_1" + name[dot:])
+
+
+@dataclass
+class _Piece:
+    path: str
+    first_trk: int
+    ntrks: int
+    fd: int
+    map: Optional[mmap.mmap]
+
+
+class CKDImage(DasdImage):
+    """A plain CKD image, possibly split over several files."""
+
+    kind = "CKD"
+
+    def __init__(self, path: Union[str, os.PathLike], mode: str = "r") -> None:
+        path = os.fspath(path)
+        hdr = read_devheader(path)
+        if hdr.devid not in PLAIN_IDS:
+            raise FormatError(f"not a plain CKD image (device id {hdr.devid!r})", path=path)
+        if hdr.heads == 0 or hdr.heads > 255 or hdr.track_size < 512 or hdr.track_size > 65536 + 512:
+            raise FormatError(f"bad geometry in header: {hdr.heads} heads, track size "
+                              f"{hdr.track_size}", path=path, offset=8)
+        self.devid = hdr.devid
+        self.header = hdr
+        self._pieces: list[_Piece] = []
+        try:
+            self._open_pieces(path, hdr, mode)
+            ntrks = sum(p.ntrks for p in self._pieces)
+            cyls = ntrks // hdr.heads
+            try:
+                dev = model_for(hdr.devtype, cyls)
+            except NotFoundError:
+                raise FormatError(f"unknown device type byte X'{hdr.devtype:02X}' for "
+                                  f"{cyls} cylinders", path=path, offset=16) from None
+            expected = dev.track_size
+            if hdr.heads != dev.heads or hdr.track_size != expected:
+                raise FormatError(
+                    f"header says {hdr.heads} heads and {hdr.track_size}-byte tracks; a "
+                    f"{dev.devtype} has {dev.heads} heads and {expected}-byte tracks",
+                    path=path, offset=8)
+            super().__init__(path, mode, dev, cyls, hdr.heads, hdr.track_size)
+        except BaseException:
+            self._close_pieces()
+            raise
+
+    @property
+    def files(self) -> list[str]:
+        """The files of the volume, first to last."""
+        return [p.path for p in self._pieces]
+
+    def _open_pieces(self, path: str, hdr: DevHeader, mode: str) -> None:
+        flags = os.O_RDWR if mode == "r+" else os.O_RDONLY
+        slot = hdr.track_size
+        per_cyl = hdr.heads * slot
+        if hdr.fileseq in (0, 0xFF):
+            names = [path]
+        elif hdr.fileseq == 1:
+            names = [split_name(path, k) for k in range(1, MAX_FILES + 1)]
+        else:
+            raise FormatError(f"this is file {hdr.fileseq} of a split volume; open file 1",
+                              path=path, offset=17)
+        cyls_so_far = 0
+        for k, name in enumerate(names, start=1):
+            if k > 1 and not os.path.exists(name):
+                raise FormatError(f"split volume file {k} is missing: {name}", path=path)
+            fhdr = hdr if k == 1 else read_devheader(name)
+            if k > 1:
+                if fhdr.devid != hdr.devid or fhdr.heads != hdr.heads or \
+                        fhdr.track_size != hdr.track_size or fhdr.devtype != hdr.devtype:
+                    raise FormatError(f"file {k} has a different device header than file 1",
+                                      path=name)
+                if fhdr.fileseq not in (k, 0xFF):
+                    raise FormatError(f"file sequence {fhdr.fileseq}, expected {k}",
+                                      path=name, offset=17)
+            size = os.path.getsize(name)
+            body = size - DEVHDR_SIZE
+            if body < 0 or body % per_cyl:
+                raise TruncatedError(
+                    f"file of {size} bytes is not a 512-byte header plus whole cylinders of "
+                    f"{per_cyl} bytes", path=name, offset=size)
+            ncyl = body // per_cyl
+            last = len(names) == 1 or fhdr.highcyl == 0 or fhdr.fileseq == 0xFF
+            if fhdr.highcyl and fhdr.highcyl != cyls_so_far + ncyl - 1:
+                raise FormatError(
+                    f"high cylinder {fhdr.highcyl} does not match the file's "
+                    f"{ncyl} cylinders starting at {cyls_so_far}", path=name, offset=18)
+            fd = os.open(name, flags)
+            m = mmap.mmap(fd, size, prot=mmap.PROT_READ) if size else None
+            self._pieces.append(_Piece(name, cyls_so_far * hdr.heads, ncyl * hdr.heads, fd, m))
+            cyls_so_far += ncyl
+            if last:
+                break
+        else:
+            raise FormatError(f"split volume has more than {MAX_FILES} files", path=path)
+
+    def _piece(self, trk: int) -> tuple[_Piece, int]:
+        for p in self._pieces:
+            if trk < p.first_trk + p.ntrks:
+                return p, DEVHDR_SIZE + (trk - p.first_trk) * self.track_size
+        raise AssertionError("track beyond the volume")  # _trk() checked the range
+
+    def _read_image(self, trk: int) -> Any:
+        p, off = self._piece(trk)
+        return memoryview(p.map)[off:off + self.track_size]
+
+    def _write_image(self, trk: int, image: bytes) -> None:
+        p, off = self._piece(trk)
+        # zero the rest of the slot: no stale bytes after the new EOT
+        os.pwrite(p.fd, image + bytes(self.track_size - len(image)), off)
+
+    def _scan(self, first: int, stop: int, stats: ScanStats) -> None:
+        err = new_err()
+        c = ffi.new("spk_scan_stats *")
+        chunk = 16 * self.heads  # keep calls short so Ctrl-C stays responsive
+        for p in self._pieces:
+            lo = max(first, p.first_trk)
+            hi = min(stop, p.first_trk + p.ntrks)
+            buf = ffi.from_buffer(p.map)
+            for t in range(lo, hi, chunk):
+                n = min(chunk, hi - t)
+                off = DEVHDR_SIZE + (t - p.first_trk) * self.track_size
+                rc = lib.spk_ckd_scan(buf + off, n * self.track_size, self.track_size, t, n,
+                                      self.heads, self.track_flags, c, err)
+                if rc < 0:
+                    bad = err.index
+                    check(rc, err, path=p.path, track=divmod(bad, self.heads),
+                          offset=DEVHDR_SIZE + (bad - p.first_trk) * self.track_size
+                          + max(0, err.offset - (bad - t) * self.track_size))
+        stats.add(c)
+
+    def _close_pieces(self) -> None:
+        for p in self._pieces:
+            if p.map is not None:
+                try:
+                    p.map.close()
+                except BufferError:  # a Track view still exported; the GC frees it
+                    pass
+            os.close(p.fd)
+        self._pieces = []
+
+    def close(self) -> None:
+        if not self.closed:
+            self._close_pieces()
+        super().close()
+
+
+# -- creation -----------------------------------------------------------------
+IPL1_DATA = bytes.fromhex("000600000000000f" "0300000000000001" "0000000000000000")
+
+
+def vol1_data(volser: str, owner: str = "HERCULES") -> bytes:
+    """The 80-byte DASD VOL1 label as Hercules 3.13 ``dasdinit`` writes it."""
+    label = bytearray(b"\x40" * 80)
+    label[0:4] = "VOL1".encode("cp037")
+    label[4:10] = volser.upper().ljust(6).encode("cp037")
+    label[11:16] = bytes([0, 0, 0, 1, 1])  # VTOC pointer: cyl 0 head 1 record 1
+    label[41:41 + len(owner)] = owner.encode("cp037")
+    return bytes(label)
+
+
+def check_volser(volser: str) -> str:
+    v = volser.upper()
+    if not 1 <= len(v) <= 6 or not all(c.isalnum() or c in "$#@-" for c in v):
+        raise InvalidArgumentError(f"volume serial {volser!r} must be 1-6 letters or digits")
+    return v
+
+
+def ipl_track(volser: str) -> Track:
+    """Track 0 as ``dasdinit`` writes it: R1 IPL1, R2 IPL2, R3 VOL1."""
+    e = "cp037"
+    return Track.from_records(0, 0, [
+        (1, "IPL1".encode(e), IPL1_DATA),
+        (2, "IPL2".encode(e), bytes(144)),
+        (3, "VOL1".encode(e), vol1_data(volser)),
+    ])
+
+
+def create_ckd(path: Union[str, os.PathLike], dev: CKDDevice, cylinders: int,
+               volser: Optional[str] = "111111", *, lfs: bool = False, nullfmt: int = 1,
+               devid: str = "CKD_P370") -> list[str]:
+    """Create a plain CKD volume as ``dasdinit`` does; returns the file names.
+
+    Over 2 GB the volume is split into files of at most 2519 cylinders (3390)
+    unless ``lfs``.  ``volser=None`` makes a raw volume (no IPL/VOL1 records).
+    Files are written under temporary names and renamed when all are complete.
+    """
+    path = os.fspath(path)
+    trksize = dev.track_size
+    per_cyl = trksize * dev.heads
+    maxcpif = (0x7FFFFFFF - DEVHDR_SIZE + 1) // per_cyl
+    if lfs or cylinders <= maxcpif:
+        spans = [(0, cylinders - 1)]
+        names = [path]
+    else:
+        n = -(-cylinders // maxcpif)
+        if n > MAX_FILES:
+            raise InvalidArgumentError(f"{cylinders} cylinders need {n} files (max {MAX_FILES})")
+        spans = [(i * maxcpif, min(cylinders, (i + 1) * maxcpif) - 1) for i in range(n)]
+        first = first_split_name(path)
+        names = [split_name(first, k) for k in range(1, n + 1)]
+    track0 = ipl_track(check_volser(volser)) if volser is not None else None
+    with atomic_outputs(names) as tmps:
+        for k, ((start, end), tmp) in enumerate(zip(spans, tmps), start=1):
+            single = len(spans) == 1
+            hdr = DevHeader(devid, dev.heads, trksize, dev.devt & 0xFF,
+                            0 if single else k, 0 if end + 1 == cylinders else end)
+            ntrks = (end - start + 1) * dev.heads
+            size = DEVHDR_SIZE + ntrks * trksize
+            with open(tmp, "r+b") as f:
+                f.write(hdr.build())
+                f.truncate(size)
+                with mmap.mmap(f.fileno(), size) as m:
+                    buf = ffi.from_buffer(m)
+                    err = new_err()
+                    check(lib.spk_ckd_format(buf + DEVHDR_SIZE, size - DEVHDR_SIZE, trksize,
+                                             start * dev.heads, ntrks, dev.heads, nullfmt, err),
+                          err, path=tmp)
+                    if k == 1 and track0 is not None:
+                        m[DEVHDR_SIZE:DEVHDR_SIZE + len(track0)] = track0.image
+                    del buf
+    return names

@@ -1,0 +1,206 @@
+"""Track images: the Hercules / TRACKREAD layout HA, R0, records, EOT.
+
+A :class:`Track` holds exactly the bytes from the 5-byte home address through
+the 8-byte end-of-track marker.  Parsing happens in C, once per track; record
+objects are made only when :attr:`Track.records` is asked for, and their key
+and data are memoryviews into the image, never copies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Optional, Union
+
+from .._native import check, ffi, lib, new_err
+from ..errors import InvalidArgumentError
+
+#: Flags for the C parser (see ``enum spk_track_flags`` in csrc/spoolkit.h)
+OVERFLOW = lib.SPK_TRK_OVERFLOW
+ANY_HA = lib.SPK_TRK_ANYHA
+STRICT = lib.SPK_TRK_STRICT
+
+EOT = b"\xff" * 8
+
+
+class Record:
+    """One count-key-data record of a track."""
+
+    __slots__ = ("cyl", "head", "r", "key", "data", "overflow", "offset")
+
+    def __init__(self, cyl: int, head: int, r: int, key: memoryview, data: memoryview,
+                 overflow: bool = False, offset: int = 0) -> None:
+        self.cyl = cyl
+        self.head = head
+        self.r = r
+        self.key = key
+        self.data = data
+        self.overflow = overflow
+        self.offset = offset
+
+    @property
+    def kl(self) -> int:
+        return len(self.key)
+
+    @property
+    def dl(self) -> int:
+        return len(self.data)
+
+    @property
+    def is_eof(self) -> bool:
+        """An end-of-file record: no key, no data."""
+        return not self.key and not self.data
+
+    def __repr__(self) -> str:
+        return "Record(cyl=%d, head=%d, r=%d, kl=%d, dl=%d%s)" % (
+            self.cyl, self.head, self.r, self.kl, self.dl, ", overflow" if self.overflow else "")
+
+
+RecordSpec = Union[Record, Sequence[Any]]
+
+
+class Track:
+    """A parsed track image.
+
+    ``Track(image, cyl, head)`` checks the image (bounds of every count, key
+    and data; home address equal to ``cyl``/``head`` unless they are None;
+    an end-of-track marker) and keeps the bytes up to and including EOT.
+    Bytes after EOT are dropped, never interpreted.
+    """
+
+    __slots__ = ("image", "cyl", "head", "nrecs", "key_bytes", "data_bytes", "_flags",
+                 "_records")
+
+    def __init__(self, image: Union[bytes, bytearray, memoryview], cyl: Optional[int] = None,
+                 head: Optional[int] = None, *, overflow: bool = True,
+                 where: Optional[dict[str, Any]] = None) -> None:
+        flags = OVERFLOW if overflow else 0
+        if cyl is None or head is None:
+            flags |= ANY_HA
+        info = ffi.new("spk_track_info *")
+        err = new_err()
+        buf = ffi.from_buffer(image)
+        rc = lib.spk_track_parse(buf, len(buf), cyl or 0, head or 0, flags, ffi.NULL, 0,
+                                 info, err)
+        if rc < 0:
+            w = dict(where or {})
+            if cyl is not None and head is not None:
+                w.setdefault("track", (cyl, head))
+            check(rc, err, **w)
+        n = info.length
+        if isinstance(image, bytes) and len(image) == n:
+            self.image = image
+        else:
+            self.image = bytes(memoryview(image)[:n])
+        self.cyl = info.cyl
+        self.head = info.head
+        self.nrecs = info.nrecs
+        self.key_bytes = info.key_bytes
+        self.data_bytes = info.data_bytes
+        self._flags = flags | ANY_HA
+        self._records: Optional[list[Record]] = None
+
+    # -- construction ----------------------------------------------------
+    @classmethod
+    def from_records(cls, cyl: int, head: int, records: Iterable[RecordSpec],
+                     r0: Optional[bytes] = None) -> Track:
+        """Build a track from ``(r, key, data)`` tuples (or ``(cyl, head, r, key,
+        data)``, or :class:`Record` objects).  R0 gets 8 bytes ``r0`` (zeros
+        by default); record CCHH defaults to the track's."""
+        specs = []
+        keep = []
+        size = 5 + 16 + 8
+        for i, item in enumerate(records):
+            if isinstance(item, Record):
+                rc, rh, r, key, data, ovf = (item.cyl, item.head, item.r, item.key,
+                                             item.data, item.overflow)
+            else:
+                item = tuple(item)
+                if len(item) == 3:
+                    (r, key, data), rc, rh = item, cyl, head
+                elif len(item) == 5:
+                    rc, rh, r, key, data = item
+                else:
+                    raise InvalidArgumentError(
+                        f"record {i + 1}: expected (r, key, data) or (cyl, head, r, key, data)")
+                ovf = False
+            key = b"" if key is None else key
+            data = b"" if data is None else data
+            if not 0 <= r <= 255:
+                raise InvalidArgumentError(f"record {i + 1}: record number {r} outside 0..255")
+            if len(key) > 255:
+                raise InvalidArgumentError(f"record {i + 1}: key of {len(key)} bytes (max 255)")
+            if len(data) > 65535:
+                raise InvalidArgumentError(f"record {i + 1}: data of {len(data)} bytes (max 65535)")
+            kb = ffi.from_buffer(key) if key else ffi.NULL
+            db = ffi.from_buffer(data) if data else ffi.NULL
+            keep.append((kb, db))
+            specs.append((rc, rh, r, len(key), len(data), 1 if ovf else 0, kb, db))
+            size += 8 + len(key) + len(data)
+        arr = ffi.new("spk_recspec[]", max(1, len(specs)))
+        for i, (rc, rh, r, kl, dl, ovf, kb, db) in enumerate(specs):
+            s = arr[i]
+            s.cyl, s.head, s.rec, s.kl, s.dl, s.overflow = rc, rh, r, kl, dl, ovf
+            s.key, s.data = kb, db
+        if r0 is not None and len(r0) != 8:
+            raise InvalidArgumentError("R0 data must be 8 bytes")
+        out = bytearray(size)
+        err = new_err()
+        n = check(lib.spk_track_build(ffi.from_buffer(out), size, cyl, head,
+                                      ffi.from_buffer(r0) if r0 else ffi.NULL,
+                                      arr, len(specs), err), err, track=(cyl, head))
+        return cls(bytes(out[:n]), cyl, head)
+
+    @classmethod
+    def null(cls, cyl: int, head: int, fmt: int = 1) -> Track:
+        """A null track: fmt 0 (R0 + EOF record), 1 (R0 only), 2 (Linux 12 x 4 KiB)."""
+        out = bytearray(49277 + 64)
+        err = new_err()
+        n = check(lib.spk_track_null(ffi.from_buffer(out), len(out), cyl, head, fmt, err), err)
+        return cls(bytes(out[:n]), cyl, head)
+
+    # -- access ----------------------------------------------------------
+    @property
+    def records(self) -> list[Record]:
+        """Records R1..Rn (R0 is :attr:`r0`), each with memoryview key and data."""
+        if self._records is None:
+            self._records = self._parse_records()[1:]
+        return self._records
+
+    @property
+    def r0(self) -> Record:
+        """Record 0 (normally 8 bytes of data)."""
+        return self._parse_records()[0]
+
+    def _parse_records(self) -> list[Record]:
+        n = self.nrecs + 1
+        arr = ffi.new("spk_record[]", n)
+        err = new_err()
+        check(lib.spk_track_parse(self.image, len(self.image), 0, 0, self._flags, arr, n,
+                                  ffi.NULL, err), err, track=(self.cyl, self.head))
+        view = memoryview(self.image)
+        out = []
+        for i in range(n):
+            rec = arr[i]
+            k = rec.offset + 8
+            d = k + rec.kl
+            out.append(Record(rec.cyl, rec.head, rec.rec, view[k:d], view[d:d + rec.dl],
+                              bool(rec.flags & lib.SPK_REC_OVERFLOW), rec.offset))
+        return out
+
+    def __len__(self) -> int:
+        return len(self.image)
+
+    def __bytes__(self) -> bytes:
+        return self.image
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Track):
+            return self.image == other.image
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.image)
+
+    def __repr__(self) -> str:
+        return "Track(cyl=%d, head=%d, records=%d, length=%d)" % (
+            self.cyl, self.head, self.nrecs, len(self.image))

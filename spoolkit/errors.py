@@ -1,0 +1,143 @@
+"""spoolkit's exception hierarchy.
+
+Every error raised for bad input or a refused operation is a
+:class:`SpoolkitError`; each subclass also inherits the fitting built-in, so
+``except ValueError`` keeps working for callers that do not know spoolkit.
+Each error carries what it is about: the file, and where known the byte
+offset, the track (cylinder, head), block, page or record.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+
+class SpoolkitError(Exception):
+    """Base class of all spoolkit errors."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Optional[str] = None,
+        offset: Optional[int] = None,
+        track: Optional[tuple[int, int]] = None,
+        block: Optional[int] = None,
+        page: Optional[int] = None,
+        record: Optional[int] = None,
+        code: Optional[int] = None,
+    ) -> None:
+        self.message = message
+        self.path = None if path is None else str(path)
+        self.offset = offset
+        self.track = track
+        self.block = block
+        self.page = page
+        self.record = record
+        self.code = code
+        super().__init__(message)
+
+    def where(self) -> str:
+        """The location part of the message: file, track, block, offset."""
+        parts = []
+        if self.path:
+            parts.append(self.path)
+        if self.track is not None:
+            parts.append("track %d/%d" % self.track)
+        if self.block is not None:
+            parts.append("block %d" % self.block)
+        if self.page is not None:
+            parts.append("page %d" % self.page)
+        if self.record is not None:
+            parts.append("record %d" % self.record)
+        if self.offset is not None:
+            parts.append("offset %d" % self.offset)
+        return ": ".join([", ".join(parts)]) if parts else ""
+
+    def __str__(self) -> str:
+        where = self.where()
+        return f"{where}: {self.message}" if where else self.message
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description (used by the CLI's --json error output)."""
+        out: dict[str, Any] = {"error": type(self).__name__, "message": self.message}
+        for name in ("path", "offset", "track", "block", "page", "record"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+class FormatError(SpoolkitError, ValueError):
+    """The bytes do not have the structure the format requires."""
+
+
+class TruncatedError(FormatError):
+    """The input ends before a structure it announces."""
+
+
+class ChecksumError(FormatError):
+    """A CRC or check field does not match."""
+
+
+class ChainLoopError(FormatError):
+    """A chain (free space, spool pages) revisits an element."""
+
+
+class CompressionError(FormatError):
+    """Compressed data does not decompress, or decompresses past its limit."""
+
+
+class InvalidArgumentError(SpoolkitError, ValueError):
+    """An argument is outside what the operation accepts."""
+
+
+class CapacityError(SpoolkitError, ValueError):
+    """Records do not fit on the real device's track."""
+
+
+class AddressError(SpoolkitError, IndexError):
+    """A cylinder, head, track, block or slot outside the device."""
+
+
+class UnsupportedError(SpoolkitError, NotImplementedError):
+    """Valid input spoolkit does not handle (yet)."""
+
+
+class NotFoundError(SpoolkitError, KeyError):
+    """A looked-up item (spool file, dataset, volume) does not exist."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return SpoolkitError.__str__(self)
+
+
+class NoSpaceError(SpoolkitError, OSError):
+    """No free space left on the volume, image or tape."""
+
+    def __str__(self) -> str:
+        return SpoolkitError.__str__(self)
+
+
+class ProtectedExtentError(SpoolkitError, PermissionError):
+    """A write would land in a protected (CP-owned) extent."""
+
+    def __str__(self) -> str:
+        return SpoolkitError.__str__(self)
+
+
+class ReadOnlyError(SpoolkitError, PermissionError):
+    """A write to an image opened read-only."""
+
+    def __str__(self) -> str:
+        return SpoolkitError.__str__(self)
+
+
+class BuildError(SpoolkitError, ImportError):
+    """The compiled core is missing or does not match this package."""
+
+
+__all__ = [
+    "SpoolkitError", "FormatError", "TruncatedError", "ChecksumError", "ChainLoopError",
+    "CompressionError", "InvalidArgumentError", "CapacityError", "AddressError", "UnsupportedError", "NotFoundError",
+    "NoSpaceError", "ProtectedExtentError", "ReadOnlyError", "BuildError",
+]

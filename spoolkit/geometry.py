@@ -1,0 +1,234 @@
+"""Device geometry: the Hercules device tables and the real capacity formulas.
+
+The table rows and :func:`capacity` come from the C core (``csrc/geometry.c``),
+which reproduces Hercules' ``dasdtab.c`` rows and ``capacity_calc`` exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Optional
+
+from ._native import check, ffi, lib, new_err
+from .errors import InvalidArgumentError, NotFoundError
+
+
+@dataclass(frozen=True)
+class CKDDevice:
+    """One CKD device model (a row of Hercules' ``ckdtab``)."""
+
+    name: str
+    devt: int
+    model: int
+    code: int
+    cylinders: int
+    alt_cylinders: int
+    heads: int
+    r0: int
+    r1: int
+    har0: int
+    track_length: int
+    sectors: int
+    formula: int
+    factors: tuple[int, int, int, int, int, int]
+    cu: str
+    track_size: int
+    _ptr: Any = None
+
+    @property
+    def devtype(self) -> str:
+        """The device type as Hercules and CP print it, e.g. ``"3390"``."""
+        return "%04X" % self.devt
+
+    def capacity(self, kl: int, dl: int, used: int = 0) -> Capacity:
+        """Capacity of one record of key length ``kl`` and data length ``dl``."""
+        return capacity(self, kl, dl, used)
+
+    def records_per_track(self, dl: int, kl: int = 0) -> int:
+        """How many records of this shape fit on one track of the real device."""
+        return capacity(self, kl, dl).records_per_track
+
+    def max_data_length(self, nrecs: int, kl: int = 0) -> int:
+        """The largest DL for which ``nrecs`` records of key length ``kl`` fit a track."""
+        return max_data_length(self, nrecs, kl)
+
+
+@dataclass(frozen=True)
+class FBADevice:
+    """One FBA device model (a row of Hercules' ``fbatab``)."""
+
+    name: str
+    devt: int
+    devclass: int
+    type: int
+    model: int
+    blocks_per_group: int
+    blocks_per_access: int
+    block_size: int
+    blocks: int
+    cu: int
+
+    @property
+    def devtype(self) -> str:
+        return "%04X" % self.devt
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """Result of Hercules' ``capacity_calc`` for one record."""
+
+    fits: bool
+    new_used: int
+    balance: int
+    bytes_last: int
+    bytes_not_last: int
+    records_per_track: int
+    physical_length: int
+    max_data_length: int
+
+
+def _ckd_from_ptr(p: Any) -> CKDDevice:
+    row = CKDDevice(
+        name=ffi.string(p.name).decode(),
+        devt=p.devt,
+        model=p.model,
+        code=p.code,
+        cylinders=p.cyls,
+        alt_cylinders=p.altcyls,
+        heads=p.heads,
+        r0=p.r0,
+        r1=p.r1,
+        har0=p.har0,
+        track_length=p.len,
+        sectors=p.sectors,
+        formula=p.formula,
+        factors=(p.f1, p.f2, p.f3, p.f4, p.f5, p.f6),
+        cu=ffi.string(p.cu).decode(),
+        track_size=lib.spk_geom_trksize(p),
+        _ptr=p,
+    )
+    return row
+
+
+@lru_cache(maxsize=None)
+def ckd_devices() -> tuple[CKDDevice, ...]:
+    """All CKD rows, in Hercules' table order."""
+    return tuple(_ckd_from_ptr(lib.spk_geom_ckd_get(i)) for i in range(lib.spk_geom_ckd_count()))
+
+
+@lru_cache(maxsize=None)
+def fba_devices() -> tuple[FBADevice, ...]:
+    """All FBA rows, in Hercules' table order."""
+    out = []
+    for i in range(lib.spk_geom_fba_count()):
+        p = lib.spk_geom_fba_get(i)
+        out.append(FBADevice(ffi.string(p.name).decode(), p.devt, p.devclass, p.type, p.model,
+                             p.bpg, p.bpp, p.blksize, p.blocks, p.cu))
+    return tuple(out)
+
+
+def _parse_devt(text: str) -> int:
+    try:
+        return int(text, 16)
+    except ValueError:
+        raise InvalidArgumentError(f"not a device type: {text!r}") from None
+
+
+def lookup_ckd(name: Optional[str] = None, devt: Optional[int | str] = None,
+               cylinders: int = 0) -> CKDDevice:
+    """Find a CKD model the way Hercules' ``dasd_lookup`` does.
+
+    By ``name`` ("3390-3", "3390"), or by device type (0x3390, "3390", or the
+    low byte 0x90) and size: the first row whose primary plus alternate
+    cylinders hold ``cylinders``.
+    """
+    if name is not None:
+        for row in ckd_devices():
+            if row.name == name.upper() or row.name == name:
+                return row
+        raise NotFoundError(f"unknown CKD device type {name!r}")
+    if devt is None:
+        raise InvalidArgumentError("give a device name or a device type")
+    if isinstance(devt, str):
+        devt = _parse_devt(devt)
+    p = lib.spk_geom_ckd_lookup(ffi.NULL, devt, cylinders)
+    if p == ffi.NULL:
+        raise NotFoundError("no CKD device type %04X with %d cylinders" % (devt, cylinders))
+    return _by_name(ffi.string(p.name).decode())
+
+
+def lookup_fba(name: Optional[str] = None, devt: Optional[int | str] = None,
+               blocks: int = 0) -> FBADevice:
+    """Find an FBA model by name, or by device type and block count."""
+    if name is not None:
+        for row in fba_devices():
+            if row.name == name.upper():
+                return row
+        raise NotFoundError(f"unknown FBA device type {name!r}")
+    if devt is None:
+        raise InvalidArgumentError("give a device name or a device type")
+    if isinstance(devt, str):
+        devt = _parse_devt(devt)
+    for row in fba_devices():
+        if (devt in (row.devt, row.devt & 0xFF)) and (blocks <= row.blocks or row.blocks == 0):
+            return row
+    raise NotFoundError("no FBA device type %04X with %d blocks" % (devt, blocks))
+
+
+@lru_cache(maxsize=None)
+def _by_name(name: str) -> CKDDevice:
+    for row in ckd_devices():
+        if row.name == name:
+            return row
+    raise NotFoundError(name)
+
+
+def capacity(dev: CKDDevice, kl: int, dl: int, used: int = 0) -> Capacity:
+    """Hercules ``capacity_calc``: does a KL/DL record fit after ``used`` bytes?"""
+    out = ffi.new("spk_capacity *")
+    check(lib.spk_geom_capacity(dev._ptr, used, kl, dl, out))
+    return Capacity(bool(out.fits), out.newused, out.balance, out.b1, out.b2, out.nrecs,
+                    out.physlen, out.maxdlen)
+
+
+def max_data_length(dev: CKDDevice, nrecs: int, kl: int = 0) -> int:
+    """The largest DL such that ``nrecs`` records of key length ``kl`` fit on a track."""
+    if nrecs < 1:
+        raise InvalidArgumentError("nrecs must be at least 1")
+    lo, hi = 0, dev.r1
+    if capacity(dev, kl, 0).records_per_track < nrecs:
+        raise InvalidArgumentError(f"{nrecs} records never fit a {dev.name} track")
+    while lo < hi:  # records_per_track is monotone in DL
+        mid = (lo + hi + 1) // 2
+        if _fits_n(dev, kl, mid, nrecs):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _fits_n(dev: CKDDevice, kl: int, dl: int, nrecs: int) -> bool:
+    used = 0
+    err = new_err()
+    out = ffi.new("spk_capacity *")
+    for _ in range(nrecs):
+        check(lib.spk_geom_capacity(dev._ptr, used, kl, dl, out), err)
+        if not out.fits:
+            return False
+        used = out.newused
+    return True
+
+
+def parse_device(spec: str) -> tuple[CKDDevice, int]:
+    """Parse ``"3390-3"``, ``"3390"`` or ``"3390:500"`` (type with cylinders).
+
+    Returns the device row and the cylinder count to create (the primary
+    cylinders of the model unless given).
+    """
+    name, _, cyls = spec.partition(":")
+    dev = lookup_ckd(name)
+    ncyl = int(cyls) if cyls else dev.cylinders
+    if not 1 <= ncyl <= 65535:
+        raise InvalidArgumentError(f"{ncyl} cylinders is outside 1..65535")
+    return dev, ncyl

@@ -1,0 +1,58 @@
+"""Shared test fixtures: where the real images live, Hercules tool access."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _find_fixtures() -> Path | None:
+    env = os.environ.get("SPOOLKIT_FIXTURES")
+    if env:
+        return Path(env)
+    for base in [ROOT, *ROOT.parents]:
+        cand = base / "shared" / "fixtures"
+        if cand.is_dir():
+            return cand
+    cand = Path("/work/shared/fixtures")
+    return cand if cand.is_dir() else None
+
+
+FIXTURES = _find_fixtures()
+
+
+@pytest.fixture(scope="session")
+def fixtures() -> Path:
+    """The directory of real images (``../shared/fixtures``)."""
+    if FIXTURES is None:
+        pytest.skip("real fixture images (../shared/fixtures) not found")
+    return FIXTURES
+
+
+def need_tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"Hercules tool {name} is not installed")
+    return path
+
+
+@pytest.fixture
+def herc():
+    """Run a Hercules utility: herc("dasdls", path) -> CompletedProcess (text)."""
+
+    def run(tool: str, *args: str, check: bool = True, cwd=None, input=None):
+        exe = need_tool(tool)
+        proc = subprocess.run([exe, *map(str, args)], capture_output=True, text=True,
+                              cwd=cwd, input=input, timeout=600)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{tool} {' '.join(map(str, args))} failed "
+                                 f"({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    return run
