@@ -203,6 +203,27 @@ int spk_ckd_scan(const uint8_t *buf, size_t len, uint32_t trksize,
 int spk_ckd_format(uint8_t *buf, size_t len, uint32_t trksize, uint32_t first_trk,
                    uint32_t ntracks, uint32_t heads, int nullfmt, spk_errinfo *err);
 
+/* ==== compression (csrc/compress.c) ===================================== */
+
+enum spk_comp_method {
+    SPK_COMP_NONE = 0,
+    SPK_COMP_ZLIB = 1,       /* RFC 1950 zlib stream, made and read with libdeflate */
+    SPK_COMP_BZIP2 = 2       /* bzip2 stream (libbz2) */
+};
+
+/* Compress src into dst (capacity dstcap).  level: zlib 1..12 (libdeflate's
+ * scale, 0 or -1 = 6); bzip2 1..9 blockSize100k (else 5).  Returns the
+ * compressed length, or SPK_EBUFSIZE when the result would not fit dstcap
+ * (callers then store the data plain).  Thread-safe; releases no GIL itself. */
+int spk_compress(int method, int level, const uint8_t *src, size_t srclen,
+                 uint8_t *dst, size_t dstcap, spk_errinfo *err);
+
+/* Decompress a whole stream into dst.  Returns the decompressed length;
+ * SPK_ECOMPRESS for a bad stream or when the output would exceed dstcap
+ * (so a decompression bomb stops at the caller's limit). */
+int spk_decompress(int method, const uint8_t *src, size_t srclen,
+                   uint8_t *dst, size_t dstcap, spk_errinfo *err);
+
 /* ==== compressed CKD / FBA (csrc/cckd.c) ================================ */
 
 /* ==== tape images (csrc/tape.c) ========================================= */

@@ -1,0 +1,131 @@
+/* compress.c - zlib-format streams through libdeflate, bzip2 through libbz2.
+ *
+ * libdeflate (de)compressors are costly to allocate, so each thread keeps
+ * one per level; they live until the thread ends. */
+#include <bzlib.h>
+#include <libdeflate.h>
+#include <limits.h>
+
+#include "internal.h"
+
+#define ZLIB_LEVELS 13
+
+static _Thread_local struct libdeflate_compressor *tl_comp[ZLIB_LEVELS];
+static _Thread_local struct libdeflate_decompressor *tl_decomp;
+
+static int zlib_compress(int level, const uint8_t *src, size_t srclen, uint8_t *dst,
+                         size_t dstcap, spk_errinfo *err)
+{
+    size_t n;
+
+    if (level <= 0)
+        level = 6;
+    if (level >= ZLIB_LEVELS)
+        return spk_fail(err, SPK_EARG, -1, -1, "zlib level %d outside 1..12", level);
+    if (!tl_comp[level]) {
+        tl_comp[level] = libdeflate_alloc_compressor(level);
+        if (!tl_comp[level])
+            return spk_fail(err, SPK_ENOMEM, -1, -1, "cannot allocate a compressor");
+    }
+    n = libdeflate_zlib_compress(tl_comp[level], src, srclen, dst, dstcap);
+    if (n == 0)
+        return spk_fail(err, SPK_EBUFSIZE, -1, -1, "compressed data exceeds %zu bytes", dstcap);
+    return (int)n;
+}
+
+static int zlib_decompress(const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstcap,
+                           spk_errinfo *err)
+{
+    size_t in = 0, out = 0;
+    enum libdeflate_result r;
+
+    if (!tl_decomp) {
+        tl_decomp = libdeflate_alloc_decompressor();
+        if (!tl_decomp)
+            return spk_fail(err, SPK_ENOMEM, -1, -1, "cannot allocate a decompressor");
+    }
+    r = libdeflate_zlib_decompress_ex(tl_decomp, src, srclen, dst, dstcap, &in, &out);
+    if (r == LIBDEFLATE_INSUFFICIENT_SPACE)
+        return spk_fail(err, SPK_ECOMPRESS, -1, -1,
+                        "zlib data inflates past the limit of %zu bytes", dstcap);
+    if (r != LIBDEFLATE_SUCCESS)
+        return spk_fail(err, SPK_ECOMPRESS, -1, -1, "zlib data is corrupt (libdeflate code %d)",
+                        (int)r);
+    return (int)out;
+}
+
+static int bz_compress(int level, const uint8_t *src, size_t srclen, uint8_t *dst,
+                       size_t dstcap, spk_errinfo *err)
+{
+    unsigned int n = dstcap > UINT_MAX ? UINT_MAX : (unsigned int)dstcap;
+    int rc;
+
+    if (level < 1 || level > 9)
+        level = 5;
+    rc = BZ2_bzBuffToBuffCompress((char *)dst, &n, (char *)src, (unsigned int)srclen, level,
+                                  0, 0);
+    if (rc == BZ_OUTBUFF_FULL)
+        return spk_fail(err, SPK_EBUFSIZE, -1, -1, "compressed data exceeds %zu bytes", dstcap);
+    if (rc != BZ_OK)
+        return spk_fail(err, rc == BZ_MEM_ERROR ? SPK_ENOMEM : SPK_ECOMPRESS, -1, -1,
+                        "bzip2 compression failed (code %d)", rc);
+    return (int)n;
+}
+
+static int bz_decompress(const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstcap,
+                         spk_errinfo *err)
+{
+    unsigned int n = dstcap > UINT_MAX ? UINT_MAX : (unsigned int)dstcap;
+    int rc = BZ2_bzBuffToBuffDecompress((char *)dst, &n, (char *)src, (unsigned int)srclen, 0, 0);
+
+    if (rc == BZ_OUTBUFF_FULL)
+        return spk_fail(err, SPK_ECOMPRESS, -1, -1,
+                        "bzip2 data expands past the limit of %zu bytes", dstcap);
+    if (rc == BZ_MEM_ERROR)
+        return spk_fail(err, SPK_ENOMEM, -1, -1, "bzip2: out of memory");
+    if (rc != BZ_OK)
+        return spk_fail(err, SPK_ECOMPRESS, -1, -1, "bzip2 data is corrupt (code %d)", rc);
+    return (int)n;
+}
+
+int spk_compress(int method, int level, const uint8_t *src, size_t srclen,
+                 uint8_t *dst, size_t dstcap, spk_errinfo *err)
+{
+    if ((!src && srclen) || !dst || srclen > INT_MAX || srclen > UINT_MAX)
+        return spk_fail(err, SPK_EARG, -1, -1, "bad compression buffers");
+    switch (method) {
+    case SPK_COMP_NONE:
+        if (srclen > dstcap)
+            return spk_fail(err, SPK_EBUFSIZE, -1, -1, "data exceeds %zu bytes", dstcap);
+        memcpy(dst, src, srclen);
+        return (int)srclen;
+    case SPK_COMP_ZLIB:
+        return zlib_compress(level, src, srclen, dst, dstcap, err);
+    case SPK_COMP_BZIP2:
+        return bz_compress(level, src, srclen, dst, dstcap, err);
+    default:
+        return spk_fail(err, SPK_EARG, -1, -1, "unknown compression method %d", method);
+    }
+}
+
+int spk_decompress(int method, const uint8_t *src, size_t srclen,
+                   uint8_t *dst, size_t dstcap, spk_errinfo *err)
+{
+    if ((!src && srclen) || !dst || srclen > UINT_MAX)
+        return spk_fail(err, SPK_EARG, -1, -1, "bad decompression buffers");
+    if (dstcap > INT_MAX)
+        dstcap = INT_MAX;
+    switch (method) {
+    case SPK_COMP_NONE:
+        if (srclen > dstcap)
+            return spk_fail(err, SPK_ECOMPRESS, -1, -1, "data exceeds the limit of %zu bytes", dstcap);
+        memcpy(dst, src, srclen);
+        return (int)srclen;
+    case SPK_COMP_ZLIB:
+        return zlib_decompress(src, srclen, dst, dstcap, err);
+    case SPK_COMP_BZIP2:
+        return bz_decompress(src, srclen, dst, dstcap, err);
+    default:
+        return spk_fail(err, SPK_EFORMAT, -1, -1, "unknown compression method %d", method);
+    }
+}
