@@ -43,7 +43,10 @@ int spk_track_parse(const uint8_t *buf, size_t len, uint32_t cyl, uint32_t head,
             break;
         dl = spk_be16(c + 6);
         end = off + COUNT_LEN + c[5] + (size_t)dl;
-        if (end + COUNT_LEN > len)
+        if (end <= len && end + COUNT_LEN > len)
+            return spk_fail(err, SPK_ETRUNC, (int64_t)end, (int64_t)n,
+                            "no end-of-track marker after record %zu (image ends at %zu)", n, len);
+        if (end > len)
             return spk_fail(err, SPK_EFORMAT, (int64_t)off, (int64_t)n,
                             "record %zu (R%u, KL %u, DL %u) at offset %zu runs past the end of the %zu-byte image",
                             n, c[4], c[5], dl, off, len);

@@ -138,6 +138,7 @@ class BuildError(SpoolkitError, ImportError):
 
 __all__ = [
     "SpoolkitError", "FormatError", "TruncatedError", "ChecksumError", "ChainLoopError",
-    "CompressionError", "InvalidArgumentError", "CapacityError", "AddressError", "UnsupportedError", "NotFoundError",
-    "NoSpaceError", "ProtectedExtentError", "ReadOnlyError", "BuildError",
+    "CompressionError", "InvalidArgumentError", "CapacityError", "AddressError",
+    "UnsupportedError", "NotFoundError", "NoSpaceError", "ProtectedExtentError",
+    "ReadOnlyError", "BuildError",
 ]

@@ -7,7 +7,7 @@ which reproduces Hercules' ``dasdtab.c`` rows and ``capacity_calc`` exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any, Optional
 
 from ._native import check, ffi, lib, new_err
@@ -111,13 +111,13 @@ def _ckd_from_ptr(p: Any) -> CKDDevice:
     return row
 
 
-@lru_cache(maxsize=None)
+@cache
 def ckd_devices() -> tuple[CKDDevice, ...]:
     """All CKD rows, in Hercules' table order."""
     return tuple(_ckd_from_ptr(lib.spk_geom_ckd_get(i)) for i in range(lib.spk_geom_ckd_count()))
 
 
-@lru_cache(maxsize=None)
+@cache
 def fba_devices() -> tuple[FBADevice, ...]:
     """All FBA rows, in Hercules' table order."""
     out = []
@@ -176,7 +176,7 @@ def lookup_fba(name: Optional[str] = None, devt: Optional[int | str] = None,
     raise NotFoundError("no FBA device type %04X with %d blocks" % (devt, blocks))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _by_name(name: str) -> CKDDevice:
     for row in ckd_devices():
         if row.name == name:

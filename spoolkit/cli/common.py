@@ -42,7 +42,8 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
     numeric = [all(isinstance(r[i], int) for r in rows) and rows for i in range(len(headers))]
     lines = []
     for r in cells:
-        parts = [c.rjust(w) if numeric[i] else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))]
+        parts = [c.rjust(w) if numeric[i] else c.ljust(w)
+                 for i, (c, w) in enumerate(zip(r, widths))]
         lines.append("  ".join(parts).rstrip())
     return "\n".join(lines)
 

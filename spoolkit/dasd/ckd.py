@@ -113,7 +113,7 @@ class CKDImage(DasdImage):
         hdr = read_devheader(path)
         if hdr.devid not in PLAIN_IDS:
             raise FormatError(f"not a plain CKD image (device id {hdr.devid!r})", path=path)
-        if hdr.heads == 0 or hdr.heads > 255 or hdr.track_size < 512 or hdr.track_size > 65536 + 512:
+        if not (0 < hdr.heads <= 255 and 512 <= hdr.track_size <= 65536 + 512):
             raise FormatError(f"bad geometry in header: {hdr.heads} heads, track size "
                               f"{hdr.track_size}", path=path, offset=8)
         self.devid = hdr.devid
