@@ -67,7 +67,14 @@ int spk_ckd_scan(const uint8_t *buf, size_t len, uint32_t trksize,
     for (t = 0; t < ntracks; t++) {
         spk_track_info info;
         uint32_t trk = first_trk + t;
-        int rc = spk_track_parse(buf + (size_t)t * trksize, trksize, trk / heads, trk % heads,
+        int rc;
+
+        if (t + 2 < ntracks) { /* hardware prefetch stops at page ends: start the next slots */
+            const uint8_t *nx = buf + (size_t)(t + 2) * trksize;
+            __builtin_prefetch(nx);
+            __builtin_prefetch(nx + 4096);
+        }
+        rc = spk_track_parse(buf + (size_t)t * trksize, trksize, trk / heads, trk % heads,
                                  flags, NULL, 0, &info, err);
         if (rc < 0) {
             if (err) {

@@ -12,7 +12,7 @@ int spk_track_parse(const uint8_t *buf, size_t len, uint32_t cyl, uint32_t head,
 {
     spk_track_info tmp;
     size_t off = HA_LEN, n = 0;
-    uint32_t keys = 0, data = 0;
+    uint32_t keys = 0, data = 0, eofs = 0;
 
     if (!info)
         info = &tmp;
@@ -30,29 +30,35 @@ int spk_track_parse(const uint8_t *buf, size_t len, uint32_t cyl, uint32_t head,
         return spk_fail(err, SPK_EFORMAT, 1, -1,
                         "home address says cylinder %u head %u, expected cylinder %u head %u",
                         info->cyl, info->head, cyl, head);
+    /* Hot loop: one bounds check per record (the record plus room for the
+     * EOT after it); the error cases are sorted out only on failure. */
     for (;;) {
         const uint8_t *c;
-        uint16_t cc, dl;
+        uint64_t word;
+        uint32_t kl, dl;
         size_t end;
 
         if (off + COUNT_LEN > len)
             return spk_fail(err, SPK_ETRUNC, (int64_t)off, (int64_t)n,
                             "no end-of-track marker before the end of the %zu-byte image", len);
         c = buf + off;
-        if (memcmp(c, eot_marker, COUNT_LEN) == 0)
+        memcpy(&word, c, sizeof word);
+        if (word == UINT64_MAX)
             break;
+        kl = c[5];
         dl = spk_be16(c + 6);
-        end = off + COUNT_LEN + c[5] + (size_t)dl;
-        if (end <= len && end + COUNT_LEN > len)
-            return spk_fail(err, SPK_ETRUNC, (int64_t)end, (int64_t)n,
-                            "no end-of-track marker after record %zu (image ends at %zu)", n, len);
-        if (end > len)
+        end = off + COUNT_LEN + kl + dl;
+        if (end + COUNT_LEN > len) {
+            if (end <= len)
+                return spk_fail(err, SPK_ETRUNC, (int64_t)end, (int64_t)n,
+                                "no end-of-track marker after record %zu (image ends at %zu)", n, len);
             return spk_fail(err, SPK_EFORMAT, (int64_t)off, (int64_t)n,
                             "record %zu (R%u, KL %u, DL %u) at offset %zu runs past the end of the %zu-byte image",
-                            n, c[4], c[5], dl, off, len);
-        if (n < maxrec && out) {
+                            n, c[4], kl, dl, off, len);
+        }
+        if (out && n < maxrec) {
             spk_record *r = &out[n];
-            cc = spk_be16(c);
+            uint16_t cc = spk_be16(c);
             r->flags = 0;
             if ((flags & SPK_TRK_OVERFLOW) && (cc & 0x8000)) {
                 cc &= 0x7fff;
@@ -62,18 +68,22 @@ int spk_track_parse(const uint8_t *buf, size_t len, uint32_t cyl, uint32_t head,
             r->cyl = cc;
             r->head = spk_be16(c + 2);
             r->rec = c[4];
-            r->kl = c[5];
-            r->dl = dl;
+            r->kl = (uint8_t)kl;
+            r->dl = (uint16_t)dl;
         }
-        if (n > 0) {
-            keys += c[5];
-            data += dl;
-            if (c[5] == 0 && dl == 0)
-                info->eof_records++;
-        }
+        keys += kl;
+        data += dl;
+        eofs += (kl | dl) == 0;
         n++;
         off = end;
     }
+    if (n > 0) { /* R0 is not a data record: take it back out of the sums */
+        uint32_t r0kl = buf[HA_LEN + 5], r0dl = spk_be16(buf + HA_LEN + 6);
+        keys -= r0kl;
+        data -= r0dl;
+        eofs -= (r0kl | r0dl) == 0;
+    }
+    info->eof_records = eofs;
     if (n == 0)
         return spk_fail(err, SPK_EFORMAT, HA_LEN, 0, "track has no record 0");
     info->length = (uint32_t)(off + COUNT_LEN);

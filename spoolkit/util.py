@@ -1,11 +1,16 @@
-"""Small helpers shared by the modules: atomic output files."""
+"""Small helpers shared by the modules: atomic output files, thread fan-out."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Optional, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @contextlib.contextmanager
@@ -46,3 +51,24 @@ def atomic_output(path: str) -> Iterator[str]:
     """One-file form of :func:`atomic_outputs`."""
     with atomic_outputs([path]) as tmps:
         yield tmps[0]
+
+
+def default_workers() -> int:
+    """Threads for C work that releases the GIL: one per available core."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def map_threads(fn: Callable[[T], R], items: Iterable[T],
+                workers: Optional[int] = None) -> list[R]:
+    """``list(map(fn, items))`` on a thread pool, in order; the first
+    exception propagates.  Worth it only when ``fn`` spends its time in C
+    calls that release the GIL."""
+    items = list(items)
+    n = min(workers or default_workers(), len(items))
+    if n <= 1:
+        return [fn(i) for i in items]
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(fn, items))
