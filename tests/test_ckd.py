@@ -260,3 +260,16 @@ def test_context_manager_and_close(tmp_path):
     dev.close()
     with pytest.raises(spoolkit.SpoolkitError, match="closed"):
         dev.read_track(0, 0)
+
+
+def test_ckd_p064_same_layout(tmp_path):
+    from spoolkit.dasd.ckd import create_ckd
+    from spoolkit.geometry import lookup_ckd
+
+    names = create_ckd(tmp_path / "v.ckd64", lookup_ckd("3390"), 2, "P64VOL", devid="CKD_P064")
+    assert open(names[0], "rb").read(8) == b"CKD_P064"
+    with open_dasd(names[0], "r+") as dev:
+        assert dev.devid == "CKD_P064" and dev.volser == "P64VOL"
+        t = Track.from_records(1, 1, [(1, b"", b"x" * 500)])
+        dev.write_track(1, 1, t)
+        assert dev.read_track(1, 1) == t
