@@ -67,3 +67,18 @@ def test_build_parse_roundtrip(recs):
     t = Track.from_records(9, 14, recs)
     assert [(r.r, bytes(r.key), bytes(r.data)) for r in t.records] == recs
     assert Track(t.image + b"junk", 9, 14) == t
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(min_size=0, max_size=600), st.integers(0, 3))
+def test_image_header_random(tmp_path_factory, data, tracks):
+    """Random headers (with a valid magic) open or raise a SpoolkitError."""
+    from spoolkit import SpoolkitError, open_dasd
+
+    path = tmp_path_factory.mktemp("h") / "x.img"
+    path.write_bytes(b"CKD_P370" + data + bytes(tracks * 1000))
+    try:
+        with open_dasd(path) as dev:
+            dev.scan()
+    except SpoolkitError:
+        pass
