@@ -14,7 +14,7 @@ from typing import Any, Optional, Union
 from .._native import check, ffi, lib, new_err
 from ..errors import AddressError, InvalidArgumentError, ReadOnlyError
 from ..geometry import CKDDevice, ckd_devices, lookup_ckd
-from .track import OVERFLOW, STRICT, Track
+from .track import OVERFLOW, Track
 
 TrackLike = Union[Track, bytes, bytearray, memoryview]
 

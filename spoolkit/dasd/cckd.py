@@ -27,7 +27,7 @@ from ..errors import (
     FormatError,
     InvalidArgumentError,
     NotFoundError,
-    ReadOnlyError,
+    SpoolkitError,
     TruncatedError,
 )
 from ..geometry import CKDDevice
@@ -75,8 +75,12 @@ def shadow_names(template: str) -> list[str]:
 class CompressedFile:
     """One compressed file (base or shadow): metadata in memory, images on disk."""
 
-    def __init__(self, path: str, writable: bool, kind: int) -> None:
+    def __init__(self, path: str, writable: bool, kind: int,
+                 problems: Optional[list[dict[str, Any]]] = None) -> None:
+        """``problems``: collect L1/L2/free-chain faults there (the checker)
+        instead of raising; the faulty parts then read as absent."""
         self.path = path
+        self.problems = problems
         self.writable = writable
         self.kind = kind
         self.fd = os.open(path, os.O_RDWR if writable else os.O_RDONLY)
@@ -125,22 +129,37 @@ class CompressedFile:
             if off == NOT_HERE:
                 self._fill_l2(i, NOT_HERE, 0xFFFF)
                 continue
-            if off < self.meta_end:
-                raise FormatError(f"L1 entry {i}: L2 table at {off} overlaps the headers and "
-                                  f"L1 table (which end at {self.meta_end})", path=self.path,
-                                  offset=L1_POS + i * self.l1_esz)
-            if off + self.l2_bytes > self.filesize:
-                raise FormatError(f"L1 entry {i}: L2 table at {off} is past the end of the "
-                                  f"{self.filesize}-byte file", path=self.path,
-                                  offset=L1_POS + i * self.l1_esz)
-            raw = self._pread(self.l2_bytes, off, f"L2 table {i}")
-            check(lib.spk_cckd_l2_decode(raw, len(raw), self.is64, self.bigend,
-                                         self.l2 + i * 256, err), err, path=self.path,
-                  base_offset=off)
+            try:
+                if off < self.meta_end:
+                    raise FormatError(f"L1 entry {i}: L2 table at {off} overlaps the headers "
+                                      f"and L1 table (which end at {self.meta_end})",
+                                      path=self.path, offset=L1_POS + i * self.l1_esz)
+                if off + self.l2_bytes > self.filesize:
+                    raise FormatError(f"L1 entry {i}: L2 table at {off} is past the end of "
+                                      f"the {self.filesize}-byte file", path=self.path,
+                                      offset=L1_POS + i * self.l1_esz)
+                raw = self._pread(self.l2_bytes, off, f"L2 table {i}")
+                check(lib.spk_cckd_l2_decode(raw, len(raw), self.is64, self.bigend,
+                                             self.l2 + i * 256, err), err, path=self.path,
+                      base_offset=off)
+            except FormatError as exc:
+                if self.problems is None:
+                    raise
+                self.problems.append({"kind": "l1", "index": i, "offset": exc.offset,
+                                      "message": exc.message})
+                self.l1[i] = NOT_HERE
+                self._fill_l2(i, NOT_HERE, 0xFFFF)
         self.dirty_l2: set[int] = set()
         self.dirty_hdr = False
         self.pending: list[list[int]] = []
-        self.free = self.read_free()
+        try:
+            self.free = self.read_free()
+        except SpoolkitError as exc:
+            if self.problems is None:
+                raise
+            self.problems.append({"kind": "free", "offset": exc.offset,
+                                  "error": type(exc).__name__, "message": exc.message})
+            self.free = []
         # running totals for the header (recomputed from the tables, not trusted)
         self.len_sum, self.imbed = self._l2_totals()
         self.nl2 = sum(1 for i in range(self.num_l1) if self.l1[i] not in (0, NOT_HERE))
