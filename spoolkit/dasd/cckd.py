@@ -19,6 +19,7 @@ which every Hercules version reads.
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any, Optional, Union
 
 from .._native import check, ffi, lib, new_err
@@ -452,7 +453,7 @@ class CCKDImage(DasdImage):
             self.compress_method = top.hdr.algo if compress == "default" \
                 else method_code(compress)
             self.level = top.hdr.parm if level is None else level
-            self._buf = bytearray(max(self.track_size, 65535))
+            self._tls = threading.local()  # per-thread expand buffer
             self.devid = dh.devid
         except BaseException:
             self._close_files()
@@ -500,7 +501,9 @@ class CCKDImage(DasdImage):
     def _read_image(self, trk: int) -> bytes:
         stored, fmt = self.read_stored(trk)
         cyl, head = divmod(trk, self.heads)
-        out = bytearray(max(self.track_size, 49277)) if stored is None else self._buf
+        out = getattr(self._tls, "buf", None)
+        if out is None:
+            out = self._tls.buf = bytearray(max(self.track_size, 49277))
         err = new_err()
         if stored is None:
             n = check(lib.spk_track_null(ffi.from_buffer(out), len(out), cyl, head, fmt, err),
