@@ -7,23 +7,27 @@ its name; :func:`create_dasd` makes new volumes the way ``dasdinit`` does.
 from __future__ import annotations
 
 import os
-from typing import Callable, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from ..errors import FormatError, InvalidArgumentError, TruncatedError
 from ..geometry import parse_device
 from .base import DasdImage, ScanStats
 from .cckd import CCKDImage, create_cckd
 from .ckd import CKDImage, DevHeader, create_ckd, read_devheader
+from .fba import FBAImage, create_fba
 from .track import Record, Track
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 #: device id (first 8 bytes) -> opener; other modules register their kinds
-OPENERS: dict[str, Callable[[str, str], DasdImage]] = {
+OPENERS: dict[str, Callable[..., Any]] = {
     "CKD_P370": CKDImage,
     "CKD_P064": CKDImage,
 }
 OPENERS.update({devid: CCKDImage for devid in ("CKD_C370", "CKD_C064", "CKD_S370", "CKD_S064")})
+#: compressed FBA; "" is the fallback for anything else: plain FBA has no header
+OPENERS.update({devid: FBAImage for devid in ("FBA_C370", "FBA_C064", "FBA_S370", "FBA_S064",
+                                              "")})
 
 
 def open_dasd(path: PathLike, mode: str = "r", **options: object) -> DasdImage:
@@ -81,5 +85,6 @@ def create_dasd(path: PathLike, device: str, volser: Optional[str] = "111111", *
 #: hooks for creators of other kinds (compressed, FBA)
 CREATORS: dict[str, Callable[..., DasdImage]] = {}
 
-__all__ = ["DasdImage", "CKDImage", "CCKDImage", "DevHeader", "Record", "ScanStats", "Track", "open_dasd",
-           "create_dasd", "read_devheader", "OPENERS", "CREATORS"]
+__all__ = ["DasdImage", "CKDImage", "CCKDImage", "FBAImage", "DevHeader", "Record",
+           "ScanStats", "Track", "open_dasd", "create_dasd", "create_fba", "read_devheader",
+           "OPENERS", "CREATORS"]
