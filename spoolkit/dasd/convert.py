@@ -25,8 +25,9 @@ from ..errors import InvalidArgumentError
 from ..util import atomic_output
 from . import open_dasd
 from .base import DasdImage
-from .cckd import KIND_CKD, NOT_NULL, CCKDImage, CompressedWriter, compressed_devid
+from .cckd import KIND_CKD, NOT_NULL, CCKDImage, CompressedWriter, compress_image, compressed_devid
 from .ckd import DEVHDR_SIZE, CKDImage, DevHeader, create_ckd
+from .fba import GROUP_SIZE, PER_GROUP, FBAImage, group_image
 
 PathLike = Union[str, "os.PathLike[str]"]
 GROUP = 256
@@ -132,8 +133,9 @@ def convert(src: PathLike, dst: PathLike, *, compress: Optional[str] = None,
     method = method_code(compress or "zlib") if compressed else 0
     opts = {"sf": sf} if sf else {}
     with open_dasd(src_p, **opts) as img:
-        if not isinstance(img, DasdImage):
-            raise InvalidArgumentError("only CKD volumes can be converted here", path=src_p)
+        if isinstance(img, FBAImage):
+            return _convert_fba(img, dst_p, compressed, method, level, cckd64, workers,
+                                progress)
         if nullfmt is None:
             nullfmt = img.nullfmt if isinstance(img, CCKDImage) else 1
         ngroups = -(-img.total_tracks // GROUP)
@@ -211,3 +213,53 @@ def _to_plain(img: DasdImage, dst: str, pool: ThreadPoolExecutor, workers: int,
             os.replace(n, final)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _convert_fba(img: FBAImage, dst: str, compressed: bool, method: int, level: int,
+                 cckd64: bool, workers: int,
+                 progress: Optional[Callable[[int], None]]) -> dict[str, Any]:
+    """FBA <-> CFBA: block groups of 120 compressed in threads."""
+    ngroups = img.blocks // PER_GROUP + 1
+
+    def group(g: int) -> bytes:
+        lo = g * PER_GROUP
+        n = max(0, min(PER_GROUP, img.blocks - lo))
+        return img.read_blocks(lo, n).ljust(GROUP_SIZE, b"\0") if n else bytes(GROUP_SIZE)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool, atomic_output(dst) as tmp, \
+            open(tmp, "r+b") as f:
+        if compressed:
+            devt = img.device.devt & 0xFF if img.device else 0
+            devhdr = DevHeader(compressed_devid(True, cckd64), img.blocks, 512, devt)
+            w = CompressedWriter(f, devhdr, img.blocks, ngroups, cckd64, 0, method, level)
+
+            def work(l1x: int) -> tuple[list[int], bytes]:
+                lens, parts = [], []
+                for g in range(l1x * GROUP, min(ngroups, l1x * GROUP + GROUP)):
+                    data = group(g)
+                    if data == bytes(GROUP_SIZE):
+                        lens.append(0)
+                        continue
+                    stored = compress_image(group_image(g, data), method, level)
+                    lens.append(len(stored))
+                    parts.append(stored)
+                return lens, b"".join(parts)
+
+            for l1x, (lens, data) in enumerate(_ordered(pool, work, -(-ngroups // GROUP),
+                                                        2 * workers)):
+                w.write_group(l1x, lens, data)
+                if progress:
+                    progress(len(lens) * PER_GROUP)
+            w.finish()
+        else:
+            f.truncate(img.blocks * 512)
+            for g, data in enumerate(_ordered(pool, group, ngroups, 2 * workers)):
+                n = max(0, min(PER_GROUP, img.blocks - g * PER_GROUP))
+                if n and data != bytes(GROUP_SIZE):
+                    f.seek(g * GROUP_SIZE)
+                    f.write(data[:n * 512])
+                if progress:
+                    progress(n)
+    return {"source": img.path, "destination": dst, "blocks": img.blocks,
+            "format": ("CFBA64" if cckd64 else "CFBA") if compressed else "FBA",
+            "bytes_out": _size(dst)}
