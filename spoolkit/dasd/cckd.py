@@ -116,6 +116,10 @@ class CompressedFile:
         self.l1_esz = 8 if self.is64 else 4
         self.l2_bytes = 256 * (16 if self.is64 else 8)
         self.num_l1 = self.hdr.num_l1
+        if self.num_l1 * self.l1_esz > self.filesize - L1_POS:
+            raise TruncatedError(f"L1 table of {self.num_l1} entries runs past the end of the "
+                                 f"{self.filesize}-byte file", path=self.path,
+                                 offset=HDR_POS + 4)
         l1_raw = self._pread(self.num_l1 * self.l1_esz, L1_POS, "L1 table")
         self.l1 = ffi.new("uint64_t[]", self.num_l1)
         check(lib.spk_cckd_l1_decode(l1_raw, len(l1_raw), self.num_l1, self.is64, self.bigend,
@@ -216,6 +220,9 @@ class CompressedFile:
         if e.off < self.meta_end:
             raise FormatError(f"track {trk} image at {e.off} overlaps the headers",
                               path=self.path, offset=e.off)
+        if e.off + e.len > max(self.filesize, self.hdr.size):
+            raise TruncatedError(f"image of track {trk} at {e.off} ({e.len} bytes) is past "
+                                 "the end of the file", path=self.path, offset=e.off)
         return self._pread(e.len, e.off, f"image of track {trk}")
 
     # -- space ----------------------------------------------------------------
@@ -288,6 +295,7 @@ class CompressedFile:
     def write_stored(self, trk: int, stored: bytes) -> None:
         off, size = self.get_space(len(stored))
         os.pwrite(self.fd, stored, off)
+        self.filesize = max(self.filesize, off + len(stored))
         self.set_entry(trk, off, len(stored), size)
 
     # -- metadata -------------------------------------------------------------

@@ -76,7 +76,7 @@ def _check_compressed(path: str, level: int, repair: bool, workers: Optional[int
                       report: dict[str, Any]) -> None:
     problems: list[dict[str, Any]] = []
     try:
-        f = CompressedFile(path, False, KIND_CKD, problems=problems if level >= 1 else None)
+        f = CompressedFile(path, False, KIND_CKD, problems=problems)
     except SpoolkitError as exc:
         report["errors"].append(_err("header", exc))
         return
@@ -108,7 +108,8 @@ def _check_compressed(path: str, level: int, repair: bool, workers: Optional[int
                                                 if sp.kind == lib.SPK_SPACE_TRACK)}
         if level >= 2:
             _check_tracks(f, level, fba, workers, report)
-        if repair and not report["errors"] and (hdr_issues or gaps or h.opts & OPENED):
+        lossless = all(e.get("repairable") for e in report["errors"])
+        if repair and lossless and (hdr_issues or gaps or h.opts & OPENED):
             _repair(f, gaps, report)
     finally:
         f.close()
@@ -247,7 +248,7 @@ def _check_tracks(f: CompressedFile, level: int, fba: bool, workers: Optional[in
                 continue
             try:
                 stored = os.pread(f.fd, e.len if level >= 3 else 5, e.off)
-            except OSError as exc:
+            except (OSError, OverflowError) as exc:
                 errs.append({"kind": "track", "track": trk, "message": str(exc)})
                 continue
             if level < 3:
