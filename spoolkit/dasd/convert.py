@@ -12,9 +12,11 @@ The output is written under a temporary name and renamed when complete.
 
 from __future__ import annotations
 
+import mmap
 import os
 import shutil
 import tempfile
+import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Optional, Union
@@ -66,6 +68,7 @@ def _compress_group(src: DasdImage, l1x: int, method: int, level: int,
             check(rc, err, path=p.path, track=divmod(err.index, src.heads)
                   if err.index >= 0 else None)
             used += rc
+            _drop(p.map, off, k * src.track_size)
             t += k
         return list(lens), bytes(out[:used])
     lens_l: list[int] = []
@@ -86,28 +89,56 @@ def _compress_group(src: DasdImage, l1x: int, method: int, level: int,
     return lens_l, b"".join(parts)
 
 
-def _expand_group(src: DasdImage, l1x: int, slots: Any, nullfmt: int) -> int:
-    """Write the images of group l1x into plain slots (already holding
-    ``nullfmt`` null tracks).  Returns the number of tracks."""
+def _drop(m: Any, off: int, length: int) -> None:
+    """Unmap the whole pages of a processed range so that RSS stays flat
+    (the page cache keeps them; dirty pages of a shared map are still written)."""
+    lo = -(-off // mmap.PAGESIZE) * mmap.PAGESIZE
+    hi = (off + length) // mmap.PAGESIZE * mmap.PAGESIZE
+    if hi > lo and hasattr(m, "madvise"):
+        m.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+
+
+NULL_LEN = {0: 37, 1: 29, 2: 49277}
+_TLS = threading.local()
+
+
+def _expand_group(src: DasdImage, l1x: int, where: Callable[[int], tuple[int, int]],
+                  nullfmt: int) -> int:
+    """pwrite the images of group l1x into plain slots that already hold
+    ``nullfmt`` null tracks (a shorter image is padded with zeros over the old
+    one).  ``where(trk)`` gives (fd, offset).  Returns the number of tracks."""
     first = l1x * GROUP
     n = min(GROUP, src.total_tracks - first)
     err = new_err()
+    pre = NULL_LEN[nullfmt]
+    buf = getattr(_TLS, "buf", None)
+    if buf is None or len(buf) < src.track_size + 49277:
+        buf = _TLS.buf = bytearray(src.track_size + 49277)
+    cbuf = ffi.from_buffer(buf)
+    mv = memoryview(buf)
     for trk in range(first, first + n):
         cyl, head = divmod(trk, src.heads)
-        slot = slots(trk)
         if isinstance(src, CCKDImage):
             stored, fmt = src.read_stored(trk)
             if stored is None:
-                if fmt != nullfmt:
-                    check(lib.spk_track_null(slot, src.track_size, cyl, head, fmt, err), err,
+                if fmt == nullfmt:
+                    continue
+                k = check(lib.spk_track_null(cbuf, len(buf), cyl, head, fmt, err), err,
                           path=src.path, track=(cyl, head))
-                continue
-            check(lib.spk_cckd_trk_expand(stored, len(stored), KIND_CKD, trk, src.heads,
-                                          src.track_flags, slot, src.track_size, err), err,
-                  path=src.path, track=(cyl, head))
+            else:
+                k = check(lib.spk_cckd_trk_expand(stored, len(stored), KIND_CKD, trk,
+                                                  src.heads, src.track_flags, cbuf,
+                                                  src.track_size, err), err,
+                          path=src.path, track=(cyl, head))
         else:
             image = src._read_image(trk)
-            ffi.memmove(slot, image, len(image))
+            k = len(image)
+            mv[:k] = image
+        if k < pre:
+            mv[k:pre] = bytes(pre - k)
+            k = pre
+        fd, off = where(trk)
+        os.pwrite(fd, mv[:k], off)
     return n
 
 
@@ -183,30 +214,23 @@ def _to_plain(img: DasdImage, dst: str, pool: ThreadPoolExecutor, workers: int,
         names = create_ckd(os.path.join(tmpdir, os.path.basename(dst)), img.device,
                            img.cylinders, None, lfs=lfs, nullfmt=nullfmt)
         out = CKDImage(names[0], "r")
+        fds = []
         try:
-            import mmap
-            maps = []
-            for p in out._pieces:
-                fd = os.open(p.path, os.O_RDWR)
-                maps.append((p, fd, mmap.mmap(fd, 0)))
-            bufs = [(p, ffi.from_buffer(m)) for p, _, m in maps]
+            fds = [(p, os.open(p.path, os.O_RDWR)) for p in out._pieces]
 
-            def slot(trk: int) -> Any:
-                for p, b in bufs:
+            def where(trk: int) -> tuple[int, int]:
+                for p, fd in fds:
                     if trk < p.first_trk + p.ntrks:
-                        return b + DEVHDR_SIZE + (trk - p.first_trk) * img.track_size
+                        return fd, DEVHDR_SIZE + (trk - p.first_trk) * img.track_size
                 raise AssertionError(trk)
 
-            for n in _ordered(pool, lambda g: _expand_group(img, g, slot, nullfmt), ngroups,
+            for n in _ordered(pool, lambda g: _expand_group(img, g, where, nullfmt), ngroups,
                               2 * workers):
                 if progress:
                     progress(n)
-            bufs.clear()  # release the buffer exports before closing the maps
-            for _, fd, m in maps:
-                m.flush()
-                m.close()
-                os.close(fd)
         finally:
+            for _, fd in fds:
+                os.close(fd)
             out.close()
         finals = [os.path.join(d, os.path.basename(n)) for n in names]
         for n, final in zip(names, finals):
