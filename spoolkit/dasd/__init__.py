@@ -62,6 +62,10 @@ def create_dasd(path: PathLike, device: str, volser: Optional[str] = "111111", *
     ``device`` is a model ("3390-3") or a type ("3390").  Plain CKD volumes
     over 2 GB are split into several files like ``dasdinit`` (``lfs=True``
     for one large file).  ``raw=True`` writes no IPL/VOL1 records.
+
+    ``compress="zlib"|"bzip2"`` (with ``level``) or ``cckd64=True`` makes a
+    compressed volume (CCKD / CCKD64) like ``dasdinit -z``; ``compress=None``
+    with ``cckd64=False`` a plain one.
     """
     dev, ncyl = parse_device(device)
     if cylinders is not None:

@@ -27,7 +27,6 @@ from .cckd import (
     OPENED,
     CompressedFile,
 )
-from .ckd import read_devheader
 
 KIND_NAMES = {lib.SPK_SPACE_HEADER: "header", lib.SPK_SPACE_L1: "L1 table",
               lib.SPK_SPACE_L2: "L2 table", lib.SPK_SPACE_TRACK: "track image",
@@ -43,18 +42,17 @@ def check_dasd(path: Union[str, os.PathLike], level: int = 1, *, repair: bool = 
         raise ValueError("level must be 0..3")
     report: dict[str, Any] = {"path": path, "level": level, "ok": True, "errors": [],
                               "warnings": [], "repaired": []}
-    try:
-        devid = read_devheader(path).devid
-    except SpoolkitError as exc:
-        devid = ""
-        report["errors"].append(_err("header", exc))
+    with open(path, "rb") as f:
+        devid = f.read(8).decode("ascii", "replace")
     if devid in ALL_IDS:
         _check_compressed(path, level, repair, workers, report)
-    elif devid:
-        report["format"] = devid
+    else:
+        # plain CKD: parse every track; plain FBA: nothing beyond its size
         try:
             with open_dasd(path) as img:
-                report["stats"] = img.scan().to_dict() if hasattr(img, "scan") else {}
+                report["format"] = img.info()["format"]
+                report["stats"] = img.scan().to_dict() if hasattr(img, "scan") else {
+                    "blocks": img.blocks}
         except SpoolkitError as exc:
             report["errors"].append(_err("track", exc))
     report["errors"] = report["errors"][:MAX_REPORTED]

@@ -102,6 +102,8 @@ class FBAImage:
         return {"path": self.path, "format": self.kind, "devtype": self.devtype,
                 "model": self.device.name if self.device else None, "blocks": self.blocks,
                 "block_size": BLOCK, "volser": self.volser,
+                # the CKD columns of `spoolkit dasd info`
+                "cylinders": None, "heads": None, "track_size": BLOCK,
                 "shadows": [f.path for f in self.files[1:]]}
 
     # -- blocks ---------------------------------------------------------------
