@@ -211,6 +211,17 @@ int spk_cckd_l2_encode(uint8_t *out, size_t outlen, const spk_cckd_l2ent *l2, in
     return (int)(esz * SPK_CCKD_L2_ENTRIES);
 }
 
+void spk_cckd_l2_fill(spk_cckd_l2ent *l2, size_t n, uint64_t off, uint16_t len, uint16_t size)
+{
+    if (!l2)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        l2[i].off = off;
+        l2[i].len = len;
+        l2[i].size = size;
+    }
+}
+
 /* ---- stored track images ------------------------------------------------ */
 
 int spk_cckd_trk_expand(const uint8_t *stored, size_t len, int kind, uint32_t trk,

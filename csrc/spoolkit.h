@@ -303,6 +303,8 @@ int spk_cckd_l2_decode(const uint8_t *buf, size_t len, int is64, int bigend,
                        spk_cckd_l2ent *out, spk_errinfo *err);
 int spk_cckd_l2_encode(uint8_t *out, size_t outlen, const spk_cckd_l2ent *l2, int is64,
                        spk_errinfo *err);
+/* Set n entries to {off, len, size} (tables that are not on disk). */
+void spk_cckd_l2_fill(spk_cckd_l2ent *l2, size_t n, uint64_t off, uint16_t len, uint16_t size);
 
 /* Stored image -> track image (CKD: HA..EOT, validated, byte 0 reset to 0;
  * FBA: 5-byte group header + 61440 bytes).  trk is the track (or group)

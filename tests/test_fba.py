@@ -103,3 +103,22 @@ def test_fba_errors(tmp_path):
     (tmp_path / "odd.fba").write_bytes(b"\x01" * 1000)
     with pytest.raises(FormatError):
         open_dasd(tmp_path / "odd.fba")
+
+
+def test_cli_fba(tmp_path, capsys):
+    import json
+
+    from spoolkit.cli import main
+    p = create_fba(tmp_path / "c.fba", "3370", blocks=3000, volser="CLI001")
+    scribble(p, 5, 30)
+    p.close()
+    z = tmp_path / "c.cfba"
+    assert main(["dasd", "copy", str(tmp_path / "c.fba"), str(z), "--bzip2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["format"] == "CFBA"
+    assert main(["dasd", "info", str(z), str(tmp_path / "c.fba")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("CLI001") == 2 and "CFBA" in out
+    assert main(["dasd", "check", str(tmp_path / "c.fba"), "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["ok"] and rep["stats"]["blocks"] == 3000
+    assert main(["dasd", "check", str(z), "--level", "3"]) == 0

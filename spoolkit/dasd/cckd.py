@@ -176,11 +176,7 @@ class CompressedFile:
             self.dirty_hdr = True
 
     def _fill_l2(self, i: int, off: int, fmt: int) -> None:
-        base = self.l2 + i * 256
-        for k in range(256):
-            base[k].off = off
-            base[k].len = fmt
-            base[k].size = fmt
+        lib.spk_cckd_l2_fill(self.l2 + i * 256, 256, off, fmt, fmt)
 
     def read_free(self) -> list[list[int]]:
         """The free blocks ``[[offset, length], ...]`` in offset order."""
