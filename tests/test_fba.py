@@ -103,6 +103,9 @@ def test_fba_errors(tmp_path):
     (tmp_path / "odd.fba").write_bytes(b"\x01" * 1000)
     with pytest.raises(FormatError):
         open_dasd(tmp_path / "odd.fba")
+    (tmp_path / "hdr.fba").write_bytes(b"CKD_X370" + bytes(1016))  # a header, not FBA data
+    with pytest.raises(FormatError, match="unknown disk image format"):
+        open_dasd(tmp_path / "hdr.fba")
 
 
 def test_cli_fba(tmp_path, capsys):

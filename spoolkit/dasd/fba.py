@@ -35,6 +35,10 @@ GROUP_SIZE = lib.SPK_CFBA_GRP_SIZE          # 61440 bytes
 ZERO_GROUP = bytes(GROUP_SIZE)
 
 
+def _looks_like_devid(head: bytes) -> bool:
+    return len(head) == 8 and all(c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_" for c in head)
+
+
 def _device_for(devtype: int, blocks: int) -> Optional[FBADevice]:
     if not devtype:
         return None
@@ -72,6 +76,11 @@ class FBAImage:
                 raise FormatError(f"L1 table too small for {self.blocks} blocks",
                                   path=self.path, offset=516)
         else:
+            if _looks_like_devid(head):
+                # 8 ASCII letters/digits: a header of some other image kind,
+                # not an FBA block 0 (zeros or EBCDIC)
+                raise FormatError(f"unknown disk image format (device id {head!r})",
+                                  path=self.path, offset=0)
             if sf:
                 raise InvalidArgumentError("shadow files need a compressed image (CFBA)")
             size = os.path.getsize(self.path)
