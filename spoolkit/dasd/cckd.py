@@ -18,6 +18,7 @@ which every Hercules version reads.
 
 from __future__ import annotations
 
+import mmap
 import os
 import threading
 from typing import Any, Optional, Union
@@ -175,6 +176,15 @@ class CompressedFile:
                                  if self.l1[i] not in (0, NOT_HERE))
             self.dirty_hdr = True
 
+    def totals(self) -> dict[str, int]:
+        """Header fields as the tables and the free chain say they must be."""
+        free_bytes = sum(ln for _, ln in self.free)
+        return {"used": self.meta_end + self.nl2 * self.l2_bytes + self.len_sum,
+                "free_off": self.free[0][0] if self.free else 0,
+                "free_num": len(self.free),
+                "free_largest": max((ln for _, ln in self.free), default=0),
+                "free_imbed": self.imbed, "free_total": free_bytes + self.imbed}
+
     def _fill_l2(self, i: int, off: int, fmt: int) -> None:
         lib.spk_cckd_l2_fill(self.l2 + i * 256, 256, off, fmt, fmt)
 
@@ -182,7 +192,6 @@ class CompressedFile:
         """The free blocks ``[[offset, length], ...]`` in offset order."""
         if self.hdr.free_off == 0:
             return []
-        import mmap
         with mmap.mmap(self.fd, 0, prot=mmap.PROT_READ) as m:
             cap = min(max(int(self.hdr.free_num), 0) + 1, len(m) // 8 + 1)
             out = ffi.new("spk_cckd_free[]", cap)
@@ -205,9 +214,6 @@ class CompressedFile:
         return ls[0], ims[0]
 
     # -- track images -------------------------------------------------------
-    def entry(self, trk: int) -> Any:
-        return self.l2[trk]
-
     def read_stored(self, trk: int) -> bytes:
         e = self.l2[trk]
         if e.len < 5 or e.size < e.len:
@@ -301,11 +307,7 @@ class CompressedFile:
         self._write_header()
 
     def _write_header(self) -> None:
-        out = bytearray(512)
-        err = new_err()
-        check(lib.spk_cckd_hdr_build(ffi.from_buffer(out), 512, self.is64, self.hdr, err), err,
-              path=self.path)
-        os.pwrite(self.fd, bytes(out), HDR_POS)
+        os.pwrite(self.fd, build_header(self.hdr, self.is64, self.path), HDR_POS)
 
     def flush(self, closing: bool = False) -> None:
         if not self.writable:
@@ -336,13 +338,8 @@ class CompressedFile:
         for i, (off, _) in enumerate(self.free):
             os.pwrite(self.fd, bytes(links[i * esz:(i + 1) * esz]), off)
         h = self.hdr
-        free_bytes = sum(ln for _, ln in self.free)
-        h.used = self.meta_end + self.nl2 * self.l2_bytes + self.len_sum
-        h.free_off = self.free[0][0] if self.free else 0
-        h.free_num = len(self.free)
-        h.free_largest = max((ln for _, ln in self.free), default=0)
-        h.free_imbed = self.imbed
-        h.free_total = free_bytes + self.imbed
+        for name, value in self.totals().items():
+            setattr(h, name, value)
         if closing:
             h.opts &= ~OPENED
         self.bigend = False
@@ -361,7 +358,7 @@ class CompressedFile:
                 self.fd = -1
 
 
-def _stack(path: str, mode: str, sf: Optional[str], kind: int) -> list[CompressedFile]:
+def open_stack(path: str, mode: str, sf: Optional[str], kind: int) -> list[CompressedFile]:
     """Open base + shadows; only the top file may be writable.  In ``"r+"``
     mode with ``sf`` a new shadow is created when none exists yet."""
     names = [path] + (shadow_names(sf) if sf else [])
@@ -406,11 +403,8 @@ def _new_shadow(base: str, name: str) -> str:
         n = f.num_l1
     finally:
         f.close()
-    out = bytearray(512)
-    err = new_err()
-    check(lib.spk_cckd_hdr_build(ffi.from_buffer(out), 512, is64, h, err), err, path=name)
     with atomic_output(name) as tmp, open(tmp, "wb") as w:
-        w.write(hdr.build() + bytes(out) + b"\xff" * (n * (8 if is64 else 4)))
+        w.write(hdr.build() + build_header(h, is64, name) + b"\xff" * (n * (8 if is64 else 4)))
     return name
 
 
@@ -431,7 +425,7 @@ class CCKDImage(DasdImage):
         path = os.fspath(path)
         if mode not in ("r", "r+"):
             raise InvalidArgumentError(f"mode must be 'r' or 'r+', not {mode!r}")
-        self.files = _stack(path, mode, sf, KIND_CKD)
+        self.files = open_stack(path, mode, sf, KIND_CKD)
         try:
             base = self.files[0]
             dh = base.devhdr
@@ -565,10 +559,11 @@ def new_header(cyls: int, num_l1: int, size: int, nullfmt: int, method: int,
     return h
 
 
-def build_header(h: Any, is64: bool) -> bytes:
+def build_header(h: Any, is64: bool, path: Optional[str] = None) -> bytes:
+    """The 512-byte compressed device header, little-endian."""
     out = bytearray(512)
     err = new_err()
-    check(lib.spk_cckd_hdr_build(ffi.from_buffer(out), 512, is64, h, err), err)
+    check(lib.spk_cckd_hdr_build(ffi.from_buffer(out), 512, is64, h, err), err, path=path)
     return bytes(out)
 
 

@@ -88,20 +88,19 @@ def _check_compressed(path: str, level: int, repair: bool, workers: Optional[int
                                        "OPENED bit set: the file was not closed cleanly"})
         if not fba:
             _check_geometry(f, report)
-        spaces, lens, imbed, bad_entries = _spaces(f)
+        spaces, bad_entries = _spaces(f)
         for sp in bad_entries:
             report["errors"].append({"kind": "l2", "track": sp.index, "offset": int(sp.off),
                                      "message": f"L2 entry of track {sp.index} is invalid "
                                                 "(length < 5, length > size, or bad null entry)"})
         gaps = _space_map(f, spaces, report) if level >= 1 else []
-        free_bytes = sum(ln for _, ln in f.free)
-        calc = {"used": f.meta_end + f.nl2 * f.l2_bytes + lens, "free_imbed": imbed,
-                "free_total": free_bytes + imbed, "free_num": len(f.free),
-                "free_largest": max((ln for _, ln in f.free), default=0)}
+        calc = f.totals()
+        del calc["free_off"]  # may legitimately point at a FREE_BLK table
+        free_bytes = calc["free_total"] - calc["free_imbed"]
         hdr_issues = _invariants(f, calc, report)
         report["stats"] = {"size": int(h.size), "file_size": f.filesize, "used": calc["used"],
                            "free_blocks": len(f.free), "free_bytes": free_bytes,
-                           "imbedded": imbed, "unaccounted": sum(ln for _, ln in gaps),
+                           "imbedded": calc["free_imbed"], "unaccounted": sum(ln for _, ln in gaps),
                            "stored_tracks": sum(1 for sp in spaces
                                                 if sp.kind == lib.SPK_SPACE_TRACK)}
         if level >= 2:
@@ -130,14 +129,14 @@ def _check_geometry(f: CompressedFile, report: dict[str, Any]) -> None:
                                  f"L1 table has {f.num_l1} entries, expected {need}"})
 
 
-def _spaces(f: CompressedFile) -> tuple[_Spaces, int, int, list[Any]]:
+def _spaces(f: CompressedFile) -> tuple[_Spaces, list[Any]]:
+    """Every space of the file (headers, L2 tables, free blocks, good track
+    images) and the L2 entries that are invalid."""
     n = f.num_l1 * 256
     cap = n + f.num_l1 + len(f.free) + 2
     sp = ffi.new("spk_cckd_space[]", cap)
-    ls = ffi.new("uint64_t *")
-    ims = ffi.new("uint64_t *")
     err = new_err()
-    k = lib.spk_cckd_l2_spaces(f.l2, n, 0, sp, n, ls, ims, err)
+    k = lib.spk_cckd_l2_spaces(f.l2, n, 0, sp, n, ffi.NULL, ffi.NULL, err)
     good = []
     bad = []
     for i in range(k):
@@ -159,7 +158,7 @@ def _spaces(f: CompressedFile) -> tuple[_Spaces, int, int, list[Any]]:
     for s in good:
         out[j] = s
         j += 1
-    return _Spaces(out, j), ls[0], ims[0], bad
+    return _Spaces(out, j), bad
 
 
 class _Spaces:

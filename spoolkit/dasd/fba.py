@@ -23,9 +23,9 @@ from .cckd import (
     KIND_FBA,
     NOT_HERE,
     CompressedWriter,
-    _stack,
     compress_image,
     compressed_devid,
+    open_stack,
 )
 from .ckd import DevHeader, check_volser
 
@@ -64,7 +64,7 @@ class FBAImage:
             head = f.read(8)
         self.compressed = head.startswith(b"FBA_")
         if self.compressed:
-            self.files = _stack(self.path, mode, sf, KIND_FBA)
+            self.files = open_stack(self.path, mode, sf, KIND_FBA)
             base = self.files[0]
             self.blocks = base.hdr.cyls
             self.device = _device_for(base.devhdr.devtype, self.blocks)
