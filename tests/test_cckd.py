@@ -246,3 +246,38 @@ def test_header_fields_both_layouts(tmp_path, volume):
             fsize, used, cyls = f[4], f[5], struct.unpack_from("<I", raw, 552)[0]
         assert (cyls, fsize, used) == (20, size, size)
         assert raw[:8] == (b"CKD_C064" if cckd64 else b"CKD_C370")
+
+
+def test_opened_bit_refused_then_repaired(tmp_path, volume):
+    c = tmp_path / "o.cckd"
+    spoolkit.convert(volume, c, compress="zlib")
+    raw = bytearray(c.read_bytes())
+    raw[512 + 3] |= 0x80  # as left by a crash
+    c.write_bytes(bytes(raw))
+    with open_dasd(c) as d:  # reading is fine
+        assert d.volser == "SPK001"
+    with pytest.raises(spoolkit.FormatError, match="not closed cleanly"):
+        open_dasd(c, "r+")
+    rep = spoolkit.check_dasd(c, 3)
+    assert rep["ok"] and rep["warnings"][0]["kind"] == "opened"
+    rep = spoolkit.check_dasd(c, 1, repair=True)
+    assert rep["repaired"]
+    assert not c.read_bytes()[512 + 3] & 0x80
+    with open_dasd(c, "r+") as d:
+        d.write_track(0, 5, Track.null(0, 5, 0))
+
+
+def test_cckd_4gb_limit(tmp_path):
+    from spoolkit.dasd.cckd import CompressedFile
+    from spoolkit.errors import NoSpaceError
+    c = tmp_path / "l.cckd"
+    spoolkit.create_dasd(c, "3390", "LIM001", cylinders=2, compress="zlib").close()
+    f = CompressedFile(str(c), True, 0)
+    try:
+        f.hdr.size = 0xFFFFFF00  # pretend the file is nearly 4 GB
+        with pytest.raises(NoSpaceError, match="CCKD64"):
+            f.get_space(1000)
+        f.hdr.size = c.stat().st_size
+    finally:
+        f.close()
+    assert spoolkit.check_dasd(c, 3)["ok"]

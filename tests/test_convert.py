@@ -96,3 +96,14 @@ def test_create_dasd_options(tmp_path):
         assert d.volser == "OPT002"
     with pytest.raises(InvalidArgumentError):
         spoolkit.create_dasd(tmp_path / "c.cckd", "3390", cylinders=5, colour="red")
+
+
+def test_plain_to_plain_drops_stale_bytes(vol, tmp_path):
+    src = tmp_path / "stale.3380"
+    src.write_bytes(vol.read_bytes())
+    with open(src, "r+b") as f:  # junk after track 0's EOT, as Hercules may leave it
+        f.seek(512 + 400)
+        f.write(b"\x77" * 64)
+    out = tmp_path / "copy.3380"
+    spoolkit.convert(src, out)
+    assert out.read_bytes() == vol.read_bytes()

@@ -28,6 +28,7 @@ from ..compress import method_code
 from ..errors import (
     FormatError,
     InvalidArgumentError,
+    NoSpaceError,
     NotFoundError,
     SpoolkitError,
     TruncatedError,
@@ -46,6 +47,7 @@ NOT_NULL = lib.SPK_CCKD_NOT_NULL
 KIND_CKD = lib.SPK_CCKD_KIND_CKD
 KIND_FBA = lib.SPK_CCKD_KIND_FBA
 MAX_SHADOWS = 8
+MAX_CCKD_SIZE = 0xFFFFFFFF     # 32-bit offsets (HHC00304E "size exceeds 4096M")
 
 BASE_IDS = {"CKD_C370": False, "CKD_C064": True, "FBA_C370": False, "FBA_C064": True}
 SHADOW_IDS = {"CKD_S370": False, "CKD_S064": True, "FBA_S370": False, "FBA_S064": True}
@@ -242,6 +244,9 @@ class CompressedFile:
                 del self.free[i]       # too small a rest to keep: imbedded space
                 return off, ln
         off = self.hdr.size
+        if not self.is64 and off + n > MAX_CCKD_SIZE:
+            raise NoSpaceError("a CCKD file cannot grow past 4 GB; convert it to CCKD64",
+                               path=self.path, offset=off)
         self.hdr.size = off + n
         return off, n
 
@@ -595,6 +600,9 @@ class CompressedWriter:
             return
         l2 = ffi.new("spk_cckd_l2ent[256]")
         off = self.pos + self.l2_bytes
+        if not self.is64 and off + len(data) > MAX_CCKD_SIZE:
+            raise NoSpaceError("the volume does not fit the 4 GB limit of CCKD; use CCKD64 "
+                               "(cckd64=True / --cckd64)", offset=off)
         for i in range(256):
             n = lens[i] if i < len(lens) else self.nullfmt
             if n < 3:

@@ -130,8 +130,8 @@ def _expand_group(src: DasdImage, l1x: int, where: Callable[[int], tuple[int, in
                                                   src.heads, src.track_flags, cbuf,
                                                   src.track_size, err), err,
                           path=src.path, track=(cyl, head))
-        else:
-            image = src._read_image(trk)
+        else:  # plain source: the image up to its EOT, never stale slot bytes
+            image = src.read_track(cyl, head).image
             k = len(image)
             mv[:k] = image
         if k < pre:
