@@ -230,8 +230,9 @@ class CompressedFile:
         return self._pread(e.len, e.off, f"image of track {trk}")
 
     # -- space ----------------------------------------------------------------
-    def get_space(self, n: int) -> tuple[int, int]:
-        """Offset and reserved size for ``n`` bytes: first fit, else end of file."""
+    def get_space(self, n: int, imbed: bool = True) -> tuple[int, int]:
+        """Offset and reserved size for ``n`` bytes: first fit, else end of file.
+        With ``imbed`` (track images) a block only slightly bigger is taken whole."""
         minfree = 16 if self.is64 else 8
         for i, (off, ln) in enumerate(self.free):
             if ln == n or ln - n >= minfree:
@@ -240,7 +241,7 @@ class CompressedFile:
                 else:
                     self.free[i] = [off + n, ln - n]
                 return off, n
-            if n < ln < 65536 and ln - n < minfree and n <= 65535:
+            if imbed and n < ln < 65536 and ln - n < minfree:
                 del self.free[i]       # too small a rest to keep: imbedded space
                 return off, ln
         off = self.hdr.size
@@ -291,7 +292,7 @@ class CompressedFile:
         # (never all-zero entries: those would read as null format 0), "look
         # lower" in a shadow
         was_not_here = self.l1[l1x] == NOT_HERE
-        off, _ = self.get_space(self.l2_bytes)
+        off, _ = self.get_space(self.l2_bytes, imbed=False)
         if was_not_here:
             self._fill_l2(l1x, NOT_HERE, 0xFFFF)
         else:
@@ -309,7 +310,10 @@ class CompressedFile:
     def mark_open(self) -> None:
         """Set OPENED (and OPENRW) on disk like Hercules does for an update open."""
         self.hdr.opts |= OPENED | OPENRW
-        self._write_header()
+        if self.bigend:
+            self.flush()  # rewrite every table little-endian now, header last
+        else:
+            self._write_header()
 
     def _write_header(self) -> None:
         os.pwrite(self.fd, build_header(self.hdr, self.is64, self.path), HDR_POS)
