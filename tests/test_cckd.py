@@ -281,3 +281,24 @@ def test_cckd_4gb_limit(tmp_path):
     finally:
         f.close()
     assert spoolkit.check_dasd(c, 3)["ok"]
+
+
+@pytest.mark.hercules
+def test_free_space_reused_across_sessions(herc, tmp_path):
+    c = tmp_path / "r.cckd"
+    p = tmp_path / "r.3390"
+    spoolkit.create_dasd(c, "3390", "REUSE1", cylinders=40, compress="zlib").close()
+    spoolkit.create_dasd(p, "3390", "REUSE1", cylinders=40).close()
+    sizes = []
+    for seed in range(4):  # each session frees what the previous one wrote
+        for path in (c, p):
+            with open_dasd(path, "r+") as d:
+                fill_volume(d, seed=seed, fraction=0.4 + 0.1 * seed)
+        report = spoolkit.check_dasd(c, 3)
+        assert report["ok"], report
+        sizes.append(c.stat().st_size)
+    assert report["stats"]["imbedded"] >= 0 and report["stats"]["unaccounted"] == 0
+    assert sizes[3] < 2 * sizes[1]  # space is reused, the file does not just grow
+    cdsk_clean(herc, c, tmp_path)
+    with open_dasd(c) as a, open_dasd(p) as b:
+        assert same_tracks(a, b) == 0
