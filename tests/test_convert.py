@@ -107,3 +107,8 @@ def test_plain_to_plain_drops_stale_bytes(vol, tmp_path):
     out = tmp_path / "copy.3380"
     spoolkit.convert(src, out)
     assert out.read_bytes() == vol.read_bytes()
+
+
+def test_shadow_on_plain_ckd_refused(vol, tmp_path):
+    with pytest.raises(InvalidArgumentError, match="compressed"):
+        open_dasd(vol, sf=str(tmp_path / "x_*.3380"))

@@ -51,6 +51,10 @@ def open_dasd(path: PathLike, mode: str = "r", **options: object) -> DasdImage:
             raise FormatError(f"unknown disk image format (device id {head!r})", path=path,
                               offset=0)
         opener = fallback  # plain FBA has no header at all
+    if options and opener is CKDImage:
+        # as Hercules 4.x (HHC00469E): shadow files exist only for compressed images
+        raise InvalidArgumentError(f"options {', '.join(sorted(options))} need a compressed "
+                                   "image; this is plain CKD", path=path)
     return opener(path, mode, **options)
 
 
