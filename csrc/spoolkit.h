@@ -226,6 +226,132 @@ int spk_decompress(int method, const uint8_t *src, size_t srclen,
 
 /* ==== compressed CKD / FBA (csrc/cckd.c) ================================ */
 
+enum spk_cckd_const {
+    SPK_CCKD_HDR_POS = 512,      /* CCKD_DEVHDR / CCKD64_DEVHDR offset */
+    SPK_CCKD_L1_POS = 1024,      /* L1 table offset */
+    SPK_CCKD_L2_ENTRIES = 256,
+    SPK_CCKD_OPT_BIGEND = 2,     /* metadata is big-endian */
+    SPK_CCKD_OPT_OPENRW = 64,
+    SPK_CCKD_OPT_OPENED = 128,   /* open for update / not cleanly closed */
+    SPK_CCKD_MAX_IMAGE = 65535,  /* L2_len is a U16 */
+    SPK_CCKD_COMPRESS_MIN = 512, /* shorter images are stored plain */
+    SPK_CFBA_BLKS_PER_GRP = 120,
+    SPK_CFBA_GRP_SIZE = 61440,   /* 120 x 512 */
+    SPK_CCKD_KIND_CKD = 0,
+    SPK_CCKD_KIND_FBA = 1,
+    SPK_CCKD_NOT_NULL = 3        /* spk_cckd_null_format: not a storable null track */
+};
+
+/* CCKD_DEVHDR (is64 = 0) or CCKD64_DEVHDR (is64 = 1), decoded to host order. */
+typedef struct spk_cckd_hdr {
+    uint8_t vrm[3];
+    uint8_t opts;            /* SPK_CCKD_OPT_* bits */
+    int32_t num_l1;
+    int32_t num_l2;
+    uint32_t cyls;           /* CKD: cylinders; CFBA: sectors (always LE on disk) */
+    uint64_t size, used, free_off, free_total, free_largest, free_imbed;
+    int64_t free_num;
+    uint8_t nullfmt;         /* 0, 1, 2 */
+    uint8_t algo;            /* 0 none, 1 zlib, 2 bzip2 */
+    int16_t parm;            /* level, -1 = default */
+} spk_cckd_hdr;
+
+/* one L2 entry; off UINT64_MAX = "not in this (shadow) file" */
+typedef struct spk_cckd_l2ent {
+    uint64_t off;
+    uint16_t len;
+    uint16_t size;
+} spk_cckd_l2ent;
+
+typedef struct spk_cckd_free {
+    uint64_t off;
+    uint64_t len;
+} spk_cckd_free;
+
+typedef struct spk_cckd_space {
+    uint64_t off;
+    uint64_t len;
+    int64_t index;           /* track, L1 index or free block number */
+    int32_t kind;            /* SPK_SPACE_* */
+} spk_cckd_space;
+
+enum spk_cckd_space_kind {
+    SPK_SPACE_HEADER = 0, SPK_SPACE_L1 = 1, SPK_SPACE_L2 = 2, SPK_SPACE_TRACK = 3,
+    SPK_SPACE_FREE = 4
+};
+
+typedef struct spk_cckd_overlap {
+    size_t a, b;             /* indexes into the sorted space array; b == a when past EOF */
+} spk_cckd_overlap;
+
+/* Parse the 512-byte compressed device header (file offset 512), honouring
+ * the big-endian option bit.  Checks version-independent sanity only. */
+int spk_cckd_hdr_parse(const uint8_t *buf, size_t len, int is64, spk_cckd_hdr *out,
+                       spk_errinfo *err);
+/* Build it little-endian with the big-endian bit clear. */
+int spk_cckd_hdr_build(uint8_t *out, size_t outlen, int is64, const spk_cckd_hdr *hdr,
+                       spk_errinfo *err);
+
+/* L1 table: n entries of 4 (CCKD) or 8 (CCKD64) bytes.  A 32-bit all-ones
+ * entry decodes to UINT64_MAX. */
+int spk_cckd_l1_decode(const uint8_t *buf, size_t len, uint32_t n, int is64, int bigend,
+                       uint64_t *out, spk_errinfo *err);
+int spk_cckd_l1_encode(uint8_t *out, size_t outlen, const uint64_t *l1, uint32_t n, int is64,
+                       spk_errinfo *err);
+/* One L2 table of 256 entries (2048 or 4096 bytes). */
+int spk_cckd_l2_decode(const uint8_t *buf, size_t len, int is64, int bigend,
+                       spk_cckd_l2ent *out, spk_errinfo *err);
+int spk_cckd_l2_encode(uint8_t *out, size_t outlen, const spk_cckd_l2ent *l2, int is64,
+                       spk_errinfo *err);
+/* Set n entries to {off, len, size} (tables that are not on disk). */
+void spk_cckd_l2_fill(spk_cckd_l2ent *l2, size_t n, uint64_t off, uint16_t len, uint16_t size);
+
+/* Stored image -> track image (CKD: HA..EOT, validated, byte 0 reset to 0;
+ * FBA: 5-byte group header + 61440 bytes).  trk is the track (or group)
+ * number; the stored header must name it.  Returns the image length. */
+int spk_cckd_trk_expand(const uint8_t *stored, size_t len, int kind, uint32_t trk,
+                        uint32_t heads, int flags, uint8_t *out, size_t outcap,
+                        spk_errinfo *err);
+/* Track image -> stored image: images under 512 bytes or method 0 plain,
+ * otherwise compressed when that is smaller.  Returns the stored length. */
+int spk_cckd_trk_compress(const uint8_t *image, size_t len, int method, int level,
+                          uint8_t *out, size_t outcap, spk_errinfo *err);
+/* The null format (0..2) that reproduces this CKD image exactly when stored as
+ * an L2 null entry of a file whose cdh_nullfmt is given, else SPK_CCKD_NOT_NULL. */
+int spk_cckd_null_format(const uint8_t *image, size_t len, uint32_t cyl, uint32_t head,
+                         int cdh_nullfmt);
+
+/* Compress n consecutive plain-CKD slots (absolute tracks first_trk..): each
+ * image is parsed (HA checked), stored as a null entry when
+ * spk_cckd_null_format allows (lens[i] = format 0..2), else compressed into
+ * out back to back (lens[i] = stored length >= 5).  Returns bytes used in out. */
+int spk_cckd_compress_slots(const uint8_t *slots, size_t len, uint32_t trksize,
+                            uint32_t first_trk, uint32_t n, uint32_t heads, int flags,
+                            int method, int level, int cdh_nullfmt, uint8_t *out,
+                            size_t outcap, uint32_t *lens, spk_errinfo *err);
+
+/* Read the free-space chain of a mapped file in either on-disk form (linked
+ * blocks, or the "FREE_BLK" table).  Offsets must rise (else SPK_ELOOP) and
+ * stay inside the file.  Returns the number of blocks. */
+int spk_cckd_free_read(const uint8_t *file, size_t filelen, int is64, int bigend,
+                       const spk_cckd_hdr *hdr, spk_cckd_free *out, size_t maxout,
+                       spk_errinfo *err);
+/* Write the linked (old-form) free chain: each block gets {next, len}. */
+int spk_cckd_free_link(const spk_cckd_free *blocks, size_t n, int is64, uint8_t *out,
+                       size_t outlen, spk_errinfo *err);
+
+/* Append the spaces of n L2 entries (tracks first_trk..) that have storage;
+ * sums L2_len into *len_sum and L2_size - L2_len into *imbed_sum.  Returns
+ * the count appended, SPK_EFORMAT when an entry has len > size or len < 5. */
+int spk_cckd_l2_spaces(const spk_cckd_l2ent *l2, size_t n, uint32_t first_trk,
+                       spk_cckd_space *out, size_t maxout, uint64_t *len_sum,
+                       uint64_t *imbed_sum, spk_errinfo *err);
+/* Sort spaces by offset; report overlaps and spaces past filesize into bad
+ * (up to maxbad).  Returns the number of problems; *gap_bytes gets the bytes
+ * covered by no space between 0 and the end of the last space. */
+int spk_cckd_space_check(spk_cckd_space *sp, size_t n, uint64_t filesize,
+                         spk_cckd_overlap *bad, size_t maxbad, uint64_t *gap_bytes);
+
 /* ==== tape images (csrc/tape.c) ========================================= */
 
 /* ==== spool pages (csrc/spool.c) ======================================== */

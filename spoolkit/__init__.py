@@ -5,7 +5,18 @@ Start with :func:`open_dasd` / :func:`create_dasd` for disks.
 """
 
 from ._version import __version__
-from .dasd import DasdImage, Record, Track, create_dasd, open_dasd
+from .dasd import (
+    CCKDImage,
+    DasdImage,
+    FBAImage,
+    Record,
+    Track,
+    create_dasd,
+    create_fba,
+    open_dasd,
+)
+from .dasd.check import check_dasd
+from .dasd.convert import convert
 from .errors import (
     AddressError,
     CapacityError,
@@ -16,5 +27,6 @@ from .errors import (
 
 __all__ = [
     "__version__", "DasdImage", "Record", "Track", "create_dasd", "open_dasd",
+    "CCKDImage", "FBAImage", "create_fba", "convert", "check_dasd",
     "SpoolkitError", "FormatError", "CapacityError", "AddressError", "ProtectedExtentError",
 ]

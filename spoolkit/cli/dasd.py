@@ -1,4 +1,5 @@
-"""``spoolkit dasd …``: disk image verbs (info, init, tracks, read, write)."""
+"""``spoolkit dasd …``: disk image verbs (info, init, tracks, read, write,
+copy, check)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import sys
 from typing import Any
 
 from ..dasd import create_dasd, open_dasd
-from .common import add_json, emit, parse_range, table
+from .common import Progress, add_json, emit, parse_range, table
 
 
 def register(sub: Any) -> None:
@@ -50,6 +51,38 @@ def register(sub: Any) -> None:
     q.add_argument("head", type=int, metavar="HEAD")
     q.add_argument("file", metavar="FILE", help="raw track image ('-' for stdin)")
     q.set_defaults(func=cmd_write)
+
+    q = s.add_parser("copy", help="convert a volume: plain <-> compressed <-> 64-bit, "
+                     "shadow merge (like dasdcopy, on all cores)")
+    q.add_argument("src", metavar="SRC")
+    q.add_argument("dst", metavar="DST")
+    g = q.add_mutually_exclusive_group()
+    g.add_argument("-z", "--zlib", dest="compress", action="store_const", const="zlib",
+                   help="compress with zlib")
+    g.add_argument("--bzip2", dest="compress", action="store_const", const="bzip2",
+                   help="compress with bzip2")
+    g.add_argument("--uncompressed", dest="compress", action="store_const", const="none",
+                   help="write a plain image (the default unless --cckd64)")
+    q.add_argument("--cckd64", action="store_true", help="64-bit compressed output (CCKD64)")
+    q.add_argument("--level", type=int, default=-1, help="compression level (default: 6 "
+                   "for zlib, 5 for bzip2)")
+    q.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                   help="worker threads (default: all cores)")
+    q.add_argument("--sf", metavar="TEMPLATE", help="shadow files of SRC to merge")
+    q.add_argument("--lfs", action="store_true", help="plain output as one large file")
+    add_json(q)
+    q.set_defaults(func=cmd_copy)
+
+    q = s.add_parser("check", help="check an image like cckdcdsk (JSON report with --json)")
+    q.add_argument("image", metavar="IMG")
+    q.add_argument("--level", type=int, choices=(0, 1, 2, 3), default=1,
+                   help="0 headers, 1 + tables and spaces, 2 + image headers, "
+                   "3 + decompress and validate every track")
+    q.add_argument("--repair", action="store_true",
+                   help="fix what loses no data (header totals, free chain, OPENED bit)")
+    q.add_argument("-j", "--jobs", type=int, default=None, metavar="N")
+    add_json(q)
+    q.set_defaults(func=cmd_check)
 
 
 def _info_text(rows: list[dict[str, Any]]) -> str:
@@ -125,3 +158,45 @@ def cmd_write(args: Any) -> int:
     with open_dasd(args.image, "r+") as dev:
         dev.write_track(args.cyl, args.head, data)
     return 0
+
+
+def cmd_copy(args: Any) -> int:
+    from ..dasd.convert import convert
+    from ..dasd.fba import FBAImage
+
+    compress = None if args.compress in (None, "none") else args.compress
+    if args.cckd64 and args.compress == "none":
+        raise ValueError("--cckd64 is a compressed format; drop --uncompressed")
+    opts = {"sf": args.sf} if args.sf else {}
+    with open_dasd(args.src, **opts) as dev:
+        total = dev.blocks if isinstance(dev, FBAImage) else dev.total_tracks
+        unit = " blocks" if isinstance(dev, FBAImage) else " tracks"
+    with Progress(total, "copy", unit=unit) as bar:
+        result = convert(args.src, args.dst, compress=compress, level=args.level,
+                         cckd64=args.cckd64, workers=args.jobs, sf=args.sf, lfs=args.lfs,
+                         progress=bar.update)
+    emit(args, result, lambda d: "%s -> %s: %s, %d bytes" % (
+        d["source"], d["destination"], d["format"], d["bytes_out"]))
+    return 0
+
+
+def _check_text(r: dict[str, Any]) -> str:
+    lines = ["%s: %s (level %d, %s)" % (r["path"], "OK" if r["ok"] else "ERRORS",
+                                        r["level"], r.get("format", "?"))]
+    for e in r["errors"]:
+        where = (" track %s" % e["track"]) if "track" in e else ""
+        where += (" offset %s" % e["offset"]) if e.get("offset") is not None else ""
+        lines.append("  error (%s)%s: %s" % (e["kind"], where, e["message"]))
+    for w in r["warnings"]:
+        lines.append("  warning (%s): %s" % (w["kind"], w["message"]))
+    for f in r["repaired"]:
+        lines.append("  repaired: %s" % f["message"])
+    return "\n".join(lines)
+
+
+def cmd_check(args: Any) -> int:
+    from ..dasd.check import check_dasd
+
+    report = check_dasd(args.image, args.level, repair=args.repair, workers=args.jobs)
+    emit(args, report, _check_text)
+    return 0 if report["ok"] else 1

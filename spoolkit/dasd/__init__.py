@@ -7,27 +7,35 @@ its name; :func:`create_dasd` makes new volumes the way ``dasdinit`` does.
 from __future__ import annotations
 
 import os
-from typing import Callable, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from ..errors import FormatError, InvalidArgumentError, TruncatedError
 from ..geometry import parse_device
 from .base import DasdImage, ScanStats
+from .cckd import CCKDImage, create_cckd
 from .ckd import CKDImage, DevHeader, create_ckd, read_devheader
+from .fba import FBAImage, create_fba
 from .track import Record, Track
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 #: device id (first 8 bytes) -> opener; other modules register their kinds
-OPENERS: dict[str, Callable[[str, str], DasdImage]] = {
+OPENERS: dict[str, Callable[..., Any]] = {
     "CKD_P370": CKDImage,
     "CKD_P064": CKDImage,
 }
+OPENERS.update({devid: CCKDImage for devid in ("CKD_C370", "CKD_C064", "CKD_S370", "CKD_S064")})
+#: compressed FBA; "" is the fallback for anything else: plain FBA has no header
+OPENERS.update({devid: FBAImage for devid in ("FBA_C370", "FBA_C064", "FBA_S370", "FBA_S064",
+                                              "")})
 
 
-def open_dasd(path: PathLike, mode: str = "r") -> DasdImage:
+def open_dasd(path: PathLike, mode: str = "r", **options: object) -> DasdImage:
     """Open a disk image for reading (``"r"``) or update (``"r+"``).
 
-    The format comes from the 8-byte device id in the header.
+    The format comes from the 8-byte device id in the header.  Options go to
+    the image class, e.g. ``sf="shadow_*.cckd"`` for compressed volumes with
+    shadow files.
     """
     path = os.fspath(path)
     with open(path, "rb") as f:
@@ -43,7 +51,11 @@ def open_dasd(path: PathLike, mode: str = "r") -> DasdImage:
             raise FormatError(f"unknown disk image format (device id {head!r})", path=path,
                               offset=0)
         opener = fallback  # plain FBA has no header at all
-    return opener(path, mode)
+    if options and opener is CKDImage:
+        # as Hercules 4.x (HHC00469E): shadow files exist only for compressed images
+        raise InvalidArgumentError(f"options {', '.join(sorted(options))} need a compressed "
+                                   "image; this is plain CKD", path=path)
+    return opener(path, mode, **options)
 
 
 def create_dasd(path: PathLike, device: str, volser: Optional[str] = "111111", *,
@@ -54,16 +66,26 @@ def create_dasd(path: PathLike, device: str, volser: Optional[str] = "111111", *
     ``device`` is a model ("3390-3") or a type ("3390").  Plain CKD volumes
     over 2 GB are split into several files like ``dasdinit`` (``lfs=True``
     for one large file).  ``raw=True`` writes no IPL/VOL1 records.
+
+    ``compress="zlib"|"bzip2"`` (with ``level``) or ``cckd64=True`` makes a
+    compressed volume (CCKD / CCKD64) like ``dasdinit -z``; ``compress=None``
+    with ``cckd64=False`` a plain one.
     """
-    if options:
-        creator = CREATORS.get("compressed")
-        if creator is None:
-            raise InvalidArgumentError(f"unsupported options: {', '.join(options)}")
-        return creator(path, device, volser, cylinders=cylinders, nullfmt=nullfmt, raw=raw,
-                       **options)
     dev, ncyl = parse_device(device)
     if cylinders is not None:
         ncyl = cylinders
+    if options:
+        unknown = set(options) - {"compress", "level", "cckd64"}
+        if unknown:
+            raise InvalidArgumentError(f"unsupported options: {', '.join(sorted(unknown))}")
+        compress = options.get("compress", "zlib")
+        cckd64 = bool(options.get("cckd64", False))
+        if compress is not None or cckd64:
+            level = options.get("level", -1)
+            create_cckd(path, dev, ncyl, None if raw else volser, compress=compress,
+                        level=-1 if level is None else int(level), cckd64=cckd64,
+                        nullfmt=nullfmt)
+            return CCKDImage(path, "r+")
     names = create_ckd(path, dev, ncyl, None if raw else volser, lfs=lfs, nullfmt=nullfmt)
     return CKDImage(names[0], "r+")
 
@@ -71,5 +93,6 @@ def create_dasd(path: PathLike, device: str, volser: Optional[str] = "111111", *
 #: hooks for creators of other kinds (compressed, FBA)
 CREATORS: dict[str, Callable[..., DasdImage]] = {}
 
-__all__ = ["DasdImage", "CKDImage", "DevHeader", "Record", "ScanStats", "Track", "open_dasd",
-           "create_dasd", "read_devheader", "OPENERS", "CREATORS"]
+__all__ = ["DasdImage", "CKDImage", "CCKDImage", "FBAImage", "DevHeader", "Record",
+           "ScanStats", "Track", "open_dasd", "create_dasd", "create_fba", "read_devheader",
+           "OPENERS", "CREATORS"]

@@ -1,0 +1,664 @@
+"""Compressed CKD images: CCKD (``CKD_C370``), CCKD64 (``CKD_C064``), their
+shadow files (``CKD_S370``/``CKD_S064``) and the shared file machinery that
+CFBA (:mod:`.fba`) uses too.
+
+Layout (``hercules-formats.md`` §2): device header, compressed device header
+at 512, L1 table at 1024, then L2 tables, stored track images and free
+space in any order.  The byte work (headers, tables, (de)compression,
+validation, free chain) is in ``csrc/cckd.c``; this module owns files,
+space allocation, shadows and the image API.
+
+Space policy: new space comes first-fit from the free chain, else from the
+end of the file.  Space freed while the file is open stays *pending* (not
+reused) until the metadata has been flushed, so a crash never leaves an L2
+entry on disk that points at overwritten data.  Metadata is written on
+``flush()``/``close()`` in little-endian order with the linked free chain,
+which every Hercules version reads.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import threading
+from typing import Any, Optional, Union
+
+from .._native import check, ffi, lib, new_err
+from ..compress import method_code
+from ..errors import (
+    FormatError,
+    InvalidArgumentError,
+    NoSpaceError,
+    NotFoundError,
+    SpoolkitError,
+    TruncatedError,
+)
+from ..geometry import CKDDevice
+from ..util import atomic_output
+from .base import DasdImage, model_for
+from .ckd import DEVHDR_SIZE, DevHeader, check_volser, ipl_track
+
+HDR_POS = lib.SPK_CCKD_HDR_POS
+L1_POS = lib.SPK_CCKD_L1_POS
+OPENED = lib.SPK_CCKD_OPT_OPENED
+OPENRW = lib.SPK_CCKD_OPT_OPENRW
+NOT_HERE = (1 << 64) - 1           # decoded "look in a lower file" offset
+NOT_NULL = lib.SPK_CCKD_NOT_NULL
+KIND_CKD = lib.SPK_CCKD_KIND_CKD
+KIND_FBA = lib.SPK_CCKD_KIND_FBA
+MAX_SHADOWS = 8
+MAX_CCKD_SIZE = 0xFFFFFFFF     # 32-bit offsets (HHC00304E "size exceeds 4096M")
+
+BASE_IDS = {"CKD_C370": False, "CKD_C064": True, "FBA_C370": False, "FBA_C064": True}
+SHADOW_IDS = {"CKD_S370": False, "CKD_S064": True, "FBA_S370": False, "FBA_S064": True}
+ALL_IDS = {**BASE_IDS, **SHADOW_IDS}
+
+
+def shadow_name(template: str, n: int) -> str:
+    """Name of shadow ``n`` (1..8) for an ``sf=`` template: the character just
+    before the last dot of the file name (or the last one) becomes ``n``."""
+    head, name = os.path.split(template)
+    dot = name.rfind(".")
+    pos = dot - 1 if dot > 0 else len(name) - 1
+    if pos < 0:
+        raise InvalidArgumentError(f"shadow file template {template!r} has no name")
+    return os.path.join(head, name[:pos] + str(n) + name[pos + 1:])
+
+
+def shadow_names(template: str) -> list[str]:
+    """The existing shadow files of a template, lowest first."""
+    out = []
+    for n in range(1, MAX_SHADOWS + 1):
+        name = shadow_name(template, n)
+        if not os.path.exists(name):
+            break
+        out.append(name)
+    return out
+
+
+class CompressedFile:
+    """One compressed file (base or shadow): metadata in memory, images on disk."""
+
+    def __init__(self, path: str, writable: bool, kind: int,
+                 problems: Optional[list[dict[str, Any]]] = None) -> None:
+        """``problems``: collect L1/L2/free-chain faults there (the checker)
+        instead of raising; the faulty parts then read as absent."""
+        self.path = path
+        self.problems = problems
+        self.writable = writable
+        self.kind = kind
+        self.fd = os.open(path, os.O_RDWR if writable else os.O_RDONLY)
+        try:
+            self._load()
+        except BaseException:
+            os.close(self.fd)
+            raise
+
+    # -- reading metadata -------------------------------------------------
+    def _pread(self, n: int, off: int, what: str) -> bytes:
+        data = os.pread(self.fd, n, off)
+        if len(data) != n:
+            raise TruncatedError(f"{what} at offset {off} needs {n} bytes; the file ends at "
+                                 f"{off + len(data)}", path=self.path, offset=off + len(data))
+        return data
+
+    def _load(self) -> None:
+        head = self._pread(L1_POS, 0, "device headers")
+        self.devhdr = DevHeader.parse(head[:DEVHDR_SIZE], self.path)
+        if self.devhdr.devid not in ALL_IDS:
+            raise FormatError(f"not a compressed image (device id {self.devhdr.devid!r})",
+                              path=self.path, offset=0)
+        self.is64 = ALL_IDS[self.devhdr.devid]
+        self.shadow = self.devhdr.devid in SHADOW_IDS
+        self.hdr = ffi.new("spk_cckd_hdr *")
+        err = new_err()
+        check(lib.spk_cckd_hdr_parse(head[HDR_POS:], 512, self.is64, self.hdr, err), err,
+              path=self.path, base_offset=HDR_POS)
+        self.bigend = bool(self.hdr.opts & lib.SPK_CCKD_OPT_BIGEND)
+        self.filesize = os.fstat(self.fd).st_size
+        self.l1_esz = 8 if self.is64 else 4
+        self.l2_bytes = 256 * (16 if self.is64 else 8)
+        self.num_l1 = self.hdr.num_l1
+        if self.num_l1 * self.l1_esz > self.filesize - L1_POS:
+            raise TruncatedError(f"L1 table of {self.num_l1} entries runs past the end of the "
+                                 f"{self.filesize}-byte file", path=self.path,
+                                 offset=HDR_POS + 4)
+        l1_raw = self._pread(self.num_l1 * self.l1_esz, L1_POS, "L1 table")
+        self.l1 = ffi.new("uint64_t[]", self.num_l1)
+        check(lib.spk_cckd_l1_decode(l1_raw, len(l1_raw), self.num_l1, self.is64, self.bigend,
+                                     self.l1, err), err, path=self.path, base_offset=L1_POS)
+        self.meta_end = L1_POS + self.num_l1 * self.l1_esz
+        self.l2 = ffi.new("spk_cckd_l2ent[]", self.num_l1 * 256)
+        for i in range(self.num_l1):
+            off = self.l1[i]
+            if off == 0:
+                self._fill_l2(i, 0, self.hdr.nullfmt)
+                continue
+            if off == NOT_HERE:
+                self._fill_l2(i, NOT_HERE, 0xFFFF)
+                continue
+            try:
+                if off < self.meta_end:
+                    raise FormatError(f"L1 entry {i}: L2 table at {off} overlaps the headers "
+                                      f"and L1 table (which end at {self.meta_end})",
+                                      path=self.path, offset=L1_POS + i * self.l1_esz)
+                if off + self.l2_bytes > self.filesize:
+                    raise FormatError(f"L1 entry {i}: L2 table at {off} is past the end of "
+                                      f"the {self.filesize}-byte file", path=self.path,
+                                      offset=L1_POS + i * self.l1_esz)
+                raw = self._pread(self.l2_bytes, off, f"L2 table {i}")
+                check(lib.spk_cckd_l2_decode(raw, len(raw), self.is64, self.bigend,
+                                             self.l2 + i * 256, err), err, path=self.path,
+                      base_offset=off)
+            except FormatError as exc:
+                if self.problems is None:
+                    raise
+                self.problems.append({"kind": "l1", "index": i, "offset": exc.offset,
+                                      "message": exc.message})
+                self.l1[i] = NOT_HERE
+                self._fill_l2(i, NOT_HERE, 0xFFFF)
+        self.dirty_l2: set[int] = set()
+        self.dirty_hdr = False
+        self.pending: list[list[int]] = []
+        try:
+            self.free = self.read_free()
+        except SpoolkitError as exc:
+            if self.problems is None:
+                raise
+            self.problems.append({"kind": "free", "offset": exc.offset,
+                                  "error": type(exc).__name__, "message": exc.message})
+            self.free = []
+        # running totals for the header (recomputed from the tables, not trusted)
+        self.len_sum, self.imbed = self._l2_totals()
+        self.nl2 = sum(1 for i in range(self.num_l1) if self.l1[i] not in (0, NOT_HERE))
+        if self.writable and self.bigend:
+            # Hercules rewrites a foreign-order file on a read/write open; we
+            # rewrite all metadata little-endian at the first flush
+            self.dirty_l2.update(i for i in range(self.num_l1)
+                                 if self.l1[i] not in (0, NOT_HERE))
+            self.dirty_hdr = True
+
+    def totals(self) -> dict[str, int]:
+        """Header fields as the tables and the free chain say they must be."""
+        free_bytes = sum(ln for _, ln in self.free)
+        return {"used": self.meta_end + self.nl2 * self.l2_bytes + self.len_sum,
+                "free_off": self.free[0][0] if self.free else 0,
+                "free_num": len(self.free),
+                "free_largest": max((ln for _, ln in self.free), default=0),
+                "free_imbed": self.imbed, "free_total": free_bytes + self.imbed}
+
+    def _fill_l2(self, i: int, off: int, fmt: int) -> None:
+        lib.spk_cckd_l2_fill(self.l2 + i * 256, 256, off, fmt, fmt)
+
+    def read_free(self) -> list[list[int]]:
+        """The free blocks ``[[offset, length], ...]`` in offset order."""
+        if self.hdr.free_off == 0:
+            return []
+        with mmap.mmap(self.fd, 0, prot=mmap.PROT_READ) as m:
+            cap = min(max(int(self.hdr.free_num), 0) + 1, len(m) // 8 + 1)
+            out = ffi.new("spk_cckd_free[]", cap)
+            err = new_err()
+            buf = ffi.from_buffer(m)
+            try:
+                n = check(lib.spk_cckd_free_read(buf, len(m), self.is64, self.bigend, self.hdr,
+                                                 out, cap, err), err, path=self.path)
+            finally:
+                del buf
+        return [[out[i].off, out[i].len] for i in range(n)]
+
+    def _l2_totals(self) -> tuple[int, int]:
+        n = self.num_l1 * 256
+        sp = ffi.new("spk_cckd_space[]", n)
+        ls = ffi.new("uint64_t *")
+        ims = ffi.new("uint64_t *")
+        err = new_err()
+        check(lib.spk_cckd_l2_spaces(self.l2, n, 0, sp, n, ls, ims, err), err, path=self.path)
+        return ls[0], ims[0]
+
+    # -- track images -------------------------------------------------------
+    def read_stored(self, trk: int) -> bytes:
+        e = self.l2[trk]
+        if e.len < 5 or e.size < e.len:
+            raise FormatError(f"L2 entry of track {trk}: length {e.len}, size {e.size}",
+                              path=self.path, track=trk)
+        if e.off < self.meta_end:
+            raise FormatError(f"track {trk} image at {e.off} overlaps the headers",
+                              path=self.path, offset=e.off)
+        if e.off + e.len > max(self.filesize, self.hdr.size):
+            raise TruncatedError(f"image of track {trk} at {e.off} ({e.len} bytes) is past "
+                                 "the end of the file", path=self.path, offset=e.off)
+        return self._pread(e.len, e.off, f"image of track {trk}")
+
+    # -- space ----------------------------------------------------------------
+    def get_space(self, n: int, imbed: bool = True) -> tuple[int, int]:
+        """Offset and reserved size for ``n`` bytes: first fit, else end of file.
+        With ``imbed`` (track images) a block only slightly bigger is taken whole."""
+        minfree = 16 if self.is64 else 8
+        for i, (off, ln) in enumerate(self.free):
+            if ln == n or ln - n >= minfree:
+                if ln == n:
+                    del self.free[i]
+                else:
+                    self.free[i] = [off + n, ln - n]
+                return off, n
+            if imbed and n < ln < 65536 and ln - n < minfree:
+                del self.free[i]       # too small a rest to keep: imbedded space
+                return off, ln
+        off = self.hdr.size
+        if not self.is64 and off + n > MAX_CCKD_SIZE:
+            raise NoSpaceError("a CCKD file cannot grow past 4 GB; convert it to CCKD64",
+                               path=self.path, offset=off)
+        self.hdr.size = off + n
+        return off, n
+
+    def release(self, off: int, n: int) -> None:
+        if n:
+            self.pending.append([off, n])
+
+    def _merge_pending(self) -> None:
+        blocks = sorted(self.free + self.pending)
+        self.pending = []
+        merged: list[list[int]] = []
+        for off, ln in blocks:
+            if merged and merged[-1][0] + merged[-1][1] == off:
+                merged[-1][1] += ln
+            else:
+                merged.append([off, ln])
+        # space at the end of the file is given back by truncating
+        while merged and merged[-1][0] + merged[-1][1] == self.hdr.size:
+            self.hdr.size = merged[-1][0]
+            merged.pop()
+        self.free = merged
+
+    def set_entry(self, trk: int, off: int, ln: int, size: int) -> None:
+        """Point track ``trk`` at new storage (or a null entry), freeing the old."""
+        l1x = trk >> 8
+        if self.l1[l1x] in (0, NOT_HERE):
+            self._new_l2(l1x)
+        e = self.l2[trk]
+        if e.off not in (0, NOT_HERE):
+            self.release(e.off, e.size)
+            self.len_sum -= e.len
+            self.imbed -= e.size - e.len
+        e.off, e.len, e.size = off, ln, size
+        if off not in (0, NOT_HERE):
+            self.len_sum += ln
+            self.imbed += size - ln
+        self.dirty_l2.add(l1x)
+        self.dirty_hdr = True
+
+    def _new_l2(self, l1x: int) -> None:
+        # a new table keeps what the missing one meant: null tracks in a base
+        # (never all-zero entries: those would read as null format 0), "look
+        # lower" in a shadow
+        was_not_here = self.l1[l1x] == NOT_HERE
+        off, _ = self.get_space(self.l2_bytes, imbed=False)
+        if was_not_here:
+            self._fill_l2(l1x, NOT_HERE, 0xFFFF)
+        else:
+            self._fill_l2(l1x, 0, self.hdr.nullfmt)
+        self.l1[l1x] = off
+        self.nl2 += 1
+
+    def write_stored(self, trk: int, stored: bytes) -> None:
+        off, size = self.get_space(len(stored))
+        os.pwrite(self.fd, stored, off)
+        self.filesize = max(self.filesize, off + len(stored))
+        self.set_entry(trk, off, len(stored), size)
+
+    # -- metadata -------------------------------------------------------------
+    def mark_open(self) -> None:
+        """Set OPENED (and OPENRW) on disk like Hercules does for an update open."""
+        self.hdr.opts |= OPENED | OPENRW
+        if self.bigend:
+            self.flush()  # rewrite every table little-endian now, header last
+        else:
+            self._write_header()
+
+    def _write_header(self) -> None:
+        os.pwrite(self.fd, build_header(self.hdr, self.is64, self.path), HDR_POS)
+
+    def flush(self, closing: bool = False) -> None:
+        if not self.writable:
+            return
+        if not (self.dirty_hdr or self.dirty_l2 or self.pending or closing):
+            return
+        err = new_err()
+        for l1x in sorted(self.dirty_l2):
+            buf = bytearray(self.l2_bytes)
+            check(lib.spk_cckd_l2_encode(ffi.from_buffer(buf), len(buf), self.l2 + l1x * 256,
+                                         self.is64, err), err, path=self.path)
+            os.pwrite(self.fd, bytes(buf), self.l1[l1x])
+        self.dirty_l2.clear()
+        l1buf = bytearray(self.num_l1 * self.l1_esz)
+        check(lib.spk_cckd_l1_encode(ffi.from_buffer(l1buf), len(l1buf), self.l1, self.num_l1,
+                                     self.is64, err), err, path=self.path)
+        os.pwrite(self.fd, bytes(l1buf), L1_POS)
+        os.fsync(self.fd)  # tables are on disk before pending space is reused
+        self._merge_pending()
+        blocks = ffi.new("spk_cckd_free[]", max(1, len(self.free)))
+        for i, (off, ln) in enumerate(self.free):
+            blocks[i].off, blocks[i].len = off, ln
+        esz = 16 if self.is64 else 8
+        links = bytearray(len(self.free) * esz)
+        check(lib.spk_cckd_free_link(blocks, len(self.free), self.is64,
+                                     ffi.from_buffer(links) if links else ffi.NULL,
+                                     len(links), err), err, path=self.path)
+        for i, (off, _) in enumerate(self.free):
+            os.pwrite(self.fd, bytes(links[i * esz:(i + 1) * esz]), off)
+        h = self.hdr
+        for name, value in self.totals().items():
+            setattr(h, name, value)
+        if closing:
+            h.opts &= ~OPENED
+        self.bigend = False
+        os.ftruncate(self.fd, h.size)
+        self._write_header()
+        os.fsync(self.fd)
+        self.dirty_hdr = False
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            try:
+                if self.writable:
+                    self.flush(closing=True)
+            finally:
+                os.close(self.fd)
+                self.fd = -1
+
+
+def open_stack(path: str, mode: str, sf: Optional[str], kind: int) -> list[CompressedFile]:
+    """Open base + shadows; only the top file may be writable.  In ``"r+"``
+    mode with ``sf`` a new shadow is created when none exists yet."""
+    names = [path] + (shadow_names(sf) if sf else [])
+    if sf and mode == "r+" and len(names) == 1:
+        names.append(_new_shadow(path, shadow_name(sf, 1)))
+    files: list[CompressedFile] = []
+    try:
+        for i, name in enumerate(names):
+            f = CompressedFile(name, mode == "r+" and i == len(names) - 1, kind)
+            if files and (f.is64 != files[0].is64 or not f.shadow
+                          or f.devhdr.devid[:3] != files[0].devhdr.devid[:3]):
+                f.close()
+                raise FormatError(f"{name} is not a shadow of the same kind as {names[0]} "
+                                  "(32- and 64-bit files cannot be mixed)", path=name)
+            files.append(f)
+        top = files[-1]
+        if top.writable:
+            if top.hdr.opts & OPENED:
+                raise FormatError("file was not closed cleanly (OPENED bit set); run "
+                                  "'spoolkit dasd check --repair' first", path=top.path,
+                                  offset=HDR_POS + 3)
+            top.mark_open()
+    except BaseException:
+        for f in files:
+            f.writable = False
+            f.close()
+        raise
+    return files
+
+
+def _new_shadow(base: str, name: str) -> str:
+    """Create an empty shadow of ``base`` (cckd_sf_new): devid with 'S', L1 all X'FF'."""
+    f = CompressedFile(base, False, KIND_CKD)
+    try:
+        hdr = DevHeader(**{**f.devhdr.__dict__})
+        hdr.devid = hdr.devid[:4] + "S" + hdr.devid[5:]
+        h = ffi.new("spk_cckd_hdr *", f.hdr[0])
+        h.size = h.used = f.meta_end
+        h.free_off = h.free_total = h.free_largest = h.free_num = h.free_imbed = 0
+        h.opts = 0
+        is64 = f.is64
+        n = f.num_l1
+    finally:
+        f.close()
+    with atomic_output(name) as tmp, open(tmp, "wb") as w:
+        w.write(hdr.build() + build_header(h, is64, name) + b"\xff" * (n * (8 if is64 else 4)))
+    return name
+
+
+class CCKDImage(DasdImage):
+    """A compressed CKD volume (CCKD or CCKD64), optionally with shadow files.
+
+    ``sf`` is the shadow template (``"shadow/vol_*.cckd"``): reads search the
+    shadows top-down, writes go to the top file; in ``"r+"`` mode a first
+    shadow is created when none exists.  Without ``sf`` the file itself is
+    read and written.
+    """
+
+    kind = "CCKD"
+
+    def __init__(self, path: Union[str, os.PathLike], mode: str = "r", *,
+                 sf: Optional[str] = None, compress: Optional[str] = "default",
+                 level: Optional[int] = None) -> None:
+        path = os.fspath(path)
+        if mode not in ("r", "r+"):
+            raise InvalidArgumentError(f"mode must be 'r' or 'r+', not {mode!r}")
+        self.files = open_stack(path, mode, sf, KIND_CKD)
+        try:
+            base = self.files[0]
+            dh = base.devhdr
+            if dh.devid.startswith("FBA"):
+                raise FormatError("this is a compressed FBA image; open it with open_dasd",
+                                  path=path)
+            cyls = base.hdr.cyls
+            try:
+                dev = model_for(dh.devtype, cyls)
+            except NotFoundError:
+                raise FormatError(f"unknown device type byte X'{dh.devtype:02X}' for {cyls} "
+                                  "cylinders", path=path, offset=16) from None
+            if dh.heads != dev.heads or dh.track_size != dev.track_size:
+                raise FormatError(f"header says {dh.heads} heads and {dh.track_size}-byte "
+                                  f"tracks; a {dev.devtype} has {dev.heads} heads and "
+                                  f"{dev.track_size}-byte tracks", path=path, offset=8)
+            ntrk = cyls * dh.heads
+            if base.num_l1 * 256 < ntrk:
+                raise FormatError(f"L1 table of {base.num_l1} entries is too small for "
+                                  f"{ntrk} tracks", path=path, offset=HDR_POS + 4)
+            super().__init__(path, mode, dev, cyls, dh.heads, dh.track_size)
+            top = self.files[-1]
+            self.compress_method = top.hdr.algo if compress == "default" \
+                else method_code(compress)
+            self.level = top.hdr.parm if level is None else level
+            self._tls = threading.local()  # per-thread expand buffer
+            self.devid = dh.devid
+        except BaseException:
+            self._close_files()
+            raise
+
+    @property
+    def is64(self) -> bool:
+        return self.files[0].is64
+
+    @property
+    def nullfmt(self) -> int:
+        return self.files[0].hdr.nullfmt
+
+    def info(self) -> dict[str, Any]:
+        d = super().info()
+        h = self.files[-1].hdr
+        d.update(format="CCKD64" if self.is64 else "CCKD",
+                 compression={0: "none", 1: "zlib", 2: "bzip2"}.get(h.algo, str(h.algo)),
+                 nullfmt=self.nullfmt, shadows=[f.path for f in self.files[1:]],
+                 file_size=h.size, used=h.used, free=h.free_total)
+        return d
+
+    # -- track level ----------------------------------------------------------
+    def _locate(self, trk: int) -> tuple[CompressedFile, Any]:
+        for f in reversed(self.files):
+            e = f.l2[trk]
+            if e.off != NOT_HERE:
+                return f, e
+        raise NotFoundError(f"track {trk} is in none of the files (a shadow opened without "
+                            "its base?)", path=self.path, track=divmod(trk, self.heads))
+
+    def read_stored(self, trk: int) -> tuple[Optional[bytes], int]:
+        """(stored image, 0) or (None, null format) for track ``trk``."""
+        f, e = self._locate(trk)
+        if e.off == 0:
+            fmt = e.len
+            if fmt == 0 and f.hdr.nullfmt == 2:
+                fmt = 2
+            if fmt > 2 or e.len != e.size:
+                raise FormatError(f"null L2 entry with length {e.len} size {e.size}",
+                                  path=f.path, track=divmod(trk, self.heads))
+            return None, fmt
+        return f.read_stored(trk), 0
+
+    def _read_image(self, trk: int) -> bytes:
+        stored, fmt = self.read_stored(trk)
+        cyl, head = divmod(trk, self.heads)
+        out = getattr(self._tls, "buf", None)
+        if out is None:
+            out = self._tls.buf = bytearray(max(self.track_size, 49277))
+        err = new_err()
+        if stored is None:
+            n = check(lib.spk_track_null(ffi.from_buffer(out), len(out), cyl, head, fmt, err),
+                      err, path=self.path, track=(cyl, head))
+        else:
+            n = check(lib.spk_cckd_trk_expand(stored, len(stored), KIND_CKD, trk, self.heads,
+                                              self.track_flags, ffi.from_buffer(out),
+                                              self.track_size, err),
+                      err, path=self._locate(trk)[0].path, track=(cyl, head))
+        return bytes(out[:n])
+
+    def _write_image(self, trk: int, image: bytes) -> None:
+        top = self.files[-1]
+        cyl, head = divmod(trk, self.heads)
+        fmt = lib.spk_cckd_null_format(image, len(image), cyl, head, top.hdr.nullfmt)
+        if fmt != NOT_NULL:
+            top.set_entry(trk, 0, fmt, fmt)
+            return
+        stored = compress_image(image, self.compress_method, self.level)
+        top.write_stored(trk, stored)
+
+    # -- lifetime ---------------------------------------------------------------
+    def flush(self) -> None:
+        self.files[-1].flush()
+
+    def _close_files(self) -> None:
+        for f in getattr(self, "files", []):
+            f.close()
+
+    def close(self) -> None:
+        if not self.closed:
+            self._close_files()
+        super().close()
+
+
+def compress_image(image: Union[bytes, bytearray, memoryview], method: int,
+                   level: int = -1) -> bytes:
+    """A track (or block group) image as stored: compressed when that is
+    smaller and the image has at least 512 bytes."""
+    out = bytearray(len(image))
+    err = new_err()
+    n = check(lib.spk_cckd_trk_compress(ffi.from_buffer(image), len(image), method, level,
+                                        ffi.from_buffer(out), len(out), err), err)
+    return bytes(out[:n])
+
+
+def new_header(cyls: int, num_l1: int, size: int, nullfmt: int, method: int,
+               level: int) -> Any:
+    """A compressed device header for a new file of ``size`` bytes, no free space."""
+    h = ffi.new("spk_cckd_hdr *")
+    h.vrm = [0, 3, 1]
+    h.num_l1, h.num_l2, h.cyls = num_l1, 256, cyls
+    h.size = h.used = size
+    h.nullfmt, h.algo, h.parm = nullfmt, method, level
+    return h
+
+
+def build_header(h: Any, is64: bool, path: Optional[str] = None) -> bytes:
+    """The 512-byte compressed device header, little-endian."""
+    out = bytearray(512)
+    err = new_err()
+    check(lib.spk_cckd_hdr_build(ffi.from_buffer(out), 512, is64, h, err), err, path=path)
+    return bytes(out)
+
+
+class CompressedWriter:
+    """Writes a new compressed file sequentially: per 256-track group an L2
+    table followed by its stored images; header and L1 at the end.  A group of
+    only ``nullfmt`` null tracks gets no L2 table (L1 entry 0)."""
+
+    def __init__(self, f: Any, devhdr: DevHeader, cyls: int, ntracks: int, is64: bool,
+                 nullfmt: int, method: int, level: int) -> None:
+        self.f = f
+        self.devhdr = devhdr
+        self.cyls = cyls
+        self.is64 = is64
+        self.nullfmt = nullfmt
+        self.method = method
+        self.level = level
+        self.num_l1 = -(-ntracks // 256)
+        self.l1 = ffi.new("uint64_t[]", self.num_l1)
+        self.l2_bytes = 256 * (16 if is64 else 8)
+        self.pos = L1_POS + self.num_l1 * (8 if is64 else 4)
+        f.seek(self.pos)
+
+    def write_group(self, l1x: int, lens: list[int], data: Union[bytes, memoryview]) -> None:
+        """Group ``l1x``: ``lens[i]`` < 3 is a null format, else the length of
+        the next stored image in ``data`` (images back to back)."""
+        if all(n == self.nullfmt for n in lens):
+            self.l1[l1x] = 0
+            return
+        l2 = ffi.new("spk_cckd_l2ent[256]")
+        off = self.pos + self.l2_bytes
+        if not self.is64 and off + len(data) > MAX_CCKD_SIZE:
+            raise NoSpaceError("the volume does not fit the 4 GB limit of CCKD; use CCKD64 "
+                               "(cckd64=True / --cckd64)", offset=off)
+        for i in range(256):
+            n = lens[i] if i < len(lens) else self.nullfmt
+            if n < 3:
+                l2[i].off, l2[i].len, l2[i].size = 0, n, n
+            else:
+                l2[i].off, l2[i].len, l2[i].size = off, n, n
+                off += n
+        buf = bytearray(self.l2_bytes)
+        err = new_err()
+        check(lib.spk_cckd_l2_encode(ffi.from_buffer(buf), len(buf), l2, self.is64, err), err)
+        self.l1[l1x] = self.pos
+        self.f.write(buf)
+        self.f.write(data)
+        self.pos = off
+
+    def finish(self) -> None:
+        h = new_header(self.cyls, self.num_l1, self.pos, self.nullfmt, self.method, self.level)
+        l1buf = bytearray(self.num_l1 * (8 if self.is64 else 4))
+        err = new_err()
+        check(lib.spk_cckd_l1_encode(ffi.from_buffer(l1buf), len(l1buf), self.l1, self.num_l1,
+                                     self.is64, err), err)
+        self.f.seek(0)
+        self.f.write(self.devhdr.build() + build_header(h, self.is64) + bytes(l1buf))
+        self.f.truncate(self.pos)
+
+
+def compressed_devid(fba: bool, is64: bool) -> str:
+    return ("FBA_C" if fba else "CKD_C") + ("064" if is64 else "370")
+
+
+def create_cckd(path: Union[str, os.PathLike], dev: CKDDevice, cylinders: int,
+                volser: Optional[str] = "111111", *, compress: Optional[str] = "zlib",
+                level: int = -1, cckd64: bool = False, nullfmt: int = 1) -> str:
+    """Create a compressed CKD volume as ``dasdinit -z`` does (track 0 with
+    IPL records and VOL1 unless ``volser`` is None, all other tracks null)."""
+    path = os.fspath(path)
+    method = method_code(compress)
+    if nullfmt not in (0, 1, 2):
+        raise InvalidArgumentError("nullfmt must be 0, 1 or 2")
+    ntrk = cylinders * dev.heads
+    devhdr = DevHeader(compressed_devid(False, cckd64), dev.heads, dev.track_size,
+                       dev.devt & 0xFF)
+    with atomic_output(path) as tmp:
+        with open(tmp, "r+b") as f:
+            w = CompressedWriter(f, devhdr, cylinders, ntrk, cckd64, nullfmt, method, level)
+            for l1x in range(w.num_l1):
+                n = min(256, ntrk - l1x * 256)
+                if l1x == 0 and volser is not None:
+                    stored = compress_image(ipl_track(check_volser(volser)).image, method,
+                                            level)
+                    w.write_group(0, [len(stored)] + [nullfmt] * (n - 1), stored)
+                else:
+                    w.write_group(l1x, [nullfmt] * n, b"")
+            w.finish()
+    return path

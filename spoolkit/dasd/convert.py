@@ -1,0 +1,289 @@
+"""Whole-volume conversion: plain <-> compressed <-> 64-bit, shadow merge.
+
+Tracks are processed in groups of 256 (one L2 table) by a thread pool: the C
+calls (parse, null detection, compress, expand) release the GIL, so the
+groups run on all cores while the main thread writes finished groups in
+order.  Threads were measured against processes (bench/bench_cckd.py): the
+work per group is a few C calls on shared memory maps, so threads avoid the
+pickling of ~MB buffers a process pool would need.  At most ``2 * workers``
+groups are in flight, so memory stays flat whatever the volume size.
+The output is written under a temporary name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import shutil
+import tempfile
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Optional, Union
+
+from .._native import check, ffi, lib, new_err
+from ..compress import method_code
+from ..errors import InvalidArgumentError
+from ..util import atomic_output
+from . import open_dasd
+from .base import DasdImage
+from .cckd import KIND_CKD, NOT_NULL, CCKDImage, CompressedWriter, compress_image, compressed_devid
+from .ckd import DEVHDR_SIZE, CKDImage, DevHeader, create_ckd
+from .fba import GROUP_SIZE, PER_GROUP, FBAImage, group_image
+
+PathLike = Union[str, "os.PathLike[str]"]
+GROUP = 256
+
+
+def _ordered(pool: ThreadPoolExecutor, fn: Callable[[int], Any], n: int, depth: int):
+    """fn(0..n-1) on the pool, results in order, at most ``depth`` in flight."""
+    pending: deque[Future] = deque()
+    nxt = 0
+    while nxt < n or pending:
+        while nxt < n and len(pending) < depth:
+            pending.append(pool.submit(fn, nxt))
+            nxt += 1
+        yield pending.popleft().result()
+
+
+def _compress_group(src: DasdImage, l1x: int, method: int, level: int,
+                    nullfmt: int) -> tuple[list[int], bytes]:
+    """Stored images of tracks 256*l1x.. (lens[i] < 3: a null format)."""
+    first = l1x * GROUP
+    n = min(GROUP, src.total_tracks - first)
+    err = new_err()
+    if isinstance(src, CKDImage):
+        lens = ffi.new("uint32_t[]", n)
+        out = bytearray(n * src.track_size)
+        used = 0
+        t = first
+        while t < first + n:  # one C call per run of tracks inside one file
+            p, off = src._piece(t)
+            k = min(first + n, p.first_trk + p.ntrks) - t
+            buf = ffi.from_buffer(p.map)
+            rc = lib.spk_cckd_compress_slots(
+                buf + off, k * src.track_size, src.track_size, t, k, src.heads,
+                src.track_flags, method, level, nullfmt, ffi.from_buffer(out) + used,
+                len(out) - used, lens + (t - first), err)
+            check(rc, err, path=p.path, track=divmod(err.index, src.heads)
+                  if err.index >= 0 else None)
+            used += rc
+            _drop(p.map, off, k * src.track_size)
+            t += k
+        return list(lens), bytes(out[:used])
+    lens_l: list[int] = []
+    parts: list[bytes] = []
+    buf = bytearray(65536)
+    for trk in range(first, first + n):
+        cyl, head = divmod(trk, src.heads)
+        image = src._read_image(trk)
+        fmt = lib.spk_cckd_null_format(image, len(image), cyl, head, nullfmt)
+        if fmt != NOT_NULL:
+            lens_l.append(fmt)
+            continue
+        rc = check(lib.spk_cckd_trk_compress(image, len(image), method, level,
+                                             ffi.from_buffer(buf), len(buf), err), err,
+                   path=src.path, track=(cyl, head))
+        parts.append(bytes(buf[:rc]))
+        lens_l.append(rc)
+    return lens_l, b"".join(parts)
+
+
+def _drop(m: Any, off: int, length: int) -> None:
+    """Unmap the whole pages of a processed range so that RSS stays flat
+    (the page cache keeps them; dirty pages of a shared map are still written)."""
+    lo = -(-off // mmap.PAGESIZE) * mmap.PAGESIZE
+    hi = (off + length) // mmap.PAGESIZE * mmap.PAGESIZE
+    if hi > lo and hasattr(m, "madvise"):
+        m.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+
+
+NULL_LEN = {0: 37, 1: 29, 2: 49277}
+_TLS = threading.local()
+
+
+def _expand_group(src: DasdImage, l1x: int, where: Callable[[int], tuple[int, int]],
+                  nullfmt: int) -> int:
+    """pwrite the images of group l1x into plain slots that already hold
+    ``nullfmt`` null tracks (a shorter image is padded with zeros over the old
+    one).  ``where(trk)`` gives (fd, offset).  Returns the number of tracks."""
+    first = l1x * GROUP
+    n = min(GROUP, src.total_tracks - first)
+    err = new_err()
+    pre = NULL_LEN[nullfmt]
+    buf = getattr(_TLS, "buf", None)
+    if buf is None or len(buf) < src.track_size + 49277:
+        buf = _TLS.buf = bytearray(src.track_size + 49277)
+    cbuf = ffi.from_buffer(buf)
+    mv = memoryview(buf)
+    for trk in range(first, first + n):
+        cyl, head = divmod(trk, src.heads)
+        if isinstance(src, CCKDImage):
+            stored, fmt = src.read_stored(trk)
+            if stored is None:
+                if fmt == nullfmt:
+                    continue
+                k = check(lib.spk_track_null(cbuf, len(buf), cyl, head, fmt, err), err,
+                          path=src.path, track=(cyl, head))
+            else:
+                k = check(lib.spk_cckd_trk_expand(stored, len(stored), KIND_CKD, trk,
+                                                  src.heads, src.track_flags, cbuf,
+                                                  src.track_size, err), err,
+                          path=src.path, track=(cyl, head))
+        else:  # plain source: the image up to its EOT, never stale slot bytes
+            image = src.read_track(cyl, head).image
+            k = len(image)
+            mv[:k] = image
+        if k < pre:
+            mv[k:pre] = bytes(pre - k)
+            k = pre
+        fd, off = where(trk)
+        os.pwrite(fd, mv[:k], off)
+    return n
+
+
+def convert(src: PathLike, dst: PathLike, *, compress: Optional[str] = None,
+            level: int = -1, cckd64: bool = False, workers: Optional[int] = None,
+            sf: Optional[str] = None, nullfmt: Optional[int] = None, lfs: bool = False,
+            progress: Optional[Callable[[int], None]] = None) -> dict[str, Any]:
+    """Copy a CKD volume into a new file, compressed (``compress="zlib"`` or
+    ``"bzip2"``, or ``cckd64=True``) or plain (``compress=None``).
+
+    ``sf`` names the source's shadow files, which are merged into the output.
+    ``workers`` threads compress or expand (default: all cores).  ``progress``
+    is called with the number of tracks done after each group.  Returns a
+    summary (tracks, bytes in and out).
+    """
+    src_p, dst_p = os.fspath(src), os.fspath(dst)
+    if os.path.abspath(src_p) == os.path.abspath(dst_p):
+        raise InvalidArgumentError("source and destination are the same file", path=dst_p)
+    workers = workers or os.cpu_count() or 1
+    if workers < 1:
+        raise InvalidArgumentError("workers must be at least 1")
+    compressed = compress is not None or cckd64
+    method = method_code(compress or "zlib") if compressed else 0
+    opts = {"sf": sf} if sf else {}
+    with open_dasd(src_p, **opts) as img:
+        if isinstance(img, FBAImage):
+            return _convert_fba(img, dst_p, compressed, method, level, cckd64, workers,
+                                progress)
+        if nullfmt is None:
+            nullfmt = img.nullfmt if isinstance(img, CCKDImage) else 1
+        ngroups = -(-img.total_tracks // GROUP)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            if compressed:
+                _to_compressed(img, dst_p, pool, workers, ngroups, method, level, cckd64,
+                               nullfmt, progress)
+            else:
+                _to_plain(img, dst_p, pool, workers, ngroups, nullfmt, lfs, progress)
+        return {"source": src_p, "destination": dst_p, "tracks": img.total_tracks,
+                "format": ("CCKD64" if cckd64 else "CCKD") if compressed else "CKD",
+                "bytes_out": _size(dst_p)}
+
+
+def _size(path: str) -> int:
+    return os.path.getsize(path) if os.path.exists(path) else 0
+
+
+def _to_compressed(img: DasdImage, dst: str, pool: ThreadPoolExecutor, workers: int,
+                   ngroups: int, method: int, level: int, cckd64: bool, nullfmt: int,
+                   progress: Optional[Callable[[int], None]]) -> None:
+    dev = img.device
+    devhdr = DevHeader(compressed_devid(False, cckd64), img.heads, img.track_size,
+                       dev.devt & 0xFF)
+    with atomic_output(dst) as tmp, open(tmp, "r+b") as f:
+        w = CompressedWriter(f, devhdr, img.cylinders, img.total_tracks, cckd64, nullfmt,
+                             method, level)
+        for l1x, (lens, data) in enumerate(_ordered(
+                pool, lambda g: _compress_group(img, g, method, level, nullfmt), ngroups,
+                2 * workers)):
+            w.write_group(l1x, lens, data)
+            if progress:
+                progress(len(lens))
+        w.finish()
+
+
+def _to_plain(img: DasdImage, dst: str, pool: ThreadPoolExecutor, workers: int,
+              ngroups: int, nullfmt: int, lfs: bool,
+              progress: Optional[Callable[[int], None]]) -> None:
+    # build the volume (null tracks) in a private directory next to dst, fill
+    # it, then rename its file(s) into place
+    d = os.path.dirname(os.path.abspath(dst))
+    tmpdir = tempfile.mkdtemp(prefix=".spoolkit-", dir=d)
+    try:
+        names = create_ckd(os.path.join(tmpdir, os.path.basename(dst)), img.device,
+                           img.cylinders, None, lfs=lfs, nullfmt=nullfmt)
+        out = CKDImage(names[0], "r")
+        fds = []
+        try:
+            fds = [(p, os.open(p.path, os.O_RDWR)) for p in out._pieces]
+
+            def where(trk: int) -> tuple[int, int]:
+                for p, fd in fds:
+                    if trk < p.first_trk + p.ntrks:
+                        return fd, DEVHDR_SIZE + (trk - p.first_trk) * img.track_size
+                raise AssertionError(trk)
+
+            for n in _ordered(pool, lambda g: _expand_group(img, g, where, nullfmt), ngroups,
+                              2 * workers):
+                if progress:
+                    progress(n)
+        finally:
+            for _, fd in fds:
+                os.close(fd)
+            out.close()
+        finals = [os.path.join(d, os.path.basename(n)) for n in names]
+        for n, final in zip(names, finals):
+            os.replace(n, final)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _convert_fba(img: FBAImage, dst: str, compressed: bool, method: int, level: int,
+                 cckd64: bool, workers: int,
+                 progress: Optional[Callable[[int], None]]) -> dict[str, Any]:
+    """FBA <-> CFBA: block groups of 120 compressed in threads."""
+    ngroups = img.blocks // PER_GROUP + 1
+
+    def group(g: int) -> bytes:
+        lo = g * PER_GROUP
+        n = max(0, min(PER_GROUP, img.blocks - lo))
+        return img.read_blocks(lo, n).ljust(GROUP_SIZE, b"\0") if n else bytes(GROUP_SIZE)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool, atomic_output(dst) as tmp, \
+            open(tmp, "r+b") as f:
+        if compressed:
+            devt = img.device.devt & 0xFF if img.device else 0
+            devhdr = DevHeader(compressed_devid(True, cckd64), img.blocks, 512, devt)
+            w = CompressedWriter(f, devhdr, img.blocks, ngroups, cckd64, 0, method, level)
+
+            def work(l1x: int) -> tuple[list[int], bytes]:
+                lens, parts = [], []
+                for g in range(l1x * GROUP, min(ngroups, l1x * GROUP + GROUP)):
+                    data = group(g)
+                    if data == bytes(GROUP_SIZE):
+                        lens.append(0)
+                        continue
+                    stored = compress_image(group_image(g, data), method, level)
+                    lens.append(len(stored))
+                    parts.append(stored)
+                return lens, b"".join(parts)
+
+            for l1x, (lens, data) in enumerate(_ordered(pool, work, -(-ngroups // GROUP),
+                                                        2 * workers)):
+                w.write_group(l1x, lens, data)
+                if progress:
+                    progress(len(lens) * PER_GROUP)
+            w.finish()
+        else:
+            f.truncate(img.blocks * 512)
+            for g, data in enumerate(_ordered(pool, group, ngroups, 2 * workers)):
+                n = max(0, min(PER_GROUP, img.blocks - g * PER_GROUP))
+                if n and data != bytes(GROUP_SIZE):
+                    f.seek(g * GROUP_SIZE)
+                    f.write(data[:n * 512])
+                if progress:
+                    progress(n)
+    return {"source": img.path, "destination": dst, "blocks": img.blocks,
+            "format": ("CFBA64" if cckd64 else "CFBA") if compressed else "FBA",
+            "bytes_out": _size(dst)}
