@@ -7,6 +7,8 @@ side with Hercules on the same input:
   pool, at libdeflate level 4, and a pure-Python (``zlib`` module) baseline;
 * CCKD -> CKD: ``spoolkit.convert`` vs ``dasdcopy -o ckd -lfs`` (input: the
   file ``dasdcopy -z`` wrote);
+* CCKD -> CCKD64: stored images verified and copied (``convto64``'s job) vs
+  ``dasdcopy -z`` CCKD -> CCKD (Hercules 3.13 has no 64-bit writer);
 * level-3 check: ``spoolkit.check_dasd(level=3)`` vs ``cckdcdsk -3``;
 * peak RSS of a spoolkit conversion (memory must stay flat).
 
@@ -205,6 +207,26 @@ def test_hercules_expand(herc_cckd):
     ROWS["dasdcopy -o ckd -lfs"] = (min(best), "best of 3")
 
 
+def test_spoolkit_to_cckd64(benchmark, herc_cckd):
+    out = BENCH / "cckd-64.cckd64"
+
+    def run():
+        fresh(out)
+        return spoolkit.convert(herc_cckd, out, cckd64=True)
+
+    benchmark.pedantic(run, rounds=3, iterations=1)
+    ROWS["spoolkit convert CCKD -> CCKD64 (verified copy)"] = (benchmark.stats.stats.min,
+                                                               "best of 3")
+    out.unlink()
+
+
+def test_hercules_cckd_to_cckd(herc_cckd):
+    out = fresh(BENCH / "cckd-hh.cckd")
+    ROWS["dasdcopy -z CCKD -> CCKD"] = (tool("dasdcopy", "-q", "-z", str(herc_cckd), str(out)),
+                                        "3.13 has no CCKD64 writer")
+    out.unlink()
+
+
 def test_spoolkit_check(benchmark, herc_cckd):
     r = benchmark.pedantic(spoolkit.check_dasd, args=(herc_cckd, 3), rounds=3, iterations=1)
     assert r["ok"], r
@@ -245,3 +267,4 @@ def test_report():
           "spoolkit convert -z (libdeflate 6, 2 threads)")
     ratio("dasdcopy -o ckd -lfs", "spoolkit convert CCKD -> CKD")
     ratio("cckdcdsk -3", "spoolkit check_dasd level 3")
+    ratio("dasdcopy -z CCKD -> CCKD", "spoolkit convert CCKD -> CCKD64 (verified copy)")

@@ -112,3 +112,27 @@ def test_plain_to_plain_drops_stale_bytes(vol, tmp_path):
 def test_shadow_on_plain_ckd_refused(vol, tmp_path):
     with pytest.raises(InvalidArgumentError, match="compressed"):
         open_dasd(vol, sf=str(tmp_path / "x_*.3380"))
+
+
+def test_passthrough_cckd_to_cckd64_and_back(vol, tmp_path):
+    z = tmp_path / "a.cckd"
+    spoolkit.convert(vol, z, compress="zlib")
+    z64 = tmp_path / "a.cckd64"
+    spoolkit.convert(z, z64, cckd64=True)  # stored images copied, not recompressed
+    again = tmp_path / "b.cckd"
+    spoolkit.convert(z64, again, compress="zlib")
+    assert again.read_bytes() == z.read_bytes()
+    back = tmp_path / "back.3380"
+    spoolkit.convert(z64, back)
+    assert back.read_bytes() == vol.read_bytes()
+    # a corrupt stored image is caught even when copied as it is
+    raw = bytearray(z.read_bytes())
+    l2 = struct.unpack_from("<I", raw, 1024)[0]
+    off, ln, _ = struct.unpack_from("<IHH", raw, l2 + 8 * 40)
+    raw[off + 10:off + 30] = b"\xee" * 20
+    z.write_bytes(bytes(raw))
+    with pytest.raises(CompressionError):
+        spoolkit.convert(z, tmp_path / "c.cckd64", cckd64=True)
+    assert not (tmp_path / "c.cckd64").exists()
+    # recompressing at another level is not a copy
+    spoolkit.convert(z64, tmp_path / "d.cckd", compress="zlib", level=9)

@@ -46,12 +46,31 @@ def _ordered(pool: ThreadPoolExecutor, fn: Callable[[int], Any], n: int, depth: 
         yield pending.popleft().result()
 
 
-def _compress_group(src: DasdImage, l1x: int, method: int, level: int,
-                    nullfmt: int) -> tuple[list[int], bytes]:
-    """Stored images of tracks 256*l1x.. (lens[i] < 3: a null format)."""
+def _compress_group(src: DasdImage, l1x: int, method: int, level: int, nullfmt: int,
+                    passthrough: bool = False) -> tuple[list[int], bytes]:
+    """Stored images of tracks 256*l1x.. (lens[i] < 3: a null format).
+
+    ``passthrough`` (a compressed source with the same method): each stored
+    image is verified by expanding it in C, then copied as it is."""
     first = l1x * GROUP
     n = min(GROUP, src.total_tracks - first)
     err = new_err()
+    if passthrough and isinstance(src, CCKDImage):
+        lens_p: list[int] = []
+        kept: list[bytes] = []
+        scratch = bytearray(src.track_size)
+        for trk in range(first, first + n):
+            stored, fmt = src.read_stored(trk)
+            if stored is None:
+                lens_p.append(fmt)
+                continue
+            check(lib.spk_cckd_trk_expand(stored, len(stored), KIND_CKD, trk, src.heads,
+                                          src.track_flags, ffi.from_buffer(scratch),
+                                          len(scratch), err), err, path=src.path,
+                  track=divmod(trk, src.heads))
+            kept.append(stored)
+            lens_p.append(len(stored))
+        return lens_p, b"".join(kept)
     if isinstance(src, CKDImage):
         lens = ffi.new("uint32_t[]", n)
         out = bytearray(n * src.track_size)
@@ -145,11 +164,15 @@ def _expand_group(src: DasdImage, l1x: int, where: Callable[[int], tuple[int, in
 def convert(src: PathLike, dst: PathLike, *, compress: Optional[str] = None,
             level: int = -1, cckd64: bool = False, workers: Optional[int] = None,
             sf: Optional[str] = None, nullfmt: Optional[int] = None, lfs: bool = False,
+            recompress: bool = False,
             progress: Optional[Callable[[int], None]] = None) -> dict[str, Any]:
     """Copy a CKD volume into a new file, compressed (``compress="zlib"`` or
     ``"bzip2"``, or ``cckd64=True``) or plain (``compress=None``).
 
     ``sf`` names the source's shadow files, which are merged into the output.
+    From a compressed source with the same method (CCKD <-> CCKD64, shadow
+    merge) the stored images are verified and copied without recompressing,
+    unless ``recompress`` (or a ``level``) is given.
     ``workers`` threads compress or expand (default: all cores).  ``progress``
     is called with the number of tracks done after each group.  Returns a
     summary (tracks, bytes in and out).
@@ -172,8 +195,10 @@ def convert(src: PathLike, dst: PathLike, *, compress: Optional[str] = None,
         ngroups = -(-img.total_tracks // GROUP)
         with ThreadPoolExecutor(max_workers=workers) as pool:
             if compressed:
+                passthrough = (isinstance(img, CCKDImage) and not recompress and level == -1
+                               and all(f.hdr.algo == method for f in img.files))
                 _to_compressed(img, dst_p, pool, workers, ngroups, method, level, cckd64,
-                               nullfmt, progress)
+                               nullfmt, passthrough, progress)
             else:
                 _to_plain(img, dst_p, pool, workers, ngroups, nullfmt, lfs, progress)
         return {"source": src_p, "destination": dst_p, "tracks": img.total_tracks,
@@ -187,7 +212,7 @@ def _size(path: str) -> int:
 
 def _to_compressed(img: DasdImage, dst: str, pool: ThreadPoolExecutor, workers: int,
                    ngroups: int, method: int, level: int, cckd64: bool, nullfmt: int,
-                   progress: Optional[Callable[[int], None]]) -> None:
+                   passthrough: bool, progress: Optional[Callable[[int], None]]) -> None:
     dev = img.device
     devhdr = DevHeader(compressed_devid(False, cckd64), img.heads, img.track_size,
                        dev.devt & 0xFF)
@@ -195,8 +220,8 @@ def _to_compressed(img: DasdImage, dst: str, pool: ThreadPoolExecutor, workers: 
         w = CompressedWriter(f, devhdr, img.cylinders, img.total_tracks, cckd64, nullfmt,
                              method, level)
         for l1x, (lens, data) in enumerate(_ordered(
-                pool, lambda g: _compress_group(img, g, method, level, nullfmt), ngroups,
-                2 * workers)):
+                pool, lambda g: _compress_group(img, g, method, level, nullfmt, passthrough),
+                ngroups, 2 * workers)):
             w.write_group(l1x, lens, data)
             if progress:
                 progress(len(lens))
