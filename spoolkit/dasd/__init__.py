@@ -90,9 +90,6 @@ def create_dasd(path: PathLike, device: str, volser: Optional[str] = "111111", *
     return CKDImage(names[0], "r+")
 
 
-#: hooks for creators of other kinds (compressed, FBA)
-CREATORS: dict[str, Callable[..., DasdImage]] = {}
-
 __all__ = ["DasdImage", "CKDImage", "CCKDImage", "FBAImage", "DevHeader", "Record",
            "ScanStats", "Track", "open_dasd", "create_dasd", "create_fba", "read_devheader",
-           "OPENERS", "CREATORS"]
+           "OPENERS"]

@@ -18,6 +18,7 @@ from typing import Any, Optional, Union
 
 from .._native import ffi, lib, new_err
 from ..errors import SpoolkitError
+from ..util import default_workers
 from . import open_dasd
 from .cckd import (
     ALL_IDS,
@@ -269,7 +270,7 @@ def _check_tracks(f: CompressedFile, level: int, fba: bool, workers: Optional[in
                              "message": ffi.string(err.msg).decode("utf-8", "replace")})
         return errs
 
-    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+    with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
         for errs in pool.map(one_group, range(f.num_l1)):
             report["errors"].extend(errs)
 

@@ -24,7 +24,7 @@ from typing import Any, Callable, Optional, Union
 from .._native import check, ffi, lib, new_err
 from ..compress import method_code
 from ..errors import InvalidArgumentError
-from ..util import atomic_output
+from ..util import atomic_output, default_workers
 from . import open_dasd
 from .base import DasdImage
 from .cckd import KIND_CKD, NOT_NULL, CCKDImage, CompressedWriter, compress_image, compressed_devid
@@ -180,7 +180,7 @@ def convert(src: PathLike, dst: PathLike, *, compress: Optional[str] = None,
     src_p, dst_p = os.fspath(src), os.fspath(dst)
     if os.path.abspath(src_p) == os.path.abspath(dst_p):
         raise InvalidArgumentError("source and destination are the same file", path=dst_p)
-    workers = workers or os.cpu_count() or 1
+    workers = workers or default_workers()
     if workers < 1:
         raise InvalidArgumentError("workers must be at least 1")
     compressed = compress is not None or cckd64
