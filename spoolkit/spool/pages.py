@@ -338,7 +338,14 @@ def iter_blocks(read_page: Callable[[int], bytes], first: int, npages: int, spoo
                 raise ChainLoopError(f"chain of spool file {spoolid} returns to a page "
                                      "it already passed", path=path, page=address)
             seen.add(address)
-            page = read_page(address)
+            try:
+                page = read_page(address)
+            except Exception:
+                if not addrs:
+                    raise
+                # the link came from a page not yet checked: check those first
+                _unpack_batch(ch, b"".join(bufs), addrs, len(addrs), path)
+                raise
             if len(page) != PAGE_SIZE:
                 raise TruncatedError(f"page of {len(page)} bytes", path=path, page=address)
             addrs.append(address)
