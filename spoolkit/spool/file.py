@@ -89,8 +89,9 @@ class SpoolFile:
     ``records`` is an iterable of ``(ccw_opcode, data)`` pairs (or a
     :class:`Records`); trailing blanks of each record are removed as CP does.
     ``loader`` instead supplies records lazily: a callable returning an
-    iterable of :class:`Records` blocks (used by volumes).  Without either, the
-    object carries metadata only (``has_records`` is False).
+    iterable of :class:`Records` blocks (used by volumes).  With
+    ``records=None`` and no loader the object carries metadata only
+    (``has_records`` is False, ``record_count`` as given).
     """
 
     __slots__ = ATTRIBUTES + ("_records", "_loader")
@@ -108,7 +109,7 @@ class SpoolFile:
         dist: Optional[str] = None,
         fname: str = "",
         ftype: str = "",
-        records: Optional[Iterable] = None,
+        records: Optional[Iterable] = (),
         record_count: Optional[int] = None,
         lrecl: Optional[int] = None,
         copies: int = 1,
@@ -183,8 +184,10 @@ class SpoolFile:
                                  empty_ok=True)
         self.flash_count = _int("flash_count", flash_count, 0, 255)
 
-        if records is not None and loader is not None:
-            raise _fail("records", "give records or loader, not both")
+        if loader is not None:
+            if records:
+                raise _fail("records", "give records or loader, not both")
+            records = None
         self._loader = loader
         self._records: Optional[Records] = None
         maxlen = 0
@@ -264,11 +267,13 @@ class SpoolFile:
             if "lrecl" not in changes:
                 kw.pop("lrecl")
         elif "loader" in changes:
-            pass
+            kw["records"] = None
         elif self._records is not None:
             kw["records"] = self._records
         elif self._loader is not None:
             kw["loader"] = self._loader
+        else:
+            kw["records"] = None
         kw.update(changes)
         return SpoolFile(**kw)
 

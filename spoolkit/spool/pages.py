@@ -245,7 +245,7 @@ def parse_header_page(page: bytes, *, path: Optional[str] = None,
             spoolid=spoolid, type=KIND_NAMES[kind], owner=_d(page[0x08:0x10]),
             origin=(_d(page[0x10:0x18]), _d(node)), class_=_d(page[0x56:0x57]),
             form=_d(form), dest=_d(dest), dist=_d(page[0x58:0x60]),
-            fname=_d(page[0x28:0x34]), ftype=_d(page[0x34:0x40]), record_count=recno,
+            fname=_d(page[0x28:0x34]), ftype=_d(page[0x34:0x40]), records=None, record_count=recno,
             lrecl=lrecl, copies=copies, hold=hold, keep=bool(xflags & FLAG_KEEP),
             msg=bool(xflags & FLAG_MSG), dump=bool(flag & SFB_DUMP), created=created,
             tag=_d(page[TAG_OFFSET:TAG_OFFSET + 136]), chars=[c for c in chars if c],
@@ -331,23 +331,23 @@ def iter_blocks(read_page: Callable[[int], bytes], first: int, npages: int, spoo
         addrs: list[int] = []
         bufs: list[bytes] = []
         while len(addrs) < batch and walked + len(addrs) < npages:
-            if address == 0:
-                raise TruncatedError(f"chain ends after {walked + len(addrs)} of {npages} pages",
-                                     path=path, page=addrs[-1] if addrs else None)
-            if address in seen:
-                raise ChainLoopError(f"chain of spool file {spoolid} returns to a page "
-                                     "it already passed", path=path, page=address)
-            seen.add(address)
             try:
+                if address == 0:
+                    raise TruncatedError(f"chain ends after {walked + len(addrs)} of "
+                                         f"{npages} pages", path=path,
+                                         page=addrs[-1] if addrs else None)
+                if address in seen:
+                    raise ChainLoopError(f"chain of spool file {spoolid} returns to a page "
+                                         "it already passed", path=path, page=address)
+                seen.add(address)
                 page = read_page(address)
+                if len(page) != PAGE_SIZE:
+                    raise TruncatedError(f"page of {len(page)} bytes", path=path, page=address)
             except Exception:
-                if not addrs:
-                    raise
-                # the link came from a page not yet checked: check those first
-                _unpack_batch(ch, b"".join(bufs), addrs, len(addrs), path)
+                # the link came from a page not checked yet: a fault there comes first
+                if addrs:
+                    _unpack_batch(ch, b"".join(bufs), addrs, len(addrs), path)
                 raise
-            if len(page) != PAGE_SIZE:
-                raise TruncatedError(f"page of {len(page)} bytes", path=path, page=address)
             addrs.append(address)
             bufs.append(page)
             address = int.from_bytes(page[0:4], "big")
