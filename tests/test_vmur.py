@@ -40,7 +40,7 @@ def vmur_receive_binary(raw: bytes):
 
 
 def test_export_layout_is_what_vmur_reads():
-    recs = [(0x41, ("CARD %d" % i).encode("cp037")) for i in range(300)] + [(0x0B, b"")]
+    recs = [(0x41, f"CARD {i}".encode("cp037")) for i in range(300)] + [(0x0B, b"")]
     sf = SpoolFile(type="PUN", owner="MAINT", spoolid=4321, records=recs, tag="HELLO",
                    origin=("RSCS", "NODEA"))
     raw = vmur.export_raw(sf)

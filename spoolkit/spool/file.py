@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator
 
 from .. import ebcdic
 from ..errors import InvalidArgumentError, UnsupportedError
@@ -101,23 +101,23 @@ class SpoolFile:
         *,
         type: str = "PRT",
         owner: str,
-        spoolid: Optional[int] = None,
-        origin: Optional[tuple[str, str]] = None,
+        spoolid: int | None = None,
+        origin: tuple[str, str] | None = None,
         class_: str = "A",
         form: str = "STANDARD",
         dest: str = "OFF",
-        dist: Optional[str] = None,
+        dist: str | None = None,
         fname: str = "",
         ftype: str = "",
-        records: Optional[Iterable] = (),
-        record_count: Optional[int] = None,
-        lrecl: Optional[int] = None,
+        records: Iterable | None = (),
+        record_count: int | None = None,
+        lrecl: int | None = None,
         copies: int = 1,
         hold: str = "none",
         keep: bool = False,
         msg: bool = False,
         dump: bool = False,
-        created: Optional[_dt.datetime] = None,
+        created: _dt.datetime | None = None,
         tag: str = "",
         chars: Iterable[str] = (),
         fcb: str = "",
@@ -125,7 +125,7 @@ class SpoolFile:
         modify_trc: int = 0,
         flash: str = "",
         flash_count: int = 0,
-        loader: Optional[Callable[[], Iterable[Records]]] = None,
+        loader: Callable[[], Iterable[Records]] | None = None,
     ) -> None:
         if spoolid is not None:
             spoolid = _int("spoolid", spoolid, 1, 9999)
@@ -189,7 +189,7 @@ class SpoolFile:
                 raise _fail("records", "give records or loader, not both")
             records = None
         self._loader = loader
-        self._records: Optional[Records] = None
+        self._records: Records | None = None
         maxlen = 0
         if records is not None:
             self._records = Records.from_iter(records)

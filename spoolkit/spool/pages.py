@@ -14,7 +14,7 @@ import datetime as _dt
 import struct
 from array import array
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator
 
 from .._native import ffi, lib, new_err, raise_error
 from ..errors import (
@@ -87,7 +87,7 @@ def _trailer(sf: SpoolFile) -> bytes:
     return bytes(t)
 
 
-def _chain(sf: SpoolFile, *, flags: int = 0, trailer: Optional[bytes] = None) -> Any:
+def _chain(sf: SpoolFile, *, flags: int = 0, trailer: bytes | None = None) -> Any:
     ch = ffi.new("spk_spool_chain *")
     ch.spoolid = sf.spoolid or 0
     ch.time = _sptime(sf)
@@ -103,8 +103,8 @@ def count_pages(sf: SpoolFile) -> int:
     return sf.packed_records().measure()[0]
 
 
-def _pack(sf: SpoolFile, addresses: Optional[Iterable[int]], *, flags: int = 0,
-          trailer: Optional[bytes] = None, npages: Optional[int] = None) -> tuple[bytes, int]:
+def _pack(sf: SpoolFile, addresses: Iterable[int] | None, *, flags: int = 0,
+          trailer: bytes | None = None, npages: int | None = None) -> tuple[bytes, int]:
     recs = sf.packed_records()
     if addresses is not None:
         addrs = array("I", addresses)
@@ -177,8 +177,9 @@ def build_header_page(sf: SpoolFile, first: int, last: int, npages: int,
     page[0x60:0x64] = _e(sf.flash, 4)
     # SPKX extension
     micros = (sf.created - _EPOCH) // _dt.timedelta(microseconds=1)
+    xflags = (FLAG_KEEP if sf.keep else 0) | (FLAG_MSG if sf.msg else 0)
     struct.pack_into(">4sHBB8s8s8sqII", page, SPKX_OFFSET, SPKX_MAGIC, SPKX_VERSION,
-                     KIND_CODES[sf.type], (FLAG_KEEP if sf.keep else 0) | (FLAG_MSG if sf.msg else 0),
+                     KIND_CODES[sf.type], xflags,
                      _e(sf.form, 8), _e(sf.dest, 8), _e(sf.origin[1], 8), micros, npages,
                      data_crc)
     page[TAG_OFFSET:TAG_OFFSET + 136] = sf.tag_bytes()
@@ -201,7 +202,7 @@ class HeaderInfo:
     last: int
     npages: int
     data_crc: int
-    address: Optional[int] = None
+    address: int | None = None
 
 
 def is_header_page(page: bytes) -> bool:
@@ -210,8 +211,8 @@ def is_header_page(page: bytes) -> bool:
             and struct.unpack_from(">I", page, OFF_CRC)[0] == page_crc(page))
 
 
-def parse_header_page(page: bytes, *, path: Optional[str] = None,
-                      address: Optional[int] = None) -> HeaderInfo:
+def parse_header_page(page: bytes, *, path: str | None = None,
+                      address: int | None = None) -> HeaderInfo:
     """Read a header page; ChecksumError / FormatError name the page."""
     where = {"path": path, "page": address}
     if len(page) != PAGE_SIZE:
@@ -263,13 +264,13 @@ class Unpacked:
     """Records of a chain with its tag (EBCDIC, 136 bytes) and page CRC."""
 
     records: Records
-    tag: Optional[bytes]
+    tag: bytes | None
     data_crc: int
     npages: int
 
 
-def _unpack_batch(ch: Any, buf: bytes, addrs: Optional[list[int]], npages: int,
-                  path: Optional[str]) -> Records:
+def _unpack_batch(ch: Any, buf: bytes, addrs: list[int] | None, npages: int,
+                  path: str | None) -> Records:
     data = bytearray(npages * DATA_AREA)
     maxrec = npages * MAX_ENTRIES
     ops = bytearray(maxrec)
@@ -288,9 +289,9 @@ def _unpack_batch(ch: Any, buf: bytes, addrs: Optional[list[int]], npages: int,
     return Records(bytes(data[:dlen[0]]), bytes(ops[:n]), ends[:n])
 
 
-def unpack_chain(pages: bytes, *, spoolid: Optional[int] = None,
-                 addresses: Optional[Iterable[int]] = None, check_crc: bool = True,
-                 raw: bool = False, path: Optional[str] = None) -> Unpacked:
+def unpack_chain(pages: bytes, *, spoolid: int | None = None,
+                 addresses: Iterable[int] | None = None, check_crc: bool = True,
+                 raw: bool = False, path: str | None = None) -> Unpacked:
     """Unpack a contiguous chain (all its pages back to back) in one C call."""
     if len(pages) % PAGE_SIZE or not pages:
         raise TruncatedError(f"{len(pages)} bytes are not whole 4096-byte pages", path=path)
@@ -313,8 +314,8 @@ def unpack(pages: bytes, **kw: Any) -> Records:
 
 
 def iter_blocks(read_page: Callable[[int], bytes], first: int, npages: int, spoolid: int, *,
-                batch: int = 64, check_crc: bool = True, path: Optional[str] = None,
-                expect_crc: Optional[int] = None) -> Iterator[Records]:
+                batch: int = 64, check_crc: bool = True, path: str | None = None,
+                expect_crc: int | None = None) -> Iterator[Records]:
     """Walk a chain lazily, ``batch`` pages per C call.  ``read_page(address)``
     returns one 4096-byte page.  Checks links both ways, sequence numbers,
     CRCs, spool IDs, entry lengths and loops (ChainLoopError); every error
@@ -366,7 +367,7 @@ def iter_records(read_page: Callable[[int], bytes], first: int, npages: int, spo
 
 
 def chain_loader(read_page: Callable[[int], bytes], info: HeaderInfo, *,
-                 path: Optional[str] = None) -> Callable[[], Iterator[Records]]:
+                 path: str | None = None) -> Callable[[], Iterator[Records]]:
     """A SpoolFile ``loader`` that walks the chain a header page describes."""
     def load() -> Iterator[Records]:
         return iter_blocks(read_page, info.first, info.npages, info.spoolfile.spoolid,

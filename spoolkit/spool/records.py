@@ -9,7 +9,7 @@ cross the C boundary without one Python object per record.
 from __future__ import annotations
 
 from array import array
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Iterator
 
 from ..errors import InvalidArgumentError
 
@@ -25,7 +25,7 @@ class Records:
 
     __slots__ = ("data", "ops", "ends")
 
-    def __init__(self, data: bytes = b"", ops: bytes = b"", ends: Optional[array] = None) -> None:
+    def __init__(self, data: bytes = b"", ops: bytes = b"", ends: array | None = None) -> None:
         self.data = bytes(data)
         self.ops = bytes(ops)
         self.ends = ends if ends is not None else _ends_array()
