@@ -103,26 +103,50 @@ def count_pages(sf: SpoolFile) -> int:
     return sf.packed_records().measure()[0]
 
 
-def _pack(sf: SpoolFile, addresses: Iterable[int] | None, *, flags: int = 0,
-          trailer: bytes | None = None, npages: int | None = None) -> tuple[bytes, int]:
+_raw_alloc = ffi.new_allocator(should_clear_after_alloc=False)
+
+
+def _pack_into(sf: SpoolFile, addresses: Iterable[int] | None, out: Any, *, flags: int = 0,
+               trailer: bytes | None = None) -> int:
+    """Pack into the writable buffer out (len(addresses) pages); returns data_crc."""
     recs = sf.packed_records()
     if addresses is not None:
         addrs = array("I", addresses)
         npages = len(addrs)
         c_addrs = ffi.from_buffer("uint32_t[]", addrs)
     else:
-        npages = npages or recs.measure()[0]
+        npages = len(out) // PAGE_SIZE
         c_addrs = ffi.NULL
-    out = bytearray(npages * PAGE_SIZE)
     ch = _chain(sf, flags=flags, trailer=trailer)
     err = new_err()
-    rc = lib.spk_spool_pack(ffi.from_buffer(out), len(out), c_addrs, npages,
-                            sf.tag_bytes(), ffi.from_buffer(recs.data), len(recs.data),
+    rc = lib.spk_spool_pack(ffi.from_buffer(out, require_writable=True), len(out), c_addrs,
+                            npages, sf.tag_bytes(), ffi.from_buffer(recs.data), len(recs.data),
                             ffi.from_buffer(recs.ops), ffi.from_buffer("uint32_t[]", recs.ends),
                             len(recs), ch, err)
     if rc < 0:
         raise_error(rc, err)
-    return bytes(out), ch.data_crc
+    return ch.data_crc
+
+
+def _pack(sf: SpoolFile, addresses: Iterable[int] | None, *, flags: int = 0,
+          trailer: bytes | None = None) -> tuple[bytes, int]:
+    if addresses is not None:
+        addresses = array("I", addresses)
+        npages = len(addresses)
+    else:
+        npages = sf.packed_records().measure()[0]
+    out = _raw_alloc("uint8_t[]", npages * PAGE_SIZE)   # every byte is written by C
+    buf = ffi.buffer(out)
+    crc = _pack_into(sf, addresses, buf, flags=flags, trailer=trailer)
+    return buf[:], crc
+
+
+def pack_into(sf: SpoolFile, addresses: Iterable[int], out: Any) -> int:
+    """Pack the data pages straight into a writable buffer (e.g. a mapped
+    volume region) of at least len(addresses) pages; returns the data CRC."""
+    if sf.spoolid is None:
+        raise InvalidArgumentError("spoolid: a spool file needs its spool ID to be packed")
+    return _pack_into(sf, addresses, out)
 
 
 def pack(sf: SpoolFile, addresses: Iterable[int]) -> bytes:
@@ -271,22 +295,24 @@ class Unpacked:
 
 def _unpack_batch(ch: Any, buf: bytes, addrs: list[int] | None, npages: int,
                   path: str | None) -> Records:
-    data = bytearray(npages * DATA_AREA)
+    datacap = npages * DATA_AREA
     maxrec = npages * MAX_ENTRIES
-    ops = bytearray(maxrec)
-    ends = array("I", bytes(4 * maxrec))
+    data = _raw_alloc("uint8_t[]", datacap)
+    ops = _raw_alloc("uint8_t[]", maxrec)
+    ends = _raw_alloc("uint32_t[]", maxrec)
     dlen = ffi.new("uint64_t *")
     err = new_err()
     c_addrs = ffi.from_buffer("uint32_t[]", array("I", addrs)) if addrs else ffi.NULL
     rc = lib.spk_spool_unpack(ffi.from_buffer(buf), len(buf), c_addrs, npages, ch,
-                              ffi.from_buffer(data), len(data), ffi.from_buffer(ops),
-                              ffi.from_buffer("uint32_t[]", ends), maxrec, dlen, err)
+                              data, datacap, ops, ends, maxrec, dlen, err)
     if rc < 0:
         index = err.index if err.code == rc and 0 <= err.index < npages else 0
         page = addrs[index] if addrs else index
         raise_error(rc, err, base_offset=-index * PAGE_SIZE, path=path, page=page)
     n = rc
-    return Records(bytes(data[:dlen[0]]), bytes(ops[:n]), ends[:n])
+    out_ends = array("I")
+    out_ends.frombytes(ffi.buffer(ends, 4 * n))
+    return Records(ffi.buffer(data, dlen[0])[:], ffi.buffer(ops, n)[:], out_ends)
 
 
 def unpack_chain(pages: bytes, *, spoolid: int | None = None,
@@ -377,6 +403,7 @@ def chain_loader(read_page: Callable[[int], bytes], info: HeaderInfo, *,
 
 __all__ = [
     "PAGE_SIZE", "HeaderInfo", "Unpacked", "build_header_page", "chain_loader", "count_pages",
+    "pack_into",
     "crc32c", "is_header_page", "iter_blocks", "iter_records", "pack", "pack_chain",
     "page_address", "page_crc", "parse_header_page", "split_address", "unpack", "unpack_chain",
 ]
