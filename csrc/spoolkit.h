@@ -241,7 +241,8 @@ enum spk_spool_consts {
 enum spk_spool_flags {
     SPK_SPOOL_RAW = 1,          /* vmur reader form: no links, sequence numbers or CRC */
     SPK_SPOOL_NOCRC = 2,        /* unpack: do not verify page CRCs */
-    SPK_SPOOL_ANYID = 4         /* unpack: do not compare SPFILID with spoolid */
+    SPK_SPOOL_ANYID = 4,        /* unpack: do not compare SPFILID with spoolid */
+    SPK_SPOOL_CHKTIME = 8       /* unpack: compare SPTIME with time as well */
 };
 
 /* One chain's constants and, for unpack, its walk state (zero it to start). */

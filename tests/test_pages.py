@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from spool_strategies import spoolfiles
 
-from spoolkit.errors import InvalidArgumentError
+from spoolkit.errors import InvalidArgumentError, SpoolkitError
 from spoolkit.spool import SpoolFile, pages
 from spoolkit.spool.records import Records
 
@@ -163,3 +163,20 @@ def test_header_page_is_recognised(_):
     header = pages.build_header_page(sf, info.first, info.last, info.npages, info.data_crc)
     assert pages.is_header_page(header)
     assert not pages.is_header_page(store[addrs[0]])
+
+
+def test_pack_into_a_region_of_a_larger_buffer():
+    sf = SpoolFile(type="PUN", owner="A", spoolid=77,
+                   records=[(0x41, bytes([0xF0 + i % 10]) * 80) for i in range(200)])
+    addrs = [pages.page_address(0, 40 + i) for i in range(pages.count_pages(sf))]
+    image = bytearray(4096 * (len(addrs) + 2))
+    crc = pages.pack_into(sf, addrs, memoryview(image)[4096:])
+    assert image[:4096] == bytes(4096)
+    assert bytes(image[4096:4096 * (1 + len(addrs))]) == pages.pack(sf, addrs)
+    assert crc == pages.crc32c(bytes(image[4096:4096 * (1 + len(addrs))]))
+    with pytest.raises(SpoolkitError):
+        pages.pack_into(sf, addrs, bytearray(4096))      # too small
+    with pytest.raises(SpoolkitError):
+        pages.pack_into(sf, addrs, bytes(len(image)))    # read-only
+    with pytest.raises(InvalidArgumentError, match="writable"):
+        pages.pack_into(sf, addrs, bytes(len(image)))

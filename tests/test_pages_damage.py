@@ -150,6 +150,17 @@ def test_wrong_spoolid(chain):
         walk(store, info)
 
 
+def test_page_of_an_older_file_with_the_same_spoolid(chain):
+    sf, store, addrs, info = chain
+    old = sf.with_attrs(created=sf.created.replace(year=2001, hour=(sf.created.hour + 1) % 24))
+    old_store, old_addrs, _ = store_file(old)
+    store[addrs[2]] = repage(old_store[old_addrs[2]], x000=addrs[3], x004=addrs[1])
+    loader = pages.chain_loader(store.__getitem__, info)
+    with pytest.raises(FormatError, match="SPTIME") as exc:
+        list(loader())
+    assert exc.value.page == addrs[2]
+
+
 def test_data_crc_mismatch(chain):
     sf, store, addrs, info = chain
     with pytest.raises(ChecksumError, match="header says"):
