@@ -278,3 +278,9 @@ int64_t spk_spool_unpack(const uint8_t *pages, size_t len, const uint32_t *addrs
     ch->records += nrec;
     return (int64_t)nrec;
 }
+
+void spk_spool_rebase(uint32_t *ends, size_t n, uint32_t base)
+{
+    for (size_t i = 0; i < n; i++)
+        ends[i] += base;
+}

@@ -283,6 +283,9 @@ int64_t spk_spool_pack(uint8_t *out, size_t outlen, const uint32_t *addrs, size_
                        const uint8_t *ops, const uint32_t *ends, size_t n,
                        spk_spool_chain *ch, spk_errinfo *err);
 
+/* Add base to n record end offsets (joining record blocks). */
+void spk_spool_rebase(uint32_t *ends, size_t n, uint32_t base);
+
 /* Unpack npages pages (the next batch of the chain in ch; addrs, when given,
  * are the addresses they were read from) into data/ops/ends (ends relative to
  * data).  Checks CRC, spool ID, sequence, both links and every entry length.

@@ -180,3 +180,15 @@ def test_pack_into_a_region_of_a_larger_buffer():
         pages.pack_into(sf, addrs, bytes(len(image)))    # read-only
     with pytest.raises(InvalidArgumentError, match="writable"):
         pages.pack_into(sf, addrs, bytes(len(image)))
+
+
+def test_lazy_file_of_many_batches_equals_original():
+    recs = [(0x09, bytes([0xC1 + i % 9]) * (1 + i % 133)) for i in range(20000)]
+    sf = SpoolFile(type="PRT", owner="A", spoolid=11, records=recs, tag="T")
+    store, addrs, info = store_file(sf)
+    assert len(addrs) > 2 * 64                           # several C batches
+    lazy = info.spoolfile.with_attrs(loader=pages.chain_loader(store.__getitem__, info))
+    assert lazy.packed_records() == sf.packed_records()  # blocks joined, offsets rebased
+    assert lazy == sf
+    again = lazy.with_attrs(spoolid=12)                  # a lazy copy packs like the original
+    assert pages.pack(again, addrs) == pages.pack(sf.with_attrs(spoolid=12), addrs)
