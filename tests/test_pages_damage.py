@@ -218,3 +218,20 @@ def test_fuzz_unpack_mutated(data):
         assert len(got) <= len(addrs) * 502
     except SpoolkitError:
         pass
+
+
+@pytest.mark.fuzz
+@given(st.data())
+@settings(max_examples=200, deadline=None)
+def test_fuzz_header_page(data):
+    sf = SpoolFile(type="PRT", owner="MAINT", spoolid=5, tag="X", chars=["GT10"])
+    page = bytearray(pages.build_header_page(sf, 1, 2, 2, 0))
+    for _ in range(data.draw(st.integers(1, 6))):
+        page[data.draw(st.integers(0, 4095))] = data.draw(st.integers(0, 255))
+    if data.draw(st.booleans()):
+        struct.pack_into(">I", page, 0xFD4, pages.page_crc(page))
+    try:
+        info = pages.parse_header_page(bytes(page))
+        assert info.spoolfile.spoolid is not None
+    except SpoolkitError:
+        pass
