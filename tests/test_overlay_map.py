@@ -9,14 +9,17 @@ import types
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from overlay_data import VM370_DIRECTORY, ZVM_DIRECTORY, ZVM_SYSTEM_CONFIG
 
 from spoolkit.cli import main
 from spoolkit.overlay import (
-    VolumeInfo, build_map, parse_directory, parse_system_config, volume_info,
+    VolumeInfo,
+    build_map,
+    parse_directory,
+    parse_system_config,
+    volume_info,
 )
 from spoolkit.overlay.report import json_report, text_report, volume_svg, write_svgs
-
-from overlay_data import VM370_DIRECTORY, ZVM_DIRECTORY, ZVM_SYSTEM_CONFIG
 
 
 def flagged(m):
