@@ -80,6 +80,7 @@ def test_vm370_text_report_reads_like_dirmap():
     assert text.count("*OVERLAP*") == 2
     assert "INTO CP-OWNED SPOL AREA" in text
     assert "BETWEEN USER MINIDISKS" in text
+    assert "OVERLAP   full-pack  7 extents inside full-pack minidisks (intended)" in text
     # listing in address order with GAP lines
     block = text.split("VOLUME VM370R")[1].split("VOLUME")[0]
     rows = [ln.split() for ln in block.splitlines()[2:] if ln.strip()
@@ -295,3 +296,24 @@ def test_write_svgs_names(tmp_path):
     m = build_map(parse_directory(ZVM_DIRECTORY))
     paths = write_svgs(m, str(tmp_path))
     assert any(p.endswith("DEVNO_0A40.svg") for p in paths)
+
+
+SPAN = st.tuples(st.integers(0, 60), st.integers(0, 20),
+                 st.sampled_from(["minidisk", "full-pack", "locked-out", "cp"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(SPAN, max_size=25))
+def test_sweep_finds_exactly_the_overlapping_pairs(spans):
+    from spoolkit.overlay.extents import Extent, gaps, sweep
+    ex = [Extent("V", f"U{i}", "191", s, s + n, k, "SPOL" if k in ("cp", "locked-out") else None)
+          for i, (s, n, k) in enumerate(spans)]
+    got = {frozenset({o.first.owner, o.second.owner}): (o.start, o.end) for o in sweep(ex)}
+    want = {frozenset({a.owner, b.owner}): (max(a.start, b.start), min(a.end, b.end))
+            for i, a in enumerate(ex) for b in ex[i + 1:]
+            if a.start <= b.end and b.start <= a.end}
+    assert got == want
+    assert len(sweep(ex)) == len(want)
+    covered = {c for e in ex if e.kind != "full-pack" for c in range(e.start, e.end + 1)}
+    holes = {c for a, b in gaps(ex, 100) for c in range(a, b + 1)}
+    assert holes == set(range(100)) - covered

@@ -139,4 +139,4 @@ def protected_extents(dev: Any, directory: Optional[Directory] = None,
         cp_owned = True
     if cp_owned and not hasattr(dev, "write_blocks"):
         out.append(Protected(0, 0, "CYL0", "CP"))
-    return sorted(set(out), key=lambda p: (p.first, p.last))
+    return sorted(set(out), key=lambda p: (p.first, p.last, p.kind))

@@ -32,7 +32,13 @@ def volume_text(v: VolumeMap) -> str:
     items += [(a, 1, f"  {'GAP':<8} {'':<5} {a:>10} {b:>10} {b - a + 1:>10}")
               for a, b in v.gaps]
     rows += [t for _, _, t in sorted(items, key=lambda x: (x[0], x[1]))]
+    full = sum(o.classification == "full-pack" for o in v.overlaps)
+    if full:
+        # every extent overlaps a full pack; one line says so (JSON lists each)
+        rows.append(f"  OVERLAP   full-pack  {full} extents inside full-pack minidisks (intended)")
     for o in v.overlaps:
+        if o.classification == "full-pack":
+            continue
         flag = "OVERLAP " if o.intended else "*OVERLAP*"
         rows.append(f"  {flag} {o.classification:<10} {o.describe()}")
     return "\n".join(rows)
