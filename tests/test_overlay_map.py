@@ -150,6 +150,8 @@ def test_zvm_map_classifies_exactly():
     assert res.cp_owned and sorted(e.kind for e in res.extents) == ["cp", "full-pack"]
     assert [o.classification for o in res.overlaps] == ["full-pack"]
     assert m.volumes["DEVNO:0A40"].extents[0].kind == "full-pack"
+    assert m.volumes["DEVNO:0A40"].extents[0].to_end
+    assert "MAINT    0123           0        END          ?  full-pack" in text_report(m)
     fba = m.volumes["FBA001"]
     assert fba.unit == "block" and [(e.start, e.end) for e in fba.extents] == [
         (0, 199999), (200000, 299999), (250000, 259999)]
@@ -208,6 +210,15 @@ def test_cli_map(tmp_path, capsys, fake_cp):
     assert main(["overlay", "map", "--directory", str(good)]) == 0
     assert main(["overlay", "map", "--directory", str(tmp_path / "missing")]) == 2
     assert "missing" in capsys.readouterr().err
+    junk = tmp_path / "junk.img"
+    junk.write_bytes(b"CKD_X370" + bytes(100))
+    assert main(["overlay", "map", "--directory", str(d), "--volume", str(junk)]) == 2
+    assert "junk.img" in capsys.readouterr().err
+    assert main(["overlay", "map", "--directory", str(d), "--system-config",
+                 str(tmp_path / "nocfg")]) == 2
+    assert main(["overlay", "map", "--directory", str(d), "--problems"]) == 1
+    out = capsys.readouterr().out
+    assert "OVERLAP   full-pack" not in out and out.count("*OVERLAP*") == 2
 
 
 def test_cli_with_volume_and_system_config(tmp_path, capsys, fake_cp):

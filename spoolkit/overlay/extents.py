@@ -46,6 +46,8 @@ class Extent:
     line: Optional[int] = None  # directory line
     source: str = "directory"
     unit: str = "cyl"
+    #: END / DEVNO on a volume of unknown size: ``end`` is only the highest known end
+    to_end: bool = False
 
     @property
     def size(self) -> int:

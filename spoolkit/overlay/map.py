@@ -166,7 +166,8 @@ def build_map(directory: Directory, system_config: Optional[SystemConfig] = None
             else:
                 kind, area = "minidisk", None
             extents.append(Extent(vol, md.owner, md.vaddr, start, end, kind, area,
-                                  md.line, "directory", unit))
+                                  md.line, "directory", unit,
+                                  size is None and (md.kind == "devno" or md.size is None)))
         if info:
             for area, first, lastc in info.cp_areas:
                 extents.append(Extent(vol, "CP", "", first, lastc, "cp", area, None,

@@ -17,7 +17,8 @@ COLOURS = {"full-pack": "#d9d9d9", "locked-out": "#f4a259", "minidisk": "#8ecae6
 def _line(e: Any) -> str:
     kind = e.kind if e.area is None else f"{e.kind} {e.area}"
     src = f"line {e.line}" if e.line else e.source
-    return (f"  {e.owner:<8} {e.vaddr:<5} {e.start:>10} {e.end:>10} {e.size:>10}  "
+    end, size = ("END", "?") if e.to_end else (e.end, e.size)
+    return (f"  {e.owner:<8} {e.vaddr:<5} {e.start:>10} {end:>10} {size:>10}  "
             f"{kind:<18} {src}")
 
 
