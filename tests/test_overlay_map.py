@@ -328,3 +328,20 @@ def test_sweep_finds_exactly_the_overlapping_pairs(spans):
     covered = {c for e in ex if e.kind != "full-pack" for c in range(e.start, e.end + 1)}
     holes = {c for a, b in gaps(ex, 100) for c in range(a, b + 1)}
     assert holes == set(range(100)) - covered
+
+
+def test_paths_and_fba_volume_info(tmp_path, fake_cp):
+    from spoolkit.dasd.fba import create_fba
+    p = tmp_path / "USER.DIRECT"
+    p.write_text(ZVM_DIRECTORY)
+    assert parse_directory(str(p)).path == str(p)
+    assert len(parse_directory(p).minidisks) == 12
+    with pytest.raises(FileNotFoundError):
+        parse_directory(str(tmp_path / "NO.DIRECT"))
+    create_fba(tmp_path / "f.fba", "9336", blocks=280000, volser="FBA001").close()
+    info = volume_info(str(tmp_path / "f.fba"))
+    assert (info.volser, info.size, info.unit, info.cp_owned) == ("FBA001", 280000, "block",
+                                                                   False)
+    m = build_map(parse_directory(p), parse_system_config(ZVM_SYSTEM_CONFIG), [info])
+    assert [(f.line, f.code) for f in m.findings] == [(18, "past-end")]
+    assert m.volumes["FBA001"].gaps == []

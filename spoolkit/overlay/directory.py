@@ -108,10 +108,12 @@ class Directory:
 
 
 def _read_text(text_or_path: PathOrText) -> tuple[str, Optional[str]]:
-    """Text and path: a str with a newline (or no such file) is the text itself."""
+    """Text and path.  A str is a path when it is one line that names an
+    existing file or holds no blank (a statement always has one); otherwise
+    it is the text itself."""
     if isinstance(text_or_path, os.PathLike) or (
             isinstance(text_or_path, str) and "\n" not in text_or_path
-            and os.path.exists(text_or_path)):
+            and (os.path.exists(text_or_path) or not re.search(r"\s", text_or_path))):
         path = os.fspath(text_or_path)
         with open(path, "rb") as f:
             raw = f.read()
