@@ -185,11 +185,15 @@ def test_volume_images_bring_size_and_allocation_map(tmp_path, fake_cp):
     m = build_map(parse_directory(ZVM_DIRECTORY), parse_system_config(ZVM_SYSTEM_CONFIG), [info])
     pg = m.volumes["ZVMPG1"]
     got = {(o.classification, o.area, o.second.vaddr if o.second.owner == "LINUX01"
-            else o.first.vaddr) for o in pg.overlaps}
+            else o.first.vaddr) for o in pg.overlaps if "LINUX01" in (o.first.owner,
+                                                                       o.second.owner)}
+    assert [(o.classification, {o.first.area, o.second.area}) for o in pg.overlaps
+            if o.first.owner == o.second.owner == "CP"] == [("locked-out", {"CYL0", "PERM"})]
     assert got == {("perm", "PERM", "0201"), ("into-cp", "PAGE", "0201"),
-                   ("into-cp", "PAGE", "0202"), ("perm", "PERM", "0202")}
-    # no CYL0 extent added: the map itself starts at cylinder 0
-    assert [e.area for e in pg.extents if e.kind == "cp"] == ["PERM", "PAGE", "PERM"]
+                   ("into-cp", "CYL0", "0201"), ("into-cp", "PAGE", "0202"),
+                   ("perm", "PERM", "0202")}
+    # cylinder 0 stays protected although the map calls it PERM
+    assert [e.area for e in pg.extents if e.kind == "cp"] == ["CYL0", "PERM", "PAGE", "PERM"]
 
 
 def test_cli_map(tmp_path, capsys, fake_cp):
@@ -233,7 +237,7 @@ def test_cli_with_volume_and_system_config(tmp_path, capsys, fake_cp):
     j = json.loads(capsys.readouterr().out)
     pg = [v for v in j["volumes"] if v["volser"] == "ZVMPG1"][0]
     assert pg["size"] == 700 and pg["size_source"] == "image"
-    assert sum(not o["intended"] for o in pg["overlaps"]) == 2
+    assert sum(not o["intended"] for o in pg["overlaps"]) == 3
 
 
 # -- bad input -------------------------------------------------------------------

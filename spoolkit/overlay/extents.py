@@ -10,9 +10,6 @@ from typing import Any, Optional
 #: extent kinds, in the order the report explains them
 KINDS = ("full-pack", "locked-out", "cp", "minidisk")
 
-#: CP areas whose overlay by a user minidisk destroys CP data
-CP_AREAS = frozenset({"PAGE", "SPOL", "DRCT", "TDSK", "TEMP", "PARM", "ALLOC", "CYL0"})
-
 #: VM/370 marker users and the CP area their lock stands for
 DOLLAR_AREAS = {
     "$ALLOC$": "ALLOC", "$TEMP$": "TEMP", "$TDSK$": "TDSK", "$DIRECT$": "DRCT",

@@ -9,7 +9,7 @@ from typing import Any, Iterable, Optional, Union
 
 from ..geometry import ckd_devices
 from .directory import Directory, Finding, Minidisk
-from .extents import CP_AREAS, Extent, Overlap, dollar_area, gaps, is_locked_out, sweep
+from .extents import Extent, Overlap, dollar_area, gaps, is_locked_out, sweep
 from .sysconfig import SystemConfig
 
 log = logging.getLogger("spoolkit.overlay")
@@ -172,9 +172,9 @@ def build_map(directory: Directory, system_config: Optional[SystemConfig] = None
             for area, first, lastc in info.cp_areas:
                 extents.append(Extent(vol, "CP", "", first, lastc, "cp", area, None,
                                       "allocation map", unit))
-        if cp_owned and unit == "cyl" and not any(
-                e.kind in ("cp", "locked-out") and e.start == 0 for e in extents):
-            # label, allocation map, VTOC and IPL records of a CP-owned volume
+        if cp_owned and unit == "cyl":
+            # label, allocation map, VTOC and IPL records of a CP-owned volume: protected
+            # even where the allocation map calls cylinder 0 PERM
             extents.append(Extent(vol, "CP", "", 0, 0, "cp", "CYL0", None, "cylinder 0", unit))
         extents.sort(key=lambda e: (e.start, e.end, e.owner, e.vaddr))
         out[vol] = VolumeMap(vol, size, unit, cp_owned, extents, gaps(extents, size),
@@ -184,4 +184,4 @@ def build_map(directory: Directory, system_config: Optional[SystemConfig] = None
     return OverlayMap(out, given + findings, virtual)
 
 
-__all__ = ["CP_AREAS", "OverlayMap", "VolumeInfo", "VolumeMap", "build_map", "volume_info"]
+__all__ = ["OverlayMap", "VolumeInfo", "VolumeMap", "build_map", "volume_info"]
