@@ -176,7 +176,7 @@ def build_map(directory: Directory, system_config: Optional[SystemConfig] = None
             # label, allocation map, VTOC and IPL records of a CP-owned volume: protected
             # even where the allocation map calls cylinder 0 PERM
             extents.append(Extent(vol, "CP", "", 0, 0, "cp", "CYL0", None, "cylinder 0", unit))
-        extents.sort(key=lambda e: (e.start, e.end, e.owner, e.vaddr))
+        extents.sort(key=lambda e: (e.start, e.end, e.owner, e.vaddr, e.area or ""))
         out[vol] = VolumeMap(vol, size, unit, cp_owned, extents, gaps(extents, size),
                              sweep(extents), size_source)
     findings.sort(key=lambda f: (f.line or 0))
