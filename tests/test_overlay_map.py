@@ -206,6 +206,12 @@ def test_cli_map(tmp_path, capsys, fake_cp):
         "VM370R.svg", "VM370S.svg", "VM370U.svg"]
     svg = (tmp_path / "svg" / "VM370S.svg").read_text()
     assert svg.startswith("<svg") and 'stroke="#d00000"' in svg and "$SPOOL$" in svg
+    from xml.dom.minidom import parseString
+    rects = parseString(svg).getElementsByTagName("rect")
+    titles = [r.getElementsByTagName("title")[0].firstChild.data for r in rects
+              if r.getElementsByTagName("title")]
+    assert len(titles) == 6 + 1          # 6 extents + 1 unintended overlap outline
+    assert any("INTO CP-OWNED SPOL AREA" in t for t in titles)
     assert main(["overlay", "map", "--directory", str(d), "--json"]) == 1
     j = json.loads(capsys.readouterr().out)
     assert j["unintended"] == 2 and not j["ok"]

@@ -113,13 +113,18 @@ def volume_svg(v: VolumeMap, width: int = 900) -> str:
                      f'fill="none" stroke="#d00000" stroke-width="2"><title>'
                      f'{escape(o.describe())}</title></rect>')
     height = 70 + 22 * max(len(lanes), 1)
-    legend = " ".join(f"{k}" for k in ("full-pack", "cp", "locked-out", "minidisk"))
+    text = 'font-family="monospace" font-size="11"'
+    legend = [f'<text x="10" y="{height - 6}" {text}>{escape(v.volser)} '
+              f'0-{total - 1} {v.unit}s</text>']
+    for i, k in enumerate(("full-pack", "cp", "PERM", "locked-out", "minidisk")):
+        x = 260 + i * 110
+        legend.append(f'<rect x="{x}" y="{height - 16}" width="10" height="10" '
+                      f'fill="{COLOURS[k]}" stroke="#333" stroke-width="0.5"/>'
+                      f'<text x="{x + 14}" y="{height - 6}" {text}>{k}</text>')
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}">\n'
             f'<title>{escape(v.volser)}: {total} {v.unit}s</title>\n'
-            + "\n".join(rects)
-            + f'\n<text x="10" y="{height - 6}" font-family="monospace" font-size="11">'
-            f'{escape(v.volser)} 0-{total - 1} {v.unit}s; {legend}</text>\n</svg>\n')
+            + "\n".join(rects + legend) + "\n</svg>\n")
 
 
 def write_svgs(m: OverlayMap, directory: str) -> list[str]:
