@@ -1,0 +1,248 @@
+"""USER DIRECT parser: the minidisk definitions of a VM/370 or z/VM directory.
+
+Only what overlay protection needs is interpreted (users, profiles, MDISK and
+DIRECTORY statements); every other statement is accepted and skipped.  Bad
+lines never stop the parse: they become :class:`Finding` s naming the line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional, Union
+
+#: device types whose MDISK start/size are 512-byte blocks, not cylinders
+FBA_TYPES = frozenset({"FB-512", "9336", "3370", "0671", "671", "9332", "3310", "9313"})
+
+#: directory statements that carry nothing for the map but are valid
+KNOWN_STATEMENTS = frozenset("""
+ACCOUNT ACIGROUP APPCPASS AUTOLOG BUILD CLASS CMS COMMAND CONCOPY CONSOLE CPU CRYPTO
+D8ONECMD DASDOPT DATEFORMAT DEDICATE GLOBALDEFS GLOBALOPTS IOPRIORITY IPL IUCV LINK
+LOAD LOADDEV LOGONBY MACHINE MAXSTORAGE MINIOPT NAMESAVE NICDEF NOPDATA OPTION
+POSIXGLIST POSIXGROUP POSIXINFO POSIXOPT SCREEN SHARE SPECIAL SPOOL SPOOLFILE
+STDEVOPT STORAGE SYSAFFIN VMRELOCATE XAUTOLOG XCONFIG ESM_PASSWORD COMMIT ZVMSHIP
+""".split())
+
+PathOrText = Union[str, os.PathLike]
+
+
+@dataclass
+class Finding:
+    """A problem or note found while reading an input, with its line."""
+
+    line: Optional[int]
+    code: str          # "unknown", "syntax", "past-end", "unknown-volser", ...
+    message: str
+    source: str = "directory"
+
+    def __str__(self) -> str:
+        where = f"{self.source} line {self.line}" if self.line else self.source
+        return f"{where}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Minidisk:
+    """One MDISK statement.
+
+    ``start``/``size`` are cylinders (CKD) or blocks (FBA, ``unit="block"``);
+    ``size`` is ``None`` for ``END`` (to the end of the volume).  ``kind`` is
+    ``"extent"``, ``"devno"`` (full pack by real device, ``volser`` is then
+    ``"DEVNO:rdev"``), ``"v-disk"`` or ``"t-disk"`` (no real extent).
+    """
+
+    owner: str
+    vaddr: str
+    devtype: str
+    start: Optional[int]
+    size: Optional[int]
+    volser: Optional[str]
+    mode: Optional[str]
+    kind: str = "extent"
+    unit: str = "cyl"
+    line: Optional[int] = None
+
+    @property
+    def end(self) -> Optional[int]:
+        """Last cylinder/block, or None for END/DEVNO (known only per volume)."""
+        if self.start is None or self.size is None:
+            return None
+        return self.start + self.size - 1
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["end"] = self.end
+        return d
+
+
+@dataclass
+class DirUser:
+    """A USER, IDENTITY or PROFILE entry."""
+
+    name: str
+    kind: str          # "USER", "IDENTITY", "PROFILE", "SUBCONFIG"
+    line: int
+    includes: Optional[str] = None
+
+
+@dataclass
+class Directory:
+    """Everything :func:`parse_directory` found."""
+
+    users: list[DirUser] = field(default_factory=list)
+    minidisks: list[Minidisk] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    #: VM/370 ``DIRECTORY vaddr devtype volser`` (where the directory lives)
+    directory_volumes: list[dict[str, Any]] = field(default_factory=list)
+    path: Optional[str] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path,
+                "users": [asdict(u) for u in self.users],
+                "minidisks": [m.to_dict() for m in self.minidisks],
+                "directory_volumes": self.directory_volumes,
+                "findings": [f.to_dict() for f in self.findings]}
+
+
+def _read_text(text_or_path: PathOrText) -> tuple[str, Optional[str]]:
+    """Text and path.  A str is a path when it is one line that names an
+    existing file or holds no blank (a statement always has one); otherwise
+    it is the text itself."""
+    if isinstance(text_or_path, os.PathLike) or (
+            isinstance(text_or_path, str) and "\n" not in text_or_path
+            and (os.path.exists(text_or_path) or not re.search(r"\s", text_or_path))):
+        path = os.fspath(text_or_path)
+        with open(path, "rb") as f:
+            raw = f.read()
+        return raw.decode("latin-1"), path
+    return str(text_or_path), None
+
+
+def text_lines(text: str) -> list[str]:
+    """Lines as an editor numbers them: split at newlines only (str.splitlines
+    would also split at form feeds and other controls, shifting line numbers)."""
+    return [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
+
+
+_SEQ = re.compile(r"^[ 0-9A-Za-z]*$")
+
+
+def card_columns(lines: list[str]) -> bool:
+    """True when the file looks like 80-column card images, whose columns
+    73-80 hold sequence numbers and must be ignored."""
+    body = [ln for ln in lines if ln.strip()]
+    if not body:
+        return False
+    full = sum(1 for ln in body if len(ln) == 80 and _SEQ.match(ln[72:]))
+    return full * 10 >= len(body) * 9
+
+
+def _number(tok: str) -> Optional[int]:
+    return int(tok) if tok.isdigit() else None
+
+
+def parse_directory(text_or_path: PathOrText) -> Directory:
+    """Parse a USER DIRECT source (a path or the text itself)."""
+    text, path = _read_text(text_or_path)
+    lines = text_lines(text)
+    cards = card_columns(lines)
+    out = Directory(path=path)
+    owner: Optional[str] = None
+    identity: Optional[str] = None
+
+    def bad(n: int, code: str, msg: str) -> None:
+        out.findings.append(Finding(n, code, msg))
+
+    for n, raw in enumerate(lines, 1):
+        line = raw[:72] if cards else raw
+        stripped = line.strip()
+        if not stripped or stripped.startswith("*"):
+            continue
+        toks = stripped.split()
+        verb = toks[0].upper()
+        ops = toks[1:]
+        if verb in ("USER", "IDENTITY", "PROFILE"):
+            if not ops:
+                bad(n, "syntax", f"{verb} without a name")
+                owner = None
+                continue
+            owner = ops[0].upper()
+            identity = owner if verb == "IDENTITY" else None
+            out.users.append(DirUser(owner, verb, n))
+        elif verb == "SUBCONFIG":
+            if not ops:
+                bad(n, "syntax", "SUBCONFIG without a name")
+                continue
+            if identity is None:
+                bad(n, "syntax", "SUBCONFIG outside an IDENTITY")
+            # minidisks of a subconfiguration belong to its identity
+            owner = identity or ops[0].upper()
+            out.users.append(DirUser(ops[0].upper(), verb, n, includes=identity))
+        elif verb == "INCLUDE":
+            if not ops:
+                bad(n, "syntax", "INCLUDE without a profile name")
+            elif out.users and owner is not None:
+                out.users[-1].includes = ops[0].upper()
+        elif verb == "DIRECTORY":
+            if len(ops) < 3:
+                bad(n, "syntax", "DIRECTORY needs vaddr devtype volser")
+                continue
+            out.directory_volumes.append({"vaddr": ops[0].upper(), "devtype": ops[1].upper(),
+                                          "volser": ops[2].upper(), "line": n})
+        elif verb == "MDISK":
+            md = _parse_mdisk(ops, owner, n, bad)
+            if md is not None:
+                out.minidisks.append(md)
+        elif verb in KNOWN_STATEMENTS:
+            continue
+        else:
+            bad(n, "unknown", f"unknown statement {toks[0][:20]!r} ignored")
+    return out
+
+
+def _parse_mdisk(ops: list[str], owner: Optional[str], n: int, bad: Any) -> Optional[Minidisk]:
+    if owner is None:
+        bad(n, "syntax", "MDISK outside a USER/IDENTITY/PROFILE entry")
+        owner = "?"
+    if len(ops) < 3:
+        bad(n, "syntax", "MDISK needs at least vaddr devtype start")
+        return None
+    vaddr, devtype, start_tok = ops[0].upper(), ops[1].upper(), ops[2].upper()
+    unit = "block" if devtype in FBA_TYPES else "cyl"
+    what = f"MDISK {vaddr}"
+    if start_tok == "DEVNO":
+        if len(ops) < 4:
+            bad(n, "syntax", f"{what}: DEVNO needs a real device number")
+            return None
+        return Minidisk(owner, vaddr, devtype, 0, None, "DEVNO:" + ops[3].upper(),
+                        ops[4].upper() if len(ops) > 4 else None, "devno", unit, n)
+    if start_tok in ("V-DISK", "T-DISK"):
+        if len(ops) < 4:
+            bad(n, "syntax", f"{what}: {start_tok} needs a size")
+            return None
+        size = _number(ops[3])
+        if size is None or size <= 0:
+            bad(n, "syntax", f"{what}: {start_tok} size {ops[3][:20]!r} is not a positive number")
+            return None
+        return Minidisk(owner, vaddr, devtype, None, size, None,
+                        ops[4].upper() if len(ops) > 4 else None, start_tok.lower(), unit, n)
+    if len(ops) < 5:
+        bad(n, "syntax", f"{what}: needs vaddr devtype start size volser")
+        return None
+    start = _number(start_tok)
+    if start is None:
+        bad(n, "syntax", f"{what}: start {ops[2][:20]!r} is not a non-negative number")
+        return None
+    size_tok = ops[3].upper()
+    if size_tok == "END":
+        size = None
+    else:
+        size = _number(size_tok)
+        if size is None or size == 0:
+            bad(n, "syntax", f"{what}: size {ops[3][:20]!r} is not a positive number or END")
+            return None
+    return Minidisk(owner, vaddr, devtype, start, size, ops[4].upper(),
+                    ops[5].upper() if len(ops) > 5 else None, "extent", unit, n)

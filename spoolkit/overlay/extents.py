@@ -1,0 +1,137 @@
+"""Extents on one volume, how two of them overlap, and the sweep that finds
+every overlap (sorted by start, an active heap by end: O(n log n + overlaps))."""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import asdict, dataclass
+from typing import Any, Optional
+
+#: extent kinds, in the order the report explains them
+KINDS = ("full-pack", "locked-out", "cp", "minidisk")
+
+#: VM/370 marker users and the CP area their lock stands for
+DOLLAR_AREAS = {
+    "$ALLOC$": "ALLOC", "$TEMP$": "TEMP", "$TDSK$": "TDSK", "$DIRECT$": "DRCT",
+    "$SPOOL$": "SPOL", "$PAGE$": "PAGE", "$NUC": "NUC", "$NUC$": "NUC",
+    "$SYSRES": "SYSRES", "$SYSCKP$": "CKPT", "$SYSWRM$": "WARM", "$DCSS$": "DCSS",
+    "$ERROR$": "ERROR",
+}
+
+
+def is_locked_out(owner: str) -> bool:
+    """A ``$``-user: a NOLOG marker that locks an area out of minidisk use."""
+    return owner.startswith("$")
+
+
+def dollar_area(owner: str) -> str:
+    """The CP area a ``$``-user marks (``$TEMP$`` -> ``TEMP``)."""
+    return DOLLAR_AREAS.get(owner, owner.strip("$") or "$")
+
+
+@dataclass
+class Extent:
+    """A range of cylinders (or FBA blocks) ``start``..``end`` on a volume."""
+
+    volume: str
+    owner: str
+    vaddr: str
+    start: int
+    end: int
+    kind: str                  # one of KINDS
+    area: Optional[str] = None  # CP area (PAGE, SPOL, ...) for cp / locked-out
+    line: Optional[int] = None  # directory line
+    source: str = "directory"
+    unit: str = "cyl"
+    #: END / DEVNO on a volume of unknown size: ``end`` is only the highest known end
+    to_end: bool = False
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start + 1
+
+    def label(self) -> str:
+        where = f" (line {self.line})" if self.line else ""
+        what = f"{self.area} area" if self.kind == "cp" else f"{self.owner} {self.vaddr}".strip()
+        return f"{what} {self.unit} {self.start}-{self.end}{where}"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["size"] = self.size
+        return d
+
+
+@dataclass
+class Overlap:
+    """Two extents sharing ``start``..``end``, classified."""
+
+    volume: str
+    first: Extent
+    second: Extent
+    start: int
+    end: int
+    classification: str   # full-pack, locked-out, perm, into-cp, user
+    intended: bool
+    area: Optional[str] = None
+
+    def describe(self) -> str:
+        what = {"full-pack": "full-pack minidisk (intended)",
+                "locked-out": "locked-out $-user over a CP area (intended)",
+                "perm": "minidisk in CP PERM space (intended)",
+                "into-cp": f"INTO CP-OWNED {self.area} AREA",
+                "user": "BETWEEN USER MINIDISKS"}[self.classification]
+        return (f"{self.first.label()} and {self.second.label()} share "
+                f"{self.first.unit} {self.start}-{self.end}: {what}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"volume": self.volume, "start": self.start, "end": self.end,
+                "classification": self.classification, "intended": self.intended,
+                "area": self.area, "first": self.first.to_dict(),
+                "second": self.second.to_dict()}
+
+
+def classify(a: Extent, b: Extent) -> tuple[str, bool, Optional[str]]:
+    """(classification, intended, CP area) of an overlap between ``a`` and ``b``."""
+    if a.kind == "full-pack" or b.kind == "full-pack":
+        return "full-pack", True, None
+    a_cp = a.kind in ("cp", "locked-out")
+    b_cp = b.kind in ("cp", "locked-out")
+    if a_cp and b_cp:
+        return "locked-out", True, a.area if a.kind == "cp" else b.area
+    if a_cp or b_cp:
+        area = a.area if a_cp else b.area
+        if area == "PERM":
+            return "perm", True, area
+        return "into-cp", False, area
+    return "user", False, None
+
+
+def sweep(extents: list[Extent]) -> list[Overlap]:
+    """Every overlapping pair among ``extents`` (all on one volume), found by
+    a sweep over the extents sorted by start."""
+    order = sorted(extents, key=lambda e: (e.start, e.end))
+    active: list[tuple[int, int, Extent]] = []   # heap of (end, seq, extent)
+    out: list[Overlap] = []
+    for seq, e in enumerate(order):
+        while active and active[0][0] < e.start:
+            heapq.heappop(active)
+        for end, _, a in active:
+            cls, intended, area = classify(a, e)
+            out.append(Overlap(e.volume, a, e, e.start, min(end, e.end), cls, intended, area))
+        heapq.heappush(active, (e.end, seq, e))
+    return out
+
+
+def gaps(extents: list[Extent], size: Optional[int]) -> list[tuple[int, int]]:
+    """Ranges covered by no extent other than full-pack ones, from 0 to the
+    volume's end (or the last covered unit when the size is unknown)."""
+    spans = sorted((e.start, e.end) for e in extents if e.kind != "full-pack")
+    out: list[tuple[int, int]] = []
+    nxt = 0
+    for s, e in spans:
+        if s > nxt:
+            out.append((nxt, s - 1))
+        nxt = max(nxt, e + 1)
+    if size is not None and nxt < size:
+        out.append((nxt, size - 1))
+    return out

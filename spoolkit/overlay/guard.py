@@ -1,0 +1,142 @@
+"""A guarded TRACKWRITE: refuse writes into protected (CP-owned) extents."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional, Union
+
+from ..errors import InvalidArgumentError, ProtectedExtentError
+from .directory import Directory
+from .extents import is_locked_out
+from .sysconfig import SystemConfig
+
+log = logging.getLogger("spoolkit.overlay")
+
+#: kinds of protected extent that make a volume CP-owned (cylinder 0 then too)
+CP_KINDS = frozenset({"PAGE", "SPOL", "DRCT", "TDSK", "TEMP", "PARM", "PERM", "CYL0", "ALLOC"})
+
+
+@dataclass(frozen=True)
+class Protected:
+    """Cylinders (CKD) or blocks (FBA) ``first``..``last`` that must not be written."""
+
+    first: int
+    last: int
+    kind: str
+    owner: Optional[str] = None
+
+    def __str__(self) -> str:
+        who = f" of {self.owner}" if self.owner else ""
+        return f"{self.kind} extent{who} {self.first}-{self.last}"
+
+
+ProtectedLike = Union[Protected, tuple]
+
+
+def _as_protected(p: ProtectedLike) -> Protected:
+    if isinstance(p, Protected):
+        return p
+    if hasattr(p, "first_cyl"):          # a spoolkit.cp extent
+        return Protected(int(p.first_cyl), int(p.last_cyl), str(p.kind).upper())
+    first, last, *rest = p
+    if first < 0 or last < first:
+        raise InvalidArgumentError(f"bad protected extent {p!r}")
+    return Protected(int(first), int(last), str(rest[0]) if rest else "PROTECTED",
+                     str(rest[1]) if len(rest) > 1 else None)
+
+
+class GuardedDevice:
+    """Wraps a CKD or FBA image; writes into protected extents need an override.
+
+    Everything but ``write_track``/``write_blocks`` goes to the wrapped image.
+    """
+
+    def __init__(self, dev: Any, protected: Iterable[ProtectedLike], *,
+                 cp_owned: Optional[bool] = None) -> None:
+        self._dev = dev
+        prot = [_as_protected(p) for p in protected]
+        if cp_owned is None:
+            cp_owned = any(p.kind in CP_KINDS for p in prot)
+        if cp_owned and not hasattr(dev, "write_blocks"):
+            prot.append(Protected(0, 0, "CYL0", "CP"))   # label, map, VTOC, IPL
+        self.protected: tuple[Protected, ...] = tuple(sorted(prot, key=lambda p: p.first))
+        self.overrides: list[dict[str, Any]] = []
+
+    def _hit(self, first: int, last: int) -> Optional[Protected]:
+        for p in self.protected:
+            if p.first <= last and first <= p.last:
+                return p
+        return None
+
+    def _allow(self, hit: Protected, where: str, override: Optional[str], **loc: Any) -> None:
+        if not override:
+            raise ProtectedExtentError(
+                f"write refused: {where} is inside the protected {hit} "
+                "(pass override='reason' to write anyway)", path=self._dev.path, **loc)
+        entry = {"path": self._dev.path, "where": where, "extent": str(hit),
+                 "reason": str(override)}
+        self.overrides.append(entry)
+        log.warning("override: writing %s of %s inside protected %s: %s",
+                    where, self._dev.path, hit, override)
+
+    def write_track(self, cyl: int, head: int, track: Any, *,
+                    override: Optional[str] = None) -> None:
+        """TRACKWRITE, refused inside a protected extent unless ``override``
+        gives a reason (which is logged and kept in :attr:`overrides`)."""
+        hit = self._hit(cyl, cyl)
+        if hit is not None:
+            self._allow(hit, f"track {cyl}/{head}", override, track=(cyl, head))
+        self._dev.write_track(cyl, head, track)
+
+    def write_blocks(self, start: int, data: Any, *, override: Optional[str] = None) -> None:
+        """FBA block write, refused when any block is protected unless ``override``."""
+        n = max(1, -(-len(data) // 512))
+        hit = self._hit(start, start + n - 1)
+        if hit is not None:
+            self._allow(hit, f"blocks {start}-{start + n - 1}", override, block=start)
+        self._dev.write_blocks(start, data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._dev, name)
+
+    def __enter__(self) -> GuardedDevice:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._dev.close()
+
+    def __repr__(self) -> str:
+        return f"<GuardedDevice {self._dev!r} protected={len(self.protected)}>"
+
+
+def guard(dev: Any, protected: Iterable[ProtectedLike], *,
+          cp_owned: Optional[bool] = None) -> GuardedDevice:
+    """Wrap ``dev`` so writes into ``protected`` extents raise
+    :class:`~spoolkit.errors.ProtectedExtentError` unless overridden."""
+    return GuardedDevice(dev, protected, cp_owned=cp_owned)
+
+
+def protected_extents(dev: Any, directory: Optional[Directory] = None,
+                      system_config: Optional[SystemConfig] = None) -> list[Protected]:
+    """What ``dasd write`` must not touch on ``dev``: its allocation map's CP
+    areas except PERM, the ``$``-user locks of ``directory`` on its volser,
+    and cylinder 0 when the volume is CP-owned (by map, lock or SYSTEM CONFIG)."""
+    from .map import _cp_extents
+    out = [_as_protected(x) for x in _cp_extents(dev)]
+    cp_owned = bool(out)
+    out = [p for p in out if p.kind != "PERM"]
+    volser = (dev.volser or "").upper()
+    if directory is not None and volser:
+        from .extents import dollar_area
+        for md in directory.minidisks:
+            if (md.volser == volser and is_locked_out(md.owner) and md.start is not None
+                    and md.size is not None):
+                out.append(Protected(md.start, md.start + md.size - 1,
+                                     dollar_area(md.owner), md.owner))
+                cp_owned = True
+    if system_config is not None and volser and system_config.is_cp_owned(volser):
+        cp_owned = True
+    if cp_owned and not hasattr(dev, "write_blocks"):
+        out.append(Protected(0, 0, "CYL0", "CP"))
+    return sorted(set(out), key=lambda p: (p.first, p.last, p.kind))
