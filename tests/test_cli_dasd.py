@@ -78,3 +78,36 @@ def test_demo(capsys):
     assert rc == 0
     assert "volser DEMO01" in out
     assert "78" in out and "49277" in out
+
+
+def test_trackwrite_guarded_by_default(tmp_path, capsys, caplog):
+    img = tmp_path / "g.3390"
+    run(capsys, "dasd", "init", img, "3390", "--cylinders", "10", "--volser", "SPOOL1")
+    directory = tmp_path / "user.direct"
+    directory.write_text("USER $SPOOL$ NOLOG\n MDISK A01 3390 003 004 SPOOL1 R\n"
+                         "USER MAINT PASSWORD 8M 16M G\n MDISK 191 3390 007 002 SPOOL1 MR\n")
+    t = Track.from_records(4, 0, [(1, b"", b"x" * 100)])
+    src = tmp_path / "t.bin"
+    src.write_bytes(t.image)
+    rc, _, err = run(capsys, "dasd", "write", img, 4, 0, src, "--directory", directory)
+    assert rc == 2 and "protected" in err and "track 4/0" in err
+    with open_dasd(img) as dev:
+        assert dev.read_track(4, 0).nrecs == 0  # nothing written
+    # cylinder 0 of a CP-owned volume is protected too
+    t0 = Track.from_records(0, 1, [(1, b"", b"y")])
+    src.write_bytes(t0.image)
+    rc, _, err = run(capsys, "dasd", "write", img, 0, 1, src, "--directory", directory)
+    assert rc == 2 and "CYL0" in err
+    # outside the locks the write goes through
+    t8 = Track.from_records(8, 2, [(1, b"", b"z")])
+    src.write_bytes(t8.image)
+    assert run(capsys, "dasd", "write", img, 8, 2, src, "--directory", directory)[0] == 0
+    # an explicit override writes and is logged
+    src.write_bytes(t.image)
+    with caplog.at_level("WARNING", logger="spoolkit.overlay"):
+        rc, _, err = run(capsys, "dasd", "write", img, 4, 0, src, "--directory", directory,
+                         "--override", "rebuilding the spool area")
+    assert rc == 0
+    assert "rebuilding the spool area" in caplog.text
+    with open_dasd(img) as dev:
+        assert dev.read_track(4, 0) == t and dev.read_track(8, 2) == t8

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from typing import Optional
 
@@ -34,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[list[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # warnings such as logged overrides of protected extents go to stderr
+    logging.basicConfig(format="spoolkit: %(message)s", level=logging.WARNING)
     try:
         rc = args.func(args)
     except SpoolkitError as exc:

@@ -50,6 +50,12 @@ def register(sub: Any) -> None:
     q.add_argument("cyl", type=int, metavar="CYL")
     q.add_argument("head", type=int, metavar="HEAD")
     q.add_argument("file", metavar="FILE", help="raw track image ('-' for stdin)")
+    q.add_argument("--directory", metavar="FILE",
+                   help="USER DIRECT: its $-user locks on this volume are protected too")
+    q.add_argument("--system-config", metavar="FILE",
+                   help="SYSTEM CONFIG: a CP_Owned volume keeps cylinder 0 protected")
+    q.add_argument("--override", metavar="REASON",
+                   help="write even into a protected (CP-owned) extent; the reason is logged")
     q.set_defaults(func=cmd_write)
 
     q = s.add_parser("copy", help="convert a volume: plain <-> compressed <-> 64-bit, "
@@ -155,8 +161,14 @@ def cmd_write(args: Any) -> int:
     else:
         with open(args.file, "rb") as f:
             data = f.read()
+    from ..overlay import guard, parse_directory, parse_system_config, protected_extents
+
+    directory = parse_directory(args.directory) if args.directory else None
+    config = parse_system_config(args.system_config) if args.system_config else None
     with open_dasd(args.image, "r+") as dev:
-        dev.write_track(args.cyl, args.head, data)
+        # TRACKWRITE is guarded by default: CP-owned extents need --override
+        guarded = guard(dev, protected_extents(dev, directory, config))
+        guarded.write_track(args.cyl, args.head, data, override=args.override)
     return 0
 
 
