@@ -24,9 +24,11 @@ from .errors import (
     ProtectedExtentError,
     SpoolkitError,
 )
+from .spool import SpoolFile
 
 __all__ = [
     "__version__", "DasdImage", "Record", "Track", "create_dasd", "open_dasd",
     "CCKDImage", "FBAImage", "create_fba", "convert", "check_dasd",
     "SpoolkitError", "FormatError", "CapacityError", "AddressError", "ProtectedExtentError",
+    "SpoolFile",
 ]
