@@ -62,3 +62,17 @@ def test_recover_and_errors(tmp_path, capsys):
     assert main(["spool", "remove", img, "1"]) == 0
     assert main(["spool", "list", img, "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+def test_demo_spool(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "== spool:" in out and "7 files read back" in out
+    assert out.count(" ok\n") == 7 and "DIFFERS" not in out
+
+
+def test_demo_netdata_detected():
+    from spoolkit.demo import demo_spool_files
+    from spoolkit.spool.vmur import detect_kind
+    kinds = {sf.ftype: detect_kind(sf) for sf in demo_spool_files()}
+    assert kinds["NETDATA"] == "NETDATA" and kinds["LISTING"] is None
