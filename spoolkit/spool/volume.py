@@ -258,21 +258,19 @@ class SpoolVolume:
 
     # -- changing ----------------------------------------------------------
     def next_spoolid(self, start: int = 1, taken: Iterable[int] = ()) -> int:
+        """The first spool ID from ``start`` on (wrapping at 9999) that is free."""
         busy = set(self.entries) | set(taken)
         for k in range(9999):
-            sid = (start - 1 + k) % 9999 + 1
+            sid = (max(start, 1) - 1 + k) % 9999 + 1
             if sid not in busy:
                 return sid
         raise NoSpaceError("all spool IDs 1-9999 are in use", path=self.path)
 
-    def add(self, sf: SpoolFile, *, taken: Iterable[int] = ()) -> int:
-        """Store a file: data chain and header page, then the index; returns
-        the spool ID (the file's own if free, else the next free one)."""
-        self._writable()
-        taken = set(taken)
+    def _store(self, sf: SpoolFile, entries: dict[int, IndexEntry], taken: set[int]) -> int:
+        """Write one file's data chain and header page (not yet in the index)."""
         sid = sf.spoolid
-        if sid is None or sid in self.entries or sid in taken:
-            sid = self.next_spoolid(sid or 1, taken)
+        if sid is None or sid in entries or sid in taken:
+            sid = self.next_spoolid(sid or 1, set(entries) | taken)
         sf = sf.with_attrs(spoolid=sid)
         npages = count_pages(sf)
         slots = self._alloc(npages + 1, "SPOL")
@@ -284,10 +282,24 @@ class SpoolVolume:
         self.cp.write_slots(out)
         self._used.update(slots)                              # type: ignore[union-attr]
         self._chains[sid] = slots                             # type: ignore[index]
-        entries = dict(self.entries)
         entries[sid] = IndexEntry(sid, sf.owner, hdr)
-        self._commit(entries)
         return sid
+
+    def add(self, sf: SpoolFile, *, taken: Iterable[int] = ()) -> int:
+        """Store a file: data chain and header page, then the index; returns
+        the spool ID (the file's own if free, else the next free one after it)."""
+        return self.add_many([sf], taken=taken)[0]
+
+    def add_many(self, files: Iterable[SpoolFile], *, taken: Iterable[int] = ()) -> list[int]:
+        """Store several files and switch the index once at the end (a crash
+        before the switch leaves the old index: the new files are not there)."""
+        self._writable()
+        self._space()
+        entries = dict(self.entries)
+        taken = set(taken)
+        ids = [self._store(sf, entries, taken) for sf in files]
+        self._commit(entries)
+        return ids
 
     def remove(self, spoolid: int) -> None:
         """Drop a file from the index, then clear its header page."""
