@@ -338,7 +338,8 @@ def format_volume(path: Union[str, os.PathLike], model: str = "3390-3", *, volse
     d = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(d, f".{os.path.basename(path)}.{os.getpid()}.fmt")
     try:
-        opts = {"compress": comp} if comp else {}
+        # one file even over 2 GB: the rename below moves exactly one file
+        opts: dict = {"compress": comp} if comp else {"lfs": True}
         dev = create_dasd(tmp, dev_row.name if ":" not in model else model.split(":")[0],
                           volser, cylinders=ncyl, **opts)
         try:
