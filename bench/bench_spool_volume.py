@@ -108,7 +108,7 @@ def main() -> None:
     print(f"| list 5,000 spool files (1 GB volume) | {t_list:.2f} s | target 1 s | "
           f"{1 / t_list:.1f}x |")
     print(f"| stream 5,000 files, {nbytes / 1e9:.2f} GB of records | {t_stream:.1f} s, "
-          f"{nbytes / 1e6 / t_stream:.0f} MB/s | peak Python memory {peak / 1e6:.0f} MB, "
+          f"{nbytes / 1e6 / t_stream:.0f} MB/s | "
           f"max private RSS {rss:.0f} MB (target 200 MB) | - |")
     print(f"records {n}")
 
