@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from spool_strategies import spoolfiles
 
-from spoolkit.errors import InvalidArgumentError
+from spoolkit.errors import InvalidArgumentError, SpoolkitError
 from spoolkit.spool import SpoolFile, pages
 from spoolkit.spool.records import Records
 
@@ -163,3 +163,32 @@ def test_header_page_is_recognised(_):
     header = pages.build_header_page(sf, info.first, info.last, info.npages, info.data_crc)
     assert pages.is_header_page(header)
     assert not pages.is_header_page(store[addrs[0]])
+
+
+def test_pack_into_a_region_of_a_larger_buffer():
+    sf = SpoolFile(type="PUN", owner="A", spoolid=77,
+                   records=[(0x41, bytes([0xF0 + i % 10]) * 80) for i in range(200)])
+    addrs = [pages.page_address(0, 40 + i) for i in range(pages.count_pages(sf))]
+    image = bytearray(4096 * (len(addrs) + 2))
+    crc = pages.pack_into(sf, addrs, memoryview(image)[4096:])
+    assert image[:4096] == bytes(4096)
+    assert bytes(image[4096:4096 * (1 + len(addrs))]) == pages.pack(sf, addrs)
+    assert crc == pages.crc32c(bytes(image[4096:4096 * (1 + len(addrs))]))
+    with pytest.raises(SpoolkitError):
+        pages.pack_into(sf, addrs, bytearray(4096))      # too small
+    with pytest.raises(SpoolkitError):
+        pages.pack_into(sf, addrs, bytes(len(image)))    # read-only
+    with pytest.raises(InvalidArgumentError, match="writable"):
+        pages.pack_into(sf, addrs, bytes(len(image)))
+
+
+def test_lazy_file_of_many_batches_equals_original():
+    recs = [(0x09, bytes([0xC1 + i % 9]) * (1 + i % 133)) for i in range(20000)]
+    sf = SpoolFile(type="PRT", owner="A", spoolid=11, records=recs, tag="T")
+    store, addrs, info = store_file(sf)
+    assert len(addrs) > 2 * 64                           # several C batches
+    lazy = info.spoolfile.with_attrs(loader=pages.chain_loader(store.__getitem__, info))
+    assert lazy.packed_records() == sf.packed_records()  # blocks joined, offsets rebased
+    assert lazy == sf
+    again = lazy.with_attrs(spoolid=12)                  # a lazy copy packs like the original
+    assert pages.pack(again, addrs) == pages.pack(sf.with_attrs(spoolid=12), addrs)

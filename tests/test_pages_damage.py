@@ -150,6 +150,17 @@ def test_wrong_spoolid(chain):
         walk(store, info)
 
 
+def test_page_of_an_older_file_with_the_same_spoolid(chain):
+    sf, store, addrs, info = chain
+    old = sf.with_attrs(created=sf.created.replace(year=2001, hour=(sf.created.hour + 1) % 24))
+    old_store, old_addrs, _ = store_file(old)
+    store[addrs[2]] = repage(old_store[old_addrs[2]], x000=addrs[3], x004=addrs[1])
+    loader = pages.chain_loader(store.__getitem__, info)
+    with pytest.raises(FormatError, match="SPTIME") as exc:
+        list(loader())
+    assert exc.value.page == addrs[2]
+
+
 def test_data_crc_mismatch(chain):
     sf, store, addrs, info = chain
     with pytest.raises(ChecksumError, match="header says"):
@@ -205,5 +216,22 @@ def test_fuzz_unpack_mutated(data):
         got = pages.unpack(bytes(raw), spoolid=1, check_crc=data.draw(st.booleans()),
                            addresses=addrs)
         assert len(got) <= len(addrs) * 502
+    except SpoolkitError:
+        pass
+
+
+@pytest.mark.fuzz
+@given(st.data())
+@settings(max_examples=200, deadline=None)
+def test_fuzz_header_page(data):
+    sf = SpoolFile(type="PRT", owner="MAINT", spoolid=5, tag="X", chars=["GT10"])
+    page = bytearray(pages.build_header_page(sf, 1, 2, 2, 0))
+    for _ in range(data.draw(st.integers(1, 6))):
+        page[data.draw(st.integers(0, 4095))] = data.draw(st.integers(0, 255))
+    if data.draw(st.booleans()):
+        struct.pack_into(">I", page, 0xFD4, pages.page_crc(page))
+    try:
+        info = pages.parse_header_page(bytes(page))
+        assert info.spoolfile.spoolid is not None
     except SpoolkitError:
         pass

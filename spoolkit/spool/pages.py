@@ -74,6 +74,7 @@ def _d(data: bytes) -> str:
 
 
 def _sptime(sf: SpoolFile) -> bytes:
+    """SPTIME: the creation time as six EBCDIC digits hhmmss (UTC)."""
     return sf.created.strftime("%H%M%S").encode("cp037")
 
 
@@ -117,9 +118,13 @@ def _pack_into(sf: SpoolFile, addresses: Iterable[int] | None, out: Any, *, flag
     else:
         npages = len(out) // PAGE_SIZE
         c_addrs = ffi.NULL
+    try:
+        c_out = ffi.from_buffer(out, require_writable=True)
+    except (TypeError, BufferError):
+        raise InvalidArgumentError("out: a writable buffer is needed") from None
     ch = _chain(sf, flags=flags, trailer=trailer)
     err = new_err()
-    rc = lib.spk_spool_pack(ffi.from_buffer(out, require_writable=True), len(out), c_addrs,
+    rc = lib.spk_spool_pack(c_out, len(c_out), c_addrs,
                             npages, sf.tag_bytes(), ffi.from_buffer(recs.data), len(recs.data),
                             ffi.from_buffer(recs.ops), ffi.from_buffer("uint32_t[]", recs.ends),
                             len(recs), ch, err)
@@ -341,17 +346,22 @@ def unpack(pages: bytes, **kw: Any) -> Records:
 
 def iter_blocks(read_page: Callable[[int], bytes], first: int, npages: int, spoolid: int, *,
                 batch: int = 64, check_crc: bool = True, path: str | None = None,
-                expect_crc: int | None = None) -> Iterator[Records]:
+                expect_crc: int | None = None,
+                created: _dt.datetime | None = None) -> Iterator[Records]:
     """Walk a chain lazily, ``batch`` pages per C call.  ``read_page(address)``
     returns one 4096-byte page.  Checks links both ways, sequence numbers,
     CRCs, spool IDs, entry lengths and loops (ChainLoopError); every error
     names the page address.  With ``expect_crc`` the CRC-32C of all pages is
-    compared at the end (the header's data CRC)."""
+    compared at the end (the header's data CRC); with ``created`` each page's
+    SPTIME must match it (a page of an older file with the same spool ID)."""
     ch = ffi.new("spk_spool_chain *")
     ch.spoolid = spoolid
     ch.npages = npages
     ch.prev = -1
     ch.flags = 0 if check_crc else lib.SPK_SPOOL_NOCRC
+    if created is not None:
+        ch.time = created.astimezone(_dt.timezone.utc).strftime("%H%M%S").encode("cp037")
+        ch.flags |= lib.SPK_SPOOL_CHKTIME
     seen: set[int] = set()
     address, walked = first, 0
     while walked < npages:
@@ -397,7 +407,8 @@ def chain_loader(read_page: Callable[[int], bytes], info: HeaderInfo, *,
     """A SpoolFile ``loader`` that walks the chain a header page describes."""
     def load() -> Iterator[Records]:
         return iter_blocks(read_page, info.first, info.npages, info.spoolfile.spoolid,
-                           path=path, expect_crc=info.data_crc)
+                           path=path, expect_crc=info.data_crc,
+                           created=info.spoolfile.created)
     return load
 
 
