@@ -8,11 +8,12 @@ from .volume import (
     Allocation,
     CPVolume,
     Extent,
+    SlotAllocator,
     format_volume,
     open_cp_volume,
     read_allocation,
     read_cp_extents,
 )
 
-__all__ = ["EXTENT_TYPES", "SLOT_EXTENTS", "Allocation", "CPVolume", "Extent", "format_volume",
-           "open_cp_volume", "read_allocation", "read_cp_extents"]
+__all__ = ["EXTENT_TYPES", "SLOT_EXTENTS", "Allocation", "CPVolume", "Extent", "SlotAllocator",
+           "format_volume", "open_cp_volume", "read_allocation", "read_cp_extents"]

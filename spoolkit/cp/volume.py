@@ -24,6 +24,7 @@ from ..errors import (
     AddressError,
     FormatError,
     InvalidArgumentError,
+    NoSpaceError,
     TruncatedError,
     UnsupportedError,
 )
@@ -310,6 +311,42 @@ class CPVolume:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class SlotAllocator:
+    """Which slots are in use (derived by the caller from its chains); hands
+    out the lowest free slots of an extent type and takes slots back."""
+
+    def __init__(self, cp: CPVolume, used: Iterable[int] = ()) -> None:
+        self.cp = cp
+        self.used = set(used)
+
+    def allocate(self, n: int, kind: str = "SPOL") -> list[int]:
+        """n free slots of the given extent type, lowest first, marked used;
+        NoSpaceError (nothing marked) if there are fewer."""
+        out: list[int] = []
+        if n > 0:
+            for rng in self.cp.slot_ranges([kind]):
+                for s in rng:
+                    if s not in self.used:
+                        out.append(s)
+                        if len(out) == n:
+                            self.used.update(out)
+                            return out
+        if n <= 0:
+            return out
+        raise NoSpaceError(f"{n} free {kind} slots needed, {len(out)} available",
+                           path=self.cp.path)
+
+    def mark(self, slots: Iterable[int]) -> None:
+        self.used.update(slots)
+
+    def free(self, slots: Iterable[int]) -> None:
+        self.used.difference_update(slots)
+
+    def free_count(self, kind: str = "SPOL") -> int:
+        total = sum(len(r) for r in self.cp.slot_ranges([kind]))
+        return total - sum(1 for s in self.used if self.cp.slot_kind(s) == kind)
 
 
 # -- public functions ----------------------------------------------------------

@@ -14,7 +14,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Optional, Union
 
-from ..cp import CPVolume, format_volume, open_cp_volume
+from ..cp import CPVolume, SlotAllocator, format_volume, open_cp_volume
 from ..errors import (
     ChainLoopError,
     ChecksumError,
@@ -102,7 +102,7 @@ class SpoolVolume:
         self._entries: Optional[dict[int, IndexEntry]] = None
         self._index_slots: list[int] = []
         self._chains: Optional[dict[int, list[int]]] = None   # spoolid -> header + data slots
-        self._used: Optional[set[int]] = None
+        self._slots: Optional[SlotAllocator] = None
 
     # -- pages -------------------------------------------------------------
     def read_page(self, address: int) -> bytes:
@@ -205,38 +205,26 @@ class SpoolVolume:
             addr = int.from_bytes(self.cp.read_slot(slot)[0:4], "big")
         return slots
 
-    def _space(self) -> set[int]:
-        if self._used is None:
+    def _space(self) -> SlotAllocator:
+        """The slot allocator, built on first use by walking the index and every chain."""
+        if self._slots is None:
             chains: dict[int, list[int]] = {}
             entries = self.entries          # reading the index sets _index_slots
-            used = set(self._index_slots)
+            alloc = SlotAllocator(self.cp, self._index_slots)
             for sid, e in entries.items():
                 slots = [e.header]
                 try:
                     slots += self._walk(self.header(sid))
                 except SpoolkitError:
-                    pass
+                    pass                    # a broken chain keeps what could be walked
                 chains[sid] = slots
-                used.update(slots)
-            self._chains, self._used = chains, used
-        return self._used
+                alloc.mark(slots)
+            self._chains, self._slots = chains, alloc
+        return self._slots
 
     def free_slots(self, kind: str = "SPOL") -> int:
-        used = self._space()
-        return sum(len(r) for r in self.cp.slot_ranges([kind])) - \
-            sum(1 for s in used if self.cp.slot_kind(s) == kind)
-
-    def _alloc(self, n: int, kind: str) -> list[int]:
-        used = self._space()
-        out: list[int] = []
-        for rng in self.cp.slot_ranges([kind]):
-            for s in rng:
-                if s not in used:
-                    out.append(s)
-                    if len(out) == n:
-                        return out
-        raise NoSpaceError(f"{n} free {kind} slots needed, {len(out)} available",
-                           path=self.path)
+        """Free slots of an extent type (derived from the chains)."""
+        return self._space().free_count(kind)
 
     def _writable(self) -> None:
         if self.mode != "r+":
@@ -244,15 +232,14 @@ class SpoolVolume:
 
     def _commit(self, entries: dict[int, IndexEntry]) -> None:
         """Write a new index chain, then switch the pointer in track 0."""
-        used = self._space()
+        alloc = self._space()
         lst = [entries[k] for k in sorted(entries)]
-        slots = self._alloc(index_pages_needed(len(lst)), "DRCT") if lst else []
+        slots = alloc.allocate(index_pages_needed(len(lst)), "DRCT")
         if slots:
             self.cp.write_slots(dict(zip(slots, build_index_pages(lst, slots))))
         self.cp.set_index_slot(slots[0] if slots else 0)
         self.cp.flush()
-        used.difference_update(self._index_slots)
-        used.update(slots)
+        alloc.free(self._index_slots)
         self._index_slots = slots
         self._entries = entries
 
@@ -273,14 +260,13 @@ class SpoolVolume:
             sid = self.next_spoolid(sid or 1, set(entries) | taken)
         sf = sf.with_attrs(spoolid=sid)
         npages = count_pages(sf)
-        slots = self._alloc(npages + 1, "SPOL")
+        slots = self._space().allocate(npages + 1, "SPOL")
         hdr, data = slots[0], slots[1:]
         addrs = [page_address(0, s) for s in data]
         pages, crc = pack_chain(sf, addrs)
         out = {s: pages[i * PAGE_SIZE:(i + 1) * PAGE_SIZE] for i, s in enumerate(data)}
         out[hdr] = build_header_page(sf, addrs[0], addrs[-1], npages, crc)
         self.cp.write_slots(out)
-        self._used.update(slots)                              # type: ignore[union-attr]
         self._chains[sid] = slots                             # type: ignore[index]
         entries[sid] = IndexEntry(sid, sf.owner, hdr)
         return sid
@@ -311,7 +297,7 @@ class SpoolVolume:
         old = entries.pop(spoolid)
         self._commit(entries)
         self.cp.write_slots({old.header: _ZERO})
-        self._used.difference_update(self._chains.pop(spoolid, [old.header]))  # type: ignore
+        self._space().free(self._chains.pop(spoolid, [old.header]))  # type: ignore[union-attr]
 
     def change(self, spoolid: int, **attrs: Any) -> SpoolFile:
         """Change attributes (CHANGE command): a new header page, copy-on-write."""
@@ -322,16 +308,15 @@ class SpoolVolume:
         info = self.header(spoolid)
         new = info.spoolfile.with_attrs(**attrs)
         self._space()
-        hdr = self._alloc(1, "SPOL")[0]
+        hdr = self._space().allocate(1, "SPOL")[0]
         self.cp.write_slots({hdr: build_header_page(new, info.first, info.last, info.npages,
                                                     info.data_crc)})
         old = self.entries[spoolid]
         entries = dict(self.entries)
         entries[spoolid] = IndexEntry(spoolid, new.owner, hdr)
-        self._used.add(hdr)                                   # type: ignore[union-attr]
         self._commit(entries)
         self.cp.write_slots({old.header: _ZERO})
-        self._used.discard(old.header)                        # type: ignore[union-attr]
+        self._space().free([old.header])
         chain = self._chains.get(spoolid, [])                 # type: ignore[union-attr]
         self._chains[spoolid] = [hdr] + chain[1:]             # type: ignore[index]
         return self._with_loader(parse_header_page(self.cp.read_slot(hdr), address=hdr))
@@ -376,15 +361,15 @@ class SpoolVolume:
             found[sid] = (slot, info, chain)
         entries = {sid: IndexEntry(sid, info.spoolfile.owner, slot)
                    for sid, (slot, info, _) in found.items()}
-        used: set[int] = set()
+        alloc = SlotAllocator(self.cp)
         chains = {}
         for sid, (slot, _, chain) in found.items():
             chains[sid] = [slot] + chain
-            used.update(chains[sid])
-        report.orphan_pages = len(nonzero - used)
+            alloc.mark(chains[sid])
+        report.orphan_pages = len(nonzero - alloc.used)
         report.kept = sorted(found)
         self._index_slots = []
-        self._chains, self._used = chains, used
+        self._chains, self._slots = chains, alloc
         self._commit(entries)
         return report
 
