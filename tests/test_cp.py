@@ -96,3 +96,41 @@ def test_peers(tmp_path, herc):
     with open_cp_volume(c, "r+") as cp:
         cp.write_slots({s: bytes([s & 0xFF]) * 4096 for s in cp.slot_ranges(["SPOL"])[0][:30]})
     herc("cckdcdsk", "-3", c)
+
+
+def test_slot_allocator(tmp_path):
+    from spoolkit.cp import SlotAllocator
+    from spoolkit.errors import NoSpaceError
+    format_volume(tmp_path / "v.ckd", "3350", volser="A", cylinders=5,
+                  extents=[("DRCT", 1, 1), ("SPOL", 2, 2)])
+    with open_cp_volume(tmp_path / "v.ckd") as cp:
+        spol = cp.slot_ranges(["SPOL"])[0]
+        assert len(spol) == 30 * 4
+        a = SlotAllocator(cp, [spol.start + 1])
+        got = a.allocate(3)
+        assert got == [spol.start, spol.start + 2, spol.start + 3]
+        assert a.free_count() == 120 - 4
+        a.free([spol.start])
+        assert a.allocate(1) == [spol.start]
+        assert a.allocate(1, "DRCT") == [cp.slot_ranges(["DRCT"])[0].start]
+        with pytest.raises(NoSpaceError):
+            a.allocate(200)
+        assert a.free_count() == 120 - 4
+
+
+def test_peers_with_spool_files(tmp_path, herc):
+    from spoolkit.spool import SpoolFile, create_volume, open_volume
+    c = tmp_path / "s.cckd"
+    files = [SpoolFile(owner="MAINT", spoolid=i + 1, records=[(0x09, b"L%d " % j * 30)
+                                                             for j in range(300)])
+             for i in range(5)]
+    with create_volume(c, "3390", volser="SPL003", extents=EXTENTS, cylinders=20) as vol:
+        for sf in files:
+            vol.add(sf)
+        vol.remove(2)
+        vol.change(3, class_="X")
+    herc("cckdcdsk", "-3", c)
+    assert "VOLSER=SPL003" in herc("dasdls", c).stdout
+    with open_volume(c) as vol:
+        assert [sf.spoolid for sf in vol.files()] == [1, 3, 4, 5]
+        assert vol.get(4) == files[3]

@@ -20,7 +20,7 @@ from spoolkit.errors import (
     TruncatedError,
 )
 from spoolkit.spool import Selection, SpoolFile, System, create_volume, open_volume
-from spoolkit.spool.pages import page_crc, split_address
+from spoolkit.spool.pages import crc32c, page_crc, split_address
 
 EXTENTS = [("SPOL", 1, 10), ("DRCT", 11, 11)]
 DEVICES = [(m, s) for m in ("3390", "3380", "3350") for s in (".ckd", ".cckd")]
@@ -169,3 +169,45 @@ def test_open_non_cp_volume(tmp_path):
     create_dasd(tmp_path / "p.ckd", "3390", "P", cylinders=2).close()
     with pytest.raises(SpoolkitError):
         open_volume(tmp_path / "p.ckd")
+
+
+@pytest.fixture(scope="module")
+def small_volume(tmp_path_factory):
+    p = tmp_path_factory.mktemp("fz") / "v.ckd"
+    with create_volume(p, "3350", volser="A", extents=[("SPOL", 1, 3), ("DRCT", 4, 4)],
+                       cylinders=6) as vol:
+        for sf in _files(3):
+            vol.add(sf)
+    return p
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_hostile_index_and_header_pages(tmp_path_factory, small_volume, data):
+    """Any damage to an index or header page gives a typed error or a correct listing."""
+    import shutil
+    p = tmp_path_factory.mktemp("h") / "v.ckd"
+    shutil.copy(small_volume, p)
+    with open_volume(p, "r+") as vol:
+        target = data.draw(st.sampled_from(["index", "header"]))
+        slot = (vol.cp.allocation.index_slot if target == "index"
+                else vol.entries[data.draw(st.sampled_from(sorted(vol.entries)))].header)
+        page = bytearray(vol.cp.read_slot(slot))
+        for _ in range(data.draw(st.integers(1, 8))):
+            off = data.draw(st.integers(0, 4095))
+            page[off] = data.draw(st.integers(0, 255))
+        if data.draw(st.booleans()):          # make the CRC match: parsers see the damage
+            if target == "index":
+                struct.pack_into(">I", page, 4092, crc32c(bytes(page[:4092])))
+            else:
+                struct.pack_into(">I", page, 0xFD4, page_crc(page))
+        vol.cp.write_slots({slot: bytes(page)})
+    with open_volume(p) as vol:
+        try:
+            for sf in vol.files():
+                assert sum(len(b) for b in sf.record_blocks()) == sf.record_count
+        except SpoolkitError:
+            pass
+    with open_volume(p, "r+") as vol:
+        report = vol.recover()
+        assert len(report.kept) >= 2 if target == "header" else len(report.kept) == 3

@@ -173,8 +173,19 @@ class SpoolVolume:
         return info
 
     def _with_loader(self, info: HeaderInfo) -> SpoolFile:
-        return info.spoolfile.with_attrs(loader=chain_loader(self.read_page, info,
-                                                             path=self.path))
+        load = chain_loader(self.read_page, info, path=self.path)
+        expect = info.spoolfile.record_count
+
+        def counted() -> Iterator[Any]:
+            n = 0
+            for block in load():
+                n += len(block)
+                yield block
+            if n != expect:
+                raise FormatError(f"spool file {info.spoolfile.spoolid}: chain holds {n} "
+                                  f"records, header says {expect}", path=self.path,
+                                  page=info.address)
+        return info.spoolfile.with_attrs(loader=counted)
 
     def get(self, spoolid: int) -> SpoolFile:
         """One file: metadata now, records read lazily from its chain."""
@@ -343,9 +354,12 @@ class SpoolVolume:
             try:
                 info = parse_header_page(page, path=self.path, address=slot)
                 sid = info.spoolfile.spoolid
-                for _ in iter_blocks(self.read_page, info.first, info.npages, sid,
-                                     path=self.path, expect_crc=info.data_crc):
-                    pass
+                nrec = sum(len(b) for b in iter_blocks(self.read_page, info.first, info.npages,
+                                                       sid, path=self.path,
+                                                       expect_crc=info.data_crc))
+                if nrec != info.spoolfile.record_count:
+                    raise FormatError(f"chain holds {nrec} records, header says "
+                                      f"{info.spoolfile.record_count}", path=self.path, page=slot)
                 chain = self._walk(info)
             except SpoolkitError as exc:
                 report.broken.append((slot, info.spoolfile.spoolid if info else None,
