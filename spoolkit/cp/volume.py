@@ -320,21 +320,25 @@ class SlotAllocator:
     def __init__(self, cp: CPVolume, used: Iterable[int] = ()) -> None:
         self.cp = cp
         self.used = set(used)
+        self._low: dict[str, int] = {}      # every slot of the kind below this is used
 
     def allocate(self, n: int, kind: str = "SPOL") -> list[int]:
         """n free slots of the given extent type, lowest first, marked used;
         NoSpaceError (nothing marked) if there are fewer."""
         out: list[int] = []
-        if n > 0:
-            for rng in self.cp.slot_ranges([kind]):
-                for s in rng:
-                    if s not in self.used:
-                        out.append(s)
-                        if len(out) == n:
-                            self.used.update(out)
-                            return out
         if n <= 0:
             return out
+        low = self._low.get(kind, 0)
+        for rng in self.cp.slot_ranges([kind]):
+            if rng.stop <= low:
+                continue
+            for s in range(max(rng.start, low), rng.stop):
+                if s not in self.used:
+                    out.append(s)
+                    if len(out) == n:
+                        self.used.update(out)
+                        self._low[kind] = s + 1
+                        return out
         raise NoSpaceError(f"{n} free {kind} slots needed, {len(out)} available",
                            path=self.cp.path)
 
@@ -342,7 +346,12 @@ class SlotAllocator:
         self.used.update(slots)
 
     def free(self, slots: Iterable[int]) -> None:
-        self.used.difference_update(slots)
+        for s in slots:
+            if s in self.used:
+                self.used.discard(s)
+                kind = self.cp.slot_kind(s)
+                if kind is not None and s < self._low.get(kind, 0):
+                    self._low[kind] = s
 
     def free_count(self, kind: str = "SPOL") -> int:
         total = sum(len(r) for r in self.cp.slot_ranges([kind]))
