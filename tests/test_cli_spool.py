@@ -76,3 +76,18 @@ def test_demo_netdata_detected():
     from spoolkit.spool.vmur import detect_kind
     kinds = {sf.ftype: detect_kind(sf) for sf in demo_spool_files()}
     assert kinds["NETDATA"] == "NETDATA" and kinds["LISTING"] is None
+
+
+def test_list_two_volumes(tmp_path, capsys):
+    a = _format(tmp_path, capsys, "a.ckd")
+    b = _format(tmp_path, capsys, "b.cckd")
+    txt = tmp_path / "h.txt"
+    txt.write_text("X\n")
+    main(["spool", "add", a, str(txt), "--spoolid", "5"])
+    main(["spool", "add", b, str(txt), "--spoolid", "3", "--owner", "OPER"])
+    capsys.readouterr()
+    assert main(["spool", "list", a, b]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[-1] == "VOLSER"
+    assert [ln.split()[1] for ln in lines[1:]] == ["3", "5"]
+    assert [ln.split()[-1] for ln in lines[1:]] == ["SPL001", "SPL001"]

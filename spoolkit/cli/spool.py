@@ -6,7 +6,7 @@ import sys
 from typing import Any
 
 from ..cp import format_volume
-from ..spool import SpoolFile, System, open_volume
+from ..spool import SpoolFile, open_volume
 from ..spool.pages import PAGE_SIZE
 from ..spool.vmur import import_raw
 from .common import add_json, emit, parse_range, table
@@ -109,14 +109,19 @@ def _row(sf: SpoolFile) -> dict[str, Any]:
 
 
 def cmd_list(args: Any) -> int:
-    vols = [open_volume(p) for p in args.images]
-    with System(vols) as system:
-        rows = [_row(sf) for sf in system.files()]
+    """Files of every volume in spool ID order; volumes need not form one system."""
+    rows = []
+    for path in args.images:
+        with open_volume(path) as vol:
+            volser = vol.cp.volser
+            rows += [dict(_row(sf), volser=volser) for sf in vol.files()]
+    rows.sort(key=lambda r: r["spoolid"])
     headers = ["ORIGINID", "FILE", "CLASS", "RECORDS", "CPY", "HOLD", "DATE", "TIME", "NAME",
-               "TYPE", "DIST"]
+               "TYPE", "DIST"] + (["VOLSER"] if len(args.images) > 1 else [])
     emit(args, rows, lambda rs: table(
         [[r["owner"], r["spoolid"], f"{r['type']} {r['class']}", r["records"], r["copies"],
-          r["hold"], r["date"], r["time"], r["name"], r["ftype"], r["dist"]] for r in rs],
+          r["hold"], r["date"], r["time"], r["name"], r["ftype"], r["dist"]]
+         + ([r["volser"]] if len(args.images) > 1 else []) for r in rs],
         headers))
     return 0
 
