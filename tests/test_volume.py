@@ -181,6 +181,7 @@ def small_volume(tmp_path_factory):
     return p
 
 
+@pytest.mark.fuzz
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_hostile_index_and_header_pages(tmp_path_factory, small_volume, data):

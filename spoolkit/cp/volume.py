@@ -373,21 +373,18 @@ def format_volume(path: Union[str, os.PathLike], model: str = "3390-3", *, volse
     a name ending ``.cckd``).  Slot tracks are left as null tracks (lazy
     format; they read as zero pages).  The file appears only when complete."""
     path = os.fspath(path)
-    dev_row, ncyl = parse_device(model)
+    _, ncyl = parse_device(model)
     if cylinders is not None:
         ncyl = cylinders
     volser = check_volser(volser)
     exts = _extents(extents, ncyl, path)
-    if not any(e.kind in SLOT_EXTENTS for e in exts):
-        pass  # a PERM-only CP volume is valid; it just holds no slots
     comp = _compressed(path, compress)
     d = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(d, f".{os.path.basename(path)}.{os.getpid()}.fmt")
     try:
         # one file even over 2 GB: the rename below moves exactly one file
         opts: dict = {"compress": comp} if comp else {"lfs": True}
-        dev = create_dasd(tmp, dev_row.name if ":" not in model else model.split(":")[0],
-                          volser, cylinders=ncyl, **opts)
+        dev = create_dasd(tmp, model.partition(":")[0], volser, cylinders=ncyl, **opts)
         try:
             dev.write_track(0, 0, _track0(dev, volser, Allocation(exts, 0)))
         finally:
