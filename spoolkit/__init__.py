@@ -5,6 +5,7 @@ Start with :func:`open_dasd` / :func:`create_dasd` for disks.
 """
 
 from ._version import __version__
+from .cp import format_volume, read_cp_extents
 from .dasd import (
     CCKDImage,
     DasdImage,
@@ -24,11 +25,12 @@ from .errors import (
     ProtectedExtentError,
     SpoolkitError,
 )
-from .spool import SpoolFile
+from .spool import SpoolFile, System, create_volume, open_volume
 
 __all__ = [
     "__version__", "DasdImage", "Record", "Track", "create_dasd", "open_dasd",
     "CCKDImage", "FBAImage", "create_fba", "convert", "check_dasd",
     "SpoolkitError", "FormatError", "CapacityError", "AddressError", "ProtectedExtentError",
     "SpoolFile",
+    "System", "create_volume", "format_volume", "open_volume", "read_cp_extents",
 ]

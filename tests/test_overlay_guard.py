@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
-import types
 
 import pytest
 
@@ -100,10 +98,10 @@ def test_protected_extents_from_map_directory_and_config(vol, monkeypatch):
         def __init__(self, kind, first, last):
             self.kind, self.first_cyl, self.last_cyl = kind, first, last
 
-    mod = types.ModuleType("spoolkit.cp")
+    import spoolkit.cp
+
     areas = {"CPVOL1": [Ext("PERM", 0, 0), Ext("PAGE", 1, 3), Ext("PERM", 4, 9)]}
-    mod.read_cp_extents = lambda dev: areas.get(dev.volser, [])
-    monkeypatch.setitem(sys.modules, "spoolkit.cp", mod)
+    monkeypatch.setattr(spoolkit.cp, "read_cp_extents", lambda dev: areas.get(dev.volser, []))
     prot = protected_extents(vol)
     assert [(p.first, p.last, p.kind) for p in prot] == [(0, 0, "CYL0"), (1, 3, "PAGE")]
     # no map: a $-user lock in the directory, or SYSTEM CONFIG, makes it CP's
@@ -119,3 +117,27 @@ def test_protected_extents_from_map_directory_and_config(vol, monkeypatch):
     g = guard(vol, prot)
     with pytest.raises(ProtectedExtentError, match=r"TEMP extent of \$TEMP\$ 7-8"):
         g.write_track(8, 0, payload(8, 0))
+
+
+def test_guard_on_a_real_cp_formatted_volume(tmp_path, caplog):
+    """The allocation map written by spoolkit.cp protects the SPOL/DRCT/PAGE areas."""
+    from spoolkit import Track, open_dasd
+    from spoolkit.cp import format_volume
+
+    path = tmp_path / "cp.3390"
+    format_volume(path, "3390", volser="CPSPL1", cylinders=20,
+                  extents=[("PAGE", 1, 4), ("SPOL", 5, 14), ("DRCT", 15, 15)])
+    with open_dasd(path, "r+") as dev:
+        prot = protected_extents(dev)
+        assert [(p.first, p.last, p.kind) for p in prot] == [
+            (0, 0, "CYL0"), (1, 4, "PAGE"), (5, 14, "SPOL"), (15, 15, "DRCT")]
+        g = guard(dev, prot)
+        for cyl in (0, 3, 9, 15):
+            with pytest.raises(ProtectedExtentError):
+                g.write_track(cyl, 1, Track.from_records(cyl, 1, [(1, b"", b"x")]))
+        user = Track.from_records(17, 2, [(1, b"", b"user data")])
+        g.write_track(17, 2, user)
+        assert dev.read_track(17, 2) == user
+        with caplog.at_level("WARNING", logger="spoolkit.overlay"):
+            g.write_track(9, 1, Track.from_records(9, 1, [(1, b"", b"ok")]), override="test")
+        assert "test" in caplog.text and len(g.overrides) == 1

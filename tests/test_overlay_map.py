@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 
 import pytest
 from hypothesis import given, settings
@@ -12,6 +10,7 @@ from hypothesis import strategies as st
 from overlay_data import VM370_DIRECTORY, ZVM_DIRECTORY, ZVM_SYSTEM_CONFIG
 
 from spoolkit.cli import main
+from spoolkit.dasd.track import Track
 from spoolkit.overlay import (
     VolumeInfo,
     build_map,
@@ -102,8 +101,11 @@ def test_card_images_ignore_sequence_columns():
 def test_dollar_user_mdisks_alone_mark_cp_areas_for_guard():
     from spoolkit.overlay.guard import protected_extents
 
-    class Dev:
-        path, volser = "vm370s.3330", "VM370S"
+    class Dev:  # a volume without an allocation map: only the directory's locks count
+        path, volser, cylinders = "vm370s.3330", "VM370S", 404
+
+        def read_track(self, cyl, head):
+            return Track.null(cyl, head)
 
     prot = protected_extents(Dev(), parse_directory(VM370_DIRECTORY))
     assert [(p.first, p.last, p.kind) for p in prot] == [
@@ -162,16 +164,17 @@ def test_zvm_map_classifies_exactly():
 
 @pytest.fixture
 def fake_cp(monkeypatch):
-    """spoolkit.cp (being written in another branch) replaced by its contract."""
+    """spoolkit.cp.read_cp_extents answering from a table (volser -> CP areas)."""
     maps = {}
 
     class Ext:
         def __init__(self, kind, first, last):
             self.kind, self.first_cyl, self.last_cyl = kind, first, last
 
-    mod = types.ModuleType("spoolkit.cp")
-    mod.read_cp_extents = lambda dev: [Ext(*x) for x in maps.get(dev.volser, [])]
-    monkeypatch.setitem(sys.modules, "spoolkit.cp", mod)
+    import spoolkit.cp
+
+    monkeypatch.setattr(spoolkit.cp, "read_cp_extents",
+                        lambda dev: [Ext(*x) for x in maps.get(dev.volser, [])])
     return maps
 
 

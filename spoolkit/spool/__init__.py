@@ -2,5 +2,9 @@
 
 from .file import HOLDS, SDF_TYPES, STANDARD_TYPES, TYPES, SpoolFile
 from .records import Records
+from .select import Selection
+from .system import System
+from .volume import RecoverReport, SpoolVolume, create_volume, open_volume
 
-__all__ = ["HOLDS", "SDF_TYPES", "STANDARD_TYPES", "TYPES", "Records", "SpoolFile"]
+__all__ = ["HOLDS", "SDF_TYPES", "STANDARD_TYPES", "TYPES", "RecoverReport", "Records", "Selection",
+           "SpoolFile", "SpoolVolume", "System", "create_volume", "open_volume"]

@@ -1,0 +1,427 @@
+"""A CKD volume formatted the way CP formats its own volumes.
+
+Track 0: R1 IPL1, R2 IPL2 (as ``dasdinit``), R3 VOL1 with ``CPVOL`` at
+bytes 46-50 and the VTOC pointer 0/0/5, R4 the SPKALLOC allocation map,
+R5 a Format-4 and R6 a Format-5 DSCB showing no free space.  Tracks of
+PAGE/SPOL/DRCT/TDSK extents hold 4096-byte page slots R1..Rn.  Slot tracks
+are formatted lazily: a track that was never written is the null track
+``dasdinit`` left, and its slots read as zero pages.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Mapping, Optional, Union
+
+from ..dasd import create_dasd, open_dasd
+from ..dasd.base import DasdImage
+from ..dasd.ckd import IPL1_DATA, check_volser, vol1_data
+from ..dasd.track import Track
+from ..errors import (
+    AddressError,
+    FormatError,
+    InvalidArgumentError,
+    NoSpaceError,
+    TruncatedError,
+    UnsupportedError,
+)
+from ..geometry import parse_device
+
+PAGE_SIZE = 4096
+EXTENT_TYPES = ("PERM", "PAGE", "SPOL", "DRCT", "TDSK", "PARM")
+SLOT_EXTENTS = ("PAGE", "SPOL", "DRCT", "TDSK")
+MAGIC = "SPKALLOC".encode("cp037")
+VERSION = 1
+_E = "cp037"
+_ZERO_PAGE = bytes(PAGE_SIZE)
+
+
+@dataclass(frozen=True, order=True)
+class Extent:
+    """A CP-owned extent: type and first/last cylinder (inclusive)."""
+
+    first_cyl: int
+    last_cyl: int
+    kind: str
+
+    def __repr__(self) -> str:
+        return f"Extent({self.kind} {self.first_cyl}-{self.last_cyl})"
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """The SPKALLOC record: the extents and the slot of the first index page."""
+
+    extents: tuple[Extent, ...]
+    index_slot: int = 0
+
+    def build(self) -> bytes:
+        out = bytearray(MAGIC + struct.pack(">HH", VERSION, len(self.extents)))
+        for e in self.extents:
+            out += e.kind.encode(_E) + struct.pack(">II", e.first_cyl, e.last_cyl)
+        out += struct.pack(">Q", self.index_slot)
+        return bytes(out)
+
+
+def _extents(extents: Iterable, cylinders: int, path: Optional[str] = None) -> tuple[Extent, ...]:
+    out = []
+    for item in extents:
+        if isinstance(item, Extent):
+            kind, first, last = item.kind, item.first_cyl, item.last_cyl
+        else:
+            try:
+                kind, first, last = item
+            except (TypeError, ValueError):
+                raise InvalidArgumentError(f"extent {item!r}: expected (type, first, last)",
+                                           path=path) from None
+        kind = str(kind).upper()
+        if kind not in EXTENT_TYPES:
+            raise InvalidArgumentError(f"extent type {kind!r} is not one of "
+                                       f"{', '.join(EXTENT_TYPES)}", path=path)
+        if not (isinstance(first, int) and isinstance(last, int)):
+            raise InvalidArgumentError(f"{kind} extent: cylinders must be integers", path=path)
+        if first < 1:
+            raise InvalidArgumentError(f"{kind} extent {first}-{last}: cylinder 0 holds the "
+                                       "label and allocation map", path=path)
+        if last < first:
+            raise InvalidArgumentError(f"{kind} extent {first}-{last}: last before first",
+                                       path=path)
+        if last >= cylinders:
+            raise InvalidArgumentError(f"{kind} extent {first}-{last}: the volume has "
+                                       f"{cylinders} cylinders", path=path)
+        out.append(Extent(first, last, kind))
+    out.sort()
+    for a, b in zip(out, out[1:]):
+        if b.first_cyl <= a.last_cyl:
+            raise InvalidArgumentError(f"extents {a.kind} {a.first_cyl}-{a.last_cyl} and "
+                                       f"{b.kind} {b.first_cyl}-{b.last_cyl} overlap", path=path)
+    return tuple(out)
+
+
+def parse_allocation(data: bytes, cylinders: int, path: Optional[str] = None) -> Allocation:
+    """Parse and validate an SPKALLOC record (FormatError names what is wrong)."""
+    data = bytes(data)
+    where = {"path": path, "track": (0, 0), "record": 4}
+    if len(data) < 20 or data[:8] != MAGIC:
+        raise FormatError("R4 is not an SPKALLOC allocation map", **where)
+    version, count = struct.unpack_from(">HH", data, 8)
+    if version != VERSION:
+        raise FormatError(f"SPKALLOC version {version}, this spoolkit reads {VERSION}", **where)
+    need = 12 + 12 * count + 8
+    if len(data) < need:
+        raise TruncatedError(f"SPKALLOC of {len(data)} bytes holds {count} extents "
+                             f"({need} bytes)", **where)
+    raw = []
+    for i in range(count):
+        off = 12 + 12 * i
+        try:
+            kind = data[off:off + 4].decode(_E)
+        except UnicodeDecodeError:
+            kind = "?"
+        first, last = struct.unpack_from(">II", data, off + 4)
+        raw.append((kind, first, last))
+    try:
+        extents = _extents(raw, cylinders)
+    except InvalidArgumentError as exc:
+        raise FormatError(f"SPKALLOC: {exc.message}", **where) from None
+    if [(e.kind, e.first_cyl, e.last_cyl) for e in extents] != raw:
+        raise FormatError("SPKALLOC extents are not sorted", **where)
+    index_slot, = struct.unpack_from(">Q", data, len(data) - 8)
+    return Allocation(extents, index_slot)
+
+
+# -- track 0 -----------------------------------------------------------------
+
+def _vol1(volser: str) -> bytes:
+    label = bytearray(vol1_data(volser, owner=""))
+    label[11:16] = bytes([0, 0, 0, 0, 5])      # VTOC at cylinder 0 head 0 record 5
+    label[46:51] = "CPVOL".encode(_E)
+    return bytes(label)
+
+
+def _dscb4(dev: DasdImage, recs_per_track: int) -> tuple[bytes, bytes]:
+    """Format-4 DSCB (VTOC of one track: track 0, no free DSCBs)."""
+    d = bytearray(96)
+    d[0] = 0xF4                                           # DS4IDFMT
+    d[1:6] = bytes([0, 0, 0, 0, 5])                       # DS4HPCHR: highest DSCB
+    struct.pack_into(">H", d, 6, 0)                       # DS4DSREC: no free DSCBs
+    d[15] = 1                                             # DS4NOEXT
+    struct.pack_into(">HHH", d, 18, min(dev.cylinders, 0xFFFF), dev.heads,
+                     dev.track_size & 0xFFFF)             # DS4DEVSZ, DS4DEVTK
+    d[30] = recs_per_track & 0xFF                         # DS4DEVDT: DSCBs per track
+    d[61:71] = bytes([1, 0, 0, 0, 0, 0, 0, 0, 0, 0])      # DS4VTOCE: track 0
+    return b"\x04" * 44, bytes(d)
+
+
+def _dscb5() -> tuple[bytes, bytes]:
+    """Format-5 DSCB with no free extents: the volume is full."""
+    key = b"\x05" * 4 + bytes(40)
+    data = bytearray(96)
+    data[0] = 0xF5
+    return key, bytes(data)
+
+
+def _track0(dev: DasdImage, volser: str, alloc: Allocation) -> Track:
+    k4, d4 = _dscb4(dev, 1)
+    k5, d5 = _dscb5()
+    return Track.from_records(0, 0, [
+        (1, "IPL1".encode(_E), IPL1_DATA),
+        (2, "IPL2".encode(_E), bytes(144)),
+        (3, "VOL1".encode(_E), _vol1(volser)),
+        (4, b"", alloc.build()),
+        (5, k4, d4),
+        (6, k5, d5),
+    ])
+
+
+# -- the volume --------------------------------------------------------------
+
+class CPVolume:
+    """Page-slot access to a CP-formatted volume (an open :class:`DasdImage`).
+
+    Slots are numbered ``(cyl * heads + head) * slots_per_track + r`` with
+    ``r`` 1-based; reads and writes go a whole track at a time.
+    """
+
+    def __init__(self, dev: DasdImage, *, cache_tracks: int = 64) -> None:
+        self.dev = dev
+        self.path = dev.path
+        self.slots_per_track = dev.device.records_per_track(PAGE_SIZE)
+        if self.slots_per_track < 1:
+            raise UnsupportedError(f"{dev.devtype} holds no 4096-byte records", path=dev.path)
+        self.allocation = read_allocation(dev)
+        self._cache: OrderedDict[int, list[bytes]] = OrderedDict()
+        self._cache_max = cache_tracks
+
+    @property
+    def extents(self) -> tuple[Extent, ...]:
+        return self.allocation.extents
+
+    @property
+    def volser(self) -> Optional[str]:
+        return self.dev.volser
+
+    def slot_ranges(self, kinds: Iterable[str] = SLOT_EXTENTS) -> list[range]:
+        """Slot numbers of the extents of the given types, in order."""
+        kinds = set(kinds)
+        per_cyl = self.dev.heads * self.slots_per_track
+        return [range(e.first_cyl * per_cyl + 1, (e.last_cyl + 1) * per_cyl + 1)
+                for e in self.extents if e.kind in kinds]
+
+    def slot_kind(self, slot: int) -> Optional[str]:
+        cyl = (slot - 1) // self.slots_per_track // self.dev.heads
+        for e in self.extents:
+            if e.first_cyl <= cyl <= e.last_cyl:
+                return e.kind if e.kind in SLOT_EXTENTS else None
+        return None
+
+    def locate(self, slot: int) -> tuple[int, int, int]:
+        """(cylinder, head, record) of a slot; AddressError outside a slot extent."""
+        if slot < 1 or self.slot_kind(slot) is None:
+            raise AddressError(f"slot {slot} is not in a PAGE/SPOL/DRCT/TDSK extent",
+                               path=self.path, page=slot)
+        trk, r = divmod(slot - 1, self.slots_per_track)
+        cyl, head = divmod(trk, self.dev.heads)
+        return cyl, head, r + 1
+
+    # -- reading ---------------------------------------------------------
+    def _track_pages(self, trk: int) -> list[bytes]:
+        pages = self._cache.get(trk)
+        if pages is not None:
+            self._cache.move_to_end(trk)
+            return pages
+        cyl, head = divmod(trk, self.dev.heads)
+        track = self.dev.read_track(cyl, head)
+        pages = [_ZERO_PAGE] * self.slots_per_track
+        for rec in track.records:
+            if 1 <= rec.r <= self.slots_per_track and not rec.is_eof:
+                if rec.dl != PAGE_SIZE or rec.kl:
+                    raise FormatError(f"slot record R{rec.r} has key {rec.kl} and data "
+                                      f"{rec.dl} bytes, not a 4096-byte page",
+                                      path=self.path, track=(cyl, head), record=rec.r)
+                pages[rec.r - 1] = bytes(rec.data)
+        self._cache[trk] = pages
+        if len(self._cache) > self._cache_max:
+            self._cache.popitem(last=False)
+        return pages
+
+    def read_slot(self, slot: int) -> bytes:
+        """One 4096-byte page (zeros for a slot never written)."""
+        cyl, head, r = self.locate(slot)
+        return self._track_pages(cyl * self.dev.heads + head)[r - 1]
+
+    def read_track_slots(self, cyl: int, head: int) -> list[bytes]:
+        """All pages of one slot track (zeros for slots never written)."""
+        return list(self._track_pages(cyl * self.dev.heads + head))
+
+    def iter_slots(self, kinds: Iterable[str] = ("SPOL",)) -> Iterator[tuple[int, bytes]]:
+        """(slot, page) for every slot of the given extent types, a track at a time."""
+        spt = self.slots_per_track
+        for rng in self.slot_ranges(kinds):
+            for trk in range((rng.start - 1) // spt, (rng.stop - 1) // spt):
+                cyl, head = divmod(trk, self.dev.heads)
+                track = self.dev.read_track(cyl, head)
+                for rec in track.records:
+                    if 1 <= rec.r <= spt and rec.dl == PAGE_SIZE and not rec.kl:
+                        yield trk * spt + rec.r, bytes(rec.data)
+
+    # -- writing ---------------------------------------------------------
+    def write_slots(self, pages: Mapping[int, bytes]) -> None:
+        """Write pages by slot, batched per track (every track written whole,
+        R1..Rn; slots not given keep their pages)."""
+        spt = self.slots_per_track
+        by_track: dict[int, dict[int, bytes]] = {}
+        for slot, page in pages.items():
+            if len(page) != PAGE_SIZE:
+                raise InvalidArgumentError(f"page for slot {slot} is {len(page)} bytes",
+                                           path=self.path, page=slot)
+            self.locate(slot)
+            trk, r = divmod(slot - 1, spt)
+            by_track.setdefault(trk, {})[r] = page
+        for trk in sorted(by_track):
+            new = by_track[trk]
+            old = self._track_pages(trk) if len(new) < spt else [_ZERO_PAGE] * spt
+            merged = [bytes(new.get(i, old[i])) for i in range(spt)]
+            cyl, head = divmod(trk, self.dev.heads)
+            self.dev.write_track(cyl, head, Track.from_records(
+                cyl, head, [(i + 1, b"", merged[i]) for i in range(spt)]))
+            self._cache.pop(trk, None)
+            self._cache[trk] = merged
+            if len(self._cache) > self._cache_max:
+                self._cache.popitem(last=False)
+
+    def set_index_slot(self, slot: int) -> None:
+        """Switch the index pointer: one rewrite of track 0 (the atomic step)."""
+        alloc = Allocation(self.allocation.extents, slot)
+        volser = self.dev.volser or "CPVOL"
+        self.dev.write_track(0, 0, _track0(self.dev, volser, alloc))
+        self.allocation = alloc
+
+    def flush(self) -> None:
+        self.dev.flush()
+
+    def close(self) -> None:
+        self.dev.close()
+
+    def __enter__(self) -> CPVolume:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SlotAllocator:
+    """Which slots are in use (derived by the caller from its chains); hands
+    out the lowest free slots of an extent type and takes slots back."""
+
+    def __init__(self, cp: CPVolume, used: Iterable[int] = ()) -> None:
+        self.cp = cp
+        self.used = set(used)
+        self._low: dict[str, int] = {}      # every slot of the kind below this is used
+
+    def allocate(self, n: int, kind: str = "SPOL") -> list[int]:
+        """n free slots of the given extent type, lowest first, marked used;
+        NoSpaceError (nothing marked) if there are fewer."""
+        out: list[int] = []
+        if n <= 0:
+            return out
+        low = self._low.get(kind, 0)
+        for rng in self.cp.slot_ranges([kind]):
+            if rng.stop <= low:
+                continue
+            for s in range(max(rng.start, low), rng.stop):
+                if s not in self.used:
+                    out.append(s)
+                    if len(out) == n:
+                        self.used.update(out)
+                        self._low[kind] = s + 1
+                        return out
+        raise NoSpaceError(f"{n} free {kind} slots needed, {len(out)} available",
+                           path=self.cp.path)
+
+    def mark(self, slots: Iterable[int]) -> None:
+        self.used.update(slots)
+
+    def free(self, slots: Iterable[int]) -> None:
+        for s in slots:
+            if s in self.used:
+                self.used.discard(s)
+                kind = self.cp.slot_kind(s)
+                if kind is not None and s < self._low.get(kind, 0):
+                    self._low[kind] = s
+
+    def free_count(self, kind: str = "SPOL") -> int:
+        total = sum(len(r) for r in self.cp.slot_ranges([kind]))
+        return total - sum(1 for s in self.used if self.cp.slot_kind(s) == kind)
+
+
+# -- public functions ----------------------------------------------------------
+
+def _compressed(path: str, compress: Optional[str]) -> Optional[str]:
+    if compress is not None:
+        return compress
+    return "zlib" if path.lower().endswith(".cckd") else None
+
+
+def format_volume(path: Union[str, os.PathLike], model: str = "3390-3", *, volser: str,
+                  extents: Iterable, compress: Optional[str] = None,
+                  cylinders: Optional[int] = None) -> str:
+    """Create a CP-formatted CKD volume (plain, or CCKD with ``compress=`` or
+    a name ending ``.cckd``).  Slot tracks are left as null tracks (lazy
+    format; they read as zero pages).  The file appears only when complete."""
+    path = os.fspath(path)
+    _, ncyl = parse_device(model)
+    if cylinders is not None:
+        ncyl = cylinders
+    volser = check_volser(volser)
+    exts = _extents(extents, ncyl, path)
+    comp = _compressed(path, compress)
+    d = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(d, f".{os.path.basename(path)}.{os.getpid()}.fmt")
+    try:
+        # one file even over 2 GB: the rename below moves exactly one file
+        opts: dict = {"compress": comp} if comp else {"lfs": True}
+        dev = create_dasd(tmp, model.partition(":")[0], volser, cylinders=ncyl, **opts)
+        try:
+            dev.write_track(0, 0, _track0(dev, volser, Allocation(exts, 0)))
+        finally:
+            dev.close()
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def read_allocation(dev: DasdImage) -> Allocation:
+    """The SPKALLOC map from track 0 R4 (FormatError if there is none)."""
+    track = dev.read_track(0, 0)
+    for rec in track.records:
+        if rec.r == 4 and not rec.kl:
+            return parse_allocation(rec.data, dev.cylinders, dev.path)
+    raise FormatError("no SPKALLOC allocation map in track 0 R4 (not a spoolkit CP volume)",
+                      path=dev.path, track=(0, 0), record=4)
+
+
+def read_cp_extents(dev: DasdImage) -> list[Extent]:
+    """The CP-owned extents (``.kind``, ``.first_cyl``, ``.last_cyl``); [] for a
+    volume without an SPKALLOC map."""
+    track = dev.read_track(0, 0)
+    rec = next((r for r in track.records if r.r == 4 and not r.kl), None)
+    if rec is None or bytes(rec.data[:8]) != MAGIC:
+        return []
+    return list(parse_allocation(rec.data, dev.cylinders, dev.path).extents)
+
+
+def open_cp_volume(path: Union[str, os.PathLike], mode: str = "r") -> CPVolume:
+    """Open a CP-formatted volume image for page-slot access."""
+    dev = open_dasd(path, mode)
+    try:
+        return CPVolume(dev)
+    except BaseException:
+        dev.close()
+        raise

@@ -1,0 +1,119 @@
+"""Spool file selection (QUERY / SPXTAPE style), shared by readers and backups."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from typing import Iterable, Optional, Union
+
+from ..errors import InvalidArgumentError
+from .file import SDF_TYPES, SpoolFile
+
+Ranges = Union[int, str, Iterable[Union[int, tuple[int, int]]], None]
+
+
+def parse_ranges(spec: Ranges) -> Optional[tuple[tuple[int, int], ...]]:
+    """``5``, ``"1-10,42"`` or ``[(1, 10), 42]`` to inclusive (lo, hi) pairs."""
+    if spec is None:
+        return None
+    if isinstance(spec, int):
+        return ((spec, spec),)
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            lo, sep, hi = item.strip().partition("-")
+            try:
+                pair = (int(lo), int(hi) if sep else int(lo))
+            except ValueError:
+                raise InvalidArgumentError(f"spool ID range {item!r}") from None
+        elif isinstance(item, int):
+            pair = (item, item)
+        else:
+            pair = (int(item[0]), int(item[1]))
+        if not 1 <= pair[0] <= pair[1] <= 9999:
+            raise InvalidArgumentError(f"spool ID range {pair[0]}-{pair[1]} outside 1-9999")
+        out.append(pair)
+    return tuple(out)
+
+
+def _set(value: Union[str, Iterable[str], None]) -> Optional[frozenset[str]]:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.split(",")
+    return frozenset(v.strip().upper() for v in value)
+
+
+@dataclass(frozen=True, init=False)
+class Selection:
+    """Which spool files: every given criterion must match (None = any).
+
+    ``owner``, ``type``, ``class_``, ``form``, ``dest``: a name or a list;
+    ``spoolid``: ranges; ``since``/``until``: creation time bounds (inclusive);
+    ``sdf``: True only system data files, False only user files;
+    ``hold``: one of "none", "user", "system", "both" or True (any hold).
+    """
+
+    owner: Optional[frozenset[str]]
+    spoolid: Optional[tuple[tuple[int, int], ...]]
+    type: Optional[frozenset[str]]
+    class_: Optional[frozenset[str]]
+    form: Optional[frozenset[str]]
+    dest: Optional[frozenset[str]]
+    since: Optional[_dt.datetime]
+    until: Optional[_dt.datetime]
+    sdf: Optional[bool]
+    hold: Union[str, bool, None]
+
+    def __init__(self, *, owner=None, spoolid: Ranges = None, type=None, class_=None,  # noqa: A002
+                 form=None, dest=None, since: Optional[_dt.datetime] = None,
+                 until: Optional[_dt.datetime] = None, sdf: Optional[bool] = None,
+                 hold: Union[str, bool, None] = None) -> None:
+        set_ = object.__setattr__
+        set_(self, "owner", _set(owner))
+        set_(self, "spoolid", parse_ranges(spoolid))
+        set_(self, "type", _set(type))
+        set_(self, "class_", _set(class_))
+        set_(self, "form", _set(form))
+        set_(self, "dest", _set(dest))
+        for name, t in (("since", since), ("until", until)):
+            if t is not None and (t.tzinfo is None):
+                raise InvalidArgumentError(f"{name}: must be timezone-aware")
+        set_(self, "since", since)
+        set_(self, "until", until)
+        set_(self, "sdf", sdf)
+        set_(self, "hold", hold)
+
+    def match(self, sf: SpoolFile) -> bool:
+        if self.owner is not None and sf.owner not in self.owner:
+            return False
+        if self.spoolid is not None and not any(lo <= (sf.spoolid or 0) <= hi
+                                                for lo, hi in self.spoolid):
+            return False
+        if self.type is not None and sf.type not in self.type:
+            return False
+        if self.class_ is not None and sf.class_ not in self.class_:
+            return False
+        if self.form is not None and sf.form not in self.form:
+            return False
+        if self.dest is not None and sf.dest not in self.dest:
+            return False
+        if self.since is not None and sf.created < self.since:
+            return False
+        if self.until is not None and sf.created > self.until:
+            return False
+        if self.sdf is not None and (sf.type in SDF_TYPES) != self.sdf:
+            return False
+        if self.hold is True and sf.hold == "none":
+            return False
+        if self.hold is False and sf.hold != "none":
+            return False
+        if isinstance(self.hold, str) and sf.hold != self.hold:
+            return False
+        return True
+
+    __call__ = match
+
+
+ALL = Selection()
