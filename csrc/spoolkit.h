@@ -354,6 +354,65 @@ int spk_cckd_space_check(spk_cckd_space *sp, size_t n, uint64_t filesize,
 
 /* ==== tape images (csrc/tape.c) ========================================= */
 
+enum spk_tape_format {
+    SPK_TAPE_AWS = 0,        /* AWS / HET: 6-byte chunk headers (HET = AWS + compression) */
+    SPK_TAPE_FAKETAPE = 1    /* Flex FakeTape: 12-character ASCII hex headers */
+};
+
+enum spk_tape_const {
+    SPK_TAPE_MAXBLOCK = 2097152,   /* HETMAX_BLOCKSIZE */
+    SPK_TAPE_MAXCHUNK = 65535,
+    SPK_TAPE_AWS_HDR = 6,
+    SPK_TAPE_FKT_HDR = 12,
+    SPK_TAPE_BOR = 0x80, SPK_TAPE_TM = 0x40, SPK_TAPE_EOR = 0x20,
+    SPK_TAPE_ZLIB = 0x01, SPK_TAPE_BZIP2 = 0x02, SPK_TAPE_BUSTECH = 0x80
+};
+
+typedef struct spk_tape_block {
+    uint64_t offset;         /* offset of the block's first header */
+    uint64_t next;           /* offset just after the block */
+    uint32_t stored;         /* payload bytes as stored (compressed size) */
+    uint32_t length;         /* payload bytes after decompression (read_block only) */
+    uint32_t chunks;
+    uint32_t prev;           /* previous-chunk (FakeTape: previous-block) length field */
+    uint32_t last_chunk;     /* length of the block's last chunk */
+    int tapemark;
+    int method;              /* SPK_COMP_* */
+} spk_tape_block;
+
+/* Walk the headers of the block at off: 1 at end of tape (off == len),
+ * 0 with *b filled, or an error naming the offset. */
+int spk_tape_scan_block(const uint8_t *buf, size_t len, uint64_t off, int format,
+                        spk_tape_block *b, spk_errinfo *err);
+
+/* Scan, gather and decompress the block at off into out (at most outcap
+ * bytes); returns the data length (0 for a tapemark, 1 at EOT is reported
+ * through b->next == off with SPK_ENOTFOUND). */
+int spk_tape_read_block(const uint8_t *buf, size_t len, uint64_t off, int format,
+                        uint8_t *out, size_t outcap, spk_tape_block *b, spk_errinfo *err);
+
+/* Frame one block (or a tapemark when data is NULL) into out: compress the
+ * whole block first (method SPK_COMP_*, kept only if smaller), then chunks of
+ * at most chunksize bytes.  prev is the length of the previous chunk (block
+ * for FakeTape).  Returns the framed size; *last gets the last chunk length.
+ * out needs len + (len / chunksize + 1) * 12 + 64 bytes. */
+int spk_tape_build_block(const uint8_t *data, size_t len, int format, int method, int level,
+                         uint32_t chunksize, uint32_t prev, uint8_t *out, size_t outcap,
+                         uint32_t *last, uint32_t *stored, spk_errinfo *err);
+
+typedef struct spk_tape_filestat {
+    uint64_t blocks, bytes, stored;
+    uint32_t min_block, max_block, min_stored, max_stored;
+    uint64_t first_offset;   /* offset of the file's first block */
+} spk_tape_filestat;
+
+/* Map a whole mapped tape: one entry per tapemark-ended file plus a last
+ * one for blocks after the last tapemark.  With decompress, compressed
+ * blocks are inflated to count their real size.  Returns the number of
+ * entries (may exceed maxfiles; then only maxfiles are filled). */
+int spk_tape_map(const uint8_t *buf, size_t len, int format, int decompress,
+                 spk_tape_filestat *files, size_t maxfiles, uint64_t *end, spk_errinfo *err);
+
 /* ==== spool pages (csrc/spool.c) ======================================== */
 
 enum spk_spool_consts {

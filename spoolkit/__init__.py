@@ -26,6 +26,7 @@ from .errors import (
     SpoolkitError,
 )
 from .spool import SpoolFile, System, create_volume, open_volume
+from .tape import open_tape
 
 __all__ = [
     "__version__", "DasdImage", "Record", "Track", "create_dasd", "open_dasd",
@@ -33,4 +34,5 @@ __all__ = [
     "SpoolkitError", "FormatError", "CapacityError", "AddressError", "ProtectedExtentError",
     "SpoolFile",
     "System", "create_volume", "format_volume", "open_volume", "read_cp_extents",
+    "open_tape",
 ]

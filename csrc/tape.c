@@ -1,0 +1,388 @@
+/* tape.c - AWS / HET chunk framing and Flex FakeTape block headers.
+ *
+ * AWS/HET: every chunk has a 6-byte header {this chunk's length LE16,
+ * previous chunk's length LE16, flags1, flags2}; a block is chunks from BOR
+ * to EOR; HET compresses the whole block before chunking and marks every
+ * chunk.  FakeTape: a 12-character ASCII header {prev, cur, prev^cur} in
+ * 4 hex digits each, no chunking, no compression. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+static int hexval(uint8_t c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+static int hex4(const uint8_t *p)
+{
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hexval(p[i]);
+        if (h < 0)
+            return -1;
+        v = (v << 4) | h;
+    }
+    return v;
+}
+
+static int scan_fkt(const uint8_t *buf, size_t len, uint64_t off, spk_tape_block *b,
+                    spk_errinfo *err)
+{
+    int prev, cur, chk;
+
+    if (len - off < SPK_TAPE_FKT_HDR)
+        return spk_fail(err, SPK_ETRUNC, (int64_t)off, -1,
+                        "FakeTape header at offset %llu is cut off by the end of the file",
+                        (unsigned long long)off);
+    prev = hex4(buf + off);
+    cur = hex4(buf + off + 4);
+    chk = hex4(buf + off + 8);
+    if (prev < 0 || cur < 0 || chk < 0)
+        return spk_fail(err, SPK_EFORMAT, (int64_t)off, -1,
+                        "FakeTape header at offset %llu is not 12 hex digits",
+                        (unsigned long long)off);
+    if ((prev ^ cur) != chk)
+        return spk_fail(err, SPK_EFORMAT, (int64_t)off, -1,
+                        "FakeTape header damage at offset %llu: %04X xor %04X is not %04X",
+                        (unsigned long long)off, prev, cur, chk);
+    b->prev = (uint32_t)prev;
+    if (cur == 0) {
+        b->tapemark = 1;
+        b->next = off + SPK_TAPE_FKT_HDR;
+        return 0;
+    }
+    if ((uint64_t)cur > len - off - SPK_TAPE_FKT_HDR)
+        return spk_fail(err, SPK_ETRUNC, (int64_t)off, -1,
+                        "FakeTape block of %d bytes at offset %llu runs past the end of the file",
+                        cur, (unsigned long long)off);
+    b->chunks = 1;
+    b->stored = (uint32_t)cur;
+    b->last_chunk = (uint32_t)cur;
+    b->next = off + SPK_TAPE_FKT_HDR + (uint64_t)cur;
+    return 0;
+}
+
+static int scan_aws(const uint8_t *buf, size_t len, uint64_t off, spk_tape_block *b,
+                    spk_errinfo *err)
+{
+    uint64_t p = off;
+
+    for (;;) {
+        uint32_t clen, plen;
+        uint8_t f1, f2;
+        int method;
+
+        if (len - p < SPK_TAPE_AWS_HDR)
+            return spk_fail(err, SPK_ETRUNC, (int64_t)p, -1,
+                            "chunk header at offset %llu is cut off by the end of the file",
+                            (unsigned long long)p);
+        clen = spk_le16(buf + p);
+        plen = spk_le16(buf + p + 2);
+        f1 = buf[p + 4];
+        f2 = buf[p + 5];
+        if (b->chunks == 0)
+            b->prev = plen;
+        if (f1 & SPK_TAPE_TM) {
+            if (b->chunks)
+                return spk_fail(err, SPK_EFORMAT, (int64_t)p, -1,
+                                "tapemark at offset %llu inside a block", (unsigned long long)p);
+            if (clen)
+                return spk_fail(err, SPK_EFORMAT, (int64_t)p, -1,
+                                "tapemark header at offset %llu carries %u data bytes",
+                                (unsigned long long)p, clen);
+            b->tapemark = 1;
+            b->next = p + SPK_TAPE_AWS_HDR;
+            return 0;
+        }
+        if (b->chunks == 0 && !(f1 & SPK_TAPE_BOR))
+            return spk_fail(err, SPK_EFORMAT, (int64_t)p, -1,
+                            "chunk at offset %llu does not begin a block (no BOR flag)",
+                            (unsigned long long)p);
+        if (b->chunks && (f1 & SPK_TAPE_BOR))
+            return spk_fail(err, SPK_EFORMAT, (int64_t)p, -1,
+                            "BOR flag at offset %llu inside a block that began at %llu",
+                            (unsigned long long)p, (unsigned long long)off);
+        if ((f1 & 0x03) == 0x03 || ((f1 & 0x03) && (f2 & SPK_TAPE_BUSTECH)))
+            return spk_fail(err, SPK_EFORMAT, (int64_t)p, -1,
+                            "chunk at offset %llu has conflicting compression flags %02X/%02X",
+                            (unsigned long long)p, f1, f2);
+        method = (f1 & 0x03) ? (f1 & 0x03) : ((f2 & SPK_TAPE_BUSTECH) ? SPK_COMP_ZLIB : 0);
+        if (b->chunks && method != b->method)
+            return spk_fail(err, SPK_EFORMAT, (int64_t)p, -1,
+                            "chunk at offset %llu changes the compression within a block",
+                            (unsigned long long)p);
+        b->method = method;
+        if ((uint64_t)clen > len - p - SPK_TAPE_AWS_HDR)
+            return spk_fail(err, SPK_ETRUNC, (int64_t)p, -1,
+                            "chunk of %u bytes at offset %llu runs past the end of the file",
+                            clen, (unsigned long long)p);
+        b->stored += clen;
+        if (b->stored > SPK_TAPE_MAXBLOCK)
+            return spk_fail(err, SPK_EFORMAT, (int64_t)off, -1,
+                            "block at offset %llu exceeds %d bytes",
+                            (unsigned long long)off, SPK_TAPE_MAXBLOCK);
+        b->chunks++;
+        b->last_chunk = clen;
+        p += SPK_TAPE_AWS_HDR + clen;
+        if (f1 & SPK_TAPE_EOR)
+            break;
+    }
+    b->next = p;
+    return 0;
+}
+
+int spk_tape_scan_block(const uint8_t *buf, size_t len, uint64_t off, int format,
+                        spk_tape_block *b, spk_errinfo *err)
+{
+    if (!b || (!buf && len))
+        return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
+    memset(b, 0, sizeof *b);
+    b->offset = off;
+    b->next = off;
+    if (off > len)
+        return spk_fail(err, SPK_EARG, (int64_t)off, -1, "offset beyond the end of the tape");
+    if (off == len)
+        return 1;
+    if (format == SPK_TAPE_FAKETAPE)
+        return scan_fkt(buf, len, off, b, err);
+    if (format != SPK_TAPE_AWS)
+        return spk_fail(err, SPK_EARG, -1, -1, "unknown tape format %d", format);
+    return scan_aws(buf, len, off, b, err);
+}
+
+/* Copy the payload of a scanned block (its chunks' data) to dst. */
+static void gather(const uint8_t *buf, const spk_tape_block *b, int format, uint8_t *dst)
+{
+    uint64_t p = b->offset;
+
+    if (format == SPK_TAPE_FAKETAPE) {
+        memcpy(dst, buf + p + SPK_TAPE_FKT_HDR, b->stored);
+        return;
+    }
+    for (uint32_t i = 0; i < b->chunks; i++) {
+        uint32_t clen = spk_le16(buf + p);
+        memcpy(dst, buf + p + SPK_TAPE_AWS_HDR, clen);
+        dst += clen;
+        p += SPK_TAPE_AWS_HDR + clen;
+    }
+}
+
+static int payload(const uint8_t *buf, const spk_tape_block *b, int format, uint8_t *out,
+                   size_t outcap, uint8_t **scratch, spk_errinfo *err)
+{
+    int rc;
+    const uint8_t *src;
+
+    if (b->method == SPK_COMP_NONE) {
+        if (b->stored > outcap)
+            return spk_fail(err, SPK_EBUFSIZE, (int64_t)b->offset, -1,
+                            "block of %u bytes exceeds the %zu-byte buffer", b->stored, outcap);
+        gather(buf, b, format, out);
+        return (int)b->stored;
+    }
+    if (b->chunks == 1) {
+        src = buf + b->offset + SPK_TAPE_AWS_HDR;
+    } else {
+        if (!*scratch) {
+            *scratch = malloc(SPK_TAPE_MAXBLOCK);
+            if (!*scratch)
+                return spk_fail(err, SPK_ENOMEM, -1, -1, "out of memory");
+        }
+        gather(buf, b, format, *scratch);
+        src = *scratch;
+    }
+    rc = spk_decompress(b->method, src, b->stored, out, outcap, err);
+    if (rc < 0 && err) {
+        err->offset = (int64_t)b->offset;
+        if (rc == SPK_ECOMPRESS) {
+            char why[sizeof err->msg];
+            memcpy(why, err->msg, sizeof why);
+            snprintf(err->msg, sizeof err->msg, "block at offset %llu: %.150s",
+                     (unsigned long long)b->offset, why);
+        }
+    }
+    return rc;
+}
+
+int spk_tape_read_block(const uint8_t *buf, size_t len, uint64_t off, int format,
+                        uint8_t *out, size_t outcap, spk_tape_block *b, spk_errinfo *err)
+{
+    uint8_t *scratch = NULL;
+    int rc = spk_tape_scan_block(buf, len, off, format, b, err);
+
+    if (rc == 1)
+        return spk_fail(err, SPK_ENOTFOUND, (int64_t)off, -1, "end of tape");
+    if (rc < 0 || b->tapemark)
+        return rc;
+    if (outcap > SPK_TAPE_MAXBLOCK)
+        outcap = SPK_TAPE_MAXBLOCK;
+    rc = payload(buf, b, format, out, outcap, &scratch, err);
+    free(scratch);
+    if (rc >= 0)
+        b->length = (uint32_t)rc;
+    return rc;
+}
+
+static void put_aws_hdr(uint8_t *p, uint32_t clen, uint32_t plen, uint8_t f1)
+{
+    spk_put_le16(p, clen);
+    spk_put_le16(p + 2, plen);
+    p[4] = f1;
+    p[5] = 0;
+}
+
+int spk_tape_build_block(const uint8_t *data, size_t len, int format, int method, int level,
+                         uint32_t chunksize, uint32_t prev, uint8_t *out, size_t outcap,
+                         uint32_t *last, uint32_t *stored, spk_errinfo *err)
+{
+    const uint8_t *src = data;
+    size_t slen = len, need, pos = 0, done = 0;
+    uint8_t *tmp = NULL, bits = 0;
+
+    if (!out || (!data && len))
+        return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
+    if (len > SPK_TAPE_MAXBLOCK)
+        return spk_fail(err, SPK_EARG, -1, -1, "block of %zu bytes exceeds %d", len,
+                        SPK_TAPE_MAXBLOCK);
+    if (format == SPK_TAPE_FAKETAPE) {
+        char hdr[SPK_TAPE_FKT_HDR + 1];
+        if (len > 0xFFFF)
+            return spk_fail(err, SPK_EARG, -1, -1,
+                            "FakeTape blocks hold at most 65535 bytes, not %zu", len);
+        if (method != SPK_COMP_NONE)
+            return spk_fail(err, SPK_EARG, -1, -1, "FakeTape has no compression");
+        if (prev > 0xFFFF)
+            return spk_fail(err, SPK_EARG, -1, -1, "previous block length out of range");
+        if (outcap < SPK_TAPE_FKT_HDR + len)
+            return spk_fail(err, SPK_EBUFSIZE, -1, -1, "output buffer too small");
+        snprintf(hdr, sizeof hdr, "%04X%04X%04X", prev, (unsigned)len,
+                 prev ^ (unsigned)len);
+        memcpy(out, hdr, SPK_TAPE_FKT_HDR);
+        if (len)
+            memcpy(out + SPK_TAPE_FKT_HDR, data, len);
+        if (last) *last = (uint32_t)len;
+        if (stored) *stored = (uint32_t)len;
+        return (int)(SPK_TAPE_FKT_HDR + len);
+    }
+    if (format != SPK_TAPE_AWS)
+        return spk_fail(err, SPK_EARG, -1, -1, "unknown tape format %d", format);
+    if (prev > 0xFFFF)
+        return spk_fail(err, SPK_EARG, -1, -1, "previous chunk length out of range");
+    if (!data) { /* tapemark */
+        if (outcap < SPK_TAPE_AWS_HDR)
+            return spk_fail(err, SPK_EBUFSIZE, -1, -1, "output buffer too small");
+        put_aws_hdr(out, 0, prev, SPK_TAPE_TM);
+        if (last) *last = 0;
+        if (stored) *stored = 0;
+        return SPK_TAPE_AWS_HDR;
+    }
+    if (chunksize < 1 || chunksize > SPK_TAPE_MAXCHUNK)
+        return spk_fail(err, SPK_EARG, -1, -1, "chunk size %u outside 1..65535", chunksize);
+    if (method != SPK_COMP_NONE && len > 0) {
+        /* compress the whole block; keep it only when it is smaller */
+        tmp = malloc(len);
+        if (!tmp)
+            return spk_fail(err, SPK_ENOMEM, -1, -1, "out of memory");
+        int rc = spk_compress(method, level, data, len, tmp, len - 1 > 0 ? len - 1 : 0, NULL);
+        if (rc > 0) {
+            src = tmp;
+            slen = (size_t)rc;
+            bits = (uint8_t)method;
+        } else if (rc != SPK_EBUFSIZE && rc < 0) {
+            free(tmp);
+            return spk_fail(err, rc, -1, -1, "compression failed");
+        }
+    }
+    need = slen + ((slen + chunksize - 1) / chunksize + (slen == 0)) * SPK_TAPE_AWS_HDR;
+    if (need > outcap) {
+        free(tmp);
+        return spk_fail(err, SPK_EBUFSIZE, -1, -1, "output buffer too small (%zu < %zu)",
+                        outcap, need);
+    }
+    do {
+        size_t c = slen - done < chunksize ? slen - done : chunksize;
+        uint8_t f1 = bits;
+        if (done == 0)
+            f1 |= SPK_TAPE_BOR;
+        if (done + c == slen)
+            f1 |= SPK_TAPE_EOR;
+        put_aws_hdr(out + pos, (uint32_t)c, prev, f1);
+        memcpy(out + pos + SPK_TAPE_AWS_HDR, src + done, c);
+        pos += SPK_TAPE_AWS_HDR + c;
+        done += c;
+        prev = (uint32_t)c;
+    } while (done < slen);
+    free(tmp);
+    if (last) *last = prev;
+    if (stored) *stored = (uint32_t)slen;
+    return (int)pos;
+}
+
+int spk_tape_map(const uint8_t *buf, size_t len, int format, int decompress,
+                 spk_tape_filestat *files, size_t maxfiles, uint64_t *end, spk_errinfo *err)
+{
+    uint64_t off = 0;
+    size_t n = 0;
+    spk_tape_filestat cur;
+    uint8_t *out = NULL, *scratch = NULL;
+    int rc = 0;
+
+    memset(&cur, 0, sizeof cur);
+    if (decompress) {
+        out = malloc(SPK_TAPE_MAXBLOCK);
+        if (!out)
+            return spk_fail(err, SPK_ENOMEM, -1, -1, "out of memory");
+    }
+    for (;;) {
+        spk_tape_block b;
+        uint32_t size;
+
+        rc = spk_tape_scan_block(buf, len, off, format, &b, err);
+        if (rc < 0)
+            goto done;
+        if (rc == 1)
+            break;
+        if (cur.blocks == 0 && !b.tapemark)
+            cur.first_offset = off;
+        if (b.tapemark) {
+            if (n < maxfiles && files)
+                files[n] = cur;
+            n++;
+            memset(&cur, 0, sizeof cur);
+            off = b.next;
+            continue;
+        }
+        size = b.stored;
+        if (b.method != SPK_COMP_NONE && decompress) {
+            rc = payload(buf, &b, format, out, SPK_TAPE_MAXBLOCK, &scratch, err);
+            if (rc < 0)
+                goto done;
+            size = (uint32_t)rc;
+        }
+        if (cur.blocks == 0 || size < cur.min_block) cur.min_block = size;
+        if (size > cur.max_block) cur.max_block = size;
+        if (cur.blocks == 0 || b.stored < cur.min_stored) cur.min_stored = b.stored;
+        if (b.stored > cur.max_stored) cur.max_stored = b.stored;
+        cur.blocks++;
+        cur.bytes += size;
+        cur.stored += b.stored;
+        off = b.next;
+    }
+    if (cur.blocks) {
+        if (n < maxfiles && files)
+            files[n] = cur;
+        n++;
+    }
+    rc = (int)n;
+done:
+    if (end)
+        *end = off;
+    free(out);
+    free(scratch);
+    return rc;
+}
