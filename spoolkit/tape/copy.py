@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Callable, Optional, Union
 
 from ..errors import InvalidArgumentError
 from .image import open_tape
-
-BATCH_BYTES = 32 << 20  # blocks handed to the compressing threads at a time
 
 
 def copy_tape(src: Union[str, os.PathLike], dst: Union[str, os.PathLike],
@@ -20,28 +19,19 @@ def copy_tape(src: Union[str, os.PathLike], dst: Union[str, os.PathLike],
     (blocks, tapemarks).  ``progress`` is called with stored bytes read."""
     if os.path.abspath(src) == os.path.abspath(dst):
         raise InvalidArgumentError("source and destination are the same file")
-    blocks = marks = 0
+    counts = [0, 0]
     with open_tape(src) as inp, open_tape(dst, "w", format=format, compress=compress,
                                           level=level, chunk_size=chunk_size) as out:
-        batch: list[bytes] = []
-        size = 0
-        pos = 0
-        for blk in inp:
-            if progress:
-                progress(inp.tell() - pos)
-                pos = inp.tell()
-            if blk.is_tapemark:
-                out.write_blocks(batch, workers=workers)
-                batch, size = [], 0
-                out.tapemark()
-                marks += 1
-                continue
-            batch.append(blk.data)
-            size += len(blk.data)
-            blocks += 1
-            if size >= BATCH_BYTES:
-                out.write_blocks(batch, workers=workers)
-                batch, size = [], 0
-        out.write_blocks(batch, workers=workers)
+
+        def items() -> Iterator[Optional[bytes]]:
+            pos = 0
+            for blk in inp:
+                if progress:
+                    progress(inp.tell() - pos)
+                    pos = inp.tell()
+                counts[blk.is_tapemark] += 1
+                yield None if blk.is_tapemark else blk.data
+
+        out.write_blocks(items(), workers=workers)
         out.close(finish=False)  # an exact copy: no tapemarks added
-    return blocks, marks
+    return counts[0], counts[1]

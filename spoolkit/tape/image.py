@@ -13,6 +13,7 @@ import contextlib
 import mmap
 import os
 import tempfile
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, Optional, Union
@@ -141,6 +142,10 @@ class TapeImage:
             self._fd = fd
         else:
             self._fd = os.open(self.path, os.O_RDONLY if mode == "r" else os.O_RDWR)
+        self._size: Optional[int] = None  # file size while we are its only writer
+        self._cview: Any = None
+        self._rb = ffi.new("spk_tape_block *")
+        self._rerr = new_err()
         self._out = bytearray(MAXBLOCK + 64 * 1024)
         self._outbuf = ffi.from_buffer(self._out)
         self._rbuf = bytearray(MAXBLOCK)
@@ -150,6 +155,8 @@ class TapeImage:
 
     # -- low level ---------------------------------------------------------
     def _view(self) -> tuple[Any, int]:
+        if self.mode == "r" and self._map is not None:
+            return self._cview, self._mapsize  # nobody writes a tape opened "r" here
         size = os.fstat(self._fd).st_size
         if self._map is None or self._mapsize != size:
             self._drop_map()
@@ -160,9 +167,11 @@ class TapeImage:
             self._mapsize = size
         if self._map is None:
             return ffi.NULL, 0
-        return ffi.from_buffer(self._map), size
+        self._cview = ffi.from_buffer(self._map)
+        return self._cview, size
 
     def _drop_map(self) -> None:
+        self._cview = None
         if self._map is not None:
             try:
                 self._map.close()
@@ -210,8 +219,7 @@ class TapeImage:
         the end of the tape."""
         self._check_open()
         buf, size = self._view()
-        b = ffi.new("spk_tape_block *")
-        err = new_err()
+        b, err = self._rb, self._rerr
         off = self._pos
         rc = lib.spk_tape_read_block(buf, size, off, self._fmt, self._rcbuf, MAXBLOCK, b, err)
         if rc == lib.SPK_ENOTFOUND and off == size:
@@ -360,11 +368,14 @@ class TapeImage:
                   err, path=self.path, block=self.block_number)
         return bytes(self._out[:n]), last[0], stored[0]
 
-    def _put(self, framed: bytes, last: int) -> None:
+    def _put(self, framed: Union[bytes, bytearray], last: int) -> None:
         self._drop_map()
+        end = self._size if self._size is not None else os.fstat(self._fd).st_size
         os.pwrite(self._fd, framed, self._pos)
         self._pos += len(framed)
-        os.ftruncate(self._fd, self._pos)  # a write in the middle ends the tape here
+        if self._pos < end:
+            os.ftruncate(self._fd, self._pos)  # a write in the middle ends the tape here
+        self._size = self._pos
         self._last = last
         self._wrote = True
         if self.block_number >= 0:
@@ -381,17 +392,22 @@ class TapeImage:
         self._put(framed, last)
         return off
 
-    def write_blocks(self, blocks: Iterable[bytes], workers: Optional[int] = None) -> int:
-        """Write many data blocks, compressing them on all cores (the C calls
-        release the GIL); written in order.  Returns the count."""
+    def write_blocks(self, blocks: Iterable[Optional[bytes]],
+                     workers: Optional[int] = None) -> int:
+        """Write many data blocks (None items write tapemarks), compressing
+        them on all cores — the C calls release the GIL — and writing in
+        order with a bounded window in flight.  Returns the data block count."""
         from concurrent.futures import ThreadPoolExecutor
 
         self._check_writable()
         if self.method == 0 or self._fmt == FAKETAPE:
             n = 0
             for data in blocks:
-                self.write_block(data)
-                n += 1
+                if data is None:
+                    self.tapemark()
+                else:
+                    self.write_block(data)
+                    n += 1
             return n
         workers = workers or default_workers()
 
@@ -410,20 +426,26 @@ class TapeImage:
             return out, last[0]
 
         def put(fut: Any) -> None:
+            if fut is None:
+                self.tapemark()
+                return
             out, last = fut.result()
             out[2:4] = self._last.to_bytes(2, "little")  # depends on the block before
-            self._put(bytes(out), last)
+            self._put(out, last)
 
         n = 0
-        pending: list[Any] = []
+        pending: deque[Any] = deque()
         with ThreadPoolExecutor(max_workers=workers) as pool:
             for data in blocks:
-                pending.append(pool.submit(frame, data))
+                if data is None:
+                    pending.append(None)
+                else:
+                    pending.append(pool.submit(frame, data))
+                    n += 1
                 if len(pending) >= 4 * workers:
-                    put(pending.pop(0))
-                n += 1
-            for fut in pending:
-                put(fut)
+                    put(pending.popleft())
+            while pending:
+                put(pending.popleft())
         return n
 
     def tapemark(self) -> int:
