@@ -294,8 +294,8 @@ class TapeImage:
             if b is None:
                 break
             self._pos, self._last = b.next, b.last_chunk
-            self.block_number += 1 if self.block_number >= 0 else 0
-            self.bytes_read += 0
+            if self.block_number >= 0:
+                self.block_number += 1
             if b.tapemark:
                 done += 1
                 if self.file_number >= 0:
@@ -321,15 +321,11 @@ class TapeImage:
         start = self._prev_header(self._pos, self._last)
         if self._fmt == AWS:
             # walk back chunk by chunk to the chunk with BOR (or a tapemark)
-            buf, size = self._view()
-            m = self._map
             while True:
-                f1 = m[start + 4]
-                if f1 & (0x80 | 0x40):
+                head = os.pread(self._fd, 6, start)
+                if len(head) < 6 or head[4] & (0x80 | 0x40):
                     break
-                start = self._prev_header(start, int.from_bytes(m[start + 2:start + 4],
-                                                                "little"))
-            _ = buf, size
+                start = self._prev_header(start, int.from_bytes(head[2:4], "little"))
         b = self._scan(start)
         if b is None or b.next != self._pos:
             raise FormatError(f"backspace from offset {self._pos} does not land on a block "
