@@ -287,3 +287,33 @@ def test_faketape_layout(tmp_path):
     with pytest.raises(Exception, match="65535"):
         with open_tape(tmp_path / "g.fkt", "w") as t:
             t.write_block(bytes(70000))
+
+
+def test_chunking_and_previous_lengths(tmp_path):
+    path = tmp_path / "c.aws"
+    with open_tape(path, "w") as t:
+        t.write_block(b"\x11" * 245760)
+    raw = path.read_bytes()
+    off, chunks = 0, []
+    while off < len(raw):
+        clen = int.from_bytes(raw[off:off + 2], "little")
+        plen = int.from_bytes(raw[off + 2:off + 4], "little")
+        chunks.append((clen, plen, raw[off + 4]))
+        off += 6 + clen
+    assert chunks == [(65535, 0, 0x80), (65535, 65535, 0x00), (65535, 65535, 0x00),
+                      (49155, 65535, 0x20), (0, 49155, 0x40), (0, 0, 0x40)]
+
+
+def test_bustech_zlib_is_read(tmp_path):
+    import zlib
+
+    data = b"BUS-TECH " * 500
+    comp = zlib.compress(data)
+    path = tmp_path / "bt.het"
+    path.write_bytes(_aws_hdr(len(comp), 0, 0xA0, 0x80) + comp + _aws_hdr(0, len(comp), 0x40))
+    with open_tape(path) as t:
+        blk = t.read_block()
+        assert blk.data == data and blk.compressed_size == len(comp)
+    path.write_bytes(_aws_hdr(len(comp), 0, 0xA1, 0x80) + comp)  # bits in both flags
+    with open_tape(path) as t, pytest.raises(FormatError, match="conflicting"):
+        t.read_block()
