@@ -21,6 +21,7 @@ from typing import Any, Callable, Optional, Union
 from ..errors import FormatError, InvalidArgumentError, TruncatedError
 from ..spool.archive import check_block, seal
 from ..spool.tapeio import TAPEMARK, open_archive_tape, read_next
+from ..util import atomic_output
 from . import create_dasd, open_dasd
 from .base import DasdImage
 
@@ -156,29 +157,37 @@ def restore_volume(tape: Any, target: PathLike, *, path: str = "", progress: Pro
     hdr = read_header(tape, path)
     if create is None:
         create = not os.path.exists(target)
-    if create:
-        dev = create_dasd(target, hdr.devtype, None, cylinders=hdr.cylinders, lfs=True,
-                          raw=True)
-    else:
-        dev = open_dasd(target, "r+")
-    with dev:
-        if dev.devtype != hdr.devtype or dev.heads != hdr.heads:
-            raise InvalidArgumentError(
-                f"dump of a {hdr.devtype} ({hdr.heads} heads) cannot be restored onto a "
-                f"{dev.devtype} ({dev.heads} heads)", path=target)
-        if hdr.last_cyl >= dev.cylinders:
-            raise InvalidArgumentError(
-                f"dump reaches cylinder {hdr.last_cyl}, the volume has {dev.cylinders}",
-                path=target)
-        tracks = nbytes = 0
-        for cyl, head, image in iter_tracks(tape, hdr, path):
-            dev.write_track(cyl, head, image)
-            tracks += 1
-            nbytes += len(image)
-            if progress and head == hdr.heads - 1:
-                progress(1)
-        dev.flush()
-    return {**hdr.to_dict(), "target": target, "tracks": tracks, "bytes": nbytes}
+    if not create:
+        with open_dasd(target, "r+") as dev:
+            return _restore_onto(dev, tape, hdr, path, progress)
+    # a new volume appears only when the whole dump was restored onto it
+    with atomic_output(target) as tmp:
+        dev = create_dasd(tmp, hdr.model or hdr.devtype, None, cylinders=hdr.cylinders,
+                          lfs=True, raw=True)
+        with dev:
+            info = _restore_onto(dev, tape, hdr, path, progress)
+    return {**info, "target": target}
+
+
+def _restore_onto(dev: DasdImage, tape: Any, hdr: VolumeHeader, path: str,
+                  progress: ProgressFn) -> dict[str, Any]:
+    if dev.devtype != hdr.devtype or dev.heads != hdr.heads:
+        raise InvalidArgumentError(
+            f"dump of a {hdr.devtype} ({hdr.heads} heads) cannot be restored onto a "
+            f"{dev.devtype} ({dev.heads} heads)", path=dev.path)
+    if hdr.last_cyl >= dev.cylinders:
+        raise InvalidArgumentError(
+            f"dump reaches cylinder {hdr.last_cyl}, the volume has {dev.cylinders}",
+            path=dev.path)
+    tracks = nbytes = 0
+    for cyl, head, image in iter_tracks(tape, hdr, path):
+        dev.write_track(cyl, head, image)
+        tracks += 1
+        nbytes += len(image)
+        if progress and head == hdr.heads - 1:
+            progress(1)
+    dev.flush()
+    return {**hdr.to_dict(), "target": dev.path, "tracks": tracks, "bytes": nbytes}
 
 
 def dump(volume: PathLike, tape_path: PathLike, cylinders: Optional[tuple[int, int]] = None,
