@@ -7,6 +7,7 @@ from typing import Any
 
 from ..dasd import create_dasd, open_dasd
 from .common import add_json, emit, parse_range, table
+from .ddr import register_ddr
 
 
 def register(sub: Any) -> None:
@@ -50,6 +51,8 @@ def register(sub: Any) -> None:
     q.add_argument("head", type=int, metavar="HEAD")
     q.add_argument("file", metavar="FILE", help="raw track image ('-' for stdin)")
     q.set_defaults(func=cmd_write)
+
+    register_ddr(s)
 
 
 def _info_text(rows: list[dict[str, Any]]) -> str:
