@@ -82,11 +82,17 @@ _CRC_TABLE = _crc_table()
 
 
 def _find_crc32c() -> Any:
-    try:  # the C core's CRC-32C (spool pages area)
-        from .pages import crc32c as native  # type: ignore[attr-defined]
-        return native
-    except ImportError:
+    from .._native import ffi, lib
+
+    native = getattr(lib, "spk_crc32c", None)   # the C core's (spool pages area)
+    if native is None:  # pragma: no cover - until the spool page core is merged
         return _py_crc32c
+
+    def crc32c(data: Any, crc: int = 0) -> int:
+        """CRC-32C of ``data``, continuing ``crc`` (the C core, GIL released)."""
+        return native(crc, ffi.from_buffer(data), len(data))
+
+    return crc32c
 
 
 crc32c = _find_crc32c()
