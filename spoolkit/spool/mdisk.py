@@ -90,7 +90,9 @@ class MinidiskTape:
         else:
             self.used = self._read_label()
             if mode == "a":
-                self.pos = self._end_of_data()
+                # after everything committed, closing tapemark included: what is
+                # written now stays invisible until commit() moves the label
+                self.pos = self.used
 
     # -- label ------------------------------------------------------------
     def _label_bytes(self, used: int) -> bytes:
@@ -203,17 +205,6 @@ class MinidiskTape:
             if flags & TM_FLAG:
                 done += 1
         return done
-
-    def _end_of_data(self) -> int:
-        """Where an append starts: before the closing double tapemark."""
-        self.pos = 0
-        last_tm = []
-        while self.pos + _BLOCK.size <= self.used:
-            here = self.pos
-            n, flags = _BLOCK.unpack(self._io(self.pos, n=_BLOCK.size))
-            self.pos += _BLOCK.size + n
-            last_tm = last_tm + [here] if flags & TM_FLAG else []
-        return last_tm[-1] if len(last_tm) >= 2 else self.used
 
     def tell(self) -> int:
         return self.pos
