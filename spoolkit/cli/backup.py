@@ -104,14 +104,9 @@ def selector(args: Any) -> Optional[Any]:
 
 
 def _source(paths: list[str]) -> Any:
-    from ..spool import open_volume  # type: ignore[attr-defined]
-    from ..spool.backup import VolumeSource
+    from ..spool.backup import open_source
 
-    if len(paths) == 1:
-        return VolumeSource(open_volume(paths[0]))
-    from ..spool import System  # type: ignore[attr-defined]
-
-    return VolumeSource(System([open_volume(p) for p in paths]))
+    return open_source(paths[0] if len(paths) == 1 else paths)
 
 
 def _print_log(args: Any, runlog: Any) -> None:

@@ -292,6 +292,14 @@ def dump(source: Any, target: Any, *, select: Selector = None, incremental: Any 
     are listed by reference only, so a chain of runs restores the latest
     state.  A failed or interrupted dump leaves the target as it was.
     """
+    if isinstance(source, (str, os.PathLike, list)):
+        src = open_source(source)
+        try:
+            return dump(src, target, select=select, incremental=incremental, log=log,
+                        json_log=json_log, append=append, format=format, compress=compress,
+                        level=level, progress=progress, on_block=on_block, stop=stop)
+        finally:
+            src.close()
     src = source if hasattr(source, "archive_files") else VolumeSource(source)
     if not isinstance(target, (str, os.PathLike, tuple, ArchiveRef)) and not hasattr(
             target, "read_block"):
@@ -592,10 +600,19 @@ def _signature(path: Optional[PathLike]) -> Any:
     return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
-def _open_source_volume(path: str) -> Any:  # pragma: no cover - bound to the spool API
+def open_source(paths: Any) -> VolumeSource:  # pragma: no cover - bound to the spool API
+    """A DUMP source for one volume image path or a list of them (a System)."""
     from . import open_volume  # type: ignore[attr-defined]
 
-    return VolumeSource(open_volume(path))
+    if isinstance(paths, (str, os.PathLike)):
+        return VolumeSource(open_volume(os.fspath(paths)))
+    from . import System  # type: ignore[attr-defined]
+
+    return VolumeSource(System([open_volume(os.fspath(p)) for p in paths]))
+
+
+def _open_source_volume(path: str) -> Any:
+    return open_source(path)
 
 
 __all__ = ["dump", "load", "scan", "verify", "watch", "ScanResult", "ArchiveRef", "as_ref",
