@@ -230,4 +230,64 @@ int spk_decompress(int method, const uint8_t *src, size_t srclen,
 
 /* ==== spool pages (csrc/spool.c) ======================================== */
 
+enum spk_spool_consts {
+    SPK_SPOOL_PAGE = 4096,
+    SPK_SPOOL_TAGLEN = 136,     /* tag text: the NOP entry opening the first page */
+    SPK_SPOOL_MAXREC = 4004,    /* most data bytes one entry (one page) holds */
+    SPK_SPOOL_MAXENTRIES = 502, /* most entries one page holds (8-byte immediates) */
+    SPK_SPOOL_DATACAP = 4016    /* CCW/data area per page, X'010'-X'FBF' */
+};
+
+enum spk_spool_flags {
+    SPK_SPOOL_RAW = 1,          /* vmur reader form: no links, sequence numbers or CRC */
+    SPK_SPOOL_NOCRC = 2,        /* unpack: do not verify page CRCs */
+    SPK_SPOOL_ANYID = 4         /* unpack: do not compare SPFILID with spoolid */
+};
+
+/* One chain's constants and, for unpack, its walk state (zero it to start). */
+typedef struct spk_spool_chain {
+    uint16_t spoolid;           /* SPFILID of every page */
+    uint8_t time[6];            /* SPTIME of every page */
+    uint8_t node[8];            /* X'FC0' origin node */
+    uint8_t user[8];            /* X'FC8' origin userid */
+    uint8_t trailer[40];        /* X'FD0'-X'FF7' of the first page (CRC bytes ignored) */
+    int flags;                  /* SPK_SPOOL_* */
+    uint32_t npages;            /* unpack: pages in the chain, 0 = until a 0 link */
+    uint32_t seq;               /* unpack: pages walked so far */
+    int64_t prev;               /* unpack: address of the last page walked, -1 unknown */
+    uint32_t next;              /* unpack: SPNXTPAG of the last page walked */
+    uint32_t data_crc;          /* CRC-32C of the whole pages packed / walked so far */
+    uint64_t records;           /* unpack: records delivered so far */
+    uint8_t tag[136];           /* unpack: the tag text (blank padded) */
+    int have_tag;
+} spk_spool_chain;
+
+/* CRC-32C (Castagnoli); SSE4.2 when the CPU has it.  crc = previous result
+ * (0 to start).  _sw is the table version, for tests. */
+uint32_t spk_crc32c(uint32_t crc, const uint8_t *buf, size_t len);
+uint32_t spk_crc32c_sw(uint32_t crc, const uint8_t *buf, size_t len);
+/* CRC-32C of a 4096-byte page without its CRC field (bytes X'FD4'-X'FD7') */
+uint32_t spk_spool_page_crc(const uint8_t *page);
+
+/* Pages a record stream needs (tag included); maxlen gets the longest record
+ * after trailing blanks are removed. */
+int64_t spk_spool_measure(const uint8_t *data, size_t datalen, const uint8_t *ops,
+                          const uint32_t *ends, size_t n, uint32_t *maxlen, spk_errinfo *err);
+
+/* Pack tag (136 bytes) + records into exactly npages pages at out, the i-th
+ * page linked as addrs[i] (addrs may be NULL for SPK_SPOOL_RAW).  Sets
+ * ch->data_crc.  Returns npages. */
+int64_t spk_spool_pack(uint8_t *out, size_t outlen, const uint32_t *addrs, size_t npages,
+                       const uint8_t *tag, const uint8_t *data, size_t datalen,
+                       const uint8_t *ops, const uint32_t *ends, size_t n,
+                       spk_spool_chain *ch, spk_errinfo *err);
+
+/* Unpack npages pages (the next batch of the chain in ch; addrs, when given,
+ * are the addresses they were read from) into data/ops/ends (ends relative to
+ * data).  Checks CRC, spool ID, sequence, both links and every entry length.
+ * Returns the number of records; *datalen their bytes. */
+int64_t spk_spool_unpack(const uint8_t *pages, size_t len, const uint32_t *addrs, size_t npages,
+                         spk_spool_chain *ch, uint8_t *data, size_t datacap, uint8_t *ops,
+                         uint32_t *ends, size_t maxrec, uint64_t *datalen, spk_errinfo *err);
+
 #endif

@@ -13,8 +13,10 @@ from .errors import (
     ProtectedExtentError,
     SpoolkitError,
 )
+from .spool import SpoolFile
 
 __all__ = [
     "__version__", "DasdImage", "Record", "Track", "create_dasd", "open_dasd",
     "SpoolkitError", "FormatError", "CapacityError", "AddressError", "ProtectedExtentError",
+    "SpoolFile",
 ]

@@ -1,0 +1,6 @@
+"""z/VM-style spool files: the model, their page chains, vmur raw pages."""
+
+from .file import HOLDS, SDF_TYPES, STANDARD_TYPES, TYPES, SpoolFile
+from .records import Records
+
+__all__ = ["HOLDS", "SDF_TYPES", "STANDARD_TYPES", "TYPES", "Records", "SpoolFile"]

@@ -1,0 +1,120 @@
+"""A compact record stream: the records of a spool file as three buffers.
+
+``data`` holds every record's bytes back to back, ``ops`` one CCW opcode per
+record and ``ends`` the cumulative end offset of each record in ``data`` --
+exactly the arrays the C page packer reads and the unpacker fills, so records
+cross the C boundary without one Python object per record.
+"""
+
+from __future__ import annotations
+
+from array import array
+from typing import Iterable, Iterator, Optional
+
+from ..errors import InvalidArgumentError
+
+BLANK = 0x40
+
+
+def _ends_array(values: Iterable[int] = ()) -> array:
+    return array("I", values)
+
+
+class Records:
+    """Records as ``(ccw_opcode, data)`` pairs, stored in three buffers."""
+
+    __slots__ = ("data", "ops", "ends")
+
+    def __init__(self, data: bytes = b"", ops: bytes = b"", ends: Optional[array] = None) -> None:
+        self.data = bytes(data)
+        self.ops = bytes(ops)
+        self.ends = ends if ends is not None else _ends_array()
+        if len(self.ops) != len(self.ends):
+            raise InvalidArgumentError("records: opcodes and end offsets differ in number")
+        if len(self.ends) and self.ends[-1] != len(self.data):
+            raise InvalidArgumentError("records: end offsets do not cover the data")
+
+    @classmethod
+    def from_iter(cls, records: Iterable) -> Records:
+        """Build from ``(opcode, data)`` pairs; trailing blanks go as CP removes them
+        (a blank-only record keeps one blank)."""
+        if isinstance(records, Records):
+            return records
+        ops = bytearray()
+        parts = []
+        ends = _ends_array()
+        total = 0
+        for i, rec in enumerate(records):
+            try:
+                op, data = rec
+                data = bytes(data)
+                ops.append(op)
+            except (TypeError, ValueError):
+                raise InvalidArgumentError(
+                    f"records: record {i} is not a (ccw_opcode 0-255, bytes) pair"
+                ) from None
+            if len(data) > 1 and data[-1] == BLANK:
+                data = data.rstrip(b"\x40") or b"\x40"
+            parts.append(data)
+            total += len(data)
+            ends.append(total)
+        return cls(b"".join(parts), bytes(ops), ends)
+
+    @classmethod
+    def concat(cls, blocks: Iterable[Records]) -> Records:
+        blocks = list(blocks)
+        if len(blocks) == 1:
+            return blocks[0]
+        data, ops, ends, base = [], [], _ends_array(), 0
+        for b in blocks:
+            data.append(b.data)
+            ops.append(b.ops)
+            if base:
+                ends.extend(e + base for e in b.ends)
+            else:
+                ends.extend(b.ends)
+            base += len(b.data)
+        return cls(b"".join(data), b"".join(ops), ends)
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def __getitem__(self, i: int) -> tuple[int, bytes]:
+        n = len(self.ops)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(i)
+        start = self.ends[i - 1] if i else 0
+        return self.ops[i], self.data[start:self.ends[i]]
+
+    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+        data, start = self.data, 0
+        for op, end in zip(self.ops, self.ends):
+            yield op, data[start:end]
+            start = end
+
+    def head(self, n: int) -> Records:
+        """The first n records."""
+        n = min(n, len(self))
+        end = self.ends[n - 1] if n else 0
+        return Records(self.data[:end], self.ops[:n], self.ends[:n])
+
+    def measure(self) -> tuple[int, int]:
+        """(pages the records need with the tag, longest record) -- one C call."""
+        from .._native import check, ffi, lib, new_err
+
+        err = new_err()
+        maxlen = ffi.new("uint32_t *")
+        npages = check(lib.spk_spool_measure(
+            ffi.from_buffer(self.data), len(self.data), ffi.from_buffer(self.ops),
+            ffi.from_buffer("uint32_t[]", self.ends), len(self), maxlen, err), err)
+        return npages, maxlen[0]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Records):
+            return NotImplemented
+        return self.ops == other.ops and self.ends == other.ends and self.data == other.data
+
+    def __repr__(self) -> str:
+        return f"<Records {len(self)} records, {len(self.data)} bytes>"
