@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
 
-from ..errors import InvalidArgumentError, SpoolkitError
+from ..errors import FormatError, InvalidArgumentError, SpoolkitError
 from .archio import ArchiveFile, Run, RunWriter, read_file, read_runs, resolve_latest
 from .archive import CatalogEntry, FileHeader, block_kind, crc32c
 from .runlog import RunLog
@@ -201,23 +201,108 @@ class VolumeTarget:
         return restore_file(self.vol, fh, pages, spoolid)
 
 
+_HOLD_BITS = {"none": 0, "user": 0x80, "system": 0x40, "both": 0xC0}
+
+
+def _micros(created: Any) -> int:
+    import datetime as _dt
+
+    epoch = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+    return (created - epoch) // _dt.timedelta(microseconds=1)
+
+
+def catalog_entry(sf: Any, pages: int, crc: int) -> CatalogEntry:
+    """The catalog entry of a :class:`~spoolkit.spool.SpoolFile` whose data
+    pages number ``pages`` with CRC-32C ``crc``."""
+    return CatalogEntry(
+        0, sf.spoolid or 0, sf.owner, sf.type, sf.class_, pages, sf.record_count,
+        _micros(sf.created), crc, hold=_HOLD_BITS.get(sf.hold, 0), copies=sf.copies,
+        fname=sf.fname[:8], ftype=sf.ftype[:8], form=sf.form, dest=sf.dest, dist=sf.dist,
+        node=sf.origin[1], record_length=sf.lrecl)
+
+
 def file_identity(sf: Any) -> Identity:
-    """owner + spool ID + created (microseconds) + CRC of a spool file."""
-    e = catalog_entry(sf)
-    return e.identity
+    """owner + spool ID + created (microseconds) + data-page CRC of a spool
+    file on a volume (the CRC its header page records)."""
+    info = getattr(sf, "header_info", None)
+    crc = info.data_crc if info is not None else archive_file(None, sf).entry.crc
+    return (sf.owner, sf.spoolid or 0, _micros(sf.created), crc)
 
 
-def catalog_entry(sf: Any) -> CatalogEntry:  # pragma: no cover - bound to the spool API
-    raise NotImplementedError("bound when the spool volume API is merged")
+def archive_file(vol: Any, sf: Any) -> ArchiveFile:
+    """An :class:`ArchiveFile` for a spool file.
+
+    From a volume that can read raw pages (``vol.read_page(address)`` and the
+    file's header page), the pages are archived exactly as stored, so the
+    archive's page CRC is the file's own data CRC.  Otherwise the file is
+    packed into canonical pages (addresses 1..n on volume 0) in one C call.
+    """
+    from . import pages as P
+
+    header = _raw_header(vol, sf)
+    if header is not None:
+        info = P.parse_header_page(header, path=getattr(vol, "path", None))
+        entry = catalog_entry(info.spoolfile, info.npages, info.data_crc)
+        read_page = vol.read_page
+
+        def raw_pages() -> Iterator[bytes]:
+            address, batch = info.first, []
+            for _ in range(info.npages):
+                page = read_page(address)
+                batch.append(page)
+                address = int.from_bytes(page[0:4], "big")
+                if len(batch) == 15:
+                    yield b"".join(batch)
+                    batch = []
+            if batch:
+                yield b"".join(batch)
+
+        return ArchiveFile(entry, header, raw_pages)
+    n = P.count_pages(sf)
+    addrs = [P.page_address(0, i) for i in range(1, n + 1)]
+    data, crc = P.pack_chain(sf, addrs)
+    header = P.build_header_page(sf, addrs[0], addrs[-1], n, crc)
+    return ArchiveFile(catalog_entry(sf, n, crc), header, lambda: iter((data,)))
 
 
-def archive_file(vol: Any, sf: Any) -> ArchiveFile:  # pragma: no cover - bound to the spool API
-    raise NotImplementedError("bound when the spool volume API is merged")
+def _raw_header(vol: Any, sf: Any) -> Optional[bytes]:
+    if vol is None or not hasattr(vol, "read_page"):
+        return None
+    info = getattr(sf, "header_info", None)
+    address = getattr(info, "address", None)
+    if address is None:
+        return None
+    return vol.read_page(address)
 
 
-def restore_file(vol: Any, fh: FileHeader, pages: Iterable[Any],
-                 spoolid: str = "keep") -> int:  # pragma: no cover - bound to the spool API
-    raise NotImplementedError("bound when the spool volume API is merged")
+def spoolfile_from_archive(fh: FileHeader, pages: Iterable[Any], path: str = "") -> Any:
+    """The :class:`~spoolkit.spool.SpoolFile` an archived file holds: the
+    header page's attributes and the records unpacked (links, sequence, page
+    CRCs and spool IDs checked in C)."""
+    from . import pages as P
+
+    info = P.parse_header_page(fh.header_page, path=path)
+    data = b"".join(bytes(p) for p in pages)
+    if not data:
+        raise FormatError(f"spool file {fh.owner} {fh.spoolid} has no data pages", path=path)
+    un = P.unpack_chain(data, spoolid=info.spoolfile.spoolid, path=path)
+    if un.data_crc != fh.crc:
+        from ..errors import ChecksumError
+        raise ChecksumError(f"spool file {fh.owner} {fh.spoolid}: CRC-32C of its pages is "
+                            f"{un.data_crc:08X}, the archive says {fh.crc:08X}", path=path)
+    meta = info.spoolfile
+    return meta.with_attrs(records=un.records, lrecl=meta.lrecl)
+
+
+def restore_file(vol: Any, fh: FileHeader, pages: Iterable[Any], spoolid: str = "keep",
+                 path: str = "") -> int:
+    """Add the archived file to the volume; returns its spool ID there."""
+    sf = spoolfile_from_archive(fh, pages, path)
+    if spoolid == "new":
+        sf = sf.with_attrs(spoolid=None)
+    added = vol.add(sf)
+    sid = getattr(added, "spoolid", added)
+    return int(sid) if sid is not None else int(sf.spoolid or 0)
 
 
 # -- SCAN -------------------------------------------------------------------------
