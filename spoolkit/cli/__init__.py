@@ -16,7 +16,7 @@ from .._version import __version__
 from ..errors import SpoolkitError
 
 #: command groups, each a module of this package with register(subparsers)
-GROUPS = ["dasd", "demo"]
+GROUPS = ["dasd", "demo", "backup"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -96,8 +96,14 @@ def _logs(q: Any) -> None:
     q.add_argument("--json-log", metavar="FILE", help="write the JSON summary to FILE")
 
 
+_SELECTION = ("owner", "spoolid", "kind", "klass", "form", "dest", "date", "hold")
+
+
 def selector(args: Any) -> Optional[Any]:
-    """The selection predicate from the CLI options (spool/select.py's logic)."""
+    """The selection predicate from the CLI options (``spool/select.py``'s
+    logic, shared with the other spool verbs); None when nothing is selected."""
+    if not any(getattr(args, name, None) for name in _SELECTION):
+        return None
     from ..spool.select import selector_from_args  # type: ignore[attr-defined]
 
     return selector_from_args(args)

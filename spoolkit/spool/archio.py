@@ -171,9 +171,12 @@ def read_runs(tape: Any, path: str = "", *, recover: bool = True) -> list[Run]:
         hdr = RunHeader.decode(block, path=path, block=0)
         run = Run(hdr, fileno, start, archive=path)
         runs.append(run)
-        if not tape.skip_files(1):           # no tapemark after the data file
-            run.complete, run.problem = False, "the data file has no tapemark"
-        else:
+        try:
+            if not tape.skip_files(1):       # no tapemark after the data file
+                run.complete, run.problem = False, "the data file has no tapemark"
+        except SpoolkitError as exc:
+            run.complete, run.problem = False, f"data file: {exc}"
+        if run.complete:
             fileno += 1
             try:
                 run.entries = _read_catalog(tape, hdr, path)

@@ -587,7 +587,11 @@ def _verify_data_blocks(tape: Any, runs: list[Run], path: str, runlog: RunLog) -
         read_next(tape)
         blockno = 1
         while True:
-            b = read_next(tape)
+            try:
+                b = read_next(tape)
+            except SpoolkitError as exc:
+                runlog.lines.append(LogLine("*BLOCK*", 0, "-", "-", 0, 0, "ERROR", str(exc)))
+                break
             if b is None or b is TAPEMARK:
                 break
             if block_kind(b) == "SPKF":

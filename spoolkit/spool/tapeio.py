@@ -36,7 +36,12 @@ def format_for(path: PathLike, format: Optional[str] = None) -> str:
 
 
 def _open_tape(path: str, mode: str, format: Optional[str], **kw: Any) -> Any:
-    from ..tape import open_tape
+    try:
+        from ..tape import open_tape
+    except ImportError as exc:  # pragma: no cover - only before the tape module is merged
+        from ..errors import UnsupportedError
+        raise UnsupportedError(f"tape images are not supported by this build: {exc}",
+                               path=path) from exc
 
     if format is not None:
         kw["format"] = format
