@@ -195,6 +195,9 @@ int64_t spk_spool_unpack(const uint8_t *pages, size_t len, const uint32_t *addrs
             return spk_fail(err, SPK_EFORMAT, base + OFF_FILID, (int64_t)i,
                             "page %u belongs to spool ID %u, not %u", seq,
                             spk_be16(pg + OFF_FILID), ch->spoolid);
+        if ((ch->flags & SPK_SPOOL_CHKTIME) && memcmp(pg + OFF_TIME, ch->time, 6) != 0)
+            return spk_fail(err, SPK_EFORMAT, base + OFF_TIME, (int64_t)i,
+                            "page %u: SPTIME differs from the file's creation time", seq);
         uint32_t next = spk_be32(pg), prev = spk_be32(pg + 4);
         if (!raw) {
             if (spk_be32(pg + 8) != seq)
@@ -274,4 +277,10 @@ int64_t spk_spool_unpack(const uint8_t *pages, size_t len, const uint32_t *addrs
         *datalen = dlen;
     ch->records += nrec;
     return (int64_t)nrec;
+}
+
+void spk_spool_rebase(uint32_t *ends, size_t n, uint32_t base)
+{
+    for (size_t i = 0; i < n; i++)
+        ends[i] += base;
 }

@@ -241,7 +241,8 @@ enum spk_spool_consts {
 enum spk_spool_flags {
     SPK_SPOOL_RAW = 1,          /* vmur reader form: no links, sequence numbers or CRC */
     SPK_SPOOL_NOCRC = 2,        /* unpack: do not verify page CRCs */
-    SPK_SPOOL_ANYID = 4         /* unpack: do not compare SPFILID with spoolid */
+    SPK_SPOOL_ANYID = 4,        /* unpack: do not compare SPFILID with spoolid */
+    SPK_SPOOL_CHKTIME = 8       /* unpack: compare SPTIME with time as well */
 };
 
 /* One chain's constants and, for unpack, its walk state (zero it to start). */
@@ -281,6 +282,9 @@ int64_t spk_spool_pack(uint8_t *out, size_t outlen, const uint32_t *addrs, size_
                        const uint8_t *tag, const uint8_t *data, size_t datalen,
                        const uint8_t *ops, const uint32_t *ends, size_t n,
                        spk_spool_chain *ch, spk_errinfo *err);
+
+/* Add base to n record end offsets (joining record blocks). */
+void spk_spool_rebase(uint32_t *ends, size_t n, uint32_t base);
 
 /* Unpack npages pages (the next batch of the chain in ch; addrs, when given,
  * are the addresses they were read from) into data/ops/ends (ends relative to

@@ -10,7 +10,6 @@ imported.  The control-character mapping is glibc's (X'15' NEL, X'25' LF).
 from __future__ import annotations
 
 import codecs
-from typing import Optional
 
 # position: (character in 037, character in 1047)
 _DIFF_1047 = {0x5F: "^", 0xAD: "[", 0xB0: "¬", 0xBA: "Ý", 0xBB: "¨", 0xBD: "]"}
@@ -56,7 +55,7 @@ _INFO = codecs.CodecInfo(
 )
 
 
-def _search(name: str) -> Optional[codecs.CodecInfo]:
+def _search(name: str) -> codecs.CodecInfo | None:
     if name.replace("-", "").replace("_", "").lower() in ("cp1047", "ibm1047", "1047"):
         return _INFO
     return None

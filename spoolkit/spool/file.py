@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator
 
 from .. import ebcdic
 from ..errors import InvalidArgumentError, UnsupportedError
@@ -89,8 +89,9 @@ class SpoolFile:
     ``records`` is an iterable of ``(ccw_opcode, data)`` pairs (or a
     :class:`Records`); trailing blanks of each record are removed as CP does.
     ``loader`` instead supplies records lazily: a callable returning an
-    iterable of :class:`Records` blocks (used by volumes).  Without either, the
-    object carries metadata only (``has_records`` is False).
+    iterable of :class:`Records` blocks (used by volumes).  With
+    ``records=None`` and no loader the object carries metadata only
+    (``has_records`` is False, ``record_count`` as given).
     """
 
     __slots__ = ATTRIBUTES + ("_records", "_loader")
@@ -100,23 +101,23 @@ class SpoolFile:
         *,
         type: str = "PRT",
         owner: str,
-        spoolid: Optional[int] = None,
-        origin: Optional[tuple[str, str]] = None,
+        spoolid: int | None = None,
+        origin: tuple[str, str] | None = None,
         class_: str = "A",
         form: str = "STANDARD",
         dest: str = "OFF",
-        dist: Optional[str] = None,
+        dist: str | None = None,
         fname: str = "",
         ftype: str = "",
-        records: Optional[Iterable] = None,
-        record_count: Optional[int] = None,
-        lrecl: Optional[int] = None,
+        records: Iterable | None = (),
+        record_count: int | None = None,
+        lrecl: int | None = None,
         copies: int = 1,
         hold: str = "none",
         keep: bool = False,
         msg: bool = False,
         dump: bool = False,
-        created: Optional[_dt.datetime] = None,
+        created: _dt.datetime | None = None,
         tag: str = "",
         chars: Iterable[str] = (),
         fcb: str = "",
@@ -124,7 +125,7 @@ class SpoolFile:
         modify_trc: int = 0,
         flash: str = "",
         flash_count: int = 0,
-        loader: Optional[Callable[[], Iterable[Records]]] = None,
+        loader: Callable[[], Iterable[Records]] | None = None,
     ) -> None:
         if spoolid is not None:
             spoolid = _int("spoolid", spoolid, 1, 9999)
@@ -183,10 +184,12 @@ class SpoolFile:
                                  empty_ok=True)
         self.flash_count = _int("flash_count", flash_count, 0, 255)
 
-        if records is not None and loader is not None:
-            raise _fail("records", "give records or loader, not both")
+        if loader is not None:
+            if records:
+                raise _fail("records", "give records or loader, not both")
+            records = None
         self._loader = loader
-        self._records: Optional[Records] = None
+        self._records: Records | None = None
         maxlen = 0
         if records is not None:
             self._records = Records.from_iter(records)
@@ -264,11 +267,13 @@ class SpoolFile:
             if "lrecl" not in changes:
                 kw.pop("lrecl")
         elif "loader" in changes:
-            pass
+            kw["records"] = None
         elif self._records is not None:
             kw["records"] = self._records
         elif self._loader is not None:
             kw["loader"] = self._loader
+        else:
+            kw["records"] = None
         kw.update(changes)
         return SpoolFile(**kw)
 

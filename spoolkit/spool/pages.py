@@ -14,7 +14,7 @@ import datetime as _dt
 import struct
 from array import array
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator
 
 from .._native import ffi, lib, new_err, raise_error
 from ..errors import (
@@ -74,6 +74,7 @@ def _d(data: bytes) -> str:
 
 
 def _sptime(sf: SpoolFile) -> bytes:
+    """SPTIME: the creation time as six EBCDIC digits hhmmss (UTC)."""
     return sf.created.strftime("%H%M%S").encode("cp037")
 
 
@@ -87,7 +88,7 @@ def _trailer(sf: SpoolFile) -> bytes:
     return bytes(t)
 
 
-def _chain(sf: SpoolFile, *, flags: int = 0, trailer: Optional[bytes] = None) -> Any:
+def _chain(sf: SpoolFile, *, flags: int = 0, trailer: bytes | None = None) -> Any:
     ch = ffi.new("spk_spool_chain *")
     ch.spoolid = sf.spoolid or 0
     ch.time = _sptime(sf)
@@ -103,26 +104,54 @@ def count_pages(sf: SpoolFile) -> int:
     return sf.packed_records().measure()[0]
 
 
-def _pack(sf: SpoolFile, addresses: Optional[Iterable[int]], *, flags: int = 0,
-          trailer: Optional[bytes] = None, npages: Optional[int] = None) -> tuple[bytes, int]:
+_raw_alloc = ffi.new_allocator(should_clear_after_alloc=False)
+
+
+def _pack_into(sf: SpoolFile, addresses: Iterable[int] | None, out: Any, *, flags: int = 0,
+               trailer: bytes | None = None) -> int:
+    """Pack into the writable buffer out (len(addresses) pages); returns data_crc."""
     recs = sf.packed_records()
     if addresses is not None:
         addrs = array("I", addresses)
         npages = len(addrs)
         c_addrs = ffi.from_buffer("uint32_t[]", addrs)
     else:
-        npages = npages or recs.measure()[0]
+        npages = len(out) // PAGE_SIZE
         c_addrs = ffi.NULL
-    out = bytearray(npages * PAGE_SIZE)
+    try:
+        c_out = ffi.from_buffer(out, require_writable=True)
+    except (TypeError, BufferError):
+        raise InvalidArgumentError("out: a writable buffer is needed") from None
     ch = _chain(sf, flags=flags, trailer=trailer)
     err = new_err()
-    rc = lib.spk_spool_pack(ffi.from_buffer(out), len(out), c_addrs, npages,
-                            sf.tag_bytes(), ffi.from_buffer(recs.data), len(recs.data),
+    rc = lib.spk_spool_pack(c_out, len(c_out), c_addrs,
+                            npages, sf.tag_bytes(), ffi.from_buffer(recs.data), len(recs.data),
                             ffi.from_buffer(recs.ops), ffi.from_buffer("uint32_t[]", recs.ends),
                             len(recs), ch, err)
     if rc < 0:
         raise_error(rc, err)
-    return bytes(out), ch.data_crc
+    return ch.data_crc
+
+
+def _pack(sf: SpoolFile, addresses: Iterable[int] | None, *, flags: int = 0,
+          trailer: bytes | None = None) -> tuple[bytes, int]:
+    if addresses is not None:
+        addresses = array("I", addresses)
+        npages = len(addresses)
+    else:
+        npages = sf.packed_records().measure()[0]
+    out = _raw_alloc("uint8_t[]", npages * PAGE_SIZE)   # every byte is written by C
+    buf = ffi.buffer(out)
+    crc = _pack_into(sf, addresses, buf, flags=flags, trailer=trailer)
+    return buf[:], crc
+
+
+def pack_into(sf: SpoolFile, addresses: Iterable[int], out: Any) -> int:
+    """Pack the data pages straight into a writable buffer (e.g. a mapped
+    volume region) of at least len(addresses) pages; returns the data CRC."""
+    if sf.spoolid is None:
+        raise InvalidArgumentError("spoolid: a spool file needs its spool ID to be packed")
+    return _pack_into(sf, addresses, out)
 
 
 def pack(sf: SpoolFile, addresses: Iterable[int]) -> bytes:
@@ -177,8 +206,9 @@ def build_header_page(sf: SpoolFile, first: int, last: int, npages: int,
     page[0x60:0x64] = _e(sf.flash, 4)
     # SPKX extension
     micros = (sf.created - _EPOCH) // _dt.timedelta(microseconds=1)
+    xflags = (FLAG_KEEP if sf.keep else 0) | (FLAG_MSG if sf.msg else 0)
     struct.pack_into(">4sHBB8s8s8sqII", page, SPKX_OFFSET, SPKX_MAGIC, SPKX_VERSION,
-                     KIND_CODES[sf.type], (FLAG_KEEP if sf.keep else 0) | (FLAG_MSG if sf.msg else 0),
+                     KIND_CODES[sf.type], xflags,
                      _e(sf.form, 8), _e(sf.dest, 8), _e(sf.origin[1], 8), micros, npages,
                      data_crc)
     page[TAG_OFFSET:TAG_OFFSET + 136] = sf.tag_bytes()
@@ -201,7 +231,7 @@ class HeaderInfo:
     last: int
     npages: int
     data_crc: int
-    address: Optional[int] = None
+    address: int | None = None
 
 
 def is_header_page(page: bytes) -> bool:
@@ -210,8 +240,8 @@ def is_header_page(page: bytes) -> bool:
             and struct.unpack_from(">I", page, OFF_CRC)[0] == page_crc(page))
 
 
-def parse_header_page(page: bytes, *, path: Optional[str] = None,
-                      address: Optional[int] = None) -> HeaderInfo:
+def parse_header_page(page: bytes, *, path: str | None = None,
+                      address: int | None = None) -> HeaderInfo:
     """Read a header page; ChecksumError / FormatError name the page."""
     where = {"path": path, "page": address}
     if len(page) != PAGE_SIZE:
@@ -245,7 +275,7 @@ def parse_header_page(page: bytes, *, path: Optional[str] = None,
             spoolid=spoolid, type=KIND_NAMES[kind], owner=_d(page[0x08:0x10]),
             origin=(_d(page[0x10:0x18]), _d(node)), class_=_d(page[0x56:0x57]),
             form=_d(form), dest=_d(dest), dist=_d(page[0x58:0x60]),
-            fname=_d(page[0x28:0x34]), ftype=_d(page[0x34:0x40]), record_count=recno,
+            fname=_d(page[0x28:0x34]), ftype=_d(page[0x34:0x40]), records=None, record_count=recno,
             lrecl=lrecl, copies=copies, hold=hold, keep=bool(xflags & FLAG_KEEP),
             msg=bool(xflags & FLAG_MSG), dump=bool(flag & SFB_DUMP), created=created,
             tag=_d(page[TAG_OFFSET:TAG_OFFSET + 136]), chars=[c for c in chars if c],
@@ -263,34 +293,36 @@ class Unpacked:
     """Records of a chain with its tag (EBCDIC, 136 bytes) and page CRC."""
 
     records: Records
-    tag: Optional[bytes]
+    tag: bytes | None
     data_crc: int
     npages: int
 
 
-def _unpack_batch(ch: Any, buf: bytes, addrs: Optional[list[int]], npages: int,
-                  path: Optional[str]) -> Records:
-    data = bytearray(npages * DATA_AREA)
+def _unpack_batch(ch: Any, buf: bytes, addrs: list[int] | None, npages: int,
+                  path: str | None) -> Records:
+    datacap = npages * DATA_AREA
     maxrec = npages * MAX_ENTRIES
-    ops = bytearray(maxrec)
-    ends = array("I", bytes(4 * maxrec))
+    data = _raw_alloc("uint8_t[]", datacap)
+    ops = _raw_alloc("uint8_t[]", maxrec)
+    ends = _raw_alloc("uint32_t[]", maxrec)
     dlen = ffi.new("uint64_t *")
     err = new_err()
     c_addrs = ffi.from_buffer("uint32_t[]", array("I", addrs)) if addrs else ffi.NULL
     rc = lib.spk_spool_unpack(ffi.from_buffer(buf), len(buf), c_addrs, npages, ch,
-                              ffi.from_buffer(data), len(data), ffi.from_buffer(ops),
-                              ffi.from_buffer("uint32_t[]", ends), maxrec, dlen, err)
+                              data, datacap, ops, ends, maxrec, dlen, err)
     if rc < 0:
         index = err.index if err.code == rc and 0 <= err.index < npages else 0
         page = addrs[index] if addrs else index
         raise_error(rc, err, base_offset=-index * PAGE_SIZE, path=path, page=page)
     n = rc
-    return Records(bytes(data[:dlen[0]]), bytes(ops[:n]), ends[:n])
+    out_ends = array("I")
+    out_ends.frombytes(ffi.buffer(ends, 4 * n))
+    return Records(ffi.buffer(data, dlen[0])[:], ffi.buffer(ops, n)[:], out_ends)
 
 
-def unpack_chain(pages: bytes, *, spoolid: Optional[int] = None,
-                 addresses: Optional[Iterable[int]] = None, check_crc: bool = True,
-                 raw: bool = False, path: Optional[str] = None) -> Unpacked:
+def unpack_chain(pages: bytes, *, spoolid: int | None = None,
+                 addresses: Iterable[int] | None = None, check_crc: bool = True,
+                 raw: bool = False, path: str | None = None) -> Unpacked:
     """Unpack a contiguous chain (all its pages back to back) in one C call."""
     if len(pages) % PAGE_SIZE or not pages:
         raise TruncatedError(f"{len(pages)} bytes are not whole 4096-byte pages", path=path)
@@ -313,34 +345,46 @@ def unpack(pages: bytes, **kw: Any) -> Records:
 
 
 def iter_blocks(read_page: Callable[[int], bytes], first: int, npages: int, spoolid: int, *,
-                batch: int = 64, check_crc: bool = True, path: Optional[str] = None,
-                expect_crc: Optional[int] = None) -> Iterator[Records]:
+                batch: int = 64, check_crc: bool = True, path: str | None = None,
+                expect_crc: int | None = None,
+                created: _dt.datetime | None = None) -> Iterator[Records]:
     """Walk a chain lazily, ``batch`` pages per C call.  ``read_page(address)``
     returns one 4096-byte page.  Checks links both ways, sequence numbers,
     CRCs, spool IDs, entry lengths and loops (ChainLoopError); every error
     names the page address.  With ``expect_crc`` the CRC-32C of all pages is
-    compared at the end (the header's data CRC)."""
+    compared at the end (the header's data CRC); with ``created`` each page's
+    SPTIME must match it (a page of an older file with the same spool ID)."""
     ch = ffi.new("spk_spool_chain *")
     ch.spoolid = spoolid
     ch.npages = npages
     ch.prev = -1
     ch.flags = 0 if check_crc else lib.SPK_SPOOL_NOCRC
+    if created is not None:
+        ch.time = created.astimezone(_dt.timezone.utc).strftime("%H%M%S").encode("cp037")
+        ch.flags |= lib.SPK_SPOOL_CHKTIME
     seen: set[int] = set()
     address, walked = first, 0
     while walked < npages:
         addrs: list[int] = []
         bufs: list[bytes] = []
         while len(addrs) < batch and walked + len(addrs) < npages:
-            if address == 0:
-                raise TruncatedError(f"chain ends after {walked + len(addrs)} of {npages} pages",
-                                     path=path, page=addrs[-1] if addrs else None)
-            if address in seen:
-                raise ChainLoopError(f"chain of spool file {spoolid} returns to a page "
-                                     "it already passed", path=path, page=address)
-            seen.add(address)
-            page = read_page(address)
-            if len(page) != PAGE_SIZE:
-                raise TruncatedError(f"page of {len(page)} bytes", path=path, page=address)
+            try:
+                if address == 0:
+                    raise TruncatedError(f"chain ends after {walked + len(addrs)} of "
+                                         f"{npages} pages", path=path,
+                                         page=addrs[-1] if addrs else None)
+                if address in seen:
+                    raise ChainLoopError(f"chain of spool file {spoolid} returns to a page "
+                                         "it already passed", path=path, page=address)
+                seen.add(address)
+                page = read_page(address)
+                if len(page) != PAGE_SIZE:
+                    raise TruncatedError(f"page of {len(page)} bytes", path=path, page=address)
+            except Exception:
+                # the link came from a page not checked yet: a fault there comes first
+                if addrs:
+                    _unpack_batch(ch, b"".join(bufs), addrs, len(addrs), path)
+                raise
             addrs.append(address)
             bufs.append(page)
             address = int.from_bytes(page[0:4], "big")
@@ -359,16 +403,18 @@ def iter_records(read_page: Callable[[int], bytes], first: int, npages: int, spo
 
 
 def chain_loader(read_page: Callable[[int], bytes], info: HeaderInfo, *,
-                 path: Optional[str] = None) -> Callable[[], Iterator[Records]]:
+                 path: str | None = None) -> Callable[[], Iterator[Records]]:
     """A SpoolFile ``loader`` that walks the chain a header page describes."""
     def load() -> Iterator[Records]:
         return iter_blocks(read_page, info.first, info.npages, info.spoolfile.spoolid,
-                           path=path, expect_crc=info.data_crc)
+                           path=path, expect_crc=info.data_crc,
+                           created=info.spoolfile.created)
     return load
 
 
 __all__ = [
     "PAGE_SIZE", "HeaderInfo", "Unpacked", "build_header_page", "chain_loader", "count_pages",
+    "pack_into",
     "crc32c", "is_header_page", "iter_blocks", "iter_records", "pack", "pack_chain",
     "page_address", "page_crc", "parse_header_page", "split_address", "unpack", "unpack_chain",
 ]

@@ -9,11 +9,12 @@ cross the C boundary without one Python object per record.
 from __future__ import annotations
 
 from array import array
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Iterator
 
 from ..errors import InvalidArgumentError
 
 BLANK = 0x40
+MAX_DATA = 0xFFFFFFFF      # end offsets are 32-bit
 
 
 def _ends_array(values: Iterable[int] = ()) -> array:
@@ -25,7 +26,7 @@ class Records:
 
     __slots__ = ("data", "ops", "ends")
 
-    def __init__(self, data: bytes = b"", ops: bytes = b"", ends: Optional[array] = None) -> None:
+    def __init__(self, data: bytes = b"", ops: bytes = b"", ends: array | None = None) -> None:
         self.data = bytes(data)
         self.ops = bytes(ops)
         self.ends = ends if ends is not None else _ends_array()
@@ -57,24 +58,34 @@ class Records:
                 data = data.rstrip(b"\x40") or b"\x40"
             parts.append(data)
             total += len(data)
+            if total > MAX_DATA:
+                raise InvalidArgumentError(f"records: more than {MAX_DATA} bytes of data")
             ends.append(total)
         return cls(b"".join(parts), bytes(ops), ends)
 
     @classmethod
     def concat(cls, blocks: Iterable[Records]) -> Records:
+        """One stream of several blocks (end offsets rebased in C)."""
+        from .._native import ffi, lib
+
         blocks = list(blocks)
         if len(blocks) == 1:
             return blocks[0]
-        data, ops, ends, base = [], [], _ends_array(), 0
+        total = sum(len(b.data) for b in blocks)
+        if total > MAX_DATA:
+            raise InvalidArgumentError(f"records: {total} bytes of data, at most {MAX_DATA}")
+        ends = _ends_array()
         for b in blocks:
-            data.append(b.data)
-            ops.append(b.ops)
-            if base:
-                ends.extend(e + base for e in b.ends)
-            else:
-                ends.extend(b.ends)
+            ends.extend(b.ends)
+        view = ffi.from_buffer("uint32_t[]", ends, require_writable=True)
+        start = base = 0
+        for b in blocks:
+            if base and len(b.ends):
+                lib.spk_spool_rebase(view + start, len(b.ends), base)
+            start += len(b.ends)
             base += len(b.data)
-        return cls(b"".join(data), b"".join(ops), ends)
+        ffi.release(view)
+        return cls(b"".join(b.data for b in blocks), b"".join(b.ops for b in blocks), ends)
 
     def __len__(self) -> int:
         return len(self.ops)

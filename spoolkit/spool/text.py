@@ -57,6 +57,8 @@ def _print_lines(sf: SpoolFile, codec: str, asa: bool) -> Iterator[str]:
             is_write, motion, amount = printer_motion(op)
             if is_write:
                 line = text[start:end]
+                if line == " ":        # CP keeps one blank of a blank line (vmur: empty)
+                    line = ""
                 if asa:
                     if skip:
                         if spaces:
@@ -98,10 +100,18 @@ def render(sf: SpoolFile, codepage: str, asa: bool) -> str:
     return "".join(line + "\n" for line in lines)
 
 
+def _lines(text: str) -> list[str]:
+    """Lines split at LF / CRLF only (str.splitlines would also split at a form feed)."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 def print_records(text: str, codec: str, asa: bool) -> Iterator[tuple[int, bytes]]:
     """Print records for text lines; with ``asa`` the first column controls
     motion before the line, as immediate CCWs before a write-no-space."""
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(_lines(text), 1):
         if not asa:
             if line.startswith("\f"):
                 yield skip_immediate(1), b""
@@ -123,7 +133,7 @@ def print_records(text: str, codec: str, asa: bool) -> Iterator[tuple[int, bytes
 def card_records(data: bytes | str, codec: str, lrecl: int) -> Iterator[tuple[int, bytes]]:
     """Punch records: text lines, or EBCDIC bytes cut into lrecl-byte cards."""
     if isinstance(data, str):
-        for line in data.splitlines():
+        for line in _lines(data):
             card = line.encode(codec)
             if len(card) > lrecl:
                 raise InvalidArgumentError(f"text: a card of {len(card)} columns (> {lrecl})")

@@ -12,7 +12,7 @@ the first page.  There is no sequence number and no CRC.
 from __future__ import annotations
 
 import struct
-from typing import Any, Optional
+from typing import Any
 
 from ..errors import FormatError, TruncatedError, UnsupportedError
 from .file import SpoolFile
@@ -37,7 +37,7 @@ def export_raw(sf: SpoolFile) -> bytes:
     return _pack(sf, None, flags=lib.SPK_SPOOL_RAW, trailer=bytes(trailer))[0]
 
 
-def import_raw(data: bytes, *, path: Optional[str] = None, **attrs: Any) -> SpoolFile:
+def import_raw(data: bytes, *, path: str | None = None, **attrs: Any) -> SpoolFile:
     """A spool file from reader pages; ``attrs`` fill what the pages do not
     hold (type, owner, class, names ...).  The spool ID, record length,
     origin and tag come from the pages unless given."""
@@ -74,7 +74,7 @@ def _longest(records) -> int:
     return records.measure()[1]
 
 
-def detect_raw(pages: bytes) -> Optional[str]:
+def detect_raw(pages: bytes) -> str | None:
     """``"VMDUMP"``, ``"NETDATA"`` or None for reader pages, as vmur decides:
     a non-zero first word is a dump; a NETDATA file has, in a non-immediate
     entry of the first page, a data flag byte with X'20' (control record)
@@ -101,7 +101,7 @@ def detect_raw(pages: bytes) -> Optional[str]:
     return None
 
 
-def detect_kind(sf: SpoolFile) -> Optional[str]:
+def detect_kind(sf: SpoolFile) -> str | None:
     """``"VMDUMP"``, ``"NETDATA"`` or None, as vmur would decide for the file."""
     if sf.dump:
         return "VMDUMP"
