@@ -4,3 +4,8 @@ from .file import HOLDS, SDF_TYPES, STANDARD_TYPES, TYPES, SpoolFile
 from .records import Records
 
 __all__ = ["HOLDS", "SDF_TYPES", "STANDARD_TYPES", "TYPES", "Records", "SpoolFile"]
+
+# SPXTAPE-like backup (DUMP / LOAD / SCAN / VERIFY / WATCH)
+from .backup import dump, load, scan, verify, watch  # noqa: E402
+
+__all__ += ["dump", "load", "scan", "verify", "watch"]
