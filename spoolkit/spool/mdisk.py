@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from ..dasd.base import DasdImage
-from ..dasd.track import Track
 from ..errors import ChecksumError, FormatError, InvalidArgumentError, NoSpaceError
 from .archive import crc32c
 
@@ -84,6 +83,8 @@ class MinidiskTape:
         self.bytes_read = 0
         self._cache: tuple[int, Optional[bytearray]] = (-1, None)
         self._dirty = False
+        self._written: set[int] = set()
+        self.used = 0
         if mode == "w":
             self.used = 0
             self._format()
@@ -113,23 +114,27 @@ class MinidiskTape:
         return used
 
     def _format(self) -> None:
-        """Write the extent's tracks: 4096-byte records, an empty label."""
-        heads = self.dev.heads
-        for t in range(self.tracks):
-            cyl, head = divmod(self.first * heads + t, heads)
-            recs = [(r, b"", bytes(RECORD)) for r in range(1, self.per_track + 1)]
-            if t == 0:
-                recs[0] = (1, b"", self._label_bytes(0))
-            self.dev.write_track(cyl, head, Track.from_records(cyl, head, recs))
+        """Start a new archive: an empty label (the old archive is gone from
+        here on).  Other tracks are written as the stream reaches them."""
+        self._cache = (0, bytearray(self.per_track * RECORD))
+        self._cache[1][:RECORD] = self._label_bytes(0)  # type: ignore[index]
+        self._dirty = True
+        self._flush_track()
 
     # -- track cache: read-modify-write whole tracks -----------------------
     def _track_data(self, t: int) -> bytearray:
         if self._cache[0] != t:
             self._flush_track()
+            per = self.per_track * RECORD
+            fresh = t not in self._written and (
+                self.mode == "w" and t > 0 or self.mode == "a" and t * per >= self.used + RECORD)
+            if fresh:                      # nothing of the archive there: no need to read
+                self._cache = (t, bytearray(per))
+                return self._cache[1]  # type: ignore[return-value]
             cyl, head = divmod(self.first * self.dev.heads + t, self.dev.heads)
             trk = self.dev.read_track(cyl, head)
             recs = trk.records
-            if len(recs) != self.per_track or any(r.dl != RECORD for r in recs):
+            if len(recs) != self.per_track or any(r.dl != RECORD or r.kl for r in recs):
                 raise FormatError("minidisk track is not formatted with 4096-byte records",
                                   path=self.dev.path, track=(cyl, head))
             self._cache = (t, bytearray(b"".join(bytes(r.data) for r in recs)))
@@ -139,9 +144,14 @@ class MinidiskTape:
         t, data = self._cache
         if t >= 0 and self._dirty and data is not None:
             cyl, head = divmod(self.first * self.dev.heads + t, self.dev.heads)
-            recs = [(r + 1, b"", data[r * RECORD:(r + 1) * RECORD])
-                    for r in range(self.per_track)]
-            self.dev.write_track(cyl, head, Track.from_records(cyl, head, recs))
+            # the track image straight away: HA, R0, R1..Rn of 4096 bytes, EOT
+            image = bytearray(struct.pack(">BHHHHBBH8x", 0, cyl, head, cyl, head, 0, 0, 8))
+            for r in range(self.per_track):
+                image += struct.pack(">HHBBH", cyl, head, r + 1, 0, RECORD)
+                image += data[r * RECORD:(r + 1) * RECORD]
+            image += b"\xff" * 8
+            self.dev.write_track(cyl, head, image)
+            self._written.add(t)
         self._dirty = False
 
     def _io(self, pos: int, data: Optional[Any] = None, n: int = 0) -> bytes:
