@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..errors import ChecksumError, FormatError, TruncatedError
+from .pages import crc32c  # the C core's CRC-32C (SSE4.2 when present)
 
 VERSION = 1
 PAGE_SIZE = 4096
@@ -57,45 +58,6 @@ _CATALOG = struct.Struct(">4sBBHIIQQQQ")             # 48 bytes, entries, CRC
 _ENTRY = struct.Struct(">IIQ8sIIQI8scBH8s8s8s8s8sIB8s3xI12x")  # 128 bytes
 
 assert _ENTRY.size == 128 and _CATALOG.size == 48 and _FILE.size == 48
-
-
-# -- CRC-32C ----------------------------------------------------------------
-def _crc_table() -> list[int]:
-    table = []
-    for n in range(256):
-        c = n
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        table.append(c)
-    return table
-
-
-def _py_crc32c(data: Any, crc: int = 0) -> int:  # pragma: no cover - fallback only
-    table = _CRC_TABLE
-    c = crc ^ 0xFFFFFFFF
-    for b in bytes(data):
-        c = table[(c ^ b) & 0xFF] ^ (c >> 8)
-    return c ^ 0xFFFFFFFF
-
-
-_CRC_TABLE = _crc_table()
-
-
-def _find_crc32c() -> Any:
-    from .._native import ffi, lib
-
-    native = getattr(lib, "spk_crc32c", None)   # the C core's (spool pages area)
-    if native is None:  # pragma: no cover - until the spool page core is merged
-        return _py_crc32c
-
-    def crc32c(data: Any, crc: int = 0) -> int:
-        """CRC-32C of ``data``, continuing ``crc`` (the C core, GIL released)."""
-        return native(crc, ffi.from_buffer(data), len(data))
-
-    return crc32c
-
-
-crc32c = _find_crc32c()
 
 
 # -- helpers ------------------------------------------------------------------
