@@ -8,6 +8,7 @@ import random
 from spoolkit.errors import NoSpaceError
 from spoolkit.spool import archive as A
 from spoolkit.spool.archio import ArchiveFile
+from spoolkit.spool.backup import EntryView
 
 
 def make_file(spoolid, npages, owner="MAINT", seed=0, created=None, kind="RDR", klass="A"):
@@ -30,14 +31,15 @@ class FakeSource:
 
     def archive_files(self, select=None):
         for f, _ in self.files:
-            if select is None or select(f.entry):
+            if select is None or select(EntryView(f.entry)):
                 # a fresh entry per run, as a volume would build one
                 e = A.CatalogEntry(**{k: getattr(f.entry, k) for k in
                                       f.entry.__dataclass_fields__})
                 yield ArchiveFile(e, f.header_page, f.pages)
 
     def identities(self, select=None):
-        return {f.entry.identity for f, _ in self.files if select is None or select(f.entry)}
+        return {f.entry.identity for f, _ in self.files
+                if select is None or select(EntryView(f.entry))}
 
 
 class FakeTarget:

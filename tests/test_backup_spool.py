@@ -75,7 +75,8 @@ def test_new_spoolids_and_selection():
     tape = MemTape()
     B.dump(ListVolume(files), tape, select=lambda sf: sf.owner != "TCPIP")
     target = ListVolume([files[0].with_attrs(spoolid=50)])
-    B.load(tape, target, spoolid="new", select=lambda e: e.kind != "NSS")
+    # one predicate, written against SpoolFile's names, selects catalog entries too
+    B.load(tape, target, spoolid="new", select=lambda f: f.type != "NSS" and f.class_ != "Q")
     want = [f for f in files if f.owner != "TCPIP" and f.type != "NSS"]
     got = target.files()[1:]
     assert [f.spoolid for f in got] == list(range(51, 51 + len(want)))
@@ -127,3 +128,25 @@ def test_damaged_page_is_caught_before_the_volume():
     assert target.files() == [files[0], files[2]]
     with pytest.raises(ChecksumError):
         B.load(tape, ListVolume(), on_error="raise")
+
+
+def test_dump_straight_into_a_volume():
+    rnd = random.Random(12)
+    files = [spool_file(i, rnd) for i in range(1, 6)]
+    target = ListVolume()
+    log = B.dump(ListVolume(files), target, select=lambda f: f.hold != "both")
+    want = [f for f in files if f.hold != "both"]
+    assert [x.result for x in log.lines] == ["DUMPED"] * len(want)
+    assert target.files() == want
+
+
+def test_entry_view_matches_spoolfile_names():
+    rnd = random.Random(13)
+    files = [spool_file(i, rnd) for i in range(1, 5)]
+    tape = MemTape()
+    B.dump(ListVolume(files), tape)
+    names = ("spoolid", "owner", "type", "class_", "hold", "created", "record_count",
+             "lrecl", "copies", "form", "dest", "dist", "is_sdf")
+    for f, e in zip(files, B.scan(tape).entries):
+        view = B.EntryView(e)
+        assert {n: getattr(view, n) for n in names} == {n: getattr(f, n) for n in names}

@@ -155,7 +155,8 @@ def cmd_scan(args: Any) -> int:
     res = scan(args.archives, select=sel, log=args.log)
     entries = res.latest() if args.latest else res.entries
     if sel is not None:
-        entries = [e for e in entries if sel(e)]
+        from ..spool.backup import EntryView
+        entries = [e for e in entries if sel(EntryView(e))]
     data = {"runs": [r.to_dict() for r in res.runs], "files": [e.to_dict() for e in entries]}
 
     def text(_: Any) -> str:

@@ -221,6 +221,64 @@ def catalog_entry(sf: Any, pages: int, crc: int) -> CatalogEntry:
         node=sf.origin[1], record_length=sf.lrecl)
 
 
+class EntryView:
+    """A catalog entry seen with :class:`~spoolkit.spool.SpoolFile`'s
+    attribute names (``type``, ``class_``, ``hold`` as "none"/"user"/...,
+    ``created`` as a UTC datetime, ``record_count``, ``lrecl``, ``origin``), so
+    one selection predicate serves DUMP (spool files) and LOAD/SCAN (catalog
+    entries).  Other names fall through to the entry."""
+
+    __slots__ = ("entry",)
+
+    def __init__(self, entry: CatalogEntry) -> None:
+        self.entry = entry
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.entry, name)
+
+    @property
+    def type(self) -> str:
+        return self.entry.kind
+
+    @property
+    def class_(self) -> str:
+        return self.entry.klass
+
+    @property
+    def hold(self) -> str:
+        bits = self.entry.hold
+        return {0: "none", 0x80: "user", 0x40: "system", 0xC0: "both"}.get(bits & 0xC0, "none")
+
+    @property
+    def created(self) -> Any:
+        import datetime as _dt
+
+        return (_dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+                + _dt.timedelta(microseconds=self.entry.created))
+
+    @property
+    def record_count(self) -> int:
+        return self.entry.records
+
+    @property
+    def lrecl(self) -> int:
+        return self.entry.record_length
+
+    @property
+    def origin(self) -> tuple[str, str]:
+        return (self.entry.owner, self.entry.node)
+
+    @property
+    def is_sdf(self) -> bool:
+        from .file import SDF_TYPES
+
+        return self.entry.kind in SDF_TYPES
+
+
+def _selected(select: Selector, e: CatalogEntry) -> bool:
+    return select is None or bool(select(EntryView(e)))
+
+
 def file_identity(sf: Any) -> Identity:
     """owner + spool ID + created (microseconds) + data-page CRC of a spool
     file on a volume (the CRC its header page records)."""
@@ -339,7 +397,7 @@ def scan(archives: Any, *, select: Selector = None, log: Optional[PathLike] = No
         out.runs += runs
         for run in runs:
             for e in run.entries:
-                if select is None or select(e):
+                if _selected(select, e):
                     out.log.add(e, "REFERENCED" if e.is_ref else "SCANNED",
                                 "" if run.complete else "(recovered: " + run.problem + ")")
     out.log.finish()
@@ -481,8 +539,7 @@ def load(archives: Any, target: Any, *, select: Selector = None, spoolid: str = 
             if not e.is_ref and e.identity not in seen:
                 seen.add(e.identity)
                 entries.append(e)
-    if select is not None:
-        entries = [e for e in entries if select(e)]
+    entries = [e for e in entries if _selected(select, e)]
     close = False
     if isinstance(target, (str, os.PathLike)):
         tgt, close = _open_target_volume(os.fspath(target)), True
