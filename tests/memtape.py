@@ -71,3 +71,64 @@ class MemTape:
 
     def close(self) -> None:
         pass
+
+
+class FileTape:
+    """A file-backed tape double with the ``open_tape`` API: each block is a
+    flag byte, a 4-byte length and the data; writes truncate as on a tape.
+    Lets the tape-file logic (temp file + rename, truncate back on a failed
+    append) be tested without a real tape format."""
+
+    def __init__(self, path, mode="r", **kw):
+        self.path = str(path)
+        self.mode = mode
+        self.f = open(self.path, {"r": "rb", "w": "w+b", "a": "r+b"}[mode])
+        if mode == "a":
+            self.f.seek(0, 2)
+        self.bytes_read = 0
+
+    def _put(self, flag, data):
+        if self.mode == "r":
+            raise OSError("read-only")
+        self.f.write(bytes([flag]) + len(data).to_bytes(4, "big") + bytes(data))
+        self.f.truncate()
+
+    def write_block(self, data):
+        self._put(0, data)
+
+    def tapemark(self):
+        self._put(1, b"")
+
+    def read_block(self):
+        offset = self.f.tell()
+        head = self.f.read(5)
+        if len(head) < 5:
+            return None
+        n = int.from_bytes(head[1:], "big")
+        data = self.f.read(n)
+        self.bytes_read += 5 + n
+        return Block(data, head[0] == 1, offset)
+
+    def skip_files(self, n=1):
+        done = 0
+        while done < n:
+            head = self.f.read(5)
+            if len(head) < 5:
+                break
+            self.bytes_read += 5
+            self.f.seek(int.from_bytes(head[1:], "big"), 1)
+            if head[0] == 1:
+                done += 1
+        return done
+
+    def tell(self):
+        return self.f.tell()
+
+    def seek(self, offset):
+        self.f.seek(offset)
+
+    def rewind(self):
+        self.f.seek(0)
+
+    def close(self):
+        self.f.close()
