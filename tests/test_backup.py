@@ -222,3 +222,35 @@ def test_watch_stops_on_sigterm(tmp_path):
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     res = B.scan(tape)
     assert len(res.runs) == 1 and res.runs[0].complete
+
+
+@pytest.mark.parametrize("kill_at", ["data", "catalog"])
+def test_append_after_a_run_cut_short(kill_at):
+    """A kill that left a torn run (no truncate-back, e.g. SIGKILL): the next
+    append seals it (its whole files get a catalog) and stays reachable."""
+    fs = files(6, 8)
+    tape = MemTape()
+    B.dump(FakeSource(fs[:2]), tape)
+    probe = MemTape()
+    B.dump(FakeSource(fs[2:5]), probe)
+    catalog_block = probe.writes - 4                 # index of the SPKC write in the run
+    kill = catalog_block + 0 if kill_at == "catalog" else 3
+
+    def boom(n):
+        if n >= kill:
+            raise RuntimeError("kill")
+
+    with pytest.raises(RuntimeError):
+        B.dump(FakeSource(fs[2:5]), tape, on_block=boom)
+    if kill_at == "catalog":                          # a partial catalog file
+        tape.write_block(tape.blocks[-1].data[:0] + b"\x00" * 10)
+    torn = B.scan(tape).runs[-1]
+    assert not torn.complete
+    kept = [e.spoolid for e in torn.entries]
+    B.dump(FakeSource(fs[5:]), tape)
+    res = B.scan(tape)
+    assert [r.complete for r in res.runs] == [True, True, True]
+    assert [[e.spoolid for e in r.entries] for r in res.runs] == [[1, 2], kept, [6]]
+    target = FakeTarget()
+    B.load(tape, target, state="all")
+    assert_loaded(target, fs[:2] + [f for f in fs if f[0].entry.spoolid in kept] + fs[5:])

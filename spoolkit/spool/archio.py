@@ -220,25 +220,53 @@ def _read_catalog(tape: Any, hdr: RunHeader, path: str) -> list[CatalogEntry]:
 def recover_run(tape: Any, run: Run, path: str = "") -> list[CatalogEntry]:
     """Catalog entries of the files of a run that were written completely
     (read sequentially from the run's start; stops at the first damage)."""
-    tape.seek(run.start)
+    return _recover(tape, run.start, path)[0]
+
+
+def _recover(tape: Any, start: int, path: str) -> tuple[list[CatalogEntry], int, int]:
+    """-> (entries of the whole files, seek offset after the last of them,
+    blocks up to there) of the data file starting at ``start``."""
+    tape.seek(start)
     read_next(tape)                         # SPKR
     entries: list[CatalogEntry] = []
     blockno = 1
+    end, end_blocks = tape.tell(), 1
     while True:
         offset = tape.tell()
         try:
             block = read_next(tape)
             if block is None or block is TAPEMARK:
-                return entries
+                break
             fh = FileHeader.decode(block, path=path, block=blockno)
-            start = blockno
+            first = blockno
             blockno += 1
             for _ in _read_page_blocks(tape, fh, path, blockno):
                 blockno += 1
         except SpoolkitError:
-            return entries
+            break
         entries.append(CatalogEntry(fh.fileseq, fh.spoolid, fh.owner, "?", "?", fh.pages,
-                                    fh.records, fh.created, fh.crc, start, offset))
+                                    fh.records, fh.created, fh.crc, first, offset))
+        end, end_blocks = tape.tell(), blockno
+    return entries, end, end_blocks
+
+
+def seal_torn_run(tape: Any, header: RunHeader, start: int,
+                  catalog_at: Optional[int] = None, path: str = "") -> int:
+    """Finish a run cut short so that what follows on the tape stays
+    reachable: its whole files get a catalog (the rest of the data file is
+    cut off).  ``catalog_at``: where a torn catalog file starts (the data file
+    itself is whole).  Returns the number of files kept; the tape is left
+    after the catalog's tapemark."""
+    entries, end, blocks = _recover(tape, start, path)
+    if catalog_at is not None:
+        tape.seek(catalog_at)
+    else:
+        tape.seek(end)
+        tape.tapemark()
+    for block in encode_catalog(header.run_id, blocks, entries):
+        tape.write_block(block)
+    tape.tapemark()
+    return len(entries)
 
 
 def _read_page_blocks(tape: Any, fh: FileHeader, path: str, blockno: int
@@ -314,4 +342,5 @@ def resolve_latest(runs: list[Run]) -> list[CatalogEntry]:
 
 
 __all__ = ["ArchiveFile", "RunWriter", "Run", "read_runs", "read_file", "recover_run",
+           "seal_torn_run",
            "resolve_latest"]

@@ -23,7 +23,15 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
 
 from ..errors import FormatError, InvalidArgumentError, SpoolkitError
-from .archio import ArchiveFile, Run, RunWriter, read_file, read_runs, resolve_latest
+from .archio import (
+    ArchiveFile,
+    Run,
+    RunWriter,
+    read_file,
+    read_runs,
+    resolve_latest,
+    seal_torn_run,
+)
 from .archive import CatalogEntry, FileHeader, block_kind, crc32c
 from .runlog import RunLog
 from .tapeio import TAPEMARK, open_archive_tape, read_next
@@ -118,16 +126,33 @@ class _Opened:
 
 def _position_for_append(tape: Any) -> None:
     """Position a tape opened for append on its closing tapemark (the second
-    of the double tapemark), or at its end; only block headers are read."""
+    of the double tapemark), or at its end; only the first block of each tape
+    file is read, the rest skipped by tapemark.  A run cut short by a kill is
+    sealed first (its whole files get a catalog), so the new run stays
+    reachable behind it."""
+    from .archive import RunHeader
+
     tape.rewind()
+    run: Optional[tuple[Any, int]] = None
+    after_data = False                       # the previous tape file was a run's data
     while True:
         pos = tape.tell()
         b = read_next(tape)
         if b is None or b is TAPEMARK:        # end of tape, or an empty file: the end
             tape.seek(pos)
             return
-        if not tape.skip_files(1):
-            return
+        kind = block_kind(b)
+        if kind == "SPKR":
+            run = (RunHeader.decode(b, block=0), pos)
+        if tape.skip_files(1):
+            after_data = kind == "SPKR"
+            continue
+        # this tape file has no tapemark: a run cut short
+        if kind == "SPKR" and run is not None:
+            seal_torn_run(tape, run[0], run[1])
+        elif after_data and run is not None:   # its catalog file is torn
+            seal_torn_run(tape, run[0], run[1], catalog_at=pos)
+        return
 
 
 def _exists(ref: ArchiveRef) -> bool:
