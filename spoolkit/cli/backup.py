@@ -123,10 +123,13 @@ def cmd_dump(args: Any) -> int:
     from ..spool.backup import dump
 
     src = _source(args.sources)
+    sel = selector(args)
     try:
-        total = sum(f.entry.pages for f in src.archive_files(selector(args)))
+        # the bar's total from the header pages' counts, without reading any data
+        total = sum(getattr(getattr(sf, "header_info", None), "npages", 0)
+                    for sf in src.vol.files() if sel is None or sel(sf))
         with Progress(total, "dump", unit=" pages") as bar:
-            log = dump(src, args.to, select=selector(args), incremental=args.incremental,
+            log = dump(src, args.to, select=sel, incremental=args.incremental,
                        log=args.log, json_log=args.json_log, append=not args.new,
                        format=args.format, compress=args.compress, progress=bar.update)
     finally:
@@ -136,10 +139,14 @@ def cmd_dump(args: Any) -> int:
 
 
 def cmd_load(args: Any) -> int:
-    from ..spool.backup import load
+    from ..spool.backup import load, scan
 
-    with Progress(0, "load", unit=" pages") as bar:
-        log = load(args.archives, args.to, select=selector(args),
+    sel = selector(args)
+    res = scan(args.archives)
+    entries = res.entries if args.all_versions else res.latest()
+    total = sum(e.pages for e in entries if not e.is_ref)
+    with Progress(total, "load", unit=" pages") as bar:
+        log = load(args.archives, args.to, select=sel,
                    spoolid="new" if args.new_spoolids else "keep",
                    state="all" if args.all_versions else "latest", log=args.log,
                    json_log=args.json_log, on_error="raise" if args.stop_on_error else
