@@ -69,6 +69,7 @@ def test_demo_spool(capsys):
     out = capsys.readouterr().out
     assert "== spool:" in out and "7 files read back" in out
     assert out.count(" ok\n") == 7 and "DIFFERS" not in out
+    assert "SCAN lists 7 files" in out and "7 files restored; volumes equal: yes" in out
 
 
 def test_demo_netdata_detected():

@@ -17,7 +17,7 @@ from .._version import __version__
 from ..errors import SpoolkitError
 
 #: command groups, each a module of this package with register(subparsers)
-GROUPS = ["dasd", "tape", "spool", "overlay", "demo"]
+GROUPS = ["dasd", "tape", "spool", "backup", "overlay", "demo"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..dasd import create_dasd, open_dasd
 from .common import Progress, add_json, emit, parse_range, table
+from .ddr import register_ddr
 
 
 def register(sub: Any) -> None:
@@ -89,6 +90,8 @@ def register(sub: Any) -> None:
     q.add_argument("-j", "--jobs", type=int, default=None, metavar="N")
     add_json(q)
     q.set_defaults(func=cmd_check)
+
+    register_ddr(s)
 
 
 def _info_text(rows: list[dict[str, Any]]) -> str:

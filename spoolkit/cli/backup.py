@@ -1,0 +1,199 @@
+"""``spoolkit spool dump|load|scan|verify|watch``: SPXTAPE-like spool backup.
+
+:func:`register_backup` adds the verbs to the ``spool`` group's subparsers.
+Listed in ``GROUPS`` after ``spool``, :func:`register` finds that group and
+adds them there (or creates the group when the spool CLI is absent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, Optional
+
+from .common import Progress, add_json, emit, table
+
+
+def register(sub: Any) -> None:
+    group = sub.choices.get("spool") if hasattr(sub, "choices") else None
+    if group is None:
+        group = sub.add_parser("spool", help="z/VM-style spool files and archives")
+        verbs = group.add_subparsers(dest="verb", metavar="VERB")
+        verbs.required = True
+    else:
+        verbs = next(a for a in group._actions if isinstance(a, argparse._SubParsersAction))
+    register_backup(verbs)
+
+
+def _selection(p: Any) -> None:
+    g = p.add_argument_group("selection (all given criteria must match)")
+    g.add_argument("--owner", "--userid", metavar="PATTERN",
+                   help="owner userid, * and %% wildcards")
+    g.add_argument("--spoolid", "--spid", metavar="N|A-B", action="append",
+                   help="spool ID or range (repeatable)")
+    g.add_argument("--type", dest="kind", metavar="TYPE", action="append",
+                   help="RDR, PRT, PUN, CON or an SDF kind (NSS, DCSS, IMG, UCR, NLS, TRF)")
+    g.add_argument("--class", dest="klass", metavar="C", help="spool class")
+    g.add_argument("--form", metavar="PATTERN")
+    g.add_argument("--dest", metavar="PATTERN")
+    g.add_argument("--date", metavar="YYYY-MM-DD[:YYYY-MM-DD]", help="creation date or range")
+    g.add_argument("--hold", choices=("hold", "nohold"), help="only held / only not held")
+
+
+def register_backup(s: Any) -> None:
+    """Add the backup verbs to a subparsers object (the ``spool`` group's)."""
+    q = s.add_parser("dump", help="DUMP spool files to a tape image, minidisk or volume")
+    q.add_argument("sources", nargs="+", metavar="SRC", help="spool volume image(s)")
+    q.add_argument("--to", required=True, metavar="TARGET",
+                   help="tape image (.aws/.het/.fkt), VOL@A-B minidisk, or a SPOL volume")
+    q.add_argument("--incremental", nargs="+", metavar="PREV",
+                   help="earlier archive(s): dump only new or changed files")
+    q.add_argument("--new", action="store_true", help="replace TARGET instead of appending")
+    q.add_argument("--format", choices=("aws", "het", "faketape"))
+    q.add_argument("--compress", choices=("zlib", "bzip2", "none"), help="HET compression")
+    _logs(q)
+    _selection(q)
+    add_json(q)
+    q.set_defaults(func=cmd_dump)
+
+    q = s.add_parser("load", help="LOAD spool files from archive(s) into a volume")
+    q.add_argument("archives", nargs="+", metavar="ARCHIVE", help="an archive or a chain")
+    q.add_argument("--to", required=True, metavar="VOL")
+    q.add_argument("--new-spoolids", action="store_true", help="give the files new spool IDs")
+    q.add_argument("--all-versions", action="store_true",
+                   help="every file of every run, not only the latest state")
+    q.add_argument("--stop-on-error", action="store_true")
+    _logs(q)
+    _selection(q)
+    add_json(q)
+    q.set_defaults(func=cmd_load)
+
+    q = s.add_parser("scan", help="SCAN: list the files of archive(s) from their catalogs")
+    q.add_argument("archives", nargs="+", metavar="ARCHIVE")
+    q.add_argument("--latest", action="store_true", help="only the latest state of a chain")
+    _logs(q)
+    _selection(q)
+    add_json(q)
+    q.set_defaults(func=cmd_scan)
+
+    q = s.add_parser("verify", help="check every block CRC and catalog entry of an archive")
+    q.add_argument("archive", metavar="ARCHIVE")
+    _logs(q)
+    add_json(q)
+    q.set_defaults(func=cmd_verify)
+
+    q = s.add_parser("watch", help="append new or changed spool files to an archive")
+    q.add_argument("volume", metavar="VOL")
+    q.add_argument("--to", required=True, metavar="ARCHIVE")
+    q.add_argument("--interval", type=float, default=0.2, help="poll interval in seconds")
+    _logs(q)
+    _selection(q)
+    q.set_defaults(func=cmd_watch)
+
+
+def _logs(q: Any) -> None:
+    q.add_argument("--log", metavar="FILE", help="append the run log (text) to FILE")
+    q.add_argument("--json-log", metavar="FILE", help="write the JSON summary to FILE")
+
+
+_SELECTION = ("owner", "spoolid", "kind", "klass", "form", "dest", "date", "hold")
+
+
+def selector(args: Any) -> Optional[Any]:
+    """The selection predicate from the CLI options (``spool/select.py``'s
+    logic, shared with the other spool verbs); None when nothing is selected."""
+    if not any(getattr(args, name, None) for name in _SELECTION):
+        return None
+    from ..spool.select import selector_from_args  # type: ignore[attr-defined]
+
+    return selector_from_args(args)
+
+
+def _source(paths: list[str]) -> Any:
+    from ..spool.backup import open_source
+
+    return open_source(paths[0] if len(paths) == 1 else paths)
+
+
+def _print_log(args: Any, runlog: Any) -> None:
+    emit(args, runlog.to_dict(), lambda d: runlog.text())
+
+
+def cmd_dump(args: Any) -> int:
+    from ..spool.backup import dump
+
+    src = _source(args.sources)
+    sel = selector(args)
+    try:
+        # the bar's total from the header pages' counts, without reading any data
+        total = sum(getattr(getattr(sf, "header_info", None), "npages", 0)
+                    for sf in src.vol.files() if sel is None or sel(sf))
+        with Progress(total, "dump", unit=" pages") as bar:
+            log = dump(src, args.to, select=sel, incremental=args.incremental,
+                       log=args.log, json_log=args.json_log, append=not args.new,
+                       format=args.format, compress=args.compress, progress=bar.update)
+    finally:
+        src.close()
+    _print_log(args, log)
+    return 1 if log.errors else 0
+
+
+def cmd_load(args: Any) -> int:
+    from ..spool.backup import load, scan
+
+    sel = selector(args)
+    res = scan(args.archives)
+    entries = res.entries if args.all_versions else res.latest()
+    total = sum(e.pages for e in entries if not e.is_ref)
+    with Progress(total, "load", unit=" pages") as bar:
+        log = load(args.archives, args.to, select=sel,
+                   spoolid="new" if args.new_spoolids else "keep",
+                   state="all" if args.all_versions else "latest", log=args.log,
+                   json_log=args.json_log, on_error="raise" if args.stop_on_error else
+                   "continue", progress=bar.update)
+    _print_log(args, log)
+    return 1 if log.errors else 0
+
+
+def cmd_scan(args: Any) -> int:
+    from ..spool.backup import scan
+
+    sel = selector(args)
+    res = scan(args.archives, select=sel, log=args.log)
+    entries = res.latest() if args.latest else res.entries
+    if sel is not None:
+        from ..spool.backup import EntryView
+        entries = [e for e in entries if sel(EntryView(e))]
+    data = {"runs": [r.to_dict() for r in res.runs], "files": [e.to_dict() for e in entries]}
+
+    def text(_: Any) -> str:
+        rows = [(e.owner, e.spoolid, e.kind, e.klass, e.records, e.pages, e.fname, e.ftype,
+                 "ref" if e.is_ref else "data", "%x" % e.run_id) for e in entries]
+        head = "\n".join("run %x from %s: %d files%s" % (
+            r.header.run_id, r.header.source or "?", len(r.entries),
+            "" if r.complete else " (INCOMPLETE: %s)" % r.problem) for r in res.runs)
+        return head + "\n" + table(rows, ["OWNER", "SPOOLID", "TYPE", "CL", "RECORDS",
+                                          "PAGES", "FILENAME", "FILETYPE", "HOLDS", "RUN"])
+
+    emit(args, data, text)
+    return 0 if all(r.complete for r in res.runs) else 1
+
+
+def cmd_verify(args: Any) -> int:
+    from ..spool.backup import verify
+
+    log = verify(args.archive, log=args.log)
+    _print_log(args, log)
+    return 1 if log.errors else 0
+
+
+def cmd_watch(args: Any) -> int:
+    from ..spool.backup import watch
+
+    def report(runlog: Any) -> None:
+        print(runlog.totals(), file=sys.stderr)
+
+    n = watch(args.volume, args.to, select=selector(args), interval=args.interval,
+              log=args.log, on_run=report)
+    print(f"watch ended: {n} runs appended to {args.to}")
+    return 0

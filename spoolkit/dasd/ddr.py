@@ -1,0 +1,215 @@
+"""DDR-like volume dump and restore: whole track images between a disk image
+and a tape image (spoolkit v1 layout, ``docs/formats.md`` "Archives")::
+
+    SPKD header block (device type, model, geometry, volser, cylinder range)
+    SPKT block per track (cylinder, head, the Hercules track image HA..EOT)
+    SPKE trailer block (tracks, bytes) · tapemark
+
+so "spool backup to a disk volume, then DDR that volume to tape" works end to
+end, and the tape restores onto a new or an existing volume of the same type.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Union
+
+from ..errors import FormatError, InvalidArgumentError, TruncatedError
+from ..spool.archive import check_block, seal
+from ..spool.tapeio import TAPEMARK, open_archive_tape, read_next
+from ..util import atomic_output
+from . import create_dasd, open_dasd
+from .base import DasdImage
+
+VERSION = 1
+MAGIC_HEAD = "SPKD".encode("cp037")
+MAGIC_TRACK = "SPKT".encode("cp037")
+MAGIC_END = "SPKE".encode("cp037")
+_MAGICS = {MAGIC_HEAD: "SPKD", MAGIC_TRACK: "SPKT", MAGIC_END: "SPKE"}
+
+_HEAD = struct.Struct(">4sBBHHHIIIIIQ8s16s")   # 64 bytes + CRC
+_TRACK = struct.Struct(">4sBBHIII")            # 20 bytes + image + CRC
+_END = struct.Struct(">4sBBHIQ")               # 20 bytes + CRC
+
+PathLike = Union[str, "os.PathLike[str]"]
+ProgressFn = Optional[Callable[[int], None]]
+
+
+@dataclass
+class VolumeHeader:
+    """What the SPKD block says about the dumped volume."""
+
+    devtype: str          # "3390"
+    devt: int             # 0x3390
+    model: str            # "3390-3"
+    cylinders: int
+    heads: int
+    track_size: int
+    first_cyl: int
+    last_cyl: int
+    volser: Optional[str]
+    created: int = 0      # microseconds since the epoch
+
+    def encode(self) -> bytearray:
+        vol = (self.volser or "").ljust(6)[:6].encode("cp037") + bytes(2)
+        return seal(bytearray(_HEAD.pack(
+            MAGIC_HEAD, VERSION, 0 if self.volser else 1, 0, self.devt, 0, self.cylinders,
+            self.heads, self.track_size, self.first_cyl, self.last_cyl, self.created, vol,
+            self.model.ljust(16)[:16].encode("cp037"))))
+
+    @classmethod
+    def decode(cls, raw: Any, **where: Any) -> VolumeHeader:
+        mv = check_block(raw, "SPKD", minimum=_HEAD.size + 4, where=where, magics=_MAGICS)
+        (_, _, flags, _, devt, _, cyls, heads, tsize, first, last, created, vol,
+         model) = _HEAD.unpack_from(mv)
+        if not (heads and first <= last < cyls):
+            raise FormatError(f"SPKD header with cylinders {first}-{last} of {cyls}, "
+                              f"{heads} heads", **where)
+        volser = None if flags & 1 else vol[:6].decode("cp037").rstrip()
+        return cls("%04X" % devt, devt, model.decode("cp037").rstrip(), cyls, heads, tsize,
+                   first, last, volser, created)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _encode_track(cyl: int, head: int, image: Any) -> bytearray:
+    buf = bytearray(_TRACK.pack(MAGIC_TRACK, VERSION, 0, 0, cyl, head, len(image)))
+    buf += image
+    return seal(buf)
+
+
+def dump_volume(dev: DasdImage, tape: Any, first_cyl: int = 0,
+                last_cyl: Optional[int] = None, progress: ProgressFn = None) -> dict[str, Any]:
+    """Write cylinders ``first_cyl..last_cyl`` of ``dev`` to the open ``tape``
+    as one tape file (header, a block per track, trailer, tapemark)."""
+    last = dev.cylinders - 1 if last_cyl is None else last_cyl
+    if not 0 <= first_cyl <= last < dev.cylinders:
+        raise InvalidArgumentError(f"cylinder range {first_cyl}-{last} is outside the volume "
+                                   f"({dev.cylinders} cylinders)", path=dev.path)
+    hdr = VolumeHeader(dev.devtype, dev.device.devt, dev.model, dev.cylinders, dev.heads,
+                       dev.track_size, first_cyl, last, dev.volser, int(time.time() * 1e6))
+    tape.write_block(hdr.encode())
+    tracks = nbytes = 0
+    for trk in dev.tracks(first_cyl, last):
+        image = trk.image
+        tape.write_block(_encode_track(trk.cyl, trk.head, image))
+        tracks += 1
+        nbytes += len(image)
+        if progress and trk.head == dev.heads - 1:
+            progress(1)
+    tape.write_block(seal(bytearray(_END.pack(MAGIC_END, VERSION, 0, 0, tracks, nbytes))))
+    tape.tapemark()
+    return {**hdr.to_dict(), "tracks": tracks, "bytes": nbytes}
+
+
+def read_header(tape: Any, path: str = "") -> VolumeHeader:
+    """Read the SPKD block at the tape's current position."""
+    block = read_next(tape)
+    if block is None or block is TAPEMARK:
+        raise TruncatedError("no volume dump here (tapemark or end of tape)", path=path)
+    return VolumeHeader.decode(block, path=path, block=0)
+
+
+def iter_tracks(tape: Any, hdr: VolumeHeader, path: str = "") -> Iterable[tuple[int, int, Any]]:
+    """Yield (cyl, head, image) for every track block up to the trailer, and
+    check the trailer's counts."""
+    want = (hdr.last_cyl - hdr.first_cyl + 1) * hdr.heads
+    n = nbytes = 0
+    blockno = 1
+    while True:
+        block = read_next(tape)
+        where = {"path": path, "block": blockno}
+        if block is None or block is TAPEMARK:
+            raise TruncatedError(f"volume dump ends after {n} of {want} tracks", **where)
+        if bytes(block[:4]) == MAGIC_END:
+            mv = check_block(block, "SPKE", minimum=_END.size + 4, where=where, magics=_MAGICS)
+            _, _, _, _, tracks, total = _END.unpack_from(mv)
+            if (tracks, total) != (n, nbytes) or n != want:
+                raise FormatError(f"trailer says {tracks} tracks / {total} bytes, read {n} / "
+                                  f"{nbytes} (expected {want} tracks)", **where)
+            return
+        mv = check_block(block, "SPKT", minimum=_TRACK.size + 4, where=where, magics=_MAGICS)
+        _, _, _, _, cyl, head, length = _TRACK.unpack_from(mv)
+        expect = divmod(hdr.first_cyl * hdr.heads + n, hdr.heads)
+        if (cyl, head) != expect or length != len(mv) - _TRACK.size - 4:
+            raise FormatError(f"track block for {cyl}/{head} ({length} bytes) where "
+                              f"{expect[0]}/{expect[1]} was expected", **where)
+        yield cyl, head, mv[_TRACK.size:_TRACK.size + length]
+        n += 1
+        nbytes += length
+        blockno += 1
+
+
+def restore_volume(tape: Any, target: PathLike, *, path: str = "", progress: ProgressFn = None,
+                   create: Optional[bool] = None) -> dict[str, Any]:
+    """Restore the volume dump at the tape's position onto ``target``.
+
+    A missing target is created (same device type and size, raw track 0 that
+    the dump then overwrites); an existing one must have the same device type
+    and room for the dumped cylinders.  Every track is validated before it is
+    written (structure and real capacity)."""
+    target = os.fspath(target)
+    hdr = read_header(tape, path)
+    if create is None:
+        create = not os.path.exists(target)
+    if not create:
+        with open_dasd(target, "r+") as dev:
+            return _restore_onto(dev, tape, hdr, path, progress)
+    # a new volume appears only when the whole dump was restored onto it
+    with atomic_output(target) as tmp:
+        dev = create_dasd(tmp, hdr.model or hdr.devtype, None, cylinders=hdr.cylinders,
+                          lfs=True, raw=True)
+        with dev:
+            info = _restore_onto(dev, tape, hdr, path, progress)
+    return {**info, "target": target}
+
+
+def _restore_onto(dev: DasdImage, tape: Any, hdr: VolumeHeader, path: str,
+                  progress: ProgressFn) -> dict[str, Any]:
+    if dev.devtype != hdr.devtype or dev.heads != hdr.heads:
+        raise InvalidArgumentError(
+            f"dump of a {hdr.devtype} ({hdr.heads} heads) cannot be restored onto a "
+            f"{dev.devtype} ({dev.heads} heads)", path=dev.path)
+    if hdr.last_cyl >= dev.cylinders:
+        raise InvalidArgumentError(
+            f"dump reaches cylinder {hdr.last_cyl}, the volume has {dev.cylinders}",
+            path=dev.path)
+    tracks = nbytes = 0
+    for cyl, head, image in iter_tracks(tape, hdr, path):
+        dev.write_track(cyl, head, image)
+        tracks += 1
+        nbytes += len(image)
+        if progress and head == hdr.heads - 1:
+            progress(1)
+    dev.flush()
+    return {**hdr.to_dict(), "target": dev.path, "tracks": tracks, "bytes": nbytes}
+
+
+def dump(volume: PathLike, tape_path: PathLike, cylinders: Optional[tuple[int, int]] = None,
+         *, format: Optional[str] = None, compress: Any = None,
+         progress: ProgressFn = None) -> dict[str, Any]:
+    """``spoolkit dasd dump``: the volume (or a cylinder range) to a new tape
+    image, written to a temp file and renamed into place."""
+    lo, hi = cylinders if cylinders else (0, None)
+    with open_dasd(volume) as dev, open_archive_tape(tape_path, "w", format=format,
+                                                     compress=compress) as tape:
+        info = dump_volume(dev, tape, lo, hi, progress)
+        tape.tapemark()
+    return {**info, "volume": os.fspath(volume), "tape": os.fspath(tape_path)}
+
+
+def restore(tape_path: PathLike, volume: PathLike, *, progress: ProgressFn = None
+            ) -> dict[str, Any]:
+    """``spoolkit dasd restore``: the first volume dump on the tape onto ``volume``."""
+    with open_archive_tape(tape_path, "r") as tape:
+        return {**restore_volume(tape, volume, path=os.fspath(tape_path), progress=progress),
+                "tape": os.fspath(tape_path)}
+
+
+__all__ = ["VolumeHeader", "dump_volume", "restore_volume", "read_header", "iter_tracks",
+           "dump", "restore"]

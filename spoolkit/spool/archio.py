@@ -1,0 +1,346 @@
+"""Reading and writing spool archives on an open tape (see
+:mod:`spoolkit.spool.archive` for the blocks).
+
+:class:`RunWriter` writes one DUMP run; :func:`read_runs` finds the runs of a
+tape and reads only their catalogs (skipping the data files by tapemark);
+:func:`read_file` seeks to one file and returns its header and pages;
+:func:`recover_run` rebuilds the catalog of a run cut short (a dump killed
+before its catalog was written).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from ..errors import FormatError, SpoolkitError, TruncatedError
+from .archive import (
+    ENTRY_REF,
+    PAGE_SIZE,
+    PAGES_PER_BLOCK,
+    CatalogEntry,
+    FileHeader,
+    RunHeader,
+    block_kind,
+    decode_catalog_block,
+    decode_pages,
+    encode_catalog,
+    encode_pages,
+)
+from .tapeio import TAPEMARK, read_next
+
+#: EBCDIC starts of IBM standard label blocks (VOL1, HDR1/2, EOF1/2, EOV1/2, UHL, UTL)
+_LABELS = tuple(x.encode("cp037") for x in ("VOL", "HDR", "EOF", "EOV", "UHL", "UTL"))
+
+
+@dataclass
+class ArchiveFile:
+    """One spool file to dump: its catalog attributes, header page and pages."""
+
+    entry: CatalogEntry
+    header_page: bytes
+    pages: Callable[[], Iterable[Any]]   # yields buffers of whole 4096-byte pages
+
+
+class RunWriter:
+    """Write one run (data file, then catalog file) onto an open tape.
+
+    Nothing of the run is valid until :meth:`finish` wrote the catalog; callers
+    make the tape itself atomic (:func:`spoolkit.spool.tapeio.open_archive_tape`).
+    """
+
+    def __init__(self, tape: Any, source: str = "", *, run_id: Optional[int] = None,
+                 on_block: Optional[Callable[[int], None]] = None) -> None:
+        self.tape = tape
+        now = int(time.time() * 1e6)
+        self.header = RunHeader(run_id or now, now, source)
+        self.entries: list[CatalogEntry] = []
+        self.blocks = 0
+        self.on_block = on_block
+        self._write(self.header.encode())
+
+    def _write(self, block: Any) -> None:
+        if self.on_block is not None:
+            self.on_block(self.blocks)      # fault injection / progress hook
+        self.tape.write_block(block)
+        self.blocks += 1
+
+    def add(self, f: ArchiveFile) -> CatalogEntry:
+        """Write one file's SPKF block and page blocks; return its catalog entry."""
+        e = f.entry
+        seq = len(self.entries)
+        e.fileseq, e.block, e.offset, e.flags = seq, self.blocks, self.tape.tell(), 0
+        self._write(FileHeader(seq, e.pages, e.records, e.spoolid, e.owner, e.created, e.crc,
+                               f.header_page).encode())
+        done = 0
+        pending = bytearray()
+        for buf in f.pages():
+            mv = memoryview(buf).cast("B")
+            if pending:                       # complete a partial group first
+                take = min(len(mv), PAGES_PER_BLOCK * PAGE_SIZE - len(pending))
+                pending += mv[:take]
+                mv = mv[take:]
+                if len(pending) == PAGES_PER_BLOCK * PAGE_SIZE:
+                    self._write(encode_pages(seq, done, pending))
+                    done += PAGES_PER_BLOCK
+                    pending = bytearray()
+            step = PAGES_PER_BLOCK * PAGE_SIZE
+            while len(mv) >= step:
+                self._write(encode_pages(seq, done, mv[:step]))
+                done += PAGES_PER_BLOCK
+                mv = mv[step:]
+            pending += mv
+        if len(pending) % PAGE_SIZE:
+            raise FormatError(f"spool file {e.owner} {e.spoolid}: pages are not whole "
+                              f"4096-byte pages")
+        if pending:
+            self._write(encode_pages(seq, done, pending))
+            done += len(pending) // PAGE_SIZE
+        if done != e.pages:
+            raise FormatError(f"spool file {e.owner} {e.spoolid}: {done} pages read, "
+                              f"the header says {e.pages}")
+        self.entries.append(e)
+        return e
+
+    def add_ref(self, e: CatalogEntry) -> None:
+        """List a file that is unchanged since an earlier archive (incremental)."""
+        e.fileseq, e.block, e.offset, e.flags = len(self.entries), 0, 0, ENTRY_REF
+        self.entries.append(e)
+
+    def finish(self) -> list[CatalogEntry]:
+        """Close the data file and write the catalog file."""
+        data_blocks = self.blocks
+        self.tape.tapemark()
+        for block in encode_catalog(self.header.run_id, data_blocks, self.entries):
+            self._write(block)
+        self.tape.tapemark()
+        return self.entries
+
+
+@dataclass
+class Run:
+    """One run found on a tape."""
+
+    header: RunHeader
+    file_number: int                  # tape file number of its data file (0-based)
+    start: int                        # seek offset of the SPKR block
+    entries: list[CatalogEntry] = field(default_factory=list)
+    complete: bool = True             # False: no catalog, entries were recovered
+    problem: str = ""                 # why the catalog is missing or incomplete
+    archive: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run_id": self.header.run_id, "source": self.header.source,
+                "created": self.header.created, "file_number": self.file_number,
+                "complete": self.complete, "problem": self.problem,
+                "files": [e.to_dict() for e in self.entries]}
+
+
+def _is_label(block: Any) -> bool:
+    return len(block) == 80 and bytes(block[:3]) in _LABELS
+
+
+def read_runs(tape: Any, path: str = "", *, recover: bool = True) -> list[Run]:
+    """Every run on the tape, from the start, reading only run headers and
+    catalogs.  A run whose catalog is missing (a dump cut short) is rebuilt by
+    reading its data file when ``recover`` is true, and flagged incomplete."""
+    tape.rewind()
+    runs: list[Run] = []
+    fileno = 0
+    empty_files = 0
+    while True:
+        start = tape.tell()
+        block = read_next(tape)
+        if block is None:
+            break
+        if block is TAPEMARK:
+            empty_files += 1
+            fileno += 1
+            if empty_files >= 2:
+                break                       # double tapemark: end of the volume
+            continue
+        empty_files = 0
+        if _is_label(block) or block_kind(block) != "SPKR":
+            # labels and foreign files are passed over
+            if not tape.skip_files(1):
+                break
+            fileno += 1
+            continue
+        hdr = RunHeader.decode(block, path=path, block=0)
+        run = Run(hdr, fileno, start, archive=path)
+        runs.append(run)
+        try:
+            if not tape.skip_files(1):       # no tapemark after the data file
+                run.complete, run.problem = False, "the data file has no tapemark"
+        except SpoolkitError as exc:
+            run.complete, run.problem = False, f"data file: {exc}"
+        if run.complete:
+            fileno += 1
+            try:
+                run.entries = _read_catalog(tape, hdr, path)
+                fileno += 1
+            except SpoolkitError as exc:
+                run.complete, run.problem = False, f"catalog: {exc}"
+        if not run.complete:
+            if recover:
+                run.entries = recover_run(tape, run, path)
+            break                              # nothing valid follows a torn run
+    for run in runs:
+        for e in run.entries:
+            e.run_id, e.archive = run.header.run_id, path
+    return runs
+
+
+def _read_catalog(tape: Any, hdr: RunHeader, path: str) -> list[CatalogEntry]:
+    entries: list[CatalogEntry] = []
+    seq = 0
+    while True:
+        block = read_next(tape)
+        where = {"path": path, "block": seq}
+        if block is None or block is TAPEMARK:
+            raise TruncatedError(f"catalog ends after {seq} blocks without its last block",
+                                 **where)
+        info, part = decode_catalog_block(block, **where)
+        if info["seq"] != seq or info["run_id"] != hdr.run_id:
+            raise FormatError(f"catalog block {info['seq']} of run {info['run_id']} where "
+                              f"block {seq} of run {hdr.run_id} was expected", **where)
+        entries += part
+        seq += 1
+        if info["last"]:
+            if len(entries) != info["total"]:
+                raise FormatError(f"catalog lists {len(entries)} files, says {info['total']}",
+                                  **where)
+            if read_next(tape) is not TAPEMARK:
+                raise FormatError("no tapemark after the last catalog block", **where)
+            return entries
+
+
+def recover_run(tape: Any, run: Run, path: str = "") -> list[CatalogEntry]:
+    """Catalog entries of the files of a run that were written completely
+    (read sequentially from the run's start; stops at the first damage)."""
+    return _recover(tape, run.start, path)[0]
+
+
+def _recover(tape: Any, start: int, path: str) -> tuple[list[CatalogEntry], int, int]:
+    """-> (entries of the whole files, seek offset after the last of them,
+    blocks up to there) of the data file starting at ``start``."""
+    tape.seek(start)
+    read_next(tape)                         # SPKR
+    entries: list[CatalogEntry] = []
+    blockno = 1
+    end, end_blocks = tape.tell(), 1
+    while True:
+        offset = tape.tell()
+        try:
+            block = read_next(tape)
+            if block is None or block is TAPEMARK:
+                break
+            fh = FileHeader.decode(block, path=path, block=blockno)
+            first = blockno
+            blockno += 1
+            for _ in _read_page_blocks(tape, fh, path, blockno):
+                blockno += 1
+        except SpoolkitError:
+            break
+        entries.append(CatalogEntry(fh.fileseq, fh.spoolid, fh.owner, "?", "?", fh.pages,
+                                    fh.records, fh.created, fh.crc, first, offset))
+        end, end_blocks = tape.tell(), blockno
+    return entries, end, end_blocks
+
+
+def seal_torn_run(tape: Any, header: RunHeader, start: int,
+                  catalog_at: Optional[int] = None, path: str = "") -> int:
+    """Finish a run cut short so that what follows on the tape stays
+    reachable: its whole files get a catalog (the rest of the data file is
+    cut off).  ``catalog_at``: where a torn catalog file starts (the data file
+    itself is whole).  Returns the number of files kept; the tape is left
+    after the catalog's tapemark."""
+    entries, end, blocks = _recover(tape, start, path)
+    if catalog_at is not None:
+        tape.seek(catalog_at)
+    else:
+        tape.seek(end)
+        tape.tapemark()
+    for block in encode_catalog(header.run_id, blocks, entries):
+        tape.write_block(block)
+    tape.tapemark()
+    return len(entries)
+
+
+def _read_page_blocks(tape: Any, fh: FileHeader, path: str, blockno: int
+                      ) -> Iterator[memoryview]:
+    done = 0
+    while done < fh.pages:
+        where = {"path": path, "block": blockno}
+        block = read_next(tape)
+        if block is None or block is TAPEMARK:
+            raise TruncatedError(f"spool file {fh.owner} {fh.spoolid} ends after {done} of "
+                                 f"{fh.pages} pages", **where)
+        seq, first, pages = decode_pages(block, **where)
+        if seq != fh.fileseq or first != done:
+            raise FormatError(f"page block of file {seq} at page {first} where file "
+                              f"{fh.fileseq} page {done} was expected", **where)
+        done += len(pages) // PAGE_SIZE
+        if done > fh.pages:
+            raise FormatError(f"spool file {fh.owner} {fh.spoolid} has more than its "
+                              f"{fh.pages} pages", **where)
+        blockno += 1
+        yield pages
+
+
+def read_file(tape: Any, entry: CatalogEntry, path: str = "", *, start: Optional[int] = None
+              ) -> tuple[FileHeader, Iterator[memoryview]]:
+    """Seek to ``entry``'s header block; return its header and an iterator of
+    its checked page blocks (views of whole pages).
+
+    If the seek offset does not lead to the file (a tape copied to another
+    format), the file is found by block number from the run's ``start``."""
+    where = {"path": path, "block": entry.block}
+    if entry.is_ref:
+        raise FormatError(f"spool file {entry.owner} {entry.spoolid} is a reference to an "
+                          f"earlier archive, not data", **where)
+    tape.seek(entry.offset)
+    block = read_next(tape)
+    if (block is None or block is TAPEMARK or block_kind(block) != "SPKF") and start is not None:
+        tape.seek(start)
+        for _ in range(entry.block):
+            read_next(tape)
+        block = read_next(tape)
+    if block is None or block is TAPEMARK:
+        raise TruncatedError(f"spool file {entry.owner} {entry.spoolid}: no header block at "
+                             f"offset {entry.offset}", **where)
+    fh = FileHeader.decode(block, **where)
+    if (fh.fileseq, fh.spoolid, fh.owner, fh.crc) != (entry.fileseq, entry.spoolid,
+                                                      entry.owner, entry.crc):
+        raise FormatError(f"header block holds {fh.owner} {fh.spoolid}, the catalog says "
+                          f"{entry.owner} {entry.spoolid}", **where)
+    return fh, _read_page_blocks(tape, fh, path, entry.block + 1)
+
+
+def resolve_latest(runs: list[Run]) -> list[CatalogEntry]:
+    """The files of the newest state an archive chain describes: the live set
+    of the last run, each reference replaced by the newest data entry of the
+    same identity in an earlier run."""
+    if not runs:
+        return []
+    last = max(runs, key=lambda r: r.header.run_id)
+    data: dict[tuple[str, int, int, int], CatalogEntry] = {}
+    for run in sorted(runs, key=lambda r: r.header.run_id):
+        for e in run.entries:
+            if not e.is_ref:
+                data[e.identity] = e
+    out = []
+    for e in last.entries:
+        found = data.get(e.identity)
+        if found is None:
+            raise FormatError(f"spool file {e.owner} {e.spoolid} is listed as archived "
+                              f"earlier, but no given archive holds it", path=last.archive)
+        out.append(found)
+    return out
+
+
+__all__ = ["ArchiveFile", "RunWriter", "Run", "read_runs", "read_file", "recover_run",
+           "seal_torn_run",
+           "resolve_latest"]

@@ -1,0 +1,121 @@
+"""The run log of a DUMP / LOAD / SCAN / VERIFY, in the spirit of SPXTAPE's:
+one line per file (owner, spool ID, type, class, records, pages, result),
+then totals (files, pages, bytes, elapsed, rate); and a JSON summary."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional, TextIO
+
+from .archive import PAGE_SIZE
+
+
+@dataclass
+class LogLine:
+    owner: str
+    spoolid: int
+    kind: str
+    klass: str
+    records: int
+    pages: int
+    result: str           # DUMPED, LOADED, SKIPPED, REFERENCED, SCANNED, VERIFIED, ERROR
+    message: str = ""
+    new_spoolid: Optional[int] = None
+
+    def text(self) -> str:
+        spid = "%04d" % self.spoolid
+        if self.new_spoolid is not None and self.new_spoolid != self.spoolid:
+            spid += "->%04d" % self.new_spoolid
+        line = "%-8s %-10s %-5s %-1s %9d %7d  %s" % (
+            self.owner, spid, self.kind, self.klass, self.records, self.pages, self.result)
+        return line + (" " + self.message if self.message else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["class"] = d.pop("klass")
+        return d
+
+
+@dataclass
+class RunLog:
+    """Collects what a run did; ``text()`` and ``to_dict()`` render it."""
+
+    command: str                      # DUMP, LOAD, SCAN, VERIFY, WATCH
+    source: str = ""
+    target: str = ""
+    lines: list[LogLine] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
+    elapsed: float = 0.0
+    pages: int = 0
+    bytes: int = 0
+    _t0: float = field(default_factory=time.perf_counter, repr=False)
+
+    def add(self, entry: Any, result: str, message: str = "", *, count: bool = True,
+            new_spoolid: Optional[int] = None) -> LogLine:
+        """Log one file (``entry`` has owner, spoolid, kind, klass, records, pages)."""
+        line = LogLine(entry.owner, entry.spoolid, entry.kind, entry.klass, entry.records,
+                       entry.pages, result, message, new_spoolid)
+        self.lines.append(line)
+        if count and result not in ("ERROR", "SKIPPED", "REFERENCED"):
+            self.pages += entry.pages
+            self.bytes += entry.pages * PAGE_SIZE
+        return line
+
+    def finish(self) -> RunLog:
+        self.elapsed = time.perf_counter() - self._t0
+        return self
+
+    @property
+    def files(self) -> int:
+        return sum(1 for x in self.lines if x.result not in ("ERROR", "SKIPPED", "REFERENCED"))
+
+    @property
+    def errors(self) -> list[LogLine]:
+        return [x for x in self.lines if x.result == "ERROR"]
+
+    @property
+    def rate(self) -> float:
+        """Bytes per second."""
+        return self.bytes / self.elapsed if self.elapsed > 0 else 0.0
+
+    def totals(self) -> str:
+        return ("Files: %d  Pages: %d  Bytes: %d  Errors: %d  Elapsed: %.3f s  Rate: %.1f MB/s"
+                % (self.files, self.pages, self.bytes, len(self.errors), self.elapsed,
+                   self.rate / 1e6))
+
+    def text(self) -> str:
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.started))
+        head = f"spoolkit {self.command} {self.source}"
+        if self.target:
+            head += f" to {self.target}"
+        out = [f"{head}  {when}",
+               "%-8s %-10s %-5s %-1s %9s %7s  %s" % ("OWNER", "SPOOLID", "TYPE", "C",
+                                                    "RECORDS", "PAGES", "RESULT")]
+        out += [x.text() for x in self.lines]
+        out.append(self.totals())
+        return "\n".join(out) + "\n"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "command": self.command, "source": self.source, "target": self.target,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
+            "files": self.files, "pages": self.pages, "bytes": self.bytes,
+            "errors": len(self.errors), "elapsed": round(self.elapsed, 6),
+            "rate": round(self.rate), "lines": [x.to_dict() for x in self.lines],
+        }
+
+    def write(self, path: str, json_path: Optional[str] = None) -> None:
+        """Append the text log to ``path`` (and the JSON summary to ``json_path``)."""
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(self.text())
+        if json_path:
+            with open(json_path, "w", encoding="utf-8") as f:
+                json.dump(self.to_dict(), f, indent=2)
+
+    def emit_to(self, out: TextIO) -> None:
+        out.write(self.text())
+
+
+__all__ = ["RunLog", "LogLine"]
