@@ -119,3 +119,28 @@ def test_property_round_trip(tmp_path_factory, files):
     create_volume(dst, "3390", volser="SPL007", extents=EXTENTS, cylinders=20).close()
     load(d / "t.het", dst)
     assert _read_all(dst) == _read_all(src)
+
+
+def test_cli_dump_scan_load_with_selection(tmp_path, capsys):
+    import json
+
+    from spoolkit.cli import main
+
+    src = _volume(tmp_path / "src.3390", _files())
+    tape = tmp_path / "cli.het"
+    assert main(["spool", "dump", str(src), "--to", str(tape), "--owner", "OPER*",
+                 "--compress", "zlib"]) == 0
+    capsys.readouterr()
+    assert main(["spool", "scan", str(tape), "--json"]) == 0
+    scanned = json.loads(capsys.readouterr().out)
+    assert "OPERATOR" in json.dumps(scanned) and "MAINT" not in json.dumps(scanned)
+    dst = tmp_path / "dst.3390"
+    create_volume(dst, "3390", volser="SPL008", extents=EXTENTS, cylinders=20).close()
+    assert main(["spool", "load", str(tape), "--to", str(dst)]) == 0
+    assert [g[:2] for g in _read_all(dst)] == [(12, "OPERATOR")]
+    assert main(["spool", "verify", str(tape)]) == 0
+    # a date range that matches nothing dumps nothing
+    capsys.readouterr()
+    assert main(["spool", "dump", str(src), "--to", str(tmp_path / "none.aws"),
+                 "--date", "2020-01-01:2020-12-31", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["files"] == 0

@@ -104,7 +104,7 @@ def selector(args: Any) -> Optional[Any]:
     logic, shared with the other spool verbs); None when nothing is selected."""
     if not any(getattr(args, name, None) for name in _SELECTION):
         return None
-    from ..spool.select import selector_from_args  # type: ignore[attr-defined]
+    from ..spool.select import selector_from_args
 
     return selector_from_args(args)
 

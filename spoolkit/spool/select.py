@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from dataclasses import dataclass
-from typing import Iterable, Optional, Union
+from typing import Any, Iterable, Optional, Union
 
 from ..errors import InvalidArgumentError
 from .file import SDF_TYPES, SpoolFile
@@ -43,6 +44,18 @@ def _set(value: Union[str, Iterable[str], None]) -> Optional[frozenset[str]]:
     if isinstance(value, str):
         value = value.split(",")
     return frozenset(v.strip().upper() for v in value)
+
+
+def _matches(value: str, names: frozenset[str]) -> bool:
+    """Exact name, or a CP pattern: ``*`` any characters, ``%`` exactly one."""
+    if value in names:
+        return True
+    for pat in names:
+        if "*" in pat or "%" in pat:
+            rx = "".join(".*" if c == "*" else "." if c == "%" else re.escape(c) for c in pat)
+            if re.fullmatch(rx, value or ""):
+                return True
+    return False
 
 
 @dataclass(frozen=True, init=False)
@@ -86,7 +99,7 @@ class Selection:
         set_(self, "hold", hold)
 
     def match(self, sf: SpoolFile) -> bool:
-        if self.owner is not None and sf.owner not in self.owner:
+        if self.owner is not None and not _matches(sf.owner, self.owner):
             return False
         if self.spoolid is not None and not any(lo <= (sf.spoolid or 0) <= hi
                                                 for lo, hi in self.spoolid):
@@ -95,9 +108,9 @@ class Selection:
             return False
         if self.class_ is not None and sf.class_ not in self.class_:
             return False
-        if self.form is not None and sf.form not in self.form:
+        if self.form is not None and not _matches(sf.form, self.form):
             return False
-        if self.dest is not None and sf.dest not in self.dest:
+        if self.dest is not None and not _matches(sf.dest, self.dest):
             return False
         if self.since is not None and sf.created < self.since:
             return False
@@ -117,3 +130,38 @@ class Selection:
 
 
 ALL = Selection()
+
+
+def selector_from_args(args: Any) -> Selection:
+    """A Selection from the CLI's selection options (``--owner``, ``--spoolid``,
+    ``--type``, ``--class``, ``--form``, ``--dest``, ``--date A[:B]``, ``--hold``)."""
+    since = until = None
+    if getattr(args, "date", None):
+        a, _, b = args.date.partition(":")
+        try:
+            first = _dt.date.fromisoformat(a)
+            last = _dt.date.fromisoformat(b) if b else first
+        except ValueError:
+            raise InvalidArgumentError(f"--date {args.date!r}: use YYYY-MM-DD[:YYYY-MM-DD]") \
+                from None
+        since = _dt.datetime.combine(first, _dt.time.min, _dt.timezone.utc)
+        until = _dt.datetime.combine(last, _dt.time.max, _dt.timezone.utc)
+    kinds = [k.upper() for k in (getattr(args, "kind", None) or [])]
+    sdf = None
+    if "SDF" in kinds:
+        kinds.remove("SDF")
+        sdf = True
+    if "STANDARD" in kinds:
+        kinds.remove("STANDARD")
+        sdf = False
+    hold = {"hold": True, "nohold": "none", None: None}[getattr(args, "hold", None)]
+    spoolid = ",".join(args.spoolid) if getattr(args, "spoolid", None) else None
+    return Selection(owner=_upper(getattr(args, "owner", None)), spoolid=spoolid,
+                     type=kinds or None, class_=_upper(getattr(args, "klass", None)),
+                     form=_upper(getattr(args, "form", None)),
+                     dest=_upper(getattr(args, "dest", None)), since=since, until=until,
+                     sdf=sdf, hold=hold)
+
+
+def _upper(value: Optional[str]) -> Optional[str]:
+    return value.upper() if value else None
