@@ -1,0 +1,4 @@
+/* Compiles vendored libdeflate's lib/deflate_compress.c unchanged; its code is not
+ * written for -Wextra's sign-compare check, which spoolkit's own code keeps. */
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#include "libdeflate/lib/deflate_compress.c"
