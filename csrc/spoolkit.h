@@ -400,6 +400,30 @@ int spk_tape_build_block(const uint8_t *data, size_t len, int format, int method
                          uint32_t chunksize, uint32_t prev, uint8_t *out, size_t outcap,
                          uint32_t *last, uint32_t *stored, spk_errinfo *err);
 
+/* Where the segment boundary after off lies: whole blocks are scanned from
+ * off until at least target bytes are covered or the tape ends.  Returns 0
+ * with *next set (== off only at the end of the tape), or an error. */
+int spk_tape_split(const uint8_t *buf, size_t len, uint64_t off, int format, uint64_t target,
+                   uint64_t *next, spk_errinfo *err);
+
+typedef struct spk_tape_recode_stat {
+    uint64_t next;           /* source offset after the last block copied */
+    uint64_t bytes;          /* data bytes copied (after decompression) */
+    uint32_t blocks;         /* data blocks copied */
+    uint32_t tapemarks;
+    uint32_t last;           /* last chunk (FakeTape: block) length written */
+} spk_tape_recode_stat;
+
+/* Copy the blocks of a mapped tape from off up to end (a block boundary, e.g.
+ * from spk_tape_split) into out in another format: each block is read,
+ * decompressed, and framed again as spk_tape_build_block does (dstmethod,
+ * level, chunksize; prev = the previous chunk length on the destination).
+ * Stops early, before a block whose worst case would not fit in out; st
+ * says where.  Returns the bytes written to out (outcap <= INT_MAX). */
+int spk_tape_recode(const uint8_t *buf, size_t len, uint64_t off, uint64_t end, int srcformat,
+                    int dstformat, int dstmethod, int level, uint32_t chunksize, uint32_t prev,
+                    uint8_t *out, size_t outcap, spk_tape_recode_stat *st, spk_errinfo *err);
+
 typedef struct spk_tape_filestat {
     uint64_t blocks, bytes, stored;
     uint32_t min_block, max_block, min_stored, max_stored;

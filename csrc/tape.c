@@ -5,6 +5,7 @@
  * to EOR; HET compresses the whole block before chunking and marks every
  * chunk.  FakeTape: a 12-character ASCII header {prev, cur, prev^cur} in
  * 4 hex digits each, no chunking, no compression. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -236,13 +237,15 @@ static void put_aws_hdr(uint8_t *p, uint32_t clen, uint32_t plen, uint8_t f1)
     p[5] = 0;
 }
 
-int spk_tape_build_block(const uint8_t *data, size_t len, int format, int method, int level,
-                         uint32_t chunksize, uint32_t prev, uint8_t *out, size_t outcap,
-                         uint32_t *last, uint32_t *stored, spk_errinfo *err)
+/* spk_tape_build_block with an optional caller scratch of at least len bytes
+ * for the compressed copy (NULL: allocated here). */
+static int build(const uint8_t *data, size_t len, int format, int method, int level,
+                 uint32_t chunksize, uint32_t prev, uint8_t *out, size_t outcap,
+                 uint32_t *last, uint32_t *stored, uint8_t *scratch, spk_errinfo *err)
 {
     const uint8_t *src = data;
     size_t slen = len, need, pos = 0, done = 0;
-    uint8_t *tmp = NULL, bits = 0;
+    uint8_t *tmp = NULL, *ctmp = scratch, bits = 0;
 
     if (!out || (!data && len))
         return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
@@ -285,12 +288,14 @@ int spk_tape_build_block(const uint8_t *data, size_t len, int format, int method
         return spk_fail(err, SPK_EARG, -1, -1, "chunk size %u outside 1..65535", chunksize);
     if (method != SPK_COMP_NONE && len > 0) {
         /* compress the whole block; keep it only when it is smaller */
-        tmp = malloc(len);
-        if (!tmp)
-            return spk_fail(err, SPK_ENOMEM, -1, -1, "out of memory");
-        int rc = spk_compress(method, level, data, len, tmp, len - 1 > 0 ? len - 1 : 0, NULL);
+        if (!ctmp) {
+            ctmp = tmp = malloc(len);
+            if (!tmp)
+                return spk_fail(err, SPK_ENOMEM, -1, -1, "out of memory");
+        }
+        int rc = spk_compress(method, level, data, len, ctmp, len - 1, NULL);
         if (rc > 0) {
-            src = tmp;
+            src = ctmp;
             slen = (size_t)rc;
             bits = (uint8_t)method;
         } else if (rc != SPK_EBUFSIZE && rc < 0) {
@@ -321,6 +326,131 @@ int spk_tape_build_block(const uint8_t *data, size_t len, int format, int method
     if (last) *last = prev;
     if (stored) *stored = (uint32_t)slen;
     return (int)pos;
+}
+
+int spk_tape_build_block(const uint8_t *data, size_t len, int format, int method, int level,
+                         uint32_t chunksize, uint32_t prev, uint8_t *out, size_t outcap,
+                         uint32_t *last, uint32_t *stored, spk_errinfo *err)
+{
+    return build(data, len, format, method, level, chunksize, prev, out, outcap, last, stored,
+                 NULL, err);
+}
+
+int spk_tape_split(const uint8_t *buf, size_t len, uint64_t off, int format, uint64_t target,
+                   uint64_t *next, spk_errinfo *err)
+{
+    uint64_t p = off;
+
+    if (!next)
+        return spk_fail(err, SPK_EARG, -1, -1, "missing output");
+    *next = off;
+    while (p - off < target) {
+        spk_tape_block b;
+        int rc = spk_tape_scan_block(buf, len, p, format, &b, err);
+        if (rc < 0)
+            return rc;
+        if (rc == 1)
+            break;
+        p = b.next;
+    }
+    *next = p;
+    return 0;
+}
+
+/* Worst-case framed size of a block of n data bytes. */
+static size_t framed_bound(size_t n, int format, uint32_t chunksize)
+{
+    if (format == SPK_TAPE_FAKETAPE)
+        return SPK_TAPE_FKT_HDR + n;
+    return n + (n / chunksize + 2) * SPK_TAPE_AWS_HDR;
+}
+
+int spk_tape_recode(const uint8_t *buf, size_t len, uint64_t off, uint64_t end, int srcformat,
+                    int dstformat, int dstmethod, int level, uint32_t chunksize, uint32_t prev,
+                    uint8_t *out, size_t outcap, spk_tape_recode_stat *st, spk_errinfo *err)
+{
+    uint8_t *data = NULL, *ctmp = NULL, *scratch = NULL;
+    size_t pos = 0;
+    int rc = 0;
+
+    if (!st || !out || (!buf && len) || end > len || off > end || outcap > INT_MAX)
+        return spk_fail(err, SPK_EARG, -1, -1, "bad recode arguments");
+    if (dstformat == SPK_TAPE_AWS && (chunksize < 1 || chunksize > SPK_TAPE_MAXCHUNK))
+        return spk_fail(err, SPK_EARG, -1, -1, "chunk size %u outside 1..65535", chunksize);
+    memset(st, 0, sizeof *st);
+    st->next = off;
+    st->last = prev;
+    data = malloc(SPK_TAPE_MAXBLOCK);
+    ctmp = malloc(SPK_TAPE_MAXBLOCK);
+    if (!data || !ctmp) {
+        rc = spk_fail(err, SPK_ENOMEM, -1, -1, "out of memory");
+        goto done;
+    }
+    while (st->next < end) {
+        spk_tape_block b;
+        const uint8_t *src;
+        size_t n;
+        uint32_t last = 0;
+
+        rc = spk_tape_scan_block(buf, end, st->next, srcformat, &b, err);
+        if (rc < 0)
+            goto done;
+        if (b.tapemark) {
+            n = 0;
+            src = NULL;
+        } else if (b.method == SPK_COMP_NONE && (b.chunks == 1 || srcformat == SPK_TAPE_FAKETAPE)) {
+            n = b.stored;   /* one piece: framed again straight from the source */
+            src = buf + b.offset + (srcformat == SPK_TAPE_FAKETAPE ? SPK_TAPE_FKT_HDR
+                                                                    : SPK_TAPE_AWS_HDR);
+        } else {
+            rc = payload(buf, &b, srcformat, data, SPK_TAPE_MAXBLOCK, &scratch, err);
+            if (rc < 0)
+                goto done;
+            n = (size_t)rc;
+            src = data;
+        }
+        if (!b.tapemark && n == 0) {
+            rc = spk_fail(err, SPK_EFORMAT, (int64_t)b.offset, -1,
+                          "block at offset %llu holds no data", (unsigned long long)b.offset);
+            goto done;
+        }
+        if (framed_bound(n, dstformat, chunksize) > outcap - pos) {
+            if (pos == 0) {
+                rc = spk_fail(err, SPK_EBUFSIZE, (int64_t)b.offset, -1,
+                              "output buffer of %zu bytes cannot hold the block at offset %llu",
+                              outcap, (unsigned long long)b.offset);
+                goto done;
+            }
+            break;  /* the caller continues from st->next with a fresh buffer */
+        }
+        rc = build(src, n, dstformat, dstmethod, level, chunksize, st->last, out + pos,
+                   outcap - pos, &last, NULL, ctmp, err);
+        if (rc < 0) {
+            if (err) {
+                char why[sizeof err->msg];
+                memcpy(why, err->msg, sizeof why);
+                snprintf(err->msg, sizeof err->msg, "block at offset %llu: %.150s",
+                         (unsigned long long)b.offset, why);
+                err->offset = (int64_t)b.offset;
+            }
+            goto done;
+        }
+        pos += (size_t)rc;
+        st->last = last;
+        st->next = b.next;
+        if (b.tapemark) {
+            st->tapemarks++;
+        } else {
+            st->blocks++;
+            st->bytes += n;
+        }
+    }
+    rc = (int)pos;
+done:
+    free(data);
+    free(ctmp);
+    free(scratch);
+    return rc;
 }
 
 int spk_tape_map(const uint8_t *buf, size_t len, int format, int decompress,

@@ -9,7 +9,7 @@ import pytest
 
 from spoolkit.cli import main
 from spoolkit.cli.tape import _map_text, tape_map
-from spoolkit.errors import CompressionError, FormatError, TruncatedError
+from spoolkit.errors import CompressionError, FormatError, InvalidArgumentError, TruncatedError
 from spoolkit.tape import LabelledWriter, datasets, deblock, open_tape
 from spoolkit.tape import labels as sl
 
@@ -171,6 +171,71 @@ def test_round_trip_formats_and_big_blocks(tmp_path):
     back2 = tmp_path / "back2.aws"
     main(["tape", "copy", str(het2), str(back2), "--aws"])
     assert back2.read_bytes() == aws2.read_bytes()
+
+
+def _walk_back(path):
+    """Every block offset found by backspacing from the end (prev fields)."""
+    with open_tape(path, "r") as t:
+        t.seek(path.stat().st_size)
+        offs = []
+        while t.backspace_block():
+            offs.append(t.tell())
+    return offs[::-1]
+
+
+@pytest.mark.parametrize("fmt,compress,chunk", [("het", "zlib", 65535), ("het", "bzip2", 4096),
+                                                ("aws", None, 4096), ("fkt", None, 65535)])
+def test_segmented_copy_equals_block_by_block_writes(tmp_path, fmt, compress, chunk):
+    # the batch copy (segments recoded in C on threads) must write exactly
+    # the bytes of the one-block-at-a-time writer, prev fields included
+    blocks = [b for b in sample_blocks(9, 60) if fmt != "fkt" or len(b) <= 65535]
+    src = tmp_path / "src.het"
+    write_tape(src, blocks, marks_every=7, compress="zlib")
+    ref = tmp_path / f"ref.{fmt}"
+    with open_tape(ref, "w", format=fmt, compress=compress, chunk_size=chunk) as t, \
+            open_tape(src) as s:
+        for blk in s:
+            t.tapemark() if blk.is_tapemark else t.write_block(blk.data)
+        t.close(finish=False)
+    out = tmp_path / f"out.{fmt}"
+    seen = []
+    with open_tape(src) as s, open_tape(out, "w", format=fmt, compress=compress,
+                                        chunk_size=chunk) as t:
+        n = t.copy_from(s, workers=2, progress=seen.append, segment=50_000)
+        assert s.tell() == src.stat().st_size and s.file_number == len(blocks) // 7 + 2
+        assert t.file_number == s.file_number
+        t.close(finish=False)
+    assert n == (len(blocks), len(blocks) // 7 + 2)
+    assert sum(seen) == src.stat().st_size and len(seen) > 5
+    assert out.read_bytes() == ref.read_bytes()
+    with open_tape(out) as t:
+        assert _walk_back(out) == [b.offset for b in t]
+
+
+def test_copy_continues_when_blocks_inflate_past_the_buffer(tmp_path):
+    # 40 highly compressible 1 MiB blocks fit one 4 MiB source segment but
+    # inflate to 40 MiB: the C call stops and resumes with a fresh buffer
+    blocks = [bytes([i]) * (1 << 20) for i in range(40)]
+    src = tmp_path / "z.het"
+    write_tape(src, blocks, marks_every=100, compress="zlib")
+    assert src.stat().st_size < 1 << 20
+    out = tmp_path / "big.aws"
+    with open_tape(src) as s, open_tape(out, "w", format="aws") as t:
+        assert t.copy_from(s) == (40, 2)
+        t.close(finish=False)
+    with open_tape(out) as t:
+        got = [(b.data, b.offset) for b in t if not b.is_tapemark]
+    assert [g[0] for g in got] == blocks
+    assert _walk_back(out)[:40] == [g[1] for g in got]
+
+
+def test_copy_refuses_what_the_target_cannot_hold(tmp_path):
+    src = tmp_path / "big.aws"
+    write_tape(src, [b"a" * 100, b"b" * 70_000])
+    with pytest.raises(InvalidArgumentError, match="offset 106"), open_tape(src) as s, \
+            open_tape(tmp_path / "x.fkt", "w", format="fkt") as t:
+        t.copy_from(s)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.aws"]  # temp file removed
 
 
 def test_positioning(tmp_path):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Callable, Optional, Union
 
 from ..errors import InvalidArgumentError
@@ -19,19 +18,8 @@ def copy_tape(src: Union[str, os.PathLike], dst: Union[str, os.PathLike],
     (blocks, tapemarks).  ``progress`` is called with stored bytes read."""
     if os.path.abspath(src) == os.path.abspath(dst):
         raise InvalidArgumentError("source and destination are the same file")
-    counts = [0, 0]
     with open_tape(src) as inp, open_tape(dst, "w", format=format, compress=compress,
                                           level=level, chunk_size=chunk_size) as out:
-
-        def items() -> Iterator[Optional[bytes]]:
-            pos = 0
-            for blk in inp:
-                if progress:
-                    progress(inp.tell() - pos)
-                    pos = inp.tell()
-                counts[blk.is_tapemark] += 1
-                yield None if blk.is_tapemark else blk.data
-
-        out.write_blocks(items(), workers=workers)
+        counts = out.copy_from(inp, workers=workers, progress=progress)
         out.close(finish=False)  # an exact copy: no tapemarks added
-    return counts[0], counts[1]
+    return counts

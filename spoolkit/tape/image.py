@@ -16,7 +16,7 @@ import tempfile
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from .._native import check, ffi, lib, new_err
 from ..compress import method_code
@@ -443,6 +443,95 @@ class TapeImage:
             while pending:
                 put(pending.popleft())
         return n
+
+    def copy_from(self, src: TapeImage, workers: Optional[int] = None,
+                  progress: Optional[Callable[[int], None]] = None,
+                  segment: int = 4 << 20) -> tuple[int, int]:
+        """Copy every block and tapemark of ``src`` from its position to its
+        end onto this tape, in this tape's format, compression and chunk
+        size.  The source is cut at block boundaries into segments of about
+        ``segment`` bytes, each recoded by one C call on a worker thread (the
+        GIL is released), and written in order.  Returns (blocks, tapemarks);
+        ``progress`` gets the source bytes of each segment written."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._check_writable()
+        src._check_open()
+        buf, size = src._view()
+        start = src._pos
+        workers = workers or default_workers()
+        cap = max(2 * segment, MAXBLOCK + (MAXBLOCK // self.chunk_size + 2) * 12)
+        nxt = ffi.new("uint64_t *")
+
+        def recode(a: int, b: int) -> tuple[list[bytearray], int, int, int]:
+            pieces: list[bytearray] = []
+            st = ffi.new("spk_tape_recode_stat *")
+            err = new_err()
+            blocks = marks = 0
+            prev = 0  # patched by put(): it depends on the segment before
+            while a < b:
+                out = bytearray(cap)
+                n = check(lib.spk_tape_recode(buf, size, a, b, src._fmt, self._fmt,
+                                              self.method, self.level, self.chunk_size, prev,
+                                              ffi.from_buffer(out), cap, st, err),
+                          err, path=src.path)
+                del out[n:]
+                pieces.append(out)
+                a, prev = st.next, st.last
+                blocks += st.blocks
+                marks += st.tapemarks
+            return pieces, prev, blocks, marks
+
+        def put(seg: tuple[int, int, Any]) -> None:
+            a, b, fut = seg
+            pieces, last, blocks, marks = fut.result()
+            if pieces and pieces[0]:
+                self._patch_prev(pieces[0], self._last)
+            for p in pieces:
+                self._put(p, last)
+            if self.block_number >= 0:
+                self.block_number += blocks + marks - len(pieces)  # _put counted pieces
+            if self.file_number >= 0:
+                self.file_number += marks
+            counts[0] += blocks
+            counts[1] += marks
+            if progress:
+                progress(b - a)
+
+        counts = [0, 0]
+        pending: deque[tuple[int, int, Any]] = deque()
+        pos = last_start = start
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            while pos < size:
+                err = new_err()
+                check(lib.spk_tape_split(buf, size, pos, src._fmt, segment, nxt, err), err,
+                      path=src.path)
+                pending.append((pos, nxt[0], pool.submit(recode, pos, nxt[0])))
+                last_start, pos = pos, nxt[0]
+                if len(pending) >= 2 * workers:
+                    put(pending.popleft())
+            while pending:
+                put(pending.popleft())
+        # leave the source at its end, as reading it through would
+        while last_start < size:
+            b = src._scan(last_start)
+            src._last, last_start = b.last_chunk, b.next
+        src._pos = size
+        if src.block_number >= 0:
+            src.block_number += counts[0] + counts[1]
+        if src.file_number >= 0:
+            src.file_number += counts[1]
+        src.bytes_read += size - start
+        return counts[0], counts[1]
+
+    def _patch_prev(self, framed: bytearray, prev: int) -> None:
+        """Set the previous-length field of the first header in ``framed``."""
+        if self._fmt == FAKETAPE:
+            cur = int(framed[4:8], 16)
+            framed[0:4] = b"%04X" % prev
+            framed[8:12] = b"%04X" % (prev ^ cur)
+        else:
+            framed[2:4] = prev.to_bytes(2, "little")
 
     def tapemark(self) -> int:
         """Write a tapemark; returns its offset."""
