@@ -94,3 +94,25 @@ User_Volume_List USR001,
                  FBA001
 User_Volume_Include LX*
 """
+
+# Directory profiles.  LNXPROF is defined after the users that include it and
+# holds an MDISK, which z/VM does not allow in a profile entry (DIRECTXA
+# rejects it): it must be a finding, not a minidisk of LNXPROF, ALICE or BOB.
+# Had it been given to the includers, ALICE 0200 and BOB 0200 would overlap
+# each other and BOB's own 0200.  UNUSED is a valid profile nobody includes.
+PROFILE_DIRECTORY = """\
+USER ALICE XXXXXXXX 1G 2G G
+ INCLUDE LNXPROF
+ MDISK 0191 3390 1 10 USR002 MR
+USER BOB XXXXXXXX 1G 2G G
+ INCLUDE LNXPROF
+ MDISK 0191 3390 11 10 USR002 MR
+ MDISK 0200 3390 100 50 USR002 MR
+PROFILE LNXPROF
+ SPOOL 000C 2540 READER *
+ MDISK 0200 3390 100 50 USR002 MR
+ LINK MAINT 0190 0190 RR
+PROFILE UNUSED
+ LINK MAINT 0190 0190 RR
+ SPOOL 000D 2540 PUNCH A
+"""

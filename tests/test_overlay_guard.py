@@ -141,3 +141,23 @@ def test_guard_on_a_real_cp_formatted_volume(tmp_path, caplog):
         with caplog.at_level("WARNING", logger="spoolkit.overlay"):
             g.write_track(9, 1, Track.from_records(9, 1, [(1, b"", b"ok")]), override="test")
         assert "test" in caplog.text and len(g.overrides) == 1
+
+
+def test_profile_mdisk_locks_nothing(vol, monkeypatch):
+    """An MDISK in a PROFILE is rejected by DIRECTXA: included by a $-user it
+    does not become a lock; the $-user's own MDISK does."""
+    import spoolkit.cp
+    monkeypatch.setattr(spoolkit.cp, "read_cp_extents", lambda dev: [])
+    d = parse_directory("PROFILE LOCKS\n MDISK A01 3390 3 2 CPVOL1 R\n"
+                        "USER $SPOOL$ NOLOG\n INCLUDE LOCKS\n MDISK A02 3390 6 2 CPVOL1 R\n")
+    assert [(f.line, f.code) for f in d.findings] == [(2, "mdisk-in-profile")]
+    prot = protected_extents(vol, d)
+    assert [(p.first, p.last, p.kind, p.owner) for p in prot] == [
+        (0, 0, "CYL0", "CP"), (6, 7, "SPOL", "$SPOOL$")]
+    g = guard(vol, prot)
+    g.write_track(3, 0, payload(3, 0))
+    assert vol.read_track(3, 0).records[0].data == b"TRK 3/0" * 50
+    before = vol.read_track(6, 0).image
+    with pytest.raises(ProtectedExtentError, match=r"SPOL extent of \$SPOOL\$ 6-7"):
+        g.write_track(6, 0, payload(6, 0))
+    assert vol.read_track(6, 0).image == before

@@ -358,3 +358,74 @@ def test_paths_and_fba_volume_info(tmp_path, fake_cp):
     m = build_map(parse_directory(p), parse_system_config(ZVM_SYSTEM_CONFIG), [info])
     assert [(f.line, f.code) for f in m.findings] == [(18, "past-end")]
     assert m.volumes["FBA001"].gaps == []
+
+
+# -- PROFILE / INCLUDE -------------------------------------------------------------
+
+def test_profile_mdisk_is_a_finding_not_a_minidisk():
+    from overlay_data import PROFILE_DIRECTORY
+    d = parse_directory(PROFILE_DIRECTORY)
+    # the profile follows its users: INCLUDE resolved after parsing, no undefined-profile
+    assert [(u.name, u.kind, u.includes, u.include_line) for u in d.users] == [
+        ("ALICE", "USER", "LNXPROF", 2), ("BOB", "USER", "LNXPROF", 5),
+        ("LNXPROF", "PROFILE", None, None), ("UNUSED", "PROFILE", None, None)]
+    assert [(f.line, f.code) for f in d.findings] == [(10, "mdisk-in-profile")]
+    assert str(d.findings[0]) == (
+        "directory line 10: MDISK 0200 in PROFILE LNXPROF: z/VM allows MDISK only in USER, "
+        "IDENTITY and SUBCONFIG entries (DIRECTXA rejects it); not mapped, not given to the "
+        "2 users including it (ALICE, BOB)")
+    # neither the profile nor its includers own the rejected disk
+    assert [(m.owner, m.vaddr, m.start, m.end, m.line) for m in d.minidisks] == [
+        ("ALICE", "0191", 1, 10, 3), ("BOB", "0191", 11, 20, 6), ("BOB", "0200", 100, 149, 7)]
+    m = build_map(d)
+    vol = m.volumes["USR002"]
+    assert [(e.owner, e.vaddr, e.start, e.end, e.kind) for e in vol.extents] == [
+        ("ALICE", "0191", 1, 10, "minidisk"), ("BOB", "0191", 11, 20, "minidisk"),
+        ("BOB", "0200", 100, 149, "minidisk")]
+    assert vol.overlaps == [] and m.ok
+    assert vol.gaps == [(0, 0), (21, 99)]
+    text = text_report(m)
+    assert "LNXPROF" not in text.split("FINDINGS")[0]
+    assert "directory line 10: MDISK 0200 in PROFILE LNXPROF" in text
+    assert [f["code"] for f in json_report(m)["findings"]] == ["mdisk-in-profile"]
+
+
+def test_unused_profile_gives_no_findings():
+    from overlay_data import PROFILE_DIRECTORY
+    unused = PROFILE_DIRECTORY[PROFILE_DIRECTORY.index("PROFILE UNUSED"):]
+    d = parse_directory(unused + "USER CAROL X 1M 2M G\n MDISK 0191 3390 1 10 USR002 MR\n")
+    assert d.findings == [] and [u.kind for u in d.users] == ["PROFILE", "USER"]
+    m = build_map(d)
+    assert m.findings == [] and m.overlaps == [] and m.ok
+    # an unused profile holding a full-pack MDISK: one finding, no extent, no overlap
+    spare = "PROFILE SPARE\n MDISK 0191 3390 0 END USR002 MR\n"
+    d = parse_directory(spare + "USER CAROL X 1M 2M G\n MDISK 0191 3390 1 10 USR002 MR\n")
+    assert [(f.line, f.code) for f in d.findings] == [(2, "mdisk-in-profile")]
+    assert d.findings[0].message.endswith("not mapped, and no user includes the profile")
+    m = build_map(d)
+    assert [(e.owner, e.kind) for e in m.volumes["USR002"].extents] == [("CAROL", "minidisk")]
+    assert m.overlaps == [] and len(m.findings) == 1
+
+
+def test_include_of_undefined_profile_is_a_finding():
+    d = parse_directory("USER DAVE X 1M 2M G\n INCLUDE NOSUCH\n MDISK 0191 3390 1 10 V1 MR\n"
+                        "IDENTITY ERIN X 1M 2M G\n INCLUDE IBMDFLT\n BUILD ON SYSA USING "
+                        "SUBCONFIG ERIN-1\nSUBCONFIG ERIN-1\n MDISK 0191 3390 20 5 V1 MR\n"
+                        "PROFILE IBMDFLT\n SPOOL 000C 2540 READER *\n")
+    # ERIN's profile comes later and is defined; the SUBCONFIG's identity link is not a profile
+    assert [(f.line, f.code, f.message) for f in d.findings] == [
+        (2, "undefined-profile",
+         "USER DAVE includes PROFILE NOSUCH, which this directory does not define")]
+    assert [(m.owner, m.vaddr) for m in d.minidisks] == [("DAVE", "0191"), ("ERIN", "0191")]
+
+
+def test_cli_map_reports_profile_mdisk(tmp_path, capsys):
+    from overlay_data import PROFILE_DIRECTORY
+    p = tmp_path / "USER.DIRECT"
+    p.write_text(PROFILE_DIRECTORY + "USER FRANK X 1M 2M G\n INCLUDE GONE\n")
+    assert main(["overlay", "map", "--directory", str(p), "--json"]) == 0
+    j = json.loads(capsys.readouterr().out)
+    assert [(f["line"], f["code"]) for f in j["findings"]] == [
+        (10, "mdisk-in-profile"), (16, "undefined-profile")]
+    assert [(e["owner"], e["vaddr"]) for v in j["volumes"] for e in v["extents"]] == [
+        ("ALICE", "0191"), ("BOB", "0191"), ("BOB", "0200")]

@@ -1,8 +1,15 @@
 """USER DIRECT parser: the minidisk definitions of a VM/370 or z/VM directory.
 
-Only what overlay protection needs is interpreted (users, profiles, MDISK and
-DIRECTORY statements); every other statement is accepted and skipped.  Bad
-lines never stop the parse: they become :class:`Finding` s naming the line.
+Only what overlay protection needs is interpreted (users, profiles, INCLUDE,
+MDISK and DIRECTORY statements); every other statement is accepted and
+skipped.  Bad lines never stop the parse: they become :class:`Finding` s
+naming the line.
+
+z/VM allows MDISK only in user, identity and subconfiguration entries (CP
+Planning and Administration, "MDISK Directory Statement"), so an MDISK in a
+PROFILE entry defines nothing: DIRECTXA rejects it.  It is reported as a
+``mdisk-in-profile`` finding and never mapped, neither to the profile (which
+is not a user) nor to the users that INCLUDE it.
 """
 
 from __future__ import annotations
@@ -80,12 +87,17 @@ class Minidisk:
 
 @dataclass
 class DirUser:
-    """A USER, IDENTITY or PROFILE entry."""
+    """A USER, IDENTITY, PROFILE or SUBCONFIG entry.
+
+    ``includes`` is the profile named by the entry's INCLUDE statement (line
+    ``include_line``); for a SUBCONFIG it is the enclosing IDENTITY.
+    """
 
     name: str
     kind: str          # "USER", "IDENTITY", "PROFILE", "SUBCONFIG"
     line: int
     includes: Optional[str] = None
+    include_line: Optional[int] = None
 
 
 @dataclass
@@ -145,13 +157,20 @@ def _number(tok: str) -> Optional[int]:
 
 
 def parse_directory(text_or_path: PathOrText) -> Directory:
-    """Parse a USER DIRECT source (a path or the text itself)."""
+    """Parse a USER DIRECT source (a path or the text itself).
+
+    INCLUDEs are resolved after the whole file is read (a PROFILE may follow
+    the users that include it): naming an undefined profile is an
+    ``undefined-profile`` finding.
+    """
     text, path = _read_text(text_or_path)
     lines = text_lines(text)
     cards = card_columns(lines)
     out = Directory(path=path)
-    owner: Optional[str] = None
+    entry: Optional[DirUser] = None      # the entry statements now belong to
+    owner: Optional[str] = None          # who owns its minidisks (None in a PROFILE)
     identity: Optional[str] = None
+    profile_mdisks: list[tuple[str, int, str]] = []   # (profile, line, vaddr)
 
     def bad(n: int, code: str, msg: str) -> None:
         out.findings.append(Finding(n, code, msg))
@@ -167,11 +186,12 @@ def parse_directory(text_or_path: PathOrText) -> Directory:
         if verb in ("USER", "IDENTITY", "PROFILE"):
             if not ops:
                 bad(n, "syntax", f"{verb} without a name")
-                owner = None
+                entry = owner = None
                 continue
-            owner = ops[0].upper()
+            entry = DirUser(ops[0].upper(), verb, n)
+            out.users.append(entry)
+            owner = None if verb == "PROFILE" else entry.name
             identity = owner if verb == "IDENTITY" else None
-            out.users.append(DirUser(owner, verb, n))
         elif verb == "SUBCONFIG":
             if not ops:
                 bad(n, "syntax", "SUBCONFIG without a name")
@@ -180,12 +200,13 @@ def parse_directory(text_or_path: PathOrText) -> Directory:
                 bad(n, "syntax", "SUBCONFIG outside an IDENTITY")
             # minidisks of a subconfiguration belong to its identity
             owner = identity or ops[0].upper()
-            out.users.append(DirUser(ops[0].upper(), verb, n, includes=identity))
+            entry = DirUser(ops[0].upper(), verb, n, includes=identity)
+            out.users.append(entry)
         elif verb == "INCLUDE":
             if not ops:
                 bad(n, "syntax", "INCLUDE without a profile name")
-            elif out.users and owner is not None:
-                out.users[-1].includes = ops[0].upper()
+            elif entry is not None:
+                entry.includes, entry.include_line = ops[0].upper(), n
         elif verb == "DIRECTORY":
             if len(ops) < 3:
                 bad(n, "syntax", "DIRECTORY needs vaddr devtype volser")
@@ -193,6 +214,10 @@ def parse_directory(text_or_path: PathOrText) -> Directory:
             out.directory_volumes.append({"vaddr": ops[0].upper(), "devtype": ops[1].upper(),
                                           "volser": ops[2].upper(), "line": n})
         elif verb == "MDISK":
+            if entry is not None and entry.kind == "PROFILE":
+                # not a minidisk of anyone: DIRECTXA rejects it (reported below)
+                profile_mdisks.append((entry.name, n, ops[0].upper()[:8] if ops else "?"))
+                continue
             md = _parse_mdisk(ops, owner, n, bad)
             if md is not None:
                 out.minidisks.append(md)
@@ -200,12 +225,38 @@ def parse_directory(text_or_path: PathOrText) -> Directory:
             continue
         else:
             bad(n, "unknown", f"unknown statement {toks[0][:20]!r} ignored")
+    _resolve_includes(out, profile_mdisks)
     return out
+
+
+def _resolve_includes(out: Directory, profile_mdisks: list[tuple[str, int, str]]) -> None:
+    """Check every INCLUDE against the profiles of the whole file and report
+    the MDISKs of profiles, naming the users that include them."""
+    profiles = {u.name for u in out.users if u.kind == "PROFILE"}
+    includers: dict[str, list[str]] = {}
+    for u in out.users:
+        if u.kind in ("USER", "IDENTITY") and u.includes is not None:
+            includers.setdefault(u.includes, []).append(u.name)
+            if u.includes not in profiles:
+                out.findings.append(Finding(
+                    u.include_line or u.line, "undefined-profile",
+                    f"{u.kind} {u.name} includes PROFILE {u.includes}, which this "
+                    "directory does not define"))
+    for name, n, vaddr in profile_mdisks:
+        users = includers.get(name, [])
+        shown = ", ".join(users[:5]) + (", ..." if len(users) > 5 else "")
+        who = (f"not given to the {len(users)} user{'s' * (len(users) != 1)} including it "
+               f"({shown})" if users else "and no user includes the profile")
+        out.findings.append(Finding(
+            n, "mdisk-in-profile",
+            f"MDISK {vaddr} in PROFILE {name}: z/VM allows MDISK only in USER, IDENTITY and "
+            f"SUBCONFIG entries (DIRECTXA rejects it); not mapped, {who}"))
+    out.findings.sort(key=lambda f: f.line or 0)
 
 
 def _parse_mdisk(ops: list[str], owner: Optional[str], n: int, bad: Any) -> Optional[Minidisk]:
     if owner is None:
-        bad(n, "syntax", "MDISK outside a USER/IDENTITY/PROFILE entry")
+        bad(n, "syntax", "MDISK outside a USER/IDENTITY/SUBCONFIG entry")
         owner = "?"
     if len(ops) < 3:
         bad(n, "syntax", "MDISK needs at least vaddr devtype start")
