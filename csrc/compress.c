@@ -1,33 +1,93 @@
 /* compress.c - zlib-format streams through libdeflate, bzip2 through libbz2.
  *
  * libdeflate (de)compressors are costly to allocate, so each thread keeps
- * one per level; they live until the thread ends. */
+ * one per level, with its scratch buffers, in a context that a pthread key
+ * frees when the thread ends (worker pools come and go). */
 #include <bzlib.h>
 #include <libdeflate.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
 
 #include "internal.h"
 
 #define ZLIB_LEVELS 13
 
-static _Thread_local struct libdeflate_compressor *tl_comp[ZLIB_LEVELS];
-static _Thread_local struct libdeflate_decompressor *tl_decomp;
+struct tls_ctx {
+    struct libdeflate_compressor *comp[ZLIB_LEVELS];
+    struct libdeflate_decompressor *decomp;
+    uint8_t *scratch[SPK_SCRATCH_SLOTS];
+    size_t scratch_cap[SPK_SCRATCH_SLOTS];
+};
+
+static pthread_key_t tls_key;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+static int tls_ok;
+
+static void tls_free(void *p)
+{
+    struct tls_ctx *c = p;
+
+    for (int i = 0; i < ZLIB_LEVELS; i++)
+        libdeflate_free_compressor(c->comp[i]);
+    libdeflate_free_decompressor(c->decomp);
+    for (int i = 0; i < SPK_SCRATCH_SLOTS; i++)
+        free(c->scratch[i]);
+    free(c);
+}
+
+static void tls_init(void)
+{
+    tls_ok = pthread_key_create(&tls_key, tls_free) == 0;
+}
+
+static struct tls_ctx *tls(void)
+{
+    struct tls_ctx *c;
+
+    pthread_once(&tls_once, tls_init);
+    if (!tls_ok)
+        return NULL;
+    c = pthread_getspecific(tls_key);
+    if (!c) {
+        c = calloc(1, sizeof *c);
+        if (c && pthread_setspecific(tls_key, c) != 0) {
+            free(c);
+            c = NULL;
+        }
+    }
+    return c;
+}
+
+uint8_t *spk_scratch(int slot, size_t size)
+{
+    struct tls_ctx *c = tls();
+
+    if (!c || slot < 0 || slot >= SPK_SCRATCH_SLOTS)
+        return NULL;
+    if (c->scratch_cap[slot] < size) {
+        free(c->scratch[slot]);
+        c->scratch[slot] = malloc(size);
+        c->scratch_cap[slot] = c->scratch[slot] ? size : 0;
+    }
+    return c->scratch[slot];
+}
 
 static int zlib_compress(int level, const uint8_t *src, size_t srclen, uint8_t *dst,
                          size_t dstcap, spk_errinfo *err)
 {
+    struct tls_ctx *c = tls();
     size_t n;
 
     if (level <= 0)
         level = 6;
     if (level >= ZLIB_LEVELS)
         return spk_fail(err, SPK_EARG, -1, -1, "zlib level %d outside 1..12", level);
-    if (!tl_comp[level]) {
-        tl_comp[level] = libdeflate_alloc_compressor(level);
-        if (!tl_comp[level])
-            return spk_fail(err, SPK_ENOMEM, -1, -1, "cannot allocate a compressor");
-    }
-    n = libdeflate_zlib_compress(tl_comp[level], src, srclen, dst, dstcap);
+    if (c && !c->comp[level])
+        c->comp[level] = libdeflate_alloc_compressor(level);
+    if (!c || !c->comp[level])
+        return spk_fail(err, SPK_ENOMEM, -1, -1, "cannot allocate a compressor");
+    n = libdeflate_zlib_compress(c->comp[level], src, srclen, dst, dstcap);
     if (n == 0)
         return spk_fail(err, SPK_EBUFSIZE, -1, -1, "compressed data exceeds %zu bytes", dstcap);
     return (int)n;
@@ -36,15 +96,15 @@ static int zlib_compress(int level, const uint8_t *src, size_t srclen, uint8_t *
 static int zlib_decompress(const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstcap,
                            spk_errinfo *err)
 {
+    struct tls_ctx *c = tls();
     size_t in = 0, out = 0;
     enum libdeflate_result r;
 
-    if (!tl_decomp) {
-        tl_decomp = libdeflate_alloc_decompressor();
-        if (!tl_decomp)
-            return spk_fail(err, SPK_ENOMEM, -1, -1, "cannot allocate a decompressor");
-    }
-    r = libdeflate_zlib_decompress_ex(tl_decomp, src, srclen, dst, dstcap, &in, &out);
+    if (c && !c->decomp)
+        c->decomp = libdeflate_alloc_decompressor();
+    if (!c || !c->decomp)
+        return spk_fail(err, SPK_ENOMEM, -1, -1, "cannot allocate a decompressor");
+    r = libdeflate_zlib_decompress_ex(c->decomp, src, srclen, dst, dstcap, &in, &out);
     if (r == LIBDEFLATE_INSUFFICIENT_SPACE)
         return spk_fail(err, SPK_ECOMPRESS, -1, -1,
                         "zlib data inflates past the limit of %zu bytes", dstcap);

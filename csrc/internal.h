@@ -39,6 +39,11 @@ static inline void spk_put_le32(uint8_t *p, uint32_t v)
 }
 static inline void spk_put_le64(uint8_t *p, uint64_t v) { spk_put_le32(p, (uint32_t)v); spk_put_le32(p + 4, (uint32_t)(v >> 32)); }
 
+/* A per-thread scratch buffer of at least size bytes (freed when the thread
+ * ends; reused by the next call with the same slot), or NULL. */
+enum { SPK_SCRATCH_TAPE_DATA, SPK_SCRATCH_TAPE_COMP, SPK_SCRATCH_SLOTS };
+uint8_t *spk_scratch(int slot, size_t size);
+
 /* Record an error in err (may be NULL) and return code. */
 int spk_fail(spk_errinfo *err, int code, int64_t offset, int64_t index, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

@@ -380,8 +380,8 @@ int spk_tape_recode(const uint8_t *buf, size_t len, uint64_t off, uint64_t end, 
     memset(st, 0, sizeof *st);
     st->next = off;
     st->last = prev;
-    data = malloc(SPK_TAPE_MAXBLOCK);
-    ctmp = malloc(SPK_TAPE_MAXBLOCK);
+    data = spk_scratch(SPK_SCRATCH_TAPE_DATA, SPK_TAPE_MAXBLOCK);
+    ctmp = spk_scratch(SPK_SCRATCH_TAPE_COMP, SPK_TAPE_MAXBLOCK);
     if (!data || !ctmp) {
         rc = spk_fail(err, SPK_ENOMEM, -1, -1, "out of memory");
         goto done;
@@ -447,8 +447,6 @@ int spk_tape_recode(const uint8_t *buf, size_t len, uint64_t off, uint64_t end, 
     }
     rc = (int)pos;
 done:
-    free(data);
-    free(ctmp);
     free(scratch);
     return rc;
 }

@@ -33,6 +33,7 @@ from .fba import GROUP_SIZE, PER_GROUP, FBAImage, group_image
 
 PathLike = Union[str, "os.PathLike[str]"]
 GROUP = 256
+_TLS = threading.local()   # per-thread output buffers of the group workers
 
 
 def _ordered(pool: ThreadPoolExecutor, fn: Callable[[int], Any], n: int, depth: int):
@@ -73,7 +74,9 @@ def _compress_group(src: DasdImage, l1x: int, method: int, level: int, nullfmt: 
         return lens_p, b"".join(kept)
     if isinstance(src, CKDImage):
         lens = ffi.new("uint32_t[]", n)
-        out = bytearray(n * src.track_size)
+        out = getattr(_TLS, "cbuf", None)  # reused: a fresh one is zero-filled each group
+        if out is None or len(out) < GROUP * src.track_size:
+            out = _TLS.cbuf = bytearray(GROUP * src.track_size)
         used = 0
         t = first
         while t < first + n:  # one C call per run of tracks inside one file
@@ -89,7 +92,7 @@ def _compress_group(src: DasdImage, l1x: int, method: int, level: int, nullfmt: 
             used += rc
             _drop(p.map, off, k * src.track_size)
             t += k
-        return list(lens), bytes(out[:used])
+        return list(lens), bytes(memoryview(out)[:used])
     lens_l: list[int] = []
     parts: list[bytes] = []
     buf = bytearray(65536)
@@ -118,7 +121,6 @@ def _drop(m: Any, off: int, length: int) -> None:
 
 
 NULL_LEN = {0: 37, 1: 29, 2: 49277}
-_TLS = threading.local()
 
 
 def _expand_group(src: DasdImage, l1x: int, where: Callable[[int], tuple[int, int]],

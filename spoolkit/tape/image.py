@@ -13,6 +13,7 @@ import contextlib
 import mmap
 import os
 import tempfile
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -463,20 +464,23 @@ class TapeImage:
         cap = max(2 * segment, MAXBLOCK + (MAXBLOCK // self.chunk_size + 2) * 12)
         nxt = ffi.new("uint64_t *")
 
+        local = threading.local()
+
         def recode(a: int, b: int) -> tuple[list[bytearray], int, int, int]:
             pieces: list[bytearray] = []
             st = ffi.new("spk_tape_recode_stat *")
             err = new_err()
             blocks = marks = 0
             prev = 0  # patched by put(): it depends on the segment before
+            if not hasattr(local, "out"):  # one buffer per thread: no zero-fill per segment
+                local.out = bytearray(cap)
+                local.cout = ffi.from_buffer(local.out)
             while a < b:
-                out = bytearray(cap)
                 n = check(lib.spk_tape_recode(buf, size, a, b, src._fmt, self._fmt,
                                               self.method, self.level, self.chunk_size, prev,
-                                              ffi.from_buffer(out), cap, st, err),
+                                              local.cout, cap, st, err),
                           err, path=src.path)
-                del out[n:]
-                pieces.append(out)
+                pieces.append(local.out[:n])
                 a, prev = st.next, st.last
                 blocks += st.blocks
                 marks += st.tapemarks
