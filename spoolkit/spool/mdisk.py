@@ -181,6 +181,26 @@ class MinidiskTape:
     def tapemark(self) -> None:
         self._put(b"", TM_FLAG)
 
+    def block_framing(self) -> tuple[int, int, int, int]:
+        """Blocks here are framed as ``SPK_ARCH_STREAM`` (8-byte headers)."""
+        from .._native import lib
+
+        return (lib.SPK_ARCH_STREAM, 0, 0, 0)
+
+    def write_framed(self, framed: Any, blocks: int, last: int) -> int:
+        """Write data blocks framed by the caller (each with its 8-byte
+        header); returns the stream offset of the first."""
+        if self.mode == "r":
+            raise InvalidArgumentError("minidisk archive is open read-only", path=self.dev.path)
+        n = len(framed)
+        if self.pos + n > self.capacity:
+            raise NoSpaceError(f"minidisk cylinders {self.first}-{self.last} are full "
+                               f"({self.capacity} bytes)", path=self.dev.path)
+        off = self.pos
+        self._io(self.pos, framed)
+        self.pos += n
+        return off
+
     def read_block(self) -> Optional[_Block]:
         if self.pos + _BLOCK.size > self.used:
             return None

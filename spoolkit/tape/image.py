@@ -444,6 +444,34 @@ class TapeImage:
                 put(pending.popleft())
         return n
 
+    def block_framing(self) -> tuple[int, int, int, int]:
+        """(format, method, level, chunk size) blocks written now are framed
+        with, for writers that frame many blocks in one C call
+        (``spk_archive_encode``) and hand them to :meth:`write_framed`."""
+        return (self._fmt, self.method if self._fmt == AWS else 0, self.level,
+                self.chunk_size)
+
+    def write_framed(self, framed: Union[bytearray, memoryview], blocks: int,
+                     last: int) -> int:
+        """Write ``blocks`` data blocks framed as :meth:`block_framing` says,
+        in one write.  The first header's previous-length field is set here
+        (``framed`` is patched in place); ``last`` is the length of the last
+        chunk (FakeTape: block).  Returns the offset of the first block."""
+        self._check_writable()
+        mv = memoryview(framed).cast("B")
+        off = self._pos
+        if blocks <= 0 or not mv:
+            return off
+        if self._fmt == AWS:
+            mv[2:4] = self._last.to_bytes(2, "little")
+        else:
+            cur = int(bytes(mv[4:8]), 16)
+            mv[0:12] = b"%04X%04X%04X" % (self._last, cur, self._last ^ cur)
+        self._put(mv, last)
+        if self.block_number >= 0:
+            self.block_number += blocks - 1   # _put counted one
+        return off
+
     def tapemark(self) -> int:
         """Write a tapemark; returns its offset."""
         self._check_writable()
