@@ -526,4 +526,11 @@ int64_t spk_archive_encode(const spk_archive_file *f, const uint8_t *header_page
                            spk_archive_frame *fr, uint8_t *out, size_t outcap,
                            spk_errinfo *err);
 
+/* The track image (HA, R0 of 8 zero bytes, records R1..Rn without keys, EOT)
+ * of a minidisk archive track: nrecs records of reclen bytes from data
+ * (len = nrecs * reclen), CCHH = cyl/head.  Returns the image length. */
+int spk_archive_build_track(uint8_t *out, size_t outlen, uint32_t cyl, uint32_t head,
+                            const uint8_t *data, size_t len, uint32_t reclen, uint32_t nrecs,
+                            spk_errinfo *err);
+
 #endif
