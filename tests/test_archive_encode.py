@@ -168,3 +168,45 @@ def test_bad_arguments_are_refused():
                                   ffi.NULL, 0, err) == lib.SPK_EARG
     assert lib.spk_archive_bound(ffi.NULL, 1, 1) == lib.SPK_EARG
     assert lib.spk_archive_bound(_frame(AWS), 1, 2**32) == lib.SPK_EARG
+
+
+def _python_track(cyl, head, data, n, reclen=PAGE):
+    """The minidisk track image as mdisk.py built it in Python."""
+    image = bytearray(struct.pack(">BHHHHBBH8x", 0, cyl, head, cyl, head, 0, 0, 8))
+    for r in range(n):
+        image += struct.pack(">HHBBH", cyl, head, r + 1, 0, reclen)
+        image += data[r * reclen:(r + 1) * reclen]
+    return bytes(image + b"\xff" * 8)
+
+
+@pytest.mark.parametrize("cyl,head,n", [(0, 0, 12), (1, 14, 12), (65535, 65535, 1), (300, 2, 10)])
+def test_track_image_matches_python_builder(cyl, head, n):
+    data = _pages(n, cyl + head)
+    out = bytearray(64 * 1024)
+    err = new_err()
+    k = check(lib.spk_archive_build_track(ffi.from_buffer(out), len(out), cyl, head,
+                                          ffi.from_buffer(data), len(data), PAGE, n, err), err)
+    assert bytes(out[:k]) == _python_track(cyl, head, data, n)
+
+
+def test_track_image_arguments_are_checked():
+    data = bytes(12 * PAGE)
+    out = bytearray(64 * 1024)
+    err = new_err()
+
+    def build(cyl=1, head=1, d=data, reclen=PAGE, n=12, cap=None):
+        cap = len(out) if cap is None else cap
+        return lib.spk_archive_build_track(ffi.from_buffer(out), cap, cyl, head,
+                                           ffi.from_buffer(d), len(d), reclen, n, err)
+
+    assert build() > 0
+    assert build(d=data[:-1]) == lib.SPK_EARG            # data is not n records
+    assert build(n=0) == lib.SPK_EARG
+    assert build(n=256, d=bytes(256 * 16), reclen=16) == lib.SPK_EARG
+    assert build(reclen=0, n=12, d=b"x") == lib.SPK_EARG
+    assert build(reclen=65536, n=1, d=bytes(65536)) == lib.SPK_EARG
+    assert build(cyl=65536) == lib.SPK_EARG
+    assert build(cap=len(_python_track(1, 1, data, 12)) - 1) == lib.SPK_EBUFSIZE
+    assert build(cap=len(_python_track(1, 1, data, 12))) == len(_python_track(1, 1, data, 12))
+    assert lib.spk_archive_build_track(ffi.NULL, 0, 0, 0, ffi.NULL, 0, PAGE, 1,
+                                       err) == lib.SPK_EARG
