@@ -108,18 +108,34 @@ def _write(path, files, fast, **kw):
     return path.read_bytes(), [(e.fileseq, e.block, e.offset) for e in entries]
 
 
-@settings(max_examples=25, deadline=None,
+TAPES = [{"format": "aws"}, {"format": "aws", "chunk_size": 3000}, {"format": "fkt"},
+         {"format": "het", "compress": "zlib", "level": 1}]
+
+
+@settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(sizes=st.lists(st.integers(1, 70), min_size=1, max_size=6),
-       seed=st.integers(0, 2**20),
-       kw=st.sampled_from([{"format": "aws"}, {"format": "aws", "chunk_size": 3000},
-                           {"format": "fkt"}, {"format": "het", "compress": "zlib",
-                                               "level": 1}]))
-def test_run_matches_python_encoder(tmp_path, monkeypatch, sizes, seed, kw):
+       seed=st.integers(0, 2**20), kw=st.sampled_from(TAPES),
+       batch=st.sampled_from([1, 20, 960]), piece=st.sampled_from([15, 30, 240]))
+def test_run_matches_python_encoder(tmp_path, monkeypatch, sizes, seed, kw, batch, piece):
+    """Also with small batches and pieces: many writes, each patching the
+    previous-length field of its first header, files split over batches."""
     monkeypatch.setattr(archio, "time", types.SimpleNamespace(time=lambda: 77e-6))
+    monkeypatch.setattr(archio, "_BATCH_PAGES", batch)
+    monkeypatch.setattr(archio, "_PIECE_PAGES", piece)
     ref = _write(tmp_path / "ref.tape", _files_from(sizes, seed), False, **kw)
     fast = _write(tmp_path / "fast.tape", _files_from(sizes, seed), True, **kw)
     assert fast == ref                         # the same bytes and catalog entries
+
+
+@pytest.mark.parametrize("kw", TAPES)
+def test_large_files_match_python_encoder(tmp_path, monkeypatch, kw):
+    """Files of more pages than one C call and one batch take (961 pages)."""
+    monkeypatch.setattr(archio, "time", types.SimpleNamespace(time=lambda: 77e-6))
+    sizes = [500, 7, 961, 300]
+    ref = _write(tmp_path / "ref.tape", _files_from(sizes, 9), False, **kw)
+    fast = _write(tmp_path / "fast.tape", _files_from(sizes, 9), True, **kw)
+    assert fast == ref
 
 
 def test_minidisk_matches_python_path(tmp_path, monkeypatch):
