@@ -503,4 +503,58 @@ int64_t spk_spool_unpack(const uint8_t *pages, size_t len, const uint32_t *addrs
                          spk_spool_chain *ch, uint8_t *data, size_t datacap, uint8_t *ops,
                          uint32_t *ends, size_t maxrec, uint64_t *datalen, spk_errinfo *err);
 
+/* ==== spool archive blocks (csrc/archive.c) ============================= */
+
+enum spk_archive_const {
+    SPK_ARCH_PAGES_PER_BLOCK = 15, /* pages per SPKP block (fits a 65535-byte block) */
+    SPK_ARCH_SPKF_HDR = 48,        /* SPKF fields before the header page */
+    SPK_ARCH_SPKP_HDR = 16,        /* SPKP fields before the pages */
+    SPK_ARCH_STREAM = 2,           /* framing of a minidisk archive (beside SPK_TAPE_*) */
+    SPK_ARCH_STREAM_HDR = 8        /* its block header: length BE32, flags, 3 zero bytes */
+};
+
+/* How blocks are framed: SPK_TAPE_AWS (HET when method != SPK_COMP_NONE),
+ * SPK_TAPE_FAKETAPE or SPK_ARCH_STREAM. */
+typedef struct spk_archive_frame {
+    int format;
+    int method;                    /* SPK_COMP_*: AWS only */
+    int level;
+    uint32_t chunksize;            /* AWS chunk size 1..65535 */
+    uint32_t prev;                 /* in: length of the chunk (FakeTape: block) before the
+                                      output; out: of the last one written */
+    uint32_t blocks;               /* out: blocks written */
+} spk_archive_frame;
+
+/* The fixed fields of a file's SPKF block (docs/formats.md "Archives"). */
+typedef struct spk_archive_file {
+    uint32_t fileseq;
+    uint32_t pages;
+    uint32_t records;
+    uint32_t spoolid;
+    uint8_t owner[8];              /* EBCDIC, blank padded */
+    uint64_t created;
+    uint32_t crc;
+} spk_archive_file;
+
+/* Most bytes spk_archive_encode writes for an SPKF block (header != 0) plus
+ * npages pages; SPK_EARG for a bad framing. */
+int64_t spk_archive_bound(const spk_archive_frame *fr, int header, uint64_t npages);
+
+/* Frame a file's archive blocks back to back into out: its SPKF block when
+ * header_page is given (hlen 4096), then SPKP blocks of the len bytes of
+ * pages (whole pages; the first is page `first` of the file).  Unless final,
+ * the pages must end on a block boundary (a multiple of 15 pages).  Returns
+ * the bytes written; fr->prev and fr->blocks are updated. */
+int64_t spk_archive_encode(const spk_archive_file *f, const uint8_t *header_page, size_t hlen,
+                           uint32_t first, const uint8_t *pages, size_t len, int final,
+                           spk_archive_frame *fr, uint8_t *out, size_t outcap,
+                           spk_errinfo *err);
+
+/* The track image (HA, R0 of 8 zero bytes, records R1..Rn without keys, EOT)
+ * of a minidisk archive track: nrecs records of reclen bytes from data
+ * (len = nrecs * reclen), CCHH = cyl/head.  Returns the image length. */
+int spk_archive_build_track(uint8_t *out, size_t outlen, uint32_t cyl, uint32_t head,
+                            const uint8_t *data, size_t len, uint32_t reclen, uint32_t nrecs,
+                            spk_errinfo *err);
+
 #endif

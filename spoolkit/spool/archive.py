@@ -19,6 +19,7 @@ does the I/O.
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -65,7 +66,9 @@ def _name(raw: bytes) -> str:
     return raw.decode("cp037").rstrip(" \0")
 
 
+@functools.lru_cache(maxsize=1024)
 def _pad(text: Optional[str], n: int = 8) -> bytes:
+    # cached: a run's catalog repeats a few owners, forms and destinations
     return _ebc((text or "")[:n].upper().ljust(n))
 
 

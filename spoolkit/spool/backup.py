@@ -496,18 +496,22 @@ def dump(source: Any, target: Any, *, select: Selector = None, incremental: Any 
     kw = {} if ref.extent is not None else {"compress": compress, "level": level}
     with _Opened(ref, mode, **kw) as tape:
         writer = RunWriter(tape, str(getattr(src, "name", ""))[:64], on_block=on_block)
-        for f in src.archive_files(select):
-            if stop is not None and stop.is_set():
-                raise KeyboardInterrupt("dump interrupted")
-            if f.entry.identity in known:
-                writer.add_ref(f.entry)
-                runlog.add(f.entry, "REFERENCED")
-                continue
-            writer.add(f)
-            runlog.add(f.entry, "DUMPED")
-            if progress:
-                progress(f.entry.pages)
-        writer.finish()
+        try:
+            for f in src.archive_files(select):
+                if stop is not None and stop.is_set():
+                    raise KeyboardInterrupt("dump interrupted")
+                if f.entry.identity in known:
+                    writer.add_ref(f.entry)
+                    runlog.add(f.entry, "REFERENCED")
+                    continue
+                writer.add(f)
+                runlog.add(f.entry, "DUMPED")
+                if progress:
+                    progress(f.entry.pages)
+            writer.finish()
+        except BaseException:
+            writer.abort()                    # no block is written after the tape is closed
+            raise
         tape.tapemark()                       # with the catalog's: the closing double tapemark
     runlog.finish()
     _write_logs(runlog, log, json_log)

@@ -20,6 +20,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from .._native import check, ffi, lib, new_err
 from ..dasd.base import DasdImage
 from ..errors import ChecksumError, FormatError, InvalidArgumentError, NoSpaceError
 from .archive import crc32c
@@ -67,6 +68,8 @@ class MinidiskTape:
         self.per_track = dev.device.records_per_track(RECORD)
         self.tracks = (last - first + 1) * dev.heads
         self.capacity = self.tracks * self.per_track * RECORD - RECORD
+        # HA (5) + R0 (8 + 8) + records (8 + 4096 each) + EOT (8)
+        self._image_size = 5 + 16 + self.per_track * (8 + RECORD) + 8
         self.pos = 0
         self.bytes_read = 0
         self._cache: tuple[int, Optional[bytearray]] = (-1, None)
@@ -131,16 +134,22 @@ class MinidiskTape:
     def _flush_track(self) -> None:
         t, data = self._cache
         if t >= 0 and self._dirty and data is not None:
-            cyl, head = divmod(self.first * self.dev.heads + t, self.dev.heads)
-            # the track image straight away: HA, R0, R1..Rn of 4096 bytes, EOT
-            image = bytearray(struct.pack(">BHHHHBBH8x", 0, cyl, head, cyl, head, 0, 0, 8))
-            for r in range(self.per_track):
-                image += struct.pack(">HHBBH", cyl, head, r + 1, 0, RECORD)
-                image += data[r * RECORD:(r + 1) * RECORD]
-            image += b"\xff" * 8
-            self.dev.write_track(cyl, head, image)
-            self._written.add(t)
+            self._write_image(t, data)
         self._dirty = False
+
+    def _write_image(self, t: int, data: Any) -> None:
+        """Write track ``t`` of the extent holding ``data`` (its records' bytes)."""
+        cyl, head = divmod(self.first * self.dev.heads + t, self.dev.heads)
+        # the track image straight away, built in C: HA, R0, R1..Rn of 4096 bytes, EOT
+        image = bytearray(self._image_size)
+        err = new_err()
+        n = check(lib.spk_archive_build_track(ffi.from_buffer(image), len(image), cyl, head,
+                                              ffi.from_buffer(data), len(data), RECORD,
+                                              self.per_track, err),
+                  err, path=self.dev.path, track=(cyl, head))
+        del image[n:]
+        self.dev.write_track(cyl, head, image)
+        self._written.add(t)
 
     def _io(self, pos: int, data: Optional[Any] = None, n: int = 0) -> bytes:
         """Read ``n`` stream bytes at ``pos`` or write ``data`` there."""
@@ -153,6 +162,10 @@ class MinidiskTape:
         while done < todo:
             t, off = divmod(abs_pos + done, per)
             k = min(todo - done, per - off)
+            if mv is not None and k == per and self._cache[0] != t:
+                self._write_image(t, mv[done:done + k])   # a whole track: no cache copy
+                done += k
+                continue
             buf = self._track_data(t)
             if mv is not None:
                 buf[off:off + k] = mv[done:done + k]
@@ -180,6 +193,24 @@ class MinidiskTape:
 
     def tapemark(self) -> None:
         self._put(b"", TM_FLAG)
+
+    def block_framing(self) -> tuple[int, int, int, int]:
+        """Blocks here are framed as ``SPK_ARCH_STREAM`` (8-byte headers)."""
+        return (lib.SPK_ARCH_STREAM, 0, 0, 0)
+
+    def write_framed(self, framed: Any, blocks: int, last: int) -> int:
+        """Write data blocks framed by the caller (each with its 8-byte
+        header); returns the stream offset of the first."""
+        if self.mode == "r":
+            raise InvalidArgumentError("minidisk archive is open read-only", path=self.dev.path)
+        n = len(framed)
+        if self.pos + n > self.capacity:
+            raise NoSpaceError(f"minidisk cylinders {self.first}-{self.last} are full "
+                               f"({self.capacity} bytes)", path=self.dev.path)
+        off = self.pos
+        self._io(self.pos, framed)
+        self.pos += n
+        return off
 
     def read_block(self) -> Optional[_Block]:
         if self.pos + _BLOCK.size > self.used:

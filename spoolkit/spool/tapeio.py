@@ -69,6 +69,10 @@ def open_archive_tape(path: PathLike, mode: str = "r", *, format: Optional[str] 
     elif mode == "w":
         fmt = format_for(path, format)
         with atomic_output(path) as tmp:
+            # the tape renames its own temp file to tmp when closed; renaming
+            # over an existing file makes ext4 (auto_da_alloc) push the whole
+            # image to disk first (~0.7 s per GiB), so tmp must not exist then
+            os.unlink(tmp)
             tape = _open_tape(tmp, "w", fmt, compress=compress, level=level)
             try:
                 yield tape

@@ -528,14 +528,39 @@ class TapeImage:
         src.bytes_read += size - start
         return counts[0], counts[1]
 
-    def _patch_prev(self, framed: bytearray, prev: int) -> None:
-        """Set the previous-length field of the first header in ``framed``."""
+    def _patch_prev(self, framed: Union[bytearray, memoryview], prev: int) -> None:
+        """Set the previous-length field of the first header in ``framed``
+        (framed apart from the blocks before it)."""
+        mv = memoryview(framed).cast("B")
         if self._fmt == FAKETAPE:
-            cur = int(framed[4:8], 16)
-            framed[0:4] = b"%04X" % prev
-            framed[8:12] = b"%04X" % (prev ^ cur)
+            cur = int(bytes(mv[4:8]), 16)
+            mv[0:12] = b"%04X%04X%04X" % (prev, cur, prev ^ cur)
         else:
-            framed[2:4] = prev.to_bytes(2, "little")
+            mv[2:4] = prev.to_bytes(2, "little")
+
+    def block_framing(self) -> tuple[int, int, int, int]:
+        """(format, method, level, chunk size) blocks written now are framed
+        with, for writers that frame many blocks in one C call
+        (``spk_archive_encode``) and hand them to :meth:`write_framed`."""
+        return (self._fmt, self.method if self._fmt == AWS else 0, self.level,
+                self.chunk_size)
+
+    def write_framed(self, framed: Union[bytearray, memoryview], blocks: int,
+                     last: int) -> int:
+        """Write ``blocks`` data blocks framed as :meth:`block_framing` says,
+        in one write.  The first header's previous-length field is set here
+        (``framed`` is patched in place); ``last`` is the length of the last
+        chunk (FakeTape: block).  Returns the offset of the first block."""
+        self._check_writable()
+        mv = memoryview(framed).cast("B")
+        off = self._pos
+        if blocks <= 0 or not mv:
+            return off
+        self._patch_prev(mv, self._last)
+        self._put(mv, last)
+        if self.block_number >= 0:
+            self.block_number += blocks - 1   # _put counted one
+        return off
 
     def tapemark(self) -> int:
         """Write a tapemark; returns its offset."""
