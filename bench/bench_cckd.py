@@ -40,6 +40,7 @@ from spoolkit.dasd.sample import fill_volume
 BENCH = Path(os.environ.get("SPOOLKIT_BENCH_DIR", "/tmp/spoolkit-bench"))
 ROOT = Path(__file__).resolve().parent.parent
 ROWS: dict[str, tuple[float, str]] = {}
+ROUNDS = int(os.environ.get("SPOOLKIT_BENCH_ROUNDS", "3"))
 
 
 def tool(*argv: str) -> float:
@@ -72,9 +73,13 @@ def volume() -> Path:
 
 @pytest.fixture(scope="module")
 def herc_cckd(volume) -> Path:
-    out = fresh(BENCH / "cckd-herc.cckd")
-    secs = tool("dasdcopy", "-q", "-z", str(volume), str(out))
-    ROWS["dasdcopy -z (zlib 6)"] = (secs, f"{out.stat().st_size / 1e6:.1f} MB out")
+    out = BENCH / "cckd-herc.cckd"
+    secs = []
+    for _ in range(ROUNDS):  # this machine is shared: best of ROUNDS on both sides
+        fresh(out)
+        secs.append(tool("dasdcopy", "-q", "-z", str(volume), str(out)))
+    ROWS["dasdcopy -z (zlib 6)"] = (min(secs), f"{out.stat().st_size / 1e6:.1f} MB out, "
+                                    f"best of {ROUNDS}")
     return out
 
 
@@ -85,11 +90,11 @@ def test_spoolkit_compress(benchmark, volume, herc_cckd):
         fresh(out)
         return spoolkit.convert(volume, out, compress="zlib")
 
-    r = benchmark.pedantic(run, rounds=1, iterations=1)
+    r = benchmark.pedantic(run, rounds=ROUNDS, iterations=1)
     size = r["bytes_out"]
     ROWS["spoolkit convert -z (libdeflate 6, 2 threads)"] = (
         benchmark.stats.stats.min, f"{size / 1e6:.1f} MB out, "
-        f"{size / herc_cckd.stat().st_size * 100 - 100:+.1f}% vs dasdcopy")
+        f"{size / herc_cckd.stat().st_size * 100 - 100:+.1f}% vs dasdcopy, best of {ROUNDS}")
 
 
 def test_spoolkit_compress_level4(benchmark, volume, herc_cckd):

@@ -24,6 +24,7 @@ from spoolkit.tape.copy import copy_tape
 BLOCK = 32760
 NBLOCKS = (1 << 30) // BLOCK
 R = Results()
+ROUNDS = int(os.environ.get("SPOOLKIT_BENCH_ROUNDS", "3"))
 
 
 def text_blocks(n: int):
@@ -95,21 +96,25 @@ def test_map_aws(benchmark, aws):
 @pytest.fixture(scope="module")
 def het(aws, bench_dir):
     out = bench_dir / "tape-1g.het"
-    if out.exists():
-        out.unlink()
-    t0 = time.perf_counter()
-    copy_tape(aws, out, format="het", compress="zlib", level=4)
-    R.add("spoolkit copy AWS->HET zlib 4 (2 threads)", time.perf_counter() - t0,
-          aws.stat().st_size / 1e6, "MB")
+    best = []
+    for _ in range(ROUNDS):  # this machine is shared: best of ROUNDS on both sides
+        t0 = time.perf_counter()
+        copy_tape(aws, out, format="het", compress="zlib", level=4)
+        best.append(time.perf_counter() - t0)
+    R.add("spoolkit copy AWS->HET zlib 4 (2 threads)", min(best), aws.stat().st_size / 1e6,
+          "MB")
     R.rows["spoolkit HET size (MB)"] = (1.0, out.stat().st_size / 1e6, "")
     return out
 
 
 def test_convert_vs_hetupd(het, aws, bench_dir):
     theirs = bench_dir / "tape-1g.hetupd.het"
-    if theirs.exists():
-        theirs.unlink()
-    secs = run_tool("hetupd", "-z", "-4", str(aws), str(theirs))
+    secs = []
+    for _ in range(ROUNDS):
+        if theirs.exists():
+            theirs.unlink()
+        secs.append(run_tool("hetupd", "-z", "-4", str(aws), str(theirs)))
+    secs = min(secs)
     R.add("hetupd -z -4 AWS->HET", secs, aws.stat().st_size / 1e6, "MB")
     R.rows["hetupd HET size (MB)"] = (1.0, theirs.stat().st_size / 1e6, "")
     ours, hers = het.stat().st_size, theirs.stat().st_size
