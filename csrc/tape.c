@@ -332,8 +332,14 @@ int spk_tape_build_block(const uint8_t *data, size_t len, int format, int method
                          uint32_t chunksize, uint32_t prev, uint8_t *out, size_t outcap,
                          uint32_t *last, uint32_t *stored, spk_errinfo *err)
 {
+    /* the compressed copy goes to this thread's scratch (NULL: build allocates) */
+    uint8_t *tmp = NULL;
+
+    if (method != SPK_COMP_NONE && len && len <= SPK_TAPE_MAXBLOCK)
+        tmp = spk_scratch(SPK_SCRATCH_TAPE_COMP, len);
+
     return build(data, len, format, method, level, chunksize, prev, out, outcap, last, stored,
-                 NULL, err);
+                 tmp, err);
 }
 
 int spk_tape_split(const uint8_t *buf, size_t len, uint64_t off, int format, uint64_t target,
