@@ -250,28 +250,3 @@ done:
     free(scratch);
     return rc < 0 ? rc : (int64_t)w.pos;
 }
-
-int spk_archive_build_track(uint8_t *out, size_t outlen, uint32_t cyl, uint32_t head,
-                            const uint8_t *data, size_t len, uint32_t reclen, uint32_t nrecs,
-                            spk_errinfo *err)
-{
-    spk_recspec recs[255];
-
-    if (!out || !data)
-        return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
-    if (nrecs < 1 || nrecs > 255 || reclen < 1 || reclen > 0xFFFF)
-        return spk_fail(err, SPK_EARG, -1, -1, "%u records of %u bytes per track", nrecs,
-                        reclen);
-    if (len != (size_t)reclen * nrecs)
-        return spk_fail(err, SPK_EARG, -1, -1, "%zu bytes of data are not %u records of %u",
-                        len, nrecs, reclen);
-    for (uint32_t i = 0; i < nrecs; i++) {
-        memset(&recs[i], 0, sizeof recs[i]);
-        recs[i].cyl = (uint16_t)cyl;         /* range checked by spk_track_build */
-        recs[i].head = (uint16_t)head;
-        recs[i].rec = (uint8_t)(i + 1);
-        recs[i].dl = reclen;
-        recs[i].data = data + (size_t)i * reclen;
-    }
-    return spk_track_build(out, outlen, cyl, head, NULL, recs, nrecs, err);
-}

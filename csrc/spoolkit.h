@@ -159,6 +159,14 @@ int spk_track_build(uint8_t *out, size_t outlen, uint32_t cyl, uint32_t head,
                     const uint8_t *r0data, const spk_recspec *recs, size_t n,
                     spk_errinfo *err);
 
+/* A track of nrecs keyless records of reclen bytes each, taken in turn from
+ * data (len = nrecs * reclen): HA, R0 of 8 zero bytes, R1..Rn, EOT, CCHH =
+ * cyl/head (spool slot tracks, minidisk archive tracks).  Returns the image
+ * length. */
+int spk_track_build_fixed(uint8_t *out, size_t outlen, uint32_t cyl, uint32_t head,
+                          const uint8_t *data, size_t len, uint32_t reclen, uint32_t nrecs,
+                          spk_errinfo *err);
+
 /* Build a null track: fmt 0 (R0+EOF), 1 (R0 only), 2 (Linux, 12 x 4096). */
 int spk_track_null(uint8_t *out, size_t outlen, uint32_t cyl, uint32_t head,
                    int fmt, spk_errinfo *err);
@@ -549,12 +557,5 @@ int64_t spk_archive_encode(const spk_archive_file *f, const uint8_t *header_page
                            uint32_t first, const uint8_t *pages, size_t len, int final,
                            spk_archive_frame *fr, uint8_t *out, size_t outcap,
                            spk_errinfo *err);
-
-/* The track image (HA, R0 of 8 zero bytes, records R1..Rn without keys, EOT)
- * of a minidisk archive track: nrecs records of reclen bytes from data
- * (len = nrecs * reclen), CCHH = cyl/head.  Returns the image length. */
-int spk_archive_build_track(uint8_t *out, size_t outlen, uint32_t cyl, uint32_t head,
-                            const uint8_t *data, size_t len, uint32_t reclen, uint32_t nrecs,
-                            spk_errinfo *err);
 
 #endif

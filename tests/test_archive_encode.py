@@ -184,7 +184,7 @@ def test_track_image_matches_python_builder(cyl, head, n):
     data = _pages(n, cyl + head)
     out = bytearray(64 * 1024)
     err = new_err()
-    k = check(lib.spk_archive_build_track(ffi.from_buffer(out), len(out), cyl, head,
+    k = check(lib.spk_track_build_fixed(ffi.from_buffer(out), len(out), cyl, head,
                                           ffi.from_buffer(data), len(data), PAGE, n, err), err)
     assert bytes(out[:k]) == _python_track(cyl, head, data, n)
 
@@ -196,7 +196,7 @@ def test_track_image_arguments_are_checked():
 
     def build(cyl=1, head=1, d=data, reclen=PAGE, n=12, cap=None):
         cap = len(out) if cap is None else cap
-        return lib.spk_archive_build_track(ffi.from_buffer(out), cap, cyl, head,
+        return lib.spk_track_build_fixed(ffi.from_buffer(out), cap, cyl, head,
                                            ffi.from_buffer(d), len(d), reclen, n, err)
 
     assert build() > 0
@@ -208,5 +208,5 @@ def test_track_image_arguments_are_checked():
     assert build(cyl=65536) == lib.SPK_EARG
     assert build(cap=len(_python_track(1, 1, data, 12)) - 1) == lib.SPK_EBUFSIZE
     assert build(cap=len(_python_track(1, 1, data, 12))) == len(_python_track(1, 1, data, 12))
-    assert lib.spk_archive_build_track(ffi.NULL, 0, 0, 0, ffi.NULL, 0, PAGE, 1,
+    assert lib.spk_track_build_fixed(ffi.NULL, 0, 0, 0, ffi.NULL, 0, PAGE, 1,
                                        err) == lib.SPK_EARG

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Mapping, Optional, Union
 
+from .._native import check, ffi, lib, new_err
 from ..dasd import create_dasd, open_dasd
 from ..dasd.base import DasdImage
 from ..dasd.ckd import IPL1_DATA, check_volser, vol1_data
@@ -286,12 +287,21 @@ class CPVolume:
             old = self._track_pages(trk) if len(new) < spt else [_ZERO_PAGE] * spt
             merged = [bytes(new.get(i, old[i])) for i in range(spt)]
             cyl, head = divmod(trk, self.dev.heads)
-            self.dev.write_track(cyl, head, Track.from_records(
-                cyl, head, [(i + 1, b"", merged[i]) for i in range(spt)]))
+            self.dev.write_track(cyl, head, self._slot_track(cyl, head, b"".join(merged)))
             self._cache.pop(trk, None)
             self._cache[trk] = merged
             if len(self._cache) > self._cache_max:
                 self._cache.popitem(last=False)
+
+    def _slot_track(self, cyl: int, head: int, data: bytes) -> bytearray:
+        """The image of a slot track (R1..Rn of 4096 bytes from ``data``), built in C."""
+        image = bytearray(self.dev.track_size)
+        err = new_err()
+        n = check(lib.spk_track_build_fixed(ffi.from_buffer(image), len(image), cyl, head,
+                                            data, len(data), PAGE_SIZE, self.slots_per_track,
+                                            err), err, path=self.path, track=(cyl, head))
+        del image[n:]
+        return image
 
     def set_index_slot(self, slot: int) -> None:
         """Switch the index pointer: one rewrite of track 0 (the atomic step)."""

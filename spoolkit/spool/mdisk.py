@@ -143,7 +143,7 @@ class MinidiskTape:
         # the track image straight away, built in C: HA, R0, R1..Rn of 4096 bytes, EOT
         image = bytearray(self._image_size)
         err = new_err()
-        n = check(lib.spk_archive_build_track(ffi.from_buffer(image), len(image), cyl, head,
+        n = check(lib.spk_track_build_fixed(ffi.from_buffer(image), len(image), cyl, head,
                                               ffi.from_buffer(data), len(data), RECORD,
                                               self.per_track, err),
                   err, path=self.dev.path, track=(cyl, head))
