@@ -173,6 +173,17 @@ static void gather(const uint8_t *buf, const spk_tape_block *b, int format, uint
     }
 }
 
+/* Name the block in err's message: "block at offset N: <message>". */
+static void at_block(spk_errinfo *err, uint64_t off)
+{
+    char why[sizeof err->msg];
+
+    memcpy(why, err->msg, sizeof why);
+    snprintf(err->msg, sizeof err->msg, "block at offset %llu: %.150s",
+             (unsigned long long)off, why);
+    err->offset = (int64_t)off;
+}
+
 static int payload(const uint8_t *buf, const spk_tape_block *b, int format, uint8_t *out,
                    size_t outcap, uint8_t **scratch, spk_errinfo *err)
 {
@@ -200,12 +211,8 @@ static int payload(const uint8_t *buf, const spk_tape_block *b, int format, uint
     rc = spk_decompress(b->method, src, b->stored, out, outcap, err);
     if (rc < 0 && err) {
         err->offset = (int64_t)b->offset;
-        if (rc == SPK_ECOMPRESS) {
-            char why[sizeof err->msg];
-            memcpy(why, err->msg, sizeof why);
-            snprintf(err->msg, sizeof err->msg, "block at offset %llu: %.150s",
-                     (unsigned long long)b->offset, why);
-        }
+        if (rc == SPK_ECOMPRESS)
+            at_block(err, b->offset);
     }
     return rc;
 }
@@ -432,13 +439,8 @@ int spk_tape_recode(const uint8_t *buf, size_t len, uint64_t off, uint64_t end, 
         rc = build(src, n, dstformat, dstmethod, level, chunksize, st->last, out + pos,
                    outcap - pos, &last, NULL, ctmp, err);
         if (rc < 0) {
-            if (err) {
-                char why[sizeof err->msg];
-                memcpy(why, err->msg, sizeof why);
-                snprintf(err->msg, sizeof err->msg, "block at offset %llu: %.150s",
-                         (unsigned long long)b.offset, why);
-                err->offset = (int64_t)b.offset;
-            }
+            if (err)
+                at_block(err, b.offset);
             goto done;
         }
         pos += (size_t)rc;

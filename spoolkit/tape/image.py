@@ -466,12 +466,14 @@ class TapeImage:
 
         local = threading.local()
 
-        def recode(a: int, b: int) -> tuple[list[bytearray], int, int, int]:
-            pieces: list[bytearray] = []
+        def recode(a: int, b: int) -> tuple[list[tuple[bytearray, int, int]], int, int]:
+            """(framed piece, blocks + tapemarks in it, its last chunk) list,
+            data blocks, tapemarks."""
+            pieces: list[tuple[bytearray, int, int]] = []
             st = ffi.new("spk_tape_recode_stat *")
             err = new_err()
             blocks = marks = 0
-            prev = 0  # patched by put(): it depends on the segment before
+            prev = 0  # write_framed patches it: it depends on the segment before
             if not hasattr(local, "out"):  # one buffer per thread: no zero-fill per segment
                 local.out = bytearray(cap)
                 local.cout = ffi.from_buffer(local.out)
@@ -480,21 +482,17 @@ class TapeImage:
                                               self.method, self.level, self.chunk_size, prev,
                                               local.cout, cap, st, err),
                           err, path=src.path)
-                pieces.append(local.out[:n])
+                pieces.append((local.out[:n], st.blocks + st.tapemarks, st.last))
                 a, prev = st.next, st.last
                 blocks += st.blocks
                 marks += st.tapemarks
-            return pieces, prev, blocks, marks
+            return pieces, blocks, marks
 
         def put(seg: tuple[int, int, Any]) -> None:
             a, b, fut = seg
-            pieces, last, blocks, marks = fut.result()
-            if pieces and pieces[0]:
-                self._patch_prev(pieces[0], self._last)
-            for p in pieces:
-                self._put(p, last)
-            if self.block_number >= 0:
-                self.block_number += blocks + marks - len(pieces)  # _put counted pieces
+            pieces, blocks, marks = fut.result()
+            for piece, count, last in pieces:
+                self.write_framed(piece, count, last)
             if self.file_number >= 0:
                 self.file_number += marks
             counts[0] += blocks
@@ -547,10 +545,11 @@ class TapeImage:
 
     def write_framed(self, framed: Union[bytearray, memoryview], blocks: int,
                      last: int) -> int:
-        """Write ``blocks`` data blocks framed as :meth:`block_framing` says,
-        in one write.  The first header's previous-length field is set here
-        (``framed`` is patched in place); ``last`` is the length of the last
-        chunk (FakeTape: block).  Returns the offset of the first block."""
+        """Write ``blocks`` blocks (tapemarks included) framed as
+        :meth:`block_framing` says, in one write.  The first header's
+        previous-length field is set here (``framed`` is patched in place);
+        ``last`` is the length of the last chunk (FakeTape: block).  Returns
+        the offset of the first block."""
         self._check_writable()
         mv = memoryview(framed).cast("B")
         off = self._pos
