@@ -9,7 +9,7 @@ offset, the track (cylinder, head), block, page or record.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 
 class SpoolkitError(Exception):
@@ -21,7 +21,7 @@ class SpoolkitError(Exception):
         *,
         path: Optional[str] = None,
         offset: Optional[int] = None,
-        track: Optional[tuple[int, int]] = None,
+        track: Union[tuple[int, int], int, None] = None,
         block: Optional[int] = None,
         page: Optional[int] = None,
         record: Optional[int] = None,
@@ -42,8 +42,10 @@ class SpoolkitError(Exception):
         parts = []
         if self.path:
             parts.append(self.path)
-        if self.track is not None:
+        if isinstance(self.track, tuple) and len(self.track) == 2:
             parts.append("track %d/%d" % self.track)
+        elif self.track is not None:
+            parts.append(f"track {self.track}")
         if self.block is not None:
             parts.append("block %d" % self.block)
         if self.page is not None:
@@ -132,6 +134,36 @@ class ReadOnlyError(SpoolkitError, PermissionError):
         return SpoolkitError.__str__(self)
 
 
+class ExistsError(SpoolkitError, FileExistsError):
+    """The destination exists and the caller did not ask to replace it."""
+
+    def __str__(self) -> str:
+        return SpoolkitError.__str__(self)
+
+
+class WriteError(SpoolkitError, OSError):
+    """Writing, flushing or renaming an output failed (full file system, I/O
+    error, short write); the destination is left as it was."""
+
+    def __init__(self, message: str, *, errno: Optional[int] = None, **where: Any) -> None:
+        super().__init__(message, **where)
+        self.errno = errno
+
+    def __str__(self) -> str:
+        return SpoolkitError.__str__(self)
+
+
+class InUseError(SpoolkitError, BlockingIOError):
+    """Another process holds the lock of the image, volume or archive."""
+
+    def __init__(self, message: str, *, pid: Optional[int] = None, **where: Any) -> None:
+        super().__init__(message, **where)
+        self.pid = pid
+
+    def __str__(self) -> str:
+        return SpoolkitError.__str__(self)
+
+
 class BuildError(SpoolkitError, ImportError):
     """The compiled core is missing or does not match this package."""
 
@@ -140,5 +172,5 @@ __all__ = [
     "SpoolkitError", "FormatError", "TruncatedError", "ChecksumError", "ChainLoopError",
     "CompressionError", "InvalidArgumentError", "CapacityError", "AddressError",
     "UnsupportedError", "NotFoundError", "NoSpaceError", "ProtectedExtentError",
-    "ReadOnlyError", "BuildError",
+    "ReadOnlyError", "ExistsError", "WriteError", "InUseError", "BuildError",
 ]

@@ -144,8 +144,8 @@ def test_round_trip_plain_cckd_plain(tmp_path, devtype):
     for kw in ({"compress": "zlib"}, {"compress": "bzip2"}, {"cckd64": True}):
         c = tmp_path / "v.cckd"
         back = tmp_path / "back.img"
-        spoolkit.convert(plain, c, **kw, workers=2)
-        spoolkit.convert(c, back)
+        spoolkit.convert(plain, c, **kw, workers=2, overwrite=True)
+        spoolkit.convert(c, back, overwrite=True)
         assert back.read_bytes() == plain.read_bytes(), kw
 
 

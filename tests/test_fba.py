@@ -70,10 +70,10 @@ def test_convert_fba_both_ways(tmp_path):
     for kw in ({"compress": "zlib"}, {"cckd64": True}):
         c = tmp_path / "c.cfba"
         back = tmp_path / "back.fba"
-        r = spoolkit.convert(tmp_path / "p.fba", c, **kw)
+        r = spoolkit.convert(tmp_path / "p.fba", c, **kw, overwrite=True)
         assert r["format"] in ("CFBA", "CFBA64")
         assert open(c, "rb").read(8) == (b"FBA_C064" if kw.get("cckd64") else b"FBA_C370")
-        spoolkit.convert(c, back)
+        spoolkit.convert(c, back, overwrite=True)
         assert back.read_bytes() == (tmp_path / "p.fba").read_bytes()
         assert spoolkit.check_dasd(c, 3)["ok"]
 

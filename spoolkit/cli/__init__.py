@@ -1,15 +1,21 @@
 """The ``spoolkit`` command: Hercules-like verbs grouped by device kind.
 
 Each group lives in its own module with a ``register(subparsers)`` function.
-User errors print one line naming the file and place and exit with status 2;
-no tracebacks.
+User errors print one line naming the file and place and exit with status 2
+(with ``--json``, a JSON object on stdout); no tracebacks.  SIGINT, SIGTERM and
+SIGHUP unwind like an exception: temporary outputs are removed, destinations
+stay as they were, and the exit status is 128 + the signal number.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import json
 import logging
+import os
+import signal
 import sys
 from typing import Optional
 
@@ -32,24 +38,94 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class SignalExit(BaseException):
+    """Raised in the main thread by SIGTERM or SIGHUP so that the same
+    clean-up as for Ctrl-C runs (temporary files removed, outputs untouched)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_signal(signum: int, frame: object) -> None:
+    raise SignalExit(signum)
+
+
+def _install_signal_handlers() -> None:
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None and signal.getsignal(signum) in (signal.SIG_DFL, None):
+            signal.signal(signum, _raise_signal)
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    """Options every verb takes: --wait for locks held by another process."""
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not actions:
+        if not any("--wait" in a.option_strings for a in parser._actions):
+            parser.add_argument("--wait", type=float, metavar="SECONDS", default=None,
+                                help="wait this long for an image, volume or archive that "
+                                     "another process holds (default: fail at once)")
+        return
+    for action in actions:
+        for child in set(action.choices.values()):
+            _add_common(child)
+
+
+def _error(args: Optional[argparse.Namespace], exc: BaseException, message: str) -> None:
+    if args is not None and getattr(args, "json", False):
+        data = exc.to_dict() if isinstance(exc, SpoolkitError) else {
+            "error": type(exc).__name__, "message": message}
+        try:
+            sys.stdout.write(json.dumps(data) + "\n")
+            sys.stdout.flush()
+            return
+        except OSError:
+            pass
+    print(f"spoolkit: error: {message}", file=sys.stderr)
+
+
+def _os_message(exc: OSError) -> str:
+    name = getattr(exc, "filename", None)
+    text = exc.strerror or str(exc)
+    return f"{name}: {text}" if name else text
+
+
+def _quiet_broken_pipe() -> int:
+    # stdout's reader went away: flush nothing more at exit, end as if killed by SIGPIPE
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 128 + getattr(signal, "SIGPIPE", 13)
+
+
 def main(argv: Optional[list[str]] = None) -> int:
+    """Run the ``spoolkit`` command; returns the exit status."""
+    _install_signal_handlers()
     parser = build_parser()
-    args = parser.parse_args(argv)
-    # warnings such as logged overrides of protected extents go to stderr
-    logging.basicConfig(format="spoolkit: %(message)s", level=logging.WARNING)
+    _add_common(parser)
+    args = None
     try:
+        args = parser.parse_args(argv)
+        # warnings such as logged overrides of protected extents go to stderr
+        logging.basicConfig(format="spoolkit: %(message)s", level=logging.WARNING)
+        if getattr(args, "wait", None) is not None:
+            from .. import lock
+            lock.set_default_wait(args.wait)
         rc = args.func(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except SpoolkitError as exc:
-        print(f"spoolkit: error: {exc}", file=sys.stderr)
+        _error(args, exc, str(exc))
         return 2
     except (OSError, ValueError) as exc:
-        name = getattr(exc, "filename", None)
-        msg = f"{name}: {exc.strerror}" if name and getattr(exc, "strerror", None) else str(exc)
-        print(f"spoolkit: error: {msg}", file=sys.stderr)
+        _error(args, exc, _os_message(exc) if isinstance(exc, OSError) else str(exc))
         return 2
     except KeyboardInterrupt:
         print("spoolkit: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # pragma: no cover - e.g. piped into head
-        return 0
+    except SignalExit as exc:
+        print(f"spoolkit: terminated by {signal.Signals(exc.signum).name}", file=sys.stderr)
+        return 128 + exc.signum
     return int(rc or 0)

@@ -13,6 +13,12 @@ def add_json(parser: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
+def add_force(parser: Any, what: str = "the output") -> None:
+    """``-f/--force``: replace an existing destination (refused by default)."""
+    parser.add_argument("-f", "--force", action="store_true",
+                        help=f"replace {what} if it exists (refused by default)")
+
+
 def emit(args: Any, data: Any, text: Callable[[Any], str], out: TextIO = None) -> None:
     """Print ``data`` as JSON when ``--json`` was given, else ``text(data)``."""
     out = out or sys.stdout

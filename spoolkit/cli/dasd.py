@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from ..dasd import create_dasd, open_dasd
-from .common import Progress, add_json, emit, parse_range, table
+from .common import Progress, add_force, add_json, emit, parse_range, table
 from .ddr import register_ddr
 
 
@@ -29,6 +29,7 @@ def register(sub: Any) -> None:
     q.add_argument("--lfs", action="store_true", help="one large file, never split at 2 GB")
     q.add_argument("--raw", action="store_true", help="no IPL/VOL1 records on track 0")
     q.add_argument("--nullfmt", type=int, choices=(0, 1, 2), default=1)
+    add_force(q, "an existing image")
     add_json(q)
     q.set_defaults(func=cmd_init)
 
@@ -77,6 +78,7 @@ def register(sub: Any) -> None:
                    help="worker threads (default: all cores)")
     q.add_argument("--sf", metavar="TEMPLATE", help="shadow files of SRC to merge")
     q.add_argument("--lfs", action="store_true", help="plain output as one large file")
+    add_force(q, "DST")
     add_json(q)
     q.set_defaults(func=cmd_copy)
 
@@ -112,7 +114,7 @@ def cmd_info(args: Any) -> int:
 def cmd_init(args: Any) -> int:
     dev = create_dasd(args.image, args.device, None if args.raw else args.volser,
                       cylinders=args.cylinders, lfs=args.lfs, nullfmt=args.nullfmt,
-                      raw=args.raw)
+                      raw=args.raw, overwrite=args.force)
     with dev:
         info = dev.info()
         info["files"] = list(getattr(dev, "files", [dev.path]))
@@ -189,7 +191,7 @@ def cmd_copy(args: Any) -> int:
     with Progress(total, "copy", unit=unit) as bar:
         result = convert(args.src, args.dst, compress=compress, level=args.level,
                          cckd64=args.cckd64, workers=args.jobs, sf=args.sf, lfs=args.lfs,
-                         progress=bar.update)
+                         overwrite=args.force, progress=bar.update)
     emit(args, result, lambda d: "%s -> %s: %s, %d bytes" % (
         d["source"], d["destination"], d["format"], d["bytes_out"]))
     return 0

@@ -60,7 +60,8 @@ def open_dasd(path: PathLike, mode: str = "r", **options: object) -> DasdImage:
 
 def create_dasd(path: PathLike, device: str, volser: Optional[str] = "111111", *,
                 cylinders: Optional[int] = None, lfs: bool = False, nullfmt: int = 1,
-                raw: bool = False, **options: object) -> DasdImage:
+                raw: bool = False, overwrite: bool = False,
+                **options: object) -> DasdImage:
     """Create a volume like ``dasdinit`` and return it opened ``"r+"``.
 
     ``device`` is a model ("3390-3") or a type ("3390").  Plain CKD volumes
@@ -84,9 +85,10 @@ def create_dasd(path: PathLike, device: str, volser: Optional[str] = "111111", *
             level = options.get("level", -1)
             create_cckd(path, dev, ncyl, None if raw else volser, compress=compress,
                         level=-1 if level is None else int(level), cckd64=cckd64,
-                        nullfmt=nullfmt)
+                        nullfmt=nullfmt, overwrite=overwrite)
             return CCKDImage(path, "r+")
-    names = create_ckd(path, dev, ncyl, None if raw else volser, lfs=lfs, nullfmt=nullfmt)
+    names = create_ckd(path, dev, ncyl, None if raw else volser, lfs=lfs, nullfmt=nullfmt,
+                       overwrite=overwrite)
     return CKDImage(names[0], "r+")
 
 

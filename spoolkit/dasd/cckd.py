@@ -639,7 +639,8 @@ def compressed_devid(fba: bool, is64: bool) -> str:
 
 def create_cckd(path: Union[str, os.PathLike], dev: CKDDevice, cylinders: int,
                 volser: Optional[str] = "111111", *, compress: Optional[str] = "zlib",
-                level: int = -1, cckd64: bool = False, nullfmt: int = 1) -> str:
+                level: int = -1, cckd64: bool = False, nullfmt: int = 1,
+                overwrite: bool = False) -> str:
     """Create a compressed CKD volume as ``dasdinit -z`` does (track 0 with
     IPL records and VOL1 unless ``volser`` is None, all other tracks null)."""
     path = os.fspath(path)
@@ -649,7 +650,7 @@ def create_cckd(path: Union[str, os.PathLike], dev: CKDDevice, cylinders: int,
     ntrk = cylinders * dev.heads
     devhdr = DevHeader(compressed_devid(False, cckd64), dev.heads, dev.track_size,
                        dev.devt & 0xFF)
-    with atomic_output(path) as tmp:
+    with atomic_output(path, overwrite=overwrite) as tmp:
         with open(tmp, "r+b") as f:
             w = CompressedWriter(f, devhdr, cylinders, ntrk, cckd64, nullfmt, method, level)
             for l1x in range(w.num_l1):

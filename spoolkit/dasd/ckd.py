@@ -280,7 +280,7 @@ def ipl_track(volser: str) -> Track:
 
 def create_ckd(path: Union[str, os.PathLike], dev: CKDDevice, cylinders: int,
                volser: Optional[str] = "111111", *, lfs: bool = False, nullfmt: int = 1,
-               devid: str = "CKD_P370") -> list[str]:
+               devid: str = "CKD_P370", overwrite: bool = False) -> list[str]:
     """Create a plain CKD volume as ``dasdinit`` does; returns the file names.
 
     Over 2 GB the volume is split into files of at most 2519 cylinders (3390)
@@ -302,7 +302,7 @@ def create_ckd(path: Union[str, os.PathLike], dev: CKDDevice, cylinders: int,
         first = first_split_name(path)
         names = [split_name(first, k) for k in range(1, n + 1)]
     track0 = ipl_track(check_volser(volser)) if volser is not None else None
-    with atomic_outputs(names) as tmps:
+    with atomic_outputs(names, overwrite=overwrite) as tmps:
         for k, ((start, end), tmp) in enumerate(zip(spans, tmps), start=1):
             single = len(spans) == 1
             hdr = DevHeader(devid, dev.heads, trksize, dev.devt & 0xFF,

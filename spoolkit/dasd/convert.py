@@ -24,7 +24,8 @@ from typing import Any, Callable, Optional, Union
 from .._native import check, ffi, lib, new_err
 from ..compress import method_code
 from ..errors import InvalidArgumentError
-from ..util import atomic_output, default_workers
+from ..output import atomic_output, check_destination
+from ..util import default_workers
 from . import open_dasd
 from .base import DasdImage
 from .cckd import KIND_CKD, NOT_NULL, CCKDImage, CompressedWriter, compress_image, compressed_devid
@@ -166,7 +167,7 @@ def _expand_group(src: DasdImage, l1x: int, where: Callable[[int], tuple[int, in
 def convert(src: PathLike, dst: PathLike, *, compress: Optional[str] = None,
             level: int = -1, cckd64: bool = False, workers: Optional[int] = None,
             sf: Optional[str] = None, nullfmt: Optional[int] = None, lfs: bool = False,
-            recompress: bool = False,
+            recompress: bool = False, overwrite: bool = False,
             progress: Optional[Callable[[int], None]] = None) -> dict[str, Any]:
     """Copy a CKD volume into a new file, compressed (``compress="zlib"`` or
     ``"bzip2"``, or ``cckd64=True``) or plain (``compress=None``).
@@ -182,6 +183,7 @@ def convert(src: PathLike, dst: PathLike, *, compress: Optional[str] = None,
     src_p, dst_p = os.fspath(src), os.fspath(dst)
     if os.path.abspath(src_p) == os.path.abspath(dst_p):
         raise InvalidArgumentError("source and destination are the same file", path=dst_p)
+    check_destination(dst_p, overwrite=overwrite)
     workers = workers or default_workers()
     if workers < 1:
         raise InvalidArgumentError("workers must be at least 1")
@@ -218,7 +220,7 @@ def _to_compressed(img: DasdImage, dst: str, pool: ThreadPoolExecutor, workers: 
     dev = img.device
     devhdr = DevHeader(compressed_devid(False, cckd64), img.heads, img.track_size,
                        dev.devt & 0xFF)
-    with atomic_output(dst) as tmp, open(tmp, "r+b") as f:
+    with atomic_output(dst, overwrite=True) as tmp, open(tmp, "r+b") as f:
         w = CompressedWriter(f, devhdr, img.cylinders, img.total_tracks, cckd64, nullfmt,
                              method, level)
         for l1x, (lens, data) in enumerate(_ordered(
@@ -277,8 +279,8 @@ def _convert_fba(img: FBAImage, dst: str, compressed: bool, method: int, level: 
         n = max(0, min(PER_GROUP, img.blocks - lo))
         return img.read_blocks(lo, n).ljust(GROUP_SIZE, b"\0") if n else bytes(GROUP_SIZE)
 
-    with ThreadPoolExecutor(max_workers=workers) as pool, atomic_output(dst) as tmp, \
-            open(tmp, "r+b") as f:
+    with ThreadPoolExecutor(max_workers=workers) as pool, \
+            atomic_output(dst, overwrite=True) as tmp, open(tmp, "r+b") as f:
         if compressed:
             devt = img.device.devt & 0xFF if img.device else 0
             devhdr = DevHeader(compressed_devid(True, cckd64), img.blocks, 512, devt)

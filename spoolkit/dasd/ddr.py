@@ -163,7 +163,7 @@ def restore_volume(tape: Any, target: PathLike, *, path: str = "", progress: Pro
     # a new volume appears only when the whole dump was restored onto it
     with atomic_output(target) as tmp:
         dev = create_dasd(tmp, hdr.model or hdr.devtype, None, cylinders=hdr.cylinders,
-                          lfs=True, raw=True)
+                          lfs=True, raw=True, overwrite=True)
         with dev:
             info = _restore_onto(dev, tape, hdr, path, progress)
     return {**info, "target": target}

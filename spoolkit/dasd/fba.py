@@ -229,7 +229,7 @@ def vol1_block(volser: str) -> bytes:
 def create_fba(path: Union[str, os.PathLike], device: str = "3370", *,
                blocks: Optional[int] = None, volser: Optional[str] = "111111",
                compress: Optional[str] = None, level: int = -1,
-               cckd64: bool = False) -> FBAImage:
+               cckd64: bool = False, overwrite: bool = False) -> FBAImage:
     """Create an FBA volume like ``dasdinit``: plain (``compress=None``) or
     CFBA (``"zlib"``/``"bzip2"``, ``cckd64`` for 64-bit).  Returns it ``"r+"``."""
     path = os.fspath(path)
@@ -238,7 +238,7 @@ def create_fba(path: Union[str, os.PathLike], device: str = "3370", *,
     if not 2 <= nblk <= 0x7FFFFFFF:
         raise InvalidArgumentError(f"{nblk} blocks is not a valid FBA size")
     label = vol1_block(volser) if volser is not None else None
-    with atomic_output(path) as tmp, open(tmp, "r+b") as f:
+    with atomic_output(path, overwrite=overwrite) as tmp, open(tmp, "r+b") as f:
         if compress is None and not cckd64:
             f.truncate(nblk * BLOCK)
             if label:

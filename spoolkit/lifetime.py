@@ -1,0 +1,74 @@
+"""Writable objects finish themselves, as Python's own files do.
+
+An image, tape, volume or archive opened for writing and never closed is
+closed when it is garbage-collected, and at interpreter exit at the latest
+(also when the program ends with an uncaught exception): pending data and
+metadata are written and the headers made consistent.  Each such close
+emits a :class:`ResourceWarning`, as an unclosed file does.  A process that
+is killed (``kill -9``) runs neither; see ``docs/safety.md`` for recovery.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import warnings
+import weakref
+from typing import Protocol
+
+
+class Closable(Protocol):
+    closed: bool
+
+    def close(self) -> None: ...
+
+
+_live: weakref.WeakSet[Closable] = weakref.WeakSet()
+_lock = threading.Lock()
+
+
+class Finalizing:
+    """Mixin: call :meth:`_finalize_on_exit` once the object is open; its
+    ``close()`` then runs at garbage collection or interpreter exit if the
+    program did not call it.  The class provides ``closed`` and ``close()``."""
+
+    closed: bool
+
+    def close(self) -> None:  # pragma: no cover - provided by the class
+        raise NotImplementedError
+
+    def _finalize_on_exit(self) -> None:
+        with _lock:
+            _live.add(self)
+
+    def __del__(self) -> None:
+        _finish(self, "garbage collection")
+
+
+def _finish(obj: Closable, when: str) -> None:
+    if getattr(obj, "closed", True):
+        return
+    try:
+        warnings.warn(f"unclosed {obj!r}: closed at {when}", ResourceWarning, stacklevel=2,
+                      source=obj)
+    except Exception:  # noqa: BLE001 - a warning filter set to "error" must not stop the close
+        pass
+    try:
+        obj.close()
+    except Exception as exc:  # noqa: BLE001 - nobody is left to catch it
+        try:
+            warnings.warn(f"closing {obj!r} at {when} failed: {exc}", RuntimeWarning,
+                          stacklevel=2)
+        except Exception:  # noqa: BLE001
+            pass
+
+
+@atexit.register
+def _close_all() -> None:
+    with _lock:
+        objs = list(_live)
+    for obj in objs:
+        _finish(obj, "interpreter exit")
+
+
+__all__ = ["Finalizing"]
