@@ -23,7 +23,9 @@ class Closable(Protocol):
     def close(self) -> None: ...
 
 
-_live: weakref.WeakSet[Closable] = weakref.WeakSet()
+# id -> weak reference, in the order the objects were opened: at exit they
+# are closed newest first, so a volume closes before the image under it
+_live: dict[int, weakref.ref[Closable]] = {}
 _lock = threading.Lock()
 
 
@@ -38,11 +40,22 @@ class Finalizing:
         raise NotImplementedError
 
     def _finalize_on_exit(self) -> None:
+        key = id(self)
+
+        def gone(_ref: object, key: int = key) -> None:
+            with _lock:
+                _live.pop(key, None)
+
         with _lock:
-            _live.add(self)
+            _live[key] = weakref.ref(self, gone)
 
     def __del__(self) -> None:
         _finish(self, "garbage collection")
+
+    def _forget_on_exit(self) -> None:
+        """Called by ``close()`` (optional): drop the object from the exit list."""
+        with _lock:
+            _live.pop(id(self), None)
 
 
 def _finish(obj: Closable, when: str) -> None:
@@ -66,9 +79,11 @@ def _finish(obj: Closable, when: str) -> None:
 @atexit.register
 def _close_all() -> None:
     with _lock:
-        objs = list(_live)
-    for obj in objs:
-        _finish(obj, "interpreter exit")
+        refs = list(_live.values())
+    for ref in reversed(refs):
+        obj = ref()
+        if obj is not None:
+            _finish(obj, "interpreter exit")
 
 
 __all__ = ["Finalizing"]

@@ -263,3 +263,15 @@ def test_finalizer_runs_at_interpreter_exit(tmp_path, ending):
                           capture_output=True, text=True, timeout=60)
     assert (tmp_path / "out").read_bytes() == b"pending data"
     assert "ResourceWarning" in proc.stderr
+
+
+def test_exit_closes_newest_first(tmp_path):
+    code = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(ROOT / "tests")!r})
+        from test_output import _Writer
+        a = _Writer({str(tmp_path / "out")!r}); a.pending = b"image;"
+        b = _Writer({str(tmp_path / "out")!r}); b.pending = b"volume;"
+    """)
+    subprocess.run([sys.executable, "-c", code], env=ENV, check=True, timeout=60)
+    assert (tmp_path / "out").read_bytes() == b"volume;image;"
