@@ -77,7 +77,7 @@ def create_dasd(path: PathLike, device: str, volser: Optional[str] = "111111", *
     dev, ncyl = parse_device(device)
     if cylinders is not None:
         ncyl = cylinders
-    check_cylinders(ncyl)
+    check_cylinders(ncyl, os.fspath(path))
     if options:
         unknown = set(options) - {"compress", "level", "cckd64"}
         if unknown:

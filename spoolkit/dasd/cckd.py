@@ -746,7 +746,7 @@ def create_cckd(path: Union[str, os.PathLike], dev: CKDDevice, cylinders: int,
     ntrk = cylinders * dev.heads
     devhdr = DevHeader(compressed_devid(False, cckd64), dev.heads, dev.track_size,
                        dev.devt & 0xFF)
-    check_cylinders(cylinders)
+    check_cylinders(cylinders, path)
     with atomic_output(path, overwrite=overwrite) as tmp:
         with open(tmp, "r+b", buffering=0) as f:
             w = CompressedWriter(f, devhdr, cylinders, ntrk, cckd64, nullfmt, method, level)

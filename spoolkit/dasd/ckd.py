@@ -27,6 +27,8 @@ from .track import Track
 
 DEVHDR_SIZE = 512
 MAX_FILES = 27
+#: a plain volume is split into files of at most this many bytes (dasdinit's 2 GB)
+SPLIT_LIMIT = 0x7FFFFFFF
 PLAIN_IDS = ("CKD_P370", "CKD_P064")
 
 
@@ -295,9 +297,9 @@ def plan_files(path: Union[str, os.PathLike], dev: CKDDevice, cylinders: int,
     """The file names and cylinder spans (first, last) of a new plain volume:
     one file, or over 2 GB (unless ``lfs``) a split set as ``dasdinit`` names it."""
     path = os.fspath(path)
-    check_cylinders(cylinders)
+    check_cylinders(cylinders, path)
     per_cyl = dev.track_size * dev.heads
-    maxcpif = (0x7FFFFFFF - DEVHDR_SIZE + 1) // per_cyl
+    maxcpif = (SPLIT_LIMIT - DEVHDR_SIZE + 1) // per_cyl
     if lfs or cylinders <= maxcpif:
         return [path], [(0, cylinders - 1)]
     n = -(-cylinders // maxcpif)
@@ -308,10 +310,11 @@ def plan_files(path: Union[str, os.PathLike], dev: CKDDevice, cylinders: int,
             [(i * maxcpif, min(cylinders, (i + 1) * maxcpif) - 1) for i in range(n)])
 
 
-def check_cylinders(cylinders: int) -> None:
+def check_cylinders(cylinders: int, path: Optional[str] = None) -> None:
     """A CKD volume has 1..65535 cylinders (the CC of a track address is 16 bits)."""
     if not isinstance(cylinders, int) or not 1 <= cylinders <= 65535:
-        raise InvalidArgumentError(f"{cylinders} cylinders: a CKD volume has 1 to 65535")
+        raise InvalidArgumentError(f"cannot create a volume of {cylinders} cylinders "
+                                   "(a CKD volume has 1 to 65535)", path=path)
 
 
 def split_family(path: Union[str, os.PathLike]) -> list[str]:
