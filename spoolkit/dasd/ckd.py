@@ -20,7 +20,7 @@ from .._native import check, ffi, lib, new_err
 from ..errors import FormatError, InvalidArgumentError, NotFoundError, TruncatedError
 from ..geometry import CKDDevice
 from ..lock import lock_fd
-from ..output import atomic_outputs, check_destination, write_all
+from ..output import atomic_outputs, check_destination, fsync_checked, write_all
 from ..util import map_threads
 from .base import DasdImage, ScanStats, model_for
 from .track import Track
@@ -257,8 +257,21 @@ class CKDImage(DasdImage):
             os.close(p.fd)
         self._pieces = []
 
+    def flush(self) -> None:
+        """Make the written tracks durable (``fsync`` of every file)."""
+        self._check_open()
+        if self.mode == "r+":
+            for p in self._pieces:
+                fsync_checked(p.fd, p.path)
+
     def _close(self) -> None:
-        self._close_pieces()
+        # tracks were written in place; a write-back error shows at this sync
+        try:
+            if self.mode == "r+":
+                for p in self._pieces:
+                    fsync_checked(p.fd, p.path)
+        finally:
+            self._close_pieces()
 
 
 # -- creation -----------------------------------------------------------------

@@ -22,7 +22,7 @@ from ..errors import (
 from ..geometry import FBADevice, fba_devices, lookup_fba
 from ..lifetime import Finalizing
 from ..lock import lock_fd
-from ..output import atomic_output, write_all
+from ..output import atomic_output, fsync_checked, write_all
 from .cckd import (
     KIND_FBA,
     NOT_HERE,
@@ -227,6 +227,8 @@ class FBAImage(Finalizing):
             raise InvalidArgumentError("I/O on a closed image", path=self.path)
         if self.compressed:
             self.files[-1].flush()
+        elif self.mode == "r+":
+            fsync_checked(self.fd, self.path)
 
     def close(self) -> None:
         """Write what is pending, clear OPENED, release the files and locks.
@@ -247,6 +249,11 @@ class FBAImage(Finalizing):
             except BaseException as exc:  # noqa: BLE001 - re-raised below
                 first = first or exc
         if self.fd >= 0:
+            try:
+                if self.mode == "r+" and first is None and not self.compressed:
+                    fsync_checked(self.fd, self.path)
+            except BaseException as exc:  # noqa: BLE001 - re-raised below
+                first = exc
             os.close(self.fd)
             self.fd = -1
         if first is not None:
