@@ -14,10 +14,10 @@ import time
 
 import pytest
 from conftest import ROOT
+from test_dasd_lifetime import opened_bit as _opened
 
 import spoolkit
 from spoolkit import Track, open_dasd
-from spoolkit.dasd.cckd import OPENED, CompressedFile
 from spoolkit.dasd.sample import fill_volume
 from spoolkit.output import temp_pattern
 
@@ -27,14 +27,6 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 def _cli(*argv, timeout=120):
     return subprocess.run([sys.executable, "-m", "spoolkit", *map(str, argv)], env=ENV,
                           capture_output=True, text=True, timeout=timeout)
-
-
-def _opened(path) -> bool:
-    f = CompressedFile(os.fspath(path), False, 0)
-    try:
-        return bool(f.hdr.opts & OPENED)
-    finally:
-        f.close()
 
 
 def _same_tracks(a, b) -> bool:

@@ -21,7 +21,8 @@ from spoolkit.errors import WriteError
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
-def _opened(path) -> bool:
+def opened_bit(path) -> bool:
+    """Whether the compressed image's header has OPENED set."""
     f = CompressedFile(os.fspath(path), False, 0)
     try:
         return bool(f.hdr.opts & OPENED)
@@ -62,7 +63,7 @@ def test_unclosed_images_keep_every_write(tmp_path, how, herc):
     assert "ResourceWarning" in proc.stderr and "closed at interpreter exit" in proc.stderr
     vol, fba = tmp_path / "v.cckd", tmp_path / "f.cfba"
     for img in (vol, fba):
-        assert not _opened(img)
+        assert not opened_bit(img)
         out = herc("cckdcdsk", "-3", img, check=False)
         assert out.returncode == 0, out.stdout + out.stderr
     with open_dasd(vol) as v, open_dasd(fba) as f:
@@ -83,7 +84,7 @@ def test_readme_fba_example_keeps_its_write(tmp_path, herc):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     img = tmp_path / "cms.fba"
-    assert not _opened(img)
+    assert not opened_bit(img)
     assert herc("cckdcdsk", "-3", img, check=False).returncode == 0
     with open_dasd(img) as f:
         assert f.read_blocks(5000, 8) == b"CMS1" * 1024
@@ -111,7 +112,7 @@ def test_unclosed_image_closed_at_gc(tmp_path, kind):
         else:
             assert again.read_blocks(10, 2) == b"\x42" * 1024
     if kind in ("cckd", "cfba"):
-        assert not _opened(path)
+        assert not opened_bit(path)
 
 
 def test_close_is_idempotent_and_io_after_close_refused(tmp_path):
@@ -174,7 +175,7 @@ def test_failed_track_write_leaves_the_image_as_before(tmp_path, monkeypatch, he
             for t, trk in before.items():
                 assert d.read_track(*t) == trk
     if compress:
-        assert not _opened(path)
+        assert not opened_bit(path)
         out = herc("cckdcdsk", "-3", path, check=False)
         assert out.returncode == 0, out.stdout + out.stderr
         report = spoolkit.check_dasd(path, 3)
@@ -193,7 +194,7 @@ def test_failed_multi_group_fba_write_is_all_or_nothing(tmp_path, monkeypatch, h
         assert fail.calls == 2
         assert f.read_blocks(0, 1000) == old
         fail.armed = False
-    assert not _opened(path)
+    assert not opened_bit(path)
     assert herc("cckdcdsk", "-3", path, check=False).returncode == 0
     with open_dasd(path) as f:
         assert f.read_blocks(0, 1000) == old
