@@ -45,6 +45,7 @@ def register(sub: Any) -> None:
     q.add_argument("cyl", type=int, metavar="CYL")
     q.add_argument("head", type=int, metavar="HEAD")
     q.add_argument("-o", "--output", metavar="FILE", help="file to write (default stdout)")
+    add_force(q, "FILE")
     q.set_defaults(func=cmd_read)
 
     q = s.add_parser("write", help="TRACKWRITE: replace one track with a raw image")
@@ -149,11 +150,16 @@ def cmd_tracks(args: Any) -> int:
 
 
 def cmd_read(args: Any) -> int:
+    from ..output import atomic_output, check_destination, write_all
+
+    if args.output:
+        check_destination(args.output, overwrite=args.force)  # before any work
     with open_dasd(args.image) as dev:
         image = dev.read_track(args.cyl, args.head).image
     if args.output:
-        with open(args.output, "wb") as f:
-            f.write(image)
+        with atomic_output(args.output, overwrite=args.force) as tmp, \
+                open(tmp, "r+b", buffering=0) as f:
+            write_all(f.fileno(), image, tmp, 0)
     else:
         sys.stdout.buffer.write(image)
         sys.stdout.buffer.flush()

@@ -13,7 +13,7 @@ from ..errors import FormatError, InvalidArgumentError, TruncatedError
 from ..geometry import parse_device
 from .base import DasdImage, ScanStats
 from .cckd import CCKDImage, create_cckd
-from .ckd import CKDImage, DevHeader, create_ckd, read_devheader
+from .ckd import CKDImage, DevHeader, check_cylinders, create_ckd, read_devheader
 from .fba import FBAImage, create_fba
 from .track import Record, Track
 
@@ -67,6 +67,8 @@ def create_dasd(path: PathLike, device: str, volser: Optional[str] = "111111", *
     ``device`` is a model ("3390-3") or a type ("3390").  Plain CKD volumes
     over 2 GB are split into several files like ``dasdinit`` (``lfs=True``
     for one large file).  ``raw=True`` writes no IPL/VOL1 records.
+    An existing file (any piece of a split set) is refused unless
+    ``overwrite=True``; the returned image holds an exclusive lock.
 
     ``compress="zlib"|"bzip2"`` (with ``level``) or ``cckd64=True`` makes a
     compressed volume (CCKD / CCKD64) like ``dasdinit -z``; ``compress=None``
@@ -75,6 +77,7 @@ def create_dasd(path: PathLike, device: str, volser: Optional[str] = "111111", *
     dev, ncyl = parse_device(device)
     if cylinders is not None:
         ncyl = cylinders
+    check_cylinders(ncyl, os.fspath(path))
     if options:
         unknown = set(options) - {"compress", "level", "cckd64"}
         if unknown:

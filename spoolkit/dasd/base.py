@@ -14,6 +14,7 @@ from typing import Any, Optional, Union
 from .._native import check, ffi, lib, new_err
 from ..errors import AddressError, InvalidArgumentError, ReadOnlyError
 from ..geometry import CKDDevice, ckd_devices, lookup_ckd
+from ..lifetime import Finalizing
 from .track import OVERFLOW, Track
 
 TrackLike = Union[Track, bytes, bytearray, memoryview]
@@ -55,8 +56,12 @@ def model_for(devt: int, cylinders: int) -> CKDDevice:
     return row
 
 
-class DasdImage:
-    """A CKD disk image opened with :func:`spoolkit.open_dasd`."""
+class DasdImage(Finalizing):
+    """A CKD disk image opened with :func:`spoolkit.open_dasd`.
+
+    An image opened ``"r+"`` and never closed is closed at garbage
+    collection or interpreter exit (with a ``ResourceWarning``), as Python's
+    files are."""
 
     kind = "CKD"
 
@@ -217,7 +222,19 @@ class DasdImage:
         """Write buffered metadata to disk (no-op for plain images)."""
 
     def close(self) -> None:
-        self.closed = True
+        """Write what is pending, make the headers consistent and release the
+        files and their locks.  Idempotent; the image is closed even when
+        finishing fails (the error propagates)."""
+        if getattr(self, "closed", True):
+            return
+        try:
+            self._close()
+        finally:
+            self.closed = True
+            self._forget_on_exit()
+
+    def _close(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
 
     def __enter__(self) -> DasdImage:
         return self

@@ -18,9 +18,11 @@ which every Hercules version reads.
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import threading
+from collections.abc import Iterator
 from typing import Any, Optional, Union
 
 from .._native import check, ffi, lib, new_err
@@ -32,11 +34,13 @@ from ..errors import (
     NotFoundError,
     SpoolkitError,
     TruncatedError,
+    WriteError,
 )
 from ..geometry import CKDDevice
-from ..util import atomic_output
+from ..lock import lock_fd
+from ..output import atomic_output, fsync_checked, write_all
 from .base import DasdImage, model_for
-from .ckd import DEVHDR_SIZE, DevHeader, check_volser, ipl_track
+from .ckd import DEVHDR_SIZE, DevHeader, check_cylinders, check_volser, ipl_track
 
 HDR_POS = lib.SPK_CCKD_HDR_POS
 L1_POS = lib.SPK_CCKD_L1_POS
@@ -80,15 +84,21 @@ class CompressedFile:
     """One compressed file (base or shadow): metadata in memory, images on disk."""
 
     def __init__(self, path: str, writable: bool, kind: int,
-                 problems: Optional[list[dict[str, Any]]] = None) -> None:
+                 problems: Optional[list[dict[str, Any]]] = None, *, lock: bool = True) -> None:
         """``problems``: collect L1/L2/free-chain faults there (the checker)
-        instead of raising; the faulty parts then read as absent."""
+        instead of raising; the faulty parts then read as absent.
+
+        ``lock``: take an exclusive lock (writable) or a shared one (read
+        only) on the file; ``False`` where the caller holds one already."""
         self.path = path
         self.problems = problems
         self.writable = writable
         self.kind = kind
-        self.fd = os.open(path, os.O_RDWR if writable else os.O_RDONLY)
+        self._undo: Optional[dict[int, tuple[int, bytes]]] = None
+        self.fd = os.open(path, (os.O_RDWR if writable else os.O_RDONLY) | os.O_CLOEXEC)
         try:
+            if lock:
+                lock_fd(self.fd, path, exclusive=writable, what="image")
             self._load()
         except BaseException:
             os.close(self.fd)
@@ -270,27 +280,66 @@ class CompressedFile:
             merged.pop()
         self.free = merged
 
+    @contextlib.contextmanager
+    def update(self) -> Iterator[None]:
+        """One all-or-nothing change of the tables: if the block raises, the
+        in-memory tables, free space and totals are put back as they were.
+        The file itself then differs only in bytes no table points at (new
+        data goes to fresh space; tables reach the disk at ``flush``)."""
+        if self._undo is not None:   # nested: the outer update undoes
+            yield
+            return
+        saved = ([list(b) for b in self.free], len(self.pending), int(self.hdr.size),
+                 self.filesize, self.nl2, self.len_sum, self.imbed, set(self.dirty_l2))
+        self._undo = {}
+        try:
+            yield
+        except BaseException:
+            esz = ffi.sizeof("spk_cckd_l2ent")
+            for l1x, (l1, l2raw) in self._undo.items():
+                self.l1[l1x] = l1
+                ffi.memmove(self.l2 + l1x * 256, l2raw, 256 * esz)
+            (self.free, npend, self.hdr.size, self.filesize, self.nl2, self.len_sum,
+             self.imbed, self.dirty_l2) = saved
+            del self.pending[npend:]
+            # the new bytes may have gone over a free block's chain link
+            self.dirty_hdr = True
+            raise
+        finally:
+            self._undo = None
+
+    def _touch(self, l1x: int) -> None:
+        """Keep L1 entry and L2 table ``l1x`` for an undo of the running update."""
+        if self._undo is not None and l1x not in self._undo:
+            esz = ffi.sizeof("spk_cckd_l2ent")
+            self._undo[l1x] = (self.l1[l1x], bytes(ffi.buffer(self.l2 + l1x * 256, 256 * esz)))
+
     def set_entry(self, trk: int, off: int, ln: int, size: int) -> None:
         """Point track ``trk`` at new storage (or a null entry), freeing the old."""
-        l1x = trk >> 8
-        if self.l1[l1x] in (0, NOT_HERE):
-            self._new_l2(l1x)
-        e = self.l2[trk]
-        if e.off not in (0, NOT_HERE):
-            self.release(e.off, e.size)
-            self.len_sum -= e.len
-            self.imbed -= e.size - e.len
-        e.off, e.len, e.size = off, ln, size
-        if off not in (0, NOT_HERE):
-            self.len_sum += ln
-            self.imbed += size - ln
-        self.dirty_l2.add(l1x)
-        self.dirty_hdr = True
+        with self.update():
+            l1x = trk >> 8
+            self._touch(l1x)
+            if self.l1[l1x] in (0, NOT_HERE):
+                self._new_l2(l1x)
+            e = self.l2[trk]
+            if e.off not in (0, NOT_HERE):
+                self.release(e.off, e.size)
+                self.len_sum -= e.len
+                self.imbed -= e.size - e.len
+            e.off, e.len, e.size = off, ln, size
+            if off not in (0, NOT_HERE):
+                self.len_sum += ln
+                self.imbed += size - ln
+            self.dirty_l2.add(l1x)
+            self.dirty_hdr = True
 
     def _new_l2(self, l1x: int) -> None:
         # a new table keeps what the missing one meant: null tracks in a base
         # (never all-zero entries: those would read as null format 0), "look
-        # lower" in a shadow
+        # lower" in a shadow.  It is written at once, to fresh space (nothing
+        # on disk points there before the L1 table is flushed), so that a full
+        # file system shows up in the write that needs it, never in close()
+        self._touch(l1x)
         was_not_here = self.l1[l1x] == NOT_HERE
         off, _ = self.get_space(self.l2_bytes, imbed=False)
         if was_not_here:
@@ -299,12 +348,25 @@ class CompressedFile:
             self._fill_l2(l1x, 0, self.hdr.nullfmt)
         self.l1[l1x] = off
         self.nl2 += 1
+        self._write_l2(l1x)
+
+    def _write_l2(self, l1x: int) -> None:
+        buf = bytearray(self.l2_bytes)
+        err = new_err()
+        check(lib.spk_cckd_l2_encode(ffi.from_buffer(buf), len(buf), self.l2 + l1x * 256,
+                                     self.is64, err), err, path=self.path)
+        off = int(self.l1[l1x])
+        write_all(self.fd, buf, self.path, off)
+        self.filesize = max(self.filesize, off + len(buf))
 
     def write_stored(self, trk: int, stored: bytes) -> None:
-        off, size = self.get_space(len(stored))
-        os.pwrite(self.fd, stored, off)
-        self.filesize = max(self.filesize, off + len(stored))
-        self.set_entry(trk, off, len(stored), size)
+        """Store a track image in fresh space and point the track at it;
+        all or nothing (see :meth:`update`)."""
+        with self.update():
+            off, size = self.get_space(len(stored))
+            write_all(self.fd, stored, self.path, off)
+            self.filesize = max(self.filesize, off + len(stored))
+            self.set_entry(trk, off, len(stored), size)
 
     # -- metadata -------------------------------------------------------------
     def mark_open(self) -> None:
@@ -314,9 +376,18 @@ class CompressedFile:
             self.flush()  # rewrite every table little-endian now, header last
         else:
             self._write_header()
+            fsync_checked(self.fd, self.path)  # OPENED is on disk before any change
 
     def _write_header(self) -> None:
-        os.pwrite(self.fd, build_header(self.hdr, self.is64, self.path), HDR_POS)
+        write_all(self.fd, build_header(self.hdr, self.is64, self.path), self.path, HDR_POS)
+
+    def _truncate(self, size: int) -> None:
+        try:
+            os.ftruncate(self.fd, size)
+        except OSError as exc:
+            raise WriteError(f"cannot set the file size to {size}: {exc.strerror}",
+                             errno=exc.errno, path=self.path) from None
+        self.filesize = size
 
     def flush(self, closing: bool = False) -> None:
         if not self.writable:
@@ -324,17 +395,17 @@ class CompressedFile:
         if not (self.dirty_hdr or self.dirty_l2 or self.pending or closing):
             return
         err = new_err()
+        # order: track images, then the tables pointing at them, then the
+        # free chain (in space no table points at) and the header last
+        fsync_checked(self.fd, self.path)
         for l1x in sorted(self.dirty_l2):
-            buf = bytearray(self.l2_bytes)
-            check(lib.spk_cckd_l2_encode(ffi.from_buffer(buf), len(buf), self.l2 + l1x * 256,
-                                         self.is64, err), err, path=self.path)
-            os.pwrite(self.fd, bytes(buf), self.l1[l1x])
+            self._write_l2(l1x)
         self.dirty_l2.clear()
         l1buf = bytearray(self.num_l1 * self.l1_esz)
         check(lib.spk_cckd_l1_encode(ffi.from_buffer(l1buf), len(l1buf), self.l1, self.num_l1,
                                      self.is64, err), err, path=self.path)
-        os.pwrite(self.fd, bytes(l1buf), L1_POS)
-        os.fsync(self.fd)  # tables are on disk before pending space is reused
+        write_all(self.fd, l1buf, self.path, L1_POS)
+        fsync_checked(self.fd, self.path)  # tables are on disk before pending space is reused
         self._merge_pending()
         blocks = ffi.new("spk_cckd_free[]", max(1, len(self.free)))
         for i, (off, ln) in enumerate(self.free):
@@ -345,16 +416,21 @@ class CompressedFile:
                                      ffi.from_buffer(links) if links else ffi.NULL,
                                      len(links), err), err, path=self.path)
         for i, (off, _) in enumerate(self.free):
-            os.pwrite(self.fd, bytes(links[i * esz:(i + 1) * esz]), off)
+            write_all(self.fd, links[i * esz:(i + 1) * esz], self.path, off)
         h = self.hdr
         for name, value in self.totals().items():
             setattr(h, name, value)
+        self.bigend = False
+        self._truncate(h.size)
+        opts = h.opts
         if closing:
             h.opts &= ~OPENED
-        self.bigend = False
-        os.ftruncate(self.fd, h.size)
-        self._write_header()
-        os.fsync(self.fd)
+        try:
+            self._write_header()
+            fsync_checked(self.fd, self.path)
+        except BaseException:
+            h.opts = opts  # OPENED is still set on disk
+            raise
         self.dirty_hdr = False
 
     def close(self) -> None:
@@ -371,6 +447,9 @@ def open_stack(path: str, mode: str, sf: Optional[str], kind: int) -> list[Compr
     """Open base + shadows; only the top file may be writable.  In ``"r+"``
     mode with ``sf`` a new shadow is created when none exists yet."""
     names = [path] + (shadow_names(sf) if sf else [])
+    if sf and mode != "r+" and len(names) == 1:
+        raise NotFoundError(f"no shadow file matches {sf!r} (looked for "
+                            f"{shadow_name(sf, 1)})", path=path)
     if sf and mode == "r+" and len(names) == 1:
         names.append(_new_shadow(path, shadow_name(sf, 1)))
     files: list[CompressedFile] = []
@@ -412,8 +491,9 @@ def _new_shadow(base: str, name: str) -> str:
         n = f.num_l1
     finally:
         f.close()
-    with atomic_output(name) as tmp, open(tmp, "wb") as w:
-        w.write(hdr.build() + build_header(h, is64, name) + b"\xff" * (n * (8 if is64 else 4)))
+    with atomic_output(name) as tmp, open(tmp, "r+b", buffering=0) as w:
+        write_all(w.fileno(), hdr.build() + build_header(h, is64, name)
+                  + b"\xff" * (n * (8 if is64 else 4)), name, 0)
     return name
 
 
@@ -463,8 +543,11 @@ class CCKDImage(DasdImage):
             self._tls = threading.local()  # per-thread expand buffer
             self.devid = dh.devid
         except BaseException:
+            self.closed = True
             self._close_files()
             raise
+        if mode == "r+":
+            self._finalize_on_exit()
 
     @property
     def is64(self) -> bool:
@@ -534,16 +617,23 @@ class CCKDImage(DasdImage):
 
     # -- lifetime ---------------------------------------------------------------
     def flush(self) -> None:
+        """Write the tables and header (the image stays open, OPENED set)."""
+        self._check_open()
         self.files[-1].flush()
 
     def _close_files(self) -> None:
-        for f in getattr(self, "files", []):
-            f.close()
+        # every file is closed even when one fails; the first error propagates
+        first: Optional[BaseException] = None
+        for f in reversed(getattr(self, "files", [])):
+            try:
+                f.close()
+            except BaseException as exc:  # noqa: BLE001 - re-raised below
+                first = first or exc
+        if first is not None:
+            raise first
 
-    def close(self) -> None:
-        if not self.closed:
-            self._close_files()
-        super().close()
+    def _close(self) -> None:
+        self._close_files()
 
 
 def compress_image(image: Union[bytes, bytearray, memoryview], method: int,
@@ -583,7 +673,10 @@ class CompressedWriter:
 
     def __init__(self, f: Any, devhdr: DevHeader, cyls: int, ntracks: int, is64: bool,
                  nullfmt: int, method: int, level: int) -> None:
-        self.f = f
+        """``f``: the new file, open for writing (its descriptor is written
+        with checked ``pwrite``; the file object's own buffer is not used)."""
+        self.fd = f.fileno()
+        self.name = os.fspath(getattr(f, "name", "")) or None
         self.devhdr = devhdr
         self.cyls = cyls
         self.is64 = is64
@@ -594,7 +687,6 @@ class CompressedWriter:
         self.l1 = ffi.new("uint64_t[]", self.num_l1)
         self.l2_bytes = 256 * (16 if is64 else 8)
         self.pos = L1_POS + self.num_l1 * (8 if is64 else 4)
-        f.seek(self.pos)
 
     def write_group(self, l1x: int, lens: list[int], data: Union[bytes, memoryview]) -> None:
         """Group ``l1x``: ``lens[i]`` < 3 is a null format, else the length of
@@ -618,8 +710,8 @@ class CompressedWriter:
         err = new_err()
         check(lib.spk_cckd_l2_encode(ffi.from_buffer(buf), len(buf), l2, self.is64, err), err)
         self.l1[l1x] = self.pos
-        self.f.write(buf)
-        self.f.write(data)
+        write_all(self.fd, buf, self.name, self.pos)
+        write_all(self.fd, data, self.name, self.pos + self.l2_bytes)
         self.pos = off
 
     def finish(self) -> None:
@@ -628,9 +720,13 @@ class CompressedWriter:
         err = new_err()
         check(lib.spk_cckd_l1_encode(ffi.from_buffer(l1buf), len(l1buf), self.l1, self.num_l1,
                                      self.is64, err), err)
-        self.f.seek(0)
-        self.f.write(self.devhdr.build() + build_header(h, self.is64) + bytes(l1buf))
-        self.f.truncate(self.pos)
+        write_all(self.fd, self.devhdr.build() + build_header(h, self.is64) + l1buf,
+                  self.name, 0)
+        try:
+            os.ftruncate(self.fd, self.pos)
+        except OSError as exc:
+            raise WriteError(f"cannot set the file size: {exc.strerror}", errno=exc.errno,
+                             path=self.name) from None
 
 
 def compressed_devid(fba: bool, is64: bool) -> str:
@@ -650,8 +746,9 @@ def create_cckd(path: Union[str, os.PathLike], dev: CKDDevice, cylinders: int,
     ntrk = cylinders * dev.heads
     devhdr = DevHeader(compressed_devid(False, cckd64), dev.heads, dev.track_size,
                        dev.devt & 0xFF)
+    check_cylinders(cylinders, path)
     with atomic_output(path, overwrite=overwrite) as tmp:
-        with open(tmp, "r+b") as f:
+        with open(tmp, "r+b", buffering=0) as f:
             w = CompressedWriter(f, devhdr, cylinders, ntrk, cckd64, nullfmt, method, level)
             for l1x in range(w.num_l1):
                 n = min(256, ntrk - l1x * 256)

@@ -18,6 +18,8 @@ from typing import Any, Optional, Union
 
 from .._native import ffi, lib, new_err
 from ..errors import SpoolkitError
+from ..lock import lock_fd
+from ..output import remove_stale_temps
 from ..util import default_workers
 from . import open_dasd
 from .cckd import (
@@ -43,6 +45,8 @@ def check_dasd(path: Union[str, os.PathLike], level: int = 1, *, repair: bool = 
         raise ValueError("level must be 0..3")
     report: dict[str, Any] = {"path": path, "level": level, "ok": True, "errors": [],
                               "warnings": [], "repaired": []}
+    if repair:
+        _remove_temps(path, report)
     with open(path, "rb") as f:
         devid = f.read(8).decode("ascii", "replace")
     if devid in ALL_IDS:
@@ -61,6 +65,16 @@ def check_dasd(path: Union[str, os.PathLike], level: int = 1, *, repair: bool = 
     return report
 
 
+def _remove_temps(path: str, report: dict[str, Any]) -> None:
+    """Temporary files of killed runs writing this image (or a piece of its
+    split set) go; those of live writers stay."""
+    from .ckd import split_family
+    for name in split_family(path):
+        for tmp in remove_stale_temps(name):
+            report["repaired"].append({"message": f"removed {tmp}, the temporary file of "
+                                       "a run that was killed", "file": tmp})
+
+
 def _err(kind: str, exc: SpoolkitError, **extra: Any) -> dict[str, Any]:
     d = {"kind": kind, "error": type(exc).__name__, "message": exc.message}
     if exc.offset is not None:
@@ -73,9 +87,23 @@ def _err(kind: str, exc: SpoolkitError, **extra: Any) -> dict[str, Any]:
 
 def _check_compressed(path: str, level: int, repair: bool, workers: Optional[int],
                       report: dict[str, Any]) -> None:
+    if not repair:
+        _check_compressed_file(path, level, False, workers, report)
+        return
+    # a repair holds the file exclusively from the check to the rewrite
+    fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    try:
+        lock_fd(fd, path, exclusive=True, what="image")
+        _check_compressed_file(path, level, True, workers, report)
+    finally:
+        os.close(fd)
+
+
+def _check_compressed_file(path: str, level: int, repair: bool, workers: Optional[int],
+                           report: dict[str, Any]) -> None:
     problems: list[dict[str, Any]] = []
     try:
-        f = CompressedFile(path, False, KIND_CKD, problems=problems)
+        f = CompressedFile(path, False, KIND_CKD, problems=problems, lock=not repair)
     except SpoolkitError as exc:
         report["errors"].append(_err("header", exc))
         return
@@ -284,7 +312,8 @@ def _repair(f: CompressedFile, gaps: list[list[int]], report: dict[str, Any]) ->
     """Lossless repair: unaccounted space joins the free chain, header totals
     and the free chain are rewritten, OPENED is cleared."""
     path = f.path
-    w = CompressedFile(path, True, KIND_FBA if f.devhdr.devid.startswith("FBA") else KIND_CKD)
+    w = CompressedFile(path, True, KIND_FBA if f.devhdr.devid.startswith("FBA") else KIND_CKD,
+                       lock=False)  # _check_compressed holds the lock
     try:
         minfree = 16 if w.is64 else 8
         added = [g for g in gaps if g[0] >= w.meta_end and g[1] >= minfree]

@@ -8,20 +8,27 @@ bytes.  Volumes over 2 GB are split like Hercules' ``dasdinit`` does it
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
+import stat
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
 from .._native import check, ffi, lib, new_err
 from ..errors import FormatError, InvalidArgumentError, NotFoundError, TruncatedError
 from ..geometry import CKDDevice
-from ..util import atomic_outputs, map_threads
+from ..lock import lock_fd
+from ..output import atomic_outputs, check_destination, fsync_checked, write_all
+from ..util import map_threads
 from .base import DasdImage, ScanStats, model_for
 from .track import Track
 
 DEVHDR_SIZE = 512
 MAX_FILES = 27
+#: a plain volume is split into files of at most this many bytes (dasdinit's 2 GB)
+SPLIT_LIMIT = 0x7FFFFFFF
 PLAIN_IDS = ("CKD_P370", "CKD_P064")
 
 
@@ -136,8 +143,11 @@ class CKDImage(DasdImage):
                     path=path, offset=8)
             super().__init__(path, mode, dev, cyls, hdr.heads, hdr.track_size)
         except BaseException:
+            self.closed = True
             self._close_pieces()
             raise
+        if mode == "r+":
+            self._finalize_on_exit()
 
     @property
     def files(self) -> list[str]:
@@ -180,8 +190,14 @@ class CKDImage(DasdImage):
                 raise FormatError(
                     f"high cylinder {fhdr.highcyl} does not match the file's "
                     f"{ncyl} cylinders starting at {cyls_so_far}", path=name, offset=18)
-            fd = os.open(name, flags)
-            m = mmap.mmap(fd, size, prot=mmap.PROT_READ) if size else None
+            fd = os.open(name, flags | os.O_CLOEXEC)
+            try:
+                # every file of a split set: exclusive to write, shared to read
+                lock_fd(fd, name, exclusive=mode == "r+", what="image")
+                m = mmap.mmap(fd, size, prot=mmap.PROT_READ) if size else None
+            except BaseException:
+                os.close(fd)
+                raise
             self._pieces.append(_Piece(name, cyls_so_far * hdr.heads, ncyl * hdr.heads, fd, m))
             cyls_so_far += ncyl
             if last:
@@ -202,7 +218,7 @@ class CKDImage(DasdImage):
     def _write_image(self, trk: int, image: bytes) -> None:
         p, off = self._piece(trk)
         # zero the rest of the slot: no stale bytes after the new EOT
-        os.pwrite(p.fd, image + bytes(self.track_size - len(image)), off)
+        write_all(p.fd, image + bytes(self.track_size - len(image)), p.path, off)
 
     def _scan(self, first: int, stop: int, stats: ScanStats) -> None:
         # chunks of 64 cylinders parsed in C on all cores (the calls release the GIL)
@@ -241,10 +257,21 @@ class CKDImage(DasdImage):
             os.close(p.fd)
         self._pieces = []
 
-    def close(self) -> None:
-        if not self.closed:
+    def flush(self) -> None:
+        """Make the written tracks durable (``fsync`` of every file)."""
+        self._check_open()
+        if self.mode == "r+":
+            for p in self._pieces:
+                fsync_checked(p.fd, p.path)
+
+    def _close(self) -> None:
+        # tracks were written in place; a write-back error shows at this sync
+        try:
+            if self.mode == "r+":
+                for p in self._pieces:
+                    fsync_checked(p.fd, p.path)
+        finally:
             self._close_pieces()
-        super().close()
 
 
 # -- creation -----------------------------------------------------------------
@@ -278,6 +305,115 @@ def ipl_track(volser: str) -> Track:
     ])
 
 
+def plan_files(path: Union[str, os.PathLike], dev: CKDDevice, cylinders: int,
+               lfs: bool = False) -> tuple[list[str], list[tuple[int, int]]]:
+    """The file names and cylinder spans (first, last) of a new plain volume:
+    one file, or over 2 GB (unless ``lfs``) a split set as ``dasdinit`` names it."""
+    path = os.fspath(path)
+    check_cylinders(cylinders, path)
+    per_cyl = dev.track_size * dev.heads
+    maxcpif = (SPLIT_LIMIT - DEVHDR_SIZE + 1) // per_cyl
+    if lfs or cylinders <= maxcpif:
+        return [path], [(0, cylinders - 1)]
+    n = -(-cylinders // maxcpif)
+    if n > MAX_FILES:
+        raise InvalidArgumentError(f"{cylinders} cylinders need {n} files (max {MAX_FILES})")
+    first = first_split_name(path)
+    return ([split_name(first, k) for k in range(1, n + 1)],
+            [(i * maxcpif, min(cylinders, (i + 1) * maxcpif) - 1) for i in range(n)])
+
+
+def check_cylinders(cylinders: int, path: Optional[str] = None) -> None:
+    """A CKD volume has 1..65535 cylinders (the CC of a track address is 16 bits)."""
+    if not isinstance(cylinders, int) or not 1 <= cylinders <= 65535:
+        raise InvalidArgumentError(f"cannot create a volume of {cylinders} cylinders "
+                                   "(a CKD volume has 1 to 65535)", path=path)
+
+
+def split_family(path: Union[str, os.PathLike]) -> list[str]:
+    """Every name a plain volume created at ``path`` may occupy: ``path`` and
+    the pieces ``name_1.3390`` .. of a split set."""
+    path = os.fspath(path)
+    first = first_split_name(path)
+    names = [path] + [split_name(first, k) for k in range(1, MAX_FILES + 1)]
+    return list(dict.fromkeys(names))
+
+
+def _is_piece(name: str, k: int) -> bool:
+    """Whether ``name`` is file ``k`` of a plain split volume (a stale piece)."""
+    try:
+        st = os.lstat(name)
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        hdr = read_devheader(name)
+    except (OSError, FormatError):
+        return False
+    return hdr.devid in PLAIN_IDS and hdr.fileseq == k
+
+
+def check_volume_destination(path: Union[str, os.PathLike], names: Sequence[str], *,
+                             overwrite: bool = False) -> list[str]:
+    """Refuse (unless ``overwrite``) a new plain volume at ``path`` when ANY
+    name of its family exists: the single file or a piece of a split set; a
+    link or a directory there is refused always.  Returns the files that an
+    overwrite leaves stale: the other form of the name and pieces of an
+    older, bigger set."""
+    family = split_family(path)
+    existing = [n for n in family if os.path.lexists(n)]
+    for n in existing:
+        if n not in names or not overwrite:
+            check_destination(n, overwrite=overwrite)
+    for n in names:
+        check_destination(n, overwrite=overwrite)
+    first = first_split_name(os.fspath(path))
+    pieces = {split_name(first, k): k for k in range(1, MAX_FILES + 1)}
+    return [n for n in existing if n not in names
+            and (n == os.fspath(path) or _is_piece(n, pieces.get(n, -1)))]
+
+
+@contextlib.contextmanager
+def volume_outputs(path: Union[str, os.PathLike], names: Sequence[str], *,
+                   overwrite: bool = False) -> Iterator[list[str]]:
+    """:func:`~spoolkit.output.atomic_outputs` for the files ``names`` of a
+    plain volume at ``path``, checked by :func:`check_volume_destination`;
+    with ``overwrite`` the stale files of the old set are removed only after
+    the new files are in place."""
+    stale = check_volume_destination(path, names, overwrite=overwrite)
+    with atomic_outputs(names, overwrite=overwrite) as tmps:
+        yield tmps
+    for n in stale:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(n)
+
+
+FORMAT_CHUNK = 4 << 20    # bytes of null tracks formatted per write
+
+
+def format_file(fd: int, name: str, hdr: DevHeader, dev: CKDDevice, first_cyl: int,
+                ncyl: int, nullfmt: int, track0: Optional[bytes] = None) -> None:
+    """Write a device header and ``ncyl`` cylinders of null tracks from
+    ``first_cyl`` to ``fd`` (every byte written and checked: a full file
+    system fails here, never later through a sparse file or a map)."""
+    trksize = dev.track_size
+    write_all(fd, hdr.build(), name, 0)
+    ntrks = ncyl * dev.heads
+    per = max(1, FORMAT_CHUNK // trksize)
+    buf = bytearray(per * trksize)
+    err = new_err()
+    t = 0
+    while t < ntrks:
+        k = min(per, ntrks - t)
+        check(lib.spk_ckd_format(ffi.from_buffer(buf), k * trksize, trksize,
+                                 first_cyl * dev.heads + t, k, dev.heads, nullfmt, err),
+              err, path=name)
+        if t == 0 and track0 is not None:
+            buf[:trksize] = track0.ljust(trksize, b"\0")
+        write_all(fd, memoryview(buf)[:k * trksize], name, DEVHDR_SIZE + t * trksize)
+        if t == 0 and track0 is not None:
+            buf[:trksize] = bytes(trksize)  # the next chunks' slots start clean
+        t += k
+
+
 def create_ckd(path: Union[str, os.PathLike], dev: CKDDevice, cylinders: int,
                volser: Optional[str] = "111111", *, lfs: bool = False, nullfmt: int = 1,
                devid: str = "CKD_P370", overwrite: bool = False) -> list[str]:
@@ -285,40 +421,27 @@ def create_ckd(path: Union[str, os.PathLike], dev: CKDDevice, cylinders: int,
 
     Over 2 GB the volume is split into files of at most 2519 cylinders (3390)
     unless ``lfs``.  ``volser=None`` makes a raw volume (no IPL/VOL1 records).
-    Files are written under temporary names and renamed when all are complete.
+    Files are written under temporary names and renamed when all are complete;
+    an existing file of the volume (any piece of a split set) is refused
+    unless ``overwrite`` (see :func:`volume_outputs`).
     """
-    path = os.fspath(path)
-    trksize = dev.track_size
-    per_cyl = trksize * dev.heads
-    maxcpif = (0x7FFFFFFF - DEVHDR_SIZE + 1) // per_cyl
-    if lfs or cylinders <= maxcpif:
-        spans = [(0, cylinders - 1)]
-        names = [path]
-    else:
-        n = -(-cylinders // maxcpif)
-        if n > MAX_FILES:
-            raise InvalidArgumentError(f"{cylinders} cylinders need {n} files (max {MAX_FILES})")
-        spans = [(i * maxcpif, min(cylinders, (i + 1) * maxcpif) - 1) for i in range(n)]
-        first = first_split_name(path)
-        names = [split_name(first, k) for k in range(1, n + 1)]
-    track0 = ipl_track(check_volser(volser)) if volser is not None else None
-    with atomic_outputs(names, overwrite=overwrite) as tmps:
+    names, spans = plan_files(path, dev, cylinders, lfs)
+    track0 = ipl_track(check_volser(volser)).image if volser is not None else None
+    with volume_outputs(path, names, overwrite=overwrite) as tmps:
         for k, ((start, end), tmp) in enumerate(zip(spans, tmps), start=1):
-            single = len(spans) == 1
-            hdr = DevHeader(devid, dev.heads, trksize, dev.devt & 0xFF,
-                            0 if single else k, 0 if end + 1 == cylinders else end)
-            ntrks = (end - start + 1) * dev.heads
-            size = DEVHDR_SIZE + ntrks * trksize
-            with open(tmp, "r+b") as f:
-                f.write(hdr.build())
-                f.truncate(size)
-                with mmap.mmap(f.fileno(), size) as m:
-                    buf = ffi.from_buffer(m)
-                    err = new_err()
-                    check(lib.spk_ckd_format(buf + DEVHDR_SIZE, size - DEVHDR_SIZE, trksize,
-                                             start * dev.heads, ntrks, dev.heads, nullfmt, err),
-                          err, path=tmp)
-                    if k == 1 and track0 is not None:
-                        m[DEVHDR_SIZE:DEVHDR_SIZE + len(track0)] = track0.image
-                    del buf
+            hdr = piece_header(devid, dev, k, len(spans), end, cylinders)
+            fd = os.open(tmp, os.O_RDWR | os.O_CLOEXEC)
+            try:
+                format_file(fd, tmp, hdr, dev, start, end - start + 1, nullfmt,
+                            track0 if k == 1 else None)
+            finally:
+                os.close(fd)
     return names
+
+
+def piece_header(devid: str, dev: CKDDevice, k: int, nfiles: int, end: int,
+                 cylinders: int) -> DevHeader:
+    """Device header of file ``k`` of ``nfiles`` ending at cylinder ``end``."""
+    single = nfiles == 1
+    return DevHeader(devid, dev.heads, dev.track_size, dev.devt & 0xFF,
+                     0 if single else k, 0 if end + 1 == cylinders else end)

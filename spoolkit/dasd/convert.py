@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import mmap
 import os
-import shutil
-import tempfile
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,13 +22,22 @@ from typing import Any, Callable, Optional, Union
 from .._native import check, ffi, lib, new_err
 from ..compress import method_code
 from ..errors import InvalidArgumentError
-from ..output import atomic_output, check_destination
+from ..output import atomic_output, check_destination, write_all
 from ..util import default_workers
 from . import open_dasd
 from .base import DasdImage
 from .cckd import KIND_CKD, NOT_NULL, CCKDImage, CompressedWriter, compress_image, compressed_devid
-from .ckd import DEVHDR_SIZE, CKDImage, DevHeader, create_ckd
-from .fba import GROUP_SIZE, PER_GROUP, FBAImage, group_image
+from .ckd import (
+    DEVHDR_SIZE,
+    CKDImage,
+    DevHeader,
+    check_volume_destination,
+    format_file,
+    piece_header,
+    plan_files,
+    volume_outputs,
+)
+from .fba import GROUP_SIZE, PER_GROUP, FBAImage, group_image, write_zeros
 
 PathLike = Union[str, "os.PathLike[str]"]
 GROUP = 256
@@ -124,11 +131,12 @@ def _drop(m: Any, off: int, length: int) -> None:
 NULL_LEN = {0: 37, 1: 29, 2: 49277}
 
 
-def _expand_group(src: DasdImage, l1x: int, where: Callable[[int], tuple[int, int]],
+def _expand_group(src: DasdImage, l1x: int, where: Callable[[int], tuple[int, str, int]],
                   nullfmt: int) -> int:
     """pwrite the images of group l1x into plain slots that already hold
     ``nullfmt`` null tracks (a shorter image is padded with zeros over the old
-    one).  ``where(trk)`` gives (fd, offset).  Returns the number of tracks."""
+    one).  ``where(trk)`` gives (fd, file name, offset).  Returns the number
+    of tracks."""
     first = l1x * GROUP
     n = min(GROUP, src.total_tracks - first)
     err = new_err()
@@ -159,8 +167,8 @@ def _expand_group(src: DasdImage, l1x: int, where: Callable[[int], tuple[int, in
         if k < pre:
             mv[k:pre] = bytes(pre - k)
             k = pre
-        fd, off = where(trk)
-        os.pwrite(fd, mv[:k], off)
+        fd, name, off = where(trk)
+        write_all(fd, mv[:k], name, off)
     return n
 
 
@@ -181,7 +189,7 @@ def convert(src: PathLike, dst: PathLike, *, compress: Optional[str] = None,
     summary (tracks, bytes in and out).
     """
     src_p, dst_p = os.fspath(src), os.fspath(dst)
-    if os.path.abspath(src_p) == os.path.abspath(dst_p):
+    if os.path.abspath(src_p) == os.path.abspath(dst_p) or _same_file(src_p, dst_p):
         raise InvalidArgumentError("source and destination are the same file", path=dst_p)
     check_destination(dst_p, overwrite=overwrite)
     workers = workers or default_workers()
@@ -193,18 +201,23 @@ def convert(src: PathLike, dst: PathLike, *, compress: Optional[str] = None,
     with open_dasd(src_p, **opts) as img:
         if isinstance(img, FBAImage):
             return _convert_fba(img, dst_p, compressed, method, level, cckd64, workers,
-                                progress)
+                                overwrite, progress)
         if nullfmt is None:
             nullfmt = img.nullfmt if isinstance(img, CCKDImage) else 1
         ngroups = -(-img.total_tracks // GROUP)
+        if not compressed:
+            # every file of a plain output set is refused before any work
+            names, _ = plan_files(dst_p, img.device, img.cylinders, lfs)
+            check_volume_destination(dst_p, names, overwrite=overwrite)
         with ThreadPoolExecutor(max_workers=workers) as pool:
             if compressed:
                 passthrough = (isinstance(img, CCKDImage) and not recompress and level == -1
                                and all(f.hdr.algo == method for f in img.files))
                 _to_compressed(img, dst_p, pool, workers, ngroups, method, level, cckd64,
-                               nullfmt, passthrough, progress)
+                               nullfmt, passthrough, overwrite, progress)
             else:
-                _to_plain(img, dst_p, pool, workers, ngroups, nullfmt, lfs, progress)
+                _to_plain(img, dst_p, pool, workers, ngroups, nullfmt, lfs, overwrite,
+                          progress)
         return {"source": src_p, "destination": dst_p, "tracks": img.total_tracks,
                 "format": ("CCKD64" if cckd64 else "CCKD") if compressed else "CKD",
                 "bytes_out": _size(dst_p)}
@@ -214,13 +227,21 @@ def _size(path: str) -> int:
     return os.path.getsize(path) if os.path.exists(path) else 0
 
 
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def _to_compressed(img: DasdImage, dst: str, pool: ThreadPoolExecutor, workers: int,
                    ngroups: int, method: int, level: int, cckd64: bool, nullfmt: int,
-                   passthrough: bool, progress: Optional[Callable[[int], None]]) -> None:
+                   passthrough: bool, overwrite: bool,
+                   progress: Optional[Callable[[int], None]]) -> None:
     dev = img.device
     devhdr = DevHeader(compressed_devid(False, cckd64), img.heads, img.track_size,
                        dev.devt & 0xFF)
-    with atomic_output(dst, overwrite=True) as tmp, open(tmp, "r+b") as f:
+    with atomic_output(dst, overwrite=overwrite) as tmp, open(tmp, "r+b", buffering=0) as f:
         w = CompressedWriter(f, devhdr, img.cylinders, img.total_tracks, cckd64, nullfmt,
                              method, level)
         for l1x, (lens, data) in enumerate(_ordered(
@@ -233,24 +254,25 @@ def _to_compressed(img: DasdImage, dst: str, pool: ThreadPoolExecutor, workers: 
 
 
 def _to_plain(img: DasdImage, dst: str, pool: ThreadPoolExecutor, workers: int,
-              ngroups: int, nullfmt: int, lfs: bool,
+              ngroups: int, nullfmt: int, lfs: bool, overwrite: bool,
               progress: Optional[Callable[[int], None]]) -> None:
-    # build the volume (null tracks) in a private directory next to dst, fill
-    # it, then rename its file(s) into place
-    d = os.path.dirname(os.path.abspath(dst))
-    tmpdir = tempfile.mkdtemp(prefix=".spoolkit-", dir=d)
-    try:
-        names = create_ckd(os.path.join(tmpdir, os.path.basename(dst)), img.device,
-                           img.cylinders, None, lfs=lfs, nullfmt=nullfmt)
-        out = CKDImage(names[0], "r")
-        fds = []
+    # the file(s) of the volume are formatted with null tracks under their
+    # temporary names beside dst, filled, then moved into place together
+    names, spans = plan_files(dst, img.device, img.cylinders, lfs)
+    with volume_outputs(dst, names, overwrite=overwrite) as tmps:
+        files: list[tuple[int, int, str]] = []   # (first track, fd, name)
         try:
-            fds = [(p, os.open(p.path, os.O_RDWR)) for p in out._pieces]
+            for k, ((start, end), tmp) in enumerate(zip(spans, tmps), start=1):
+                fd = os.open(tmp, os.O_RDWR | os.O_CLOEXEC)
+                files.append((start * img.heads, fd, tmp))
+                format_file(fd, tmp, piece_header("CKD_P370", img.device, k, len(spans), end,
+                                                  img.cylinders),
+                            img.device, start, end - start + 1, nullfmt)
 
-            def where(trk: int) -> tuple[int, int]:
-                for p, fd in fds:
-                    if trk < p.first_trk + p.ntrks:
-                        return fd, DEVHDR_SIZE + (trk - p.first_trk) * img.track_size
+            def where(trk: int) -> tuple[int, str, int]:
+                for first, fd, name in reversed(files):
+                    if trk >= first:
+                        return fd, name, DEVHDR_SIZE + (trk - first) * img.track_size
                 raise AssertionError(trk)
 
             for n in _ordered(pool, lambda g: _expand_group(img, g, where, nullfmt), ngroups,
@@ -258,18 +280,12 @@ def _to_plain(img: DasdImage, dst: str, pool: ThreadPoolExecutor, workers: int,
                 if progress:
                     progress(n)
         finally:
-            for _, fd in fds:
+            for _, fd, _ in files:
                 os.close(fd)
-            out.close()
-        finals = [os.path.join(d, os.path.basename(n)) for n in names]
-        for n, final in zip(names, finals):
-            os.replace(n, final)
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 def _convert_fba(img: FBAImage, dst: str, compressed: bool, method: int, level: int,
-                 cckd64: bool, workers: int,
+                 cckd64: bool, workers: int, overwrite: bool,
                  progress: Optional[Callable[[int], None]]) -> dict[str, Any]:
     """FBA <-> CFBA: block groups of 120 compressed in threads."""
     ngroups = img.blocks // PER_GROUP + 1
@@ -280,7 +296,7 @@ def _convert_fba(img: FBAImage, dst: str, compressed: bool, method: int, level: 
         return img.read_blocks(lo, n).ljust(GROUP_SIZE, b"\0") if n else bytes(GROUP_SIZE)
 
     with ThreadPoolExecutor(max_workers=workers) as pool, \
-            atomic_output(dst, overwrite=True) as tmp, open(tmp, "r+b") as f:
+            atomic_output(dst, overwrite=overwrite) as tmp, open(tmp, "r+b", buffering=0) as f:
         if compressed:
             devt = img.device.devt & 0xFF if img.device else 0
             devhdr = DevHeader(compressed_devid(True, cckd64), img.blocks, 512, devt)
@@ -305,12 +321,11 @@ def _convert_fba(img: FBAImage, dst: str, compressed: bool, method: int, level: 
                     progress(len(lens) * PER_GROUP)
             w.finish()
         else:
-            f.truncate(img.blocks * 512)
+            write_zeros(f.fileno(), tmp, img.blocks * 512)
             for g, data in enumerate(_ordered(pool, group, ngroups, 2 * workers)):
                 n = max(0, min(PER_GROUP, img.blocks - g * PER_GROUP))
                 if n and data != bytes(GROUP_SIZE):
-                    f.seek(g * GROUP_SIZE)
-                    f.write(data[:n * 512])
+                    write_all(f.fileno(), memoryview(data)[:n * 512], tmp, g * GROUP_SIZE)
                 if progress:
                     progress(n)
     return {"source": img.path, "destination": dst, "blocks": img.blocks,

@@ -5,6 +5,7 @@ in groups of 120 (61440 bytes) looked up through L1/L2 like CCKD tracks.
 
 from __future__ import annotations
 
+import errno as errno_mod
 import os
 from typing import Any, Optional, Union
 
@@ -16,9 +17,12 @@ from ..errors import (
     InvalidArgumentError,
     NotFoundError,
     ReadOnlyError,
+    WriteError,
 )
 from ..geometry import FBADevice, fba_devices, lookup_fba
-from ..util import atomic_output
+from ..lifetime import Finalizing
+from ..lock import lock_fd
+from ..output import atomic_output, fsync_checked, write_all
 from .cckd import (
     KIND_FBA,
     NOT_HERE,
@@ -48,8 +52,14 @@ def _device_for(devtype: int, blocks: int) -> Optional[FBADevice]:
     return None
 
 
-class FBAImage:
-    """A plain or compressed FBA volume of 512-byte blocks."""
+class FBAImage(Finalizing):
+    """A plain or compressed FBA volume of 512-byte blocks.
+
+    Opened ``"r+"`` and never closed, it is closed at garbage collection or
+    interpreter exit (with a ``ResourceWarning``), as Python's files are."""
+
+    closed = True   # until the open succeeded
+    fd = -1
 
     def __init__(self, path: Union[str, os.PathLike], mode: str = "r", *,
                  sf: Optional[str] = None, compress: Optional[str] = "default",
@@ -58,11 +68,21 @@ class FBAImage:
             raise InvalidArgumentError(f"mode must be 'r' or 'r+', not {mode!r}")
         self.path = os.fspath(path)
         self.mode = mode
-        self.closed = False
         self.files: list[Any] = []
         with open(self.path, "rb") as f:
             head = f.read(8)
         self.compressed = head.startswith(b"FBA_")
+        try:
+            self._open(head, mode, sf, compress, level)
+        except BaseException:
+            self._close_files()
+            raise
+        self.closed = False
+        if mode == "r+":
+            self._finalize_on_exit()
+
+    def _open(self, head: bytes, mode: str, sf: Optional[str], compress: Optional[str],
+              level: Optional[int]) -> None:
         if self.compressed:
             self.files = open_stack(self.path, mode, sf, KIND_FBA)
             base = self.files[0]
@@ -90,7 +110,13 @@ class FBAImage:
             self.blocks = size // BLOCK
             self.device = None
             self.kind = "FBA"
-            self.fd = os.open(self.path, os.O_RDWR if mode == "r+" else os.O_RDONLY)
+            fd = os.open(self.path, (os.O_RDWR if mode == "r+" else os.O_RDONLY) | os.O_CLOEXEC)
+            try:
+                lock_fd(fd, self.path, exclusive=mode == "r+", what="image")
+            except BaseException:
+                os.close(fd)
+                raise
+            self.fd = fd
 
     # -- identity -----------------------------------------------------------
     @property
@@ -167,22 +193,25 @@ class FBAImage:
         if self.mode != "r+":
             raise ReadOnlyError("image is open read-only", path=self.path, block=start)
         if not self.compressed:
-            os.pwrite(self.fd, data, start * BLOCK)
+            write_all(self.fd, data, self.path, start * BLOCK)
             return
         mv = memoryview(data)
         blk, end = start, start + n
-        while blk < end:
-            g, off = divmod(blk, PER_GROUP)
-            k = min(end - blk, PER_GROUP - off)
-            chunk = mv[(blk - start) * BLOCK:(blk - start + k) * BLOCK]
-            if k == PER_GROUP:
-                group = bytes(chunk)
-            else:
-                buf = bytearray(self.read_group(g))
-                buf[off * BLOCK:(off + k) * BLOCK] = chunk
-                group = bytes(buf)
-            self._write_group(g, group)
-            blk += k
+        # all groups or none: new images go to fresh space, and the tables
+        # are put back if any group fails
+        with self.files[-1].update():
+            while blk < end:
+                g, off = divmod(blk, PER_GROUP)
+                k = min(end - blk, PER_GROUP - off)
+                chunk = mv[(blk - start) * BLOCK:(blk - start + k) * BLOCK]
+                if k == PER_GROUP:
+                    group = bytes(chunk)
+                else:
+                    buf = bytearray(self.read_group(g))
+                    buf[off * BLOCK:(off + k) * BLOCK] = chunk
+                    group = bytes(buf)
+                self._write_group(g, group)
+                blk += k
 
     def _write_group(self, g: int, group: bytes) -> None:
         top = self.files[-1]
@@ -193,18 +222,42 @@ class FBAImage:
 
     # -- lifetime ---------------------------------------------------------------
     def flush(self) -> None:
+        """Write the tables and header of a compressed image (it stays open)."""
+        if self.closed:
+            raise InvalidArgumentError("I/O on a closed image", path=self.path)
         if self.compressed:
             self.files[-1].flush()
+        elif self.mode == "r+":
+            fsync_checked(self.fd, self.path)
 
     def close(self) -> None:
+        """Write what is pending, clear OPENED, release the files and locks.
+        Idempotent; the image is closed even when finishing fails."""
         if self.closed:
             return
         self.closed = True
-        if self.compressed:
-            for f in self.files:
+        try:
+            self._close_files()
+        finally:
+            self._forget_on_exit()
+
+    def _close_files(self) -> None:
+        first: Optional[BaseException] = None
+        for f in reversed(self.files):
+            try:
                 f.close()
-        else:
+            except BaseException as exc:  # noqa: BLE001 - re-raised below
+                first = first or exc
+        if self.fd >= 0:
+            try:
+                if self.mode == "r+" and first is None and not self.compressed:
+                    fsync_checked(self.fd, self.path)
+            except BaseException as exc:  # noqa: BLE001 - re-raised below
+                first = exc
             os.close(self.fd)
+            self.fd = -1
+        if first is not None:
+            raise first
 
     def __enter__(self) -> FBAImage:
         return self
@@ -214,6 +267,22 @@ class FBAImage:
 
     def __repr__(self) -> str:
         return f"<FBAImage {self.path} {self.kind} {self.blocks} blocks>"
+
+
+def write_zeros(fd: int, path: str, size: int) -> None:
+    """Give a new file ``size`` bytes of zeros that are really allocated
+    (a full file system fails here, not at a later write into a hole)."""
+    try:
+        os.posix_fallocate(fd, 0, size)
+        return
+    except OSError as exc:
+        if exc.errno not in (errno_mod.EOPNOTSUPP, errno_mod.ENOSYS, errno_mod.EINVAL):
+            raise WriteError("the file system is full" if exc.errno == errno_mod.ENOSPC
+                             else f"cannot allocate {size} bytes: {exc.strerror}",
+                             errno=exc.errno, path=path) from None
+    chunk = bytes(min(size, 1 << 20))
+    for off in range(0, size, len(chunk)):
+        write_all(fd, chunk[:min(len(chunk), size - off)], path, off)
 
 
 def group_image(g: int, group: bytes) -> bytes:
@@ -235,15 +304,15 @@ def create_fba(path: Union[str, os.PathLike], device: str = "3370", *,
     path = os.fspath(path)
     dev = lookup_fba(device)
     nblk = blocks if blocks is not None else dev.blocks
-    if not 2 <= nblk <= 0x7FFFFFFF:
-        raise InvalidArgumentError(f"{nblk} blocks is not a valid FBA size")
+    if not isinstance(nblk, int) or not 2 <= nblk <= 0x7FFFFFFF:
+        raise InvalidArgumentError(f"{nblk} blocks is not a valid FBA size (2 to {0x7FFFFFFF})",
+                                   path=path)
     label = vol1_block(volser) if volser is not None else None
-    with atomic_output(path, overwrite=overwrite) as tmp, open(tmp, "r+b") as f:
+    with atomic_output(path, overwrite=overwrite) as tmp, open(tmp, "r+b", buffering=0) as f:
         if compress is None and not cckd64:
-            f.truncate(nblk * BLOCK)
+            write_zeros(f.fileno(), tmp, nblk * BLOCK)
             if label:
-                f.seek(BLOCK)
-                f.write(label)
+                write_all(f.fileno(), label, tmp, BLOCK)
         else:
             method = method_code(compress or "zlib")
             ngroups = nblk // PER_GROUP + 1  # as create_compressed_fba counts them
