@@ -9,10 +9,13 @@ and data are memoryviews into the image, never copies.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .._native import check, ffi, lib, new_err
 from ..errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from ..geometry import CKDDevice
 
 #: Flags for the C parser (see ``enum spk_track_flags`` in csrc/spoolkit.h)
 OVERFLOW = lib.SPK_TRK_OVERFLOW
@@ -204,3 +207,27 @@ class Track:
     def __repr__(self) -> str:
         return "Track(cyl=%d, head=%d, records=%d, length=%d)" % (
             self.cyl, self.head, self.nrecs, len(self.image))
+
+
+def validate_image(device: CKDDevice, cylinders: int, track_size: int, cyl: int, head: int,
+                   image: Union[bytes, bytearray, memoryview], **where: Any) -> int:
+    """Check a track image for track (cyl, head) of a ``cylinders``-cylinder
+    ``device`` volume with ``track_size``-byte slots, as TRACKWRITE does.
+
+    Rules (Hercules' ``cckd_validate`` plus the real device): home address
+    (cyl, head); R0 with R 0, KL 0, DL 8; records R1..Rn with R != 0, in any
+    order of record numbers; every count, key and data inside the image; an
+    end-of-track marker; the records fit the real track (the device's
+    capacity formula) and the image its slot.  Returns the image length (HA
+    through EOT); raises FormatError / CapacityError / InvalidArgumentError
+    naming ``where`` and the track."""
+    where.setdefault("track", (cyl, head))
+    err = new_err()
+    info = ffi.new("spk_track_info *")
+    flags = OVERFLOW if cylinders < 32768 else 0
+    check(lib.spk_track_validate(ffi.from_buffer(image), len(image), cyl, head, flags,
+                                 device._ptr, info, err), err, **where)
+    if info.length > track_size:
+        raise InvalidArgumentError(
+            f"track image of {info.length} bytes exceeds the {track_size}-byte slot", **where)
+    return int(info.length)
