@@ -143,3 +143,22 @@ def test_cp_cylinder_dump_restore_as_a_process(tmp_path):
     assert images(out, 0, 1) == images(src, 0, 1)
     with open_dasd(out) as d:
         assert d.read_track(2, 0).nrecs == 0  # nothing past the dumped cylinders
+
+
+def test_cp_tracks_through_dasd_write_copy_and_check(tmp_path, capsys):
+    src = fixture("vm50u1.cckd")
+    vol = tmp_path / "w.3350"
+    assert cli("dasd", "init", vol, "3350", "--cylinders", "2", "--raw") == 0
+    raw = tmp_path / "t.bin"
+    for head in range(1, 30):
+        assert cli("dasd", "read", src, 0, head, "-o", raw) == 0
+        assert cli("dasd", "write", vol, 0, head, raw) == 0, capsys.readouterr().err
+    assert images(vol, 0, 0)[1:] == images(src, 0, 0)[1:]
+    # conversions and the checker take the same tracks
+    copy = tmp_path / "c.cckd"
+    assert cli("dasd", "copy", src, copy, "-z") == 0
+    assert images(copy, 0, 1) == images(src, 0, 1)
+    capsys.readouterr()
+    for img in (src, copy, vol):
+        assert cli("dasd", "check", img, "--level", "3", "--json") == 0
+        assert '"ok": true' in capsys.readouterr().out
