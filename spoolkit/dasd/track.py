@@ -61,6 +61,12 @@ class Record:
 RecordSpec = Union[Record, Sequence[Any]]
 
 
+def _check_cchh(cyl: int, head: int, what: str = "track") -> None:
+    # CC and HH are 16-bit in the home address and every count field
+    if not (0 <= cyl <= 0xFFFF and 0 <= head <= 0xFFFF):
+        raise InvalidArgumentError(f"{what}: cylinder {cyl} head {head} outside 0..65535")
+
+
 class Track:
     """A parsed track image.
 
@@ -79,6 +85,8 @@ class Track:
         flags = OVERFLOW if overflow else 0
         if cyl is None or head is None:
             flags |= ANY_HA
+        else:
+            _check_cchh(cyl, head)
         info = ffi.new("spk_track_info *")
         err = new_err()
         buf = ffi.from_buffer(image)
@@ -109,6 +117,7 @@ class Track:
         """Build a track from ``(r, key, data)`` tuples (or ``(cyl, head, r, key,
         data)``, or :class:`Record` objects).  R0 gets 8 bytes ``r0`` (zeros
         by default); record CCHH defaults to the track's."""
+        _check_cchh(cyl, head)
         specs = []
         keep = []
         size = 5 + 16 + 8
@@ -128,6 +137,7 @@ class Track:
                 ovf = False
             key = b"" if key is None else key
             data = b"" if data is None else data
+            _check_cchh(rc, rh, f"record {i + 1}")
             if not 0 <= r <= 255:
                 raise InvalidArgumentError(f"record {i + 1}: record number {r} outside 0..255")
             if len(key) > 255:
@@ -156,6 +166,7 @@ class Track:
     @classmethod
     def null(cls, cyl: int, head: int, fmt: int = 1) -> Track:
         """A null track: fmt 0 (R0 + EOF record), 1 (R0 only), 2 (Linux 12 x 4 KiB)."""
+        _check_cchh(cyl, head)
         out = bytearray(49277 + 64)
         err = new_err()
         n = check(lib.spk_track_null(ffi.from_buffer(out), len(out), cyl, head, fmt, err), err)
