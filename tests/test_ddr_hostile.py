@@ -257,3 +257,19 @@ def test_cli_bomb_dump_exits_2_and_creates_nothing(tmp_path):
     assert "bomb.aws" in proc.stderr and "block 16" in proc.stderr
     assert "15 of 120000 tracks" in proc.stderr
     assert sorted(os.listdir(tmp_path)) == ["bomb.aws"]
+
+
+def test_damaged_dump_leaves_existing_compressed_volume_untouched(tmp_path):
+    path = tmp_path / "t.cckd"
+    with create_dasd(path, "3390", volser="KEEPME", cylinders=3, compress="zlib") as dev:
+        dev.write_track(1, 3, Track.from_records(1, 3, [(1, b"", b"precious" * 200)]))
+    before = path.read_bytes()
+    hdr = header(cylinders=3)
+    tape = dump_tape(hdr, filled(hdr, ((2, 14), over_capacity)))
+    with pytest.raises(CapacityError):
+        ddr.restore_volume(tape, path)
+    assert path.read_bytes() == before
+    tape = dump_tape(hdr, filled(hdr))
+    assert ddr.restore_volume(tape, path)["tracks"] == 45
+    with open_dasd(path) as dev:
+        assert bytes(dev.read_track(2, 14).records[0].data) == bytes([2, 14]) * 50
