@@ -72,7 +72,8 @@ int spk_ckd_scan(const uint8_t *buf, size_t len, uint32_t trksize,
         if (t + 2 < ntracks) { /* hardware prefetch stops at page ends: start the next slots */
             const uint8_t *nx = buf + (size_t)(t + 2) * trksize;
             __builtin_prefetch(nx);
-            __builtin_prefetch(nx + 4096);
+            if (trksize > 4096) /* stay inside the slot: no pointer past the region */
+                __builtin_prefetch(nx + 4096);
         }
         rc = spk_track_parse(buf + (size_t)t * trksize, trksize, trk / heads, trk % heads,
                                  flags, NULL, 0, &info, err);

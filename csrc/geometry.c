@@ -188,7 +188,8 @@ int spk_geom_capacity(const spk_ckddev *dev, int32_t used, int32_t kl, int32_t d
     out->nrecs = nrecs;
     out->physlen = len;
     out->maxdlen = (int32_t)dev->r1;
-    out->fits = used + b1 <= len;
+    /* used > len: nothing more fits (and used + b1 cannot overflow below) */
+    out->fits = used <= len && used + b1 <= len;
     if (out->fits) {
         out->newused = used + b2;
         out->balance = used + b2 > len ? 0 : len - used - b2;

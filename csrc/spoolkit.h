@@ -102,7 +102,7 @@ enum spk_track_flags {
     SPK_TRK_OVERFLOW = 1,    /* CC bit 0x8000 is the track-overflow flag (cyls < 32768) */
     SPK_TRK_ANYHA = 2,       /* do not compare the home address with cyl/head */
     SPK_TRK_CCKDHA = 4,      /* HA byte 0 may hold a CCKD compression code 0..2 */
-    SPK_TRK_STRICT = 8       /* validate: R0 shape, R != 0, R ascending, record CCHH = HA */
+    SPK_TRK_STRICT = 8       /* validate: also require record CCHH = HA (Hercules does not) */
 };
 
 enum spk_record_flags {
@@ -135,7 +135,9 @@ int spk_track_parse(const uint8_t *buf, size_t len, uint32_t cyl, uint32_t head,
                     int flags, spk_record *out, size_t maxrec,
                     spk_track_info *info, spk_errinfo *err);
 
-/* parse + SPK_TRK_STRICT checks + real device capacity when dev != NULL */
+/* parse + R0 shape (R 0, KL 0, DL 8) + R != 0 for R1..Rn (any order, as on
+ * real CP-formatted tracks) + record CCHH = HA under SPK_TRK_STRICT + real
+ * device capacity when dev != NULL */
 int spk_track_validate(const uint8_t *buf, size_t len, uint32_t cyl, uint32_t head,
                        int flags, const spk_ckddev *dev, spk_track_info *info,
                        spk_errinfo *err);

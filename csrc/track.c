@@ -136,7 +136,6 @@ int spk_track_validate(const uint8_t *buf, size_t len, uint32_t cyl, uint32_t he
     spk_track_info tmp;
     size_t off;
     uint32_t i;
-    int prev_r = 0;
     int rc = spk_track_parse(buf, len, cyl, head, flags, NULL, 0, info ? info : &tmp, err);
 
     if (rc < 0)
@@ -152,12 +151,11 @@ int spk_track_validate(const uint8_t *buf, size_t len, uint32_t cyl, uint32_t he
         const uint8_t *c = buf + off;
         uint16_t cc = spk_be16(c);
 
+        /* Record numbers need not ascend: CP formats its paging tracks as
+         * R5, R133, R6, R134, ...  Only R0 as a data record is refused, as
+         * Hercules' cckd_validate does. */
         if (c[4] == 0)
             return spk_fail(err, SPK_EFORMAT, (int64_t)off, i, "record %u has record number 0", i);
-        if (c[4] <= prev_r)
-            return spk_fail(err, SPK_EFORMAT, (int64_t)off, i,
-                            "records out of order: R%u follows R%d", c[4], prev_r);
-        prev_r = c[4];
         if (flags & SPK_TRK_OVERFLOW)
             cc &= 0x7fff;
         if ((flags & SPK_TRK_STRICT) && (cc != info->cyl || spk_be16(c + 2) != info->head))

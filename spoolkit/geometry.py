@@ -186,6 +186,9 @@ def _by_name(name: str) -> CKDDevice:
 
 def capacity(dev: CKDDevice, kl: int, dl: int, used: int = 0) -> Capacity:
     """Hercules ``capacity_calc``: does a KL/DL record fit after ``used`` bytes?"""
+    if not (0 <= kl <= 255 and 0 <= dl <= 65535 and 0 <= used < 2**31):
+        raise InvalidArgumentError(f"capacity of KL {kl}, DL {dl} after {used} bytes: "
+                                   "KL 0..255, DL 0..65535, used 0..2**31-1")
     out = ffi.new("spk_capacity *")
     check(lib.spk_geom_capacity(dev._ptr, used, kl, dl, out))
     return Capacity(bool(out.fits), out.newused, out.balance, out.b1, out.b2, out.nrecs,

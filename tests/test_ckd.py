@@ -151,9 +151,14 @@ def test_trackwrite_structure_checks(tmp_path):
         bad_r0[5 + 7] = 9  # R0 DL 9
         with pytest.raises(FormatError):
             dev.write_track(1, 0, bytes(bad_r0))
-        out_of_order = Track.from_records(1, 0, [(2, b"", b"a"), (1, b"", b"b")])
-        with pytest.raises(FormatError, match="out of order"):
-            dev.write_track(1, 0, out_of_order)
+        # record numbers need not ascend (CP paging tracks interleave them); R0 is
+        # not a data record
+        interleaved = Track.from_records(1, 0, [(5, b"", b"a"), (133, b"", b"b"),
+                                                (6, b"", b"c"), (5, b"", b"d")])
+        dev.write_track(1, 0, interleaved)
+        assert dev.read_track(1, 0).image == interleaved.image
+        with pytest.raises(FormatError, match="record number 0"):
+            dev.write_track(1, 0, Track.from_records(1, 0, [(1, b"", b"a"), (0, b"", b"b")]))
         with pytest.raises(AddressError):
             dev.read_track(2, 0)
         with pytest.raises(AddressError):

@@ -4,7 +4,7 @@ hercules-formats.md §3.2 (which match IBM's published tables)."""
 import pytest
 
 from spoolkit import geometry as g
-from spoolkit.errors import NotFoundError
+from spoolkit.errors import InvalidArgumentError, NotFoundError
 
 
 @pytest.mark.parametrize("name,kl,dl,b,n", [
@@ -98,3 +98,14 @@ def test_fba_table():
     assert g.lookup_fba("3370").blocks == 558000
     assert g.lookup_fba("9336-20").blocks == 1672881
     assert g.lookup_fba(devt=0x3370, blocks=600000).name == "3370-2"
+
+
+def test_capacity_with_used_past_the_track_is_no_fit():
+    # used + b1 must not wrap (signed overflow in C): nothing fits past the track end
+    dev = g.lookup_ckd("3390")
+    assert dev.capacity(0, 100, 58786 - 782).fits
+    assert not dev.capacity(0, 100, 58786 - 781).fits
+    assert not dev.capacity(0, 100, 2**31 - 1).fits
+    for bad in [(0, 100, 2**31), (0, 100, -1), (256, 0, 0), (0, 65536, 0)]:
+        with pytest.raises(InvalidArgumentError):
+            dev.capacity(*bad)

@@ -108,3 +108,18 @@ def test_from_records_rejects_bad_input():
         Track.from_records(0, 1, [(1, b"k" * 256, b"")])
     with pytest.raises(InvalidArgumentError):
         Track.from_records(0, 1, [(1, b"", bytes(65536))])
+
+
+@pytest.mark.parametrize("call", [
+    lambda: Track(Track.null(0, 0).image, -1, 0),
+    lambda: Track(Track.null(0, 0).image, 0, 1 << 32),
+    lambda: Track.from_records(-1, 0, []),
+    lambda: Track.from_records(0, 70000, [(1, b"", b"")]),
+    lambda: Track.from_records(0, 0, [(0, 70000, 1, b"", b"")]),
+    lambda: Track.from_records(0, 0, [(-3, 0, 1, b"", b"")]),
+    lambda: Track.null(0, -5),
+])
+def test_cchh_out_of_range_is_a_typed_error(call):
+    # CC and HH are 16-bit; out-of-range values are the caller's error, not OverflowError
+    with pytest.raises(InvalidArgumentError, match="outside 0..65535"):
+        call()

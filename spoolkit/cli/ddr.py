@@ -21,7 +21,8 @@ def register_ddr(s: Any) -> None:
 
     q = s.add_parser("restore", help="restore a DDR-like volume dump from a tape image")
     q.add_argument("tape", metavar="TAPE")
-    q.add_argument("image", metavar="VOL", help="volume to restore onto (created if missing)")
+    q.add_argument("image", metavar="VOL", help="volume to restore onto (created if missing, "
+                   "from a whole-volume dump)")
     add_json(q)
     q.set_defaults(func=cmd_restore)
 

@@ -15,7 +15,7 @@ from .._native import check, ffi, lib, new_err
 from ..errors import AddressError, InvalidArgumentError, ReadOnlyError
 from ..geometry import CKDDevice, ckd_devices, lookup_ckd
 from ..lifetime import Finalizing
-from .track import OVERFLOW, Track
+from .track import OVERFLOW, Track, validate_image
 
 TrackLike = Union[Track, bytes, bytearray, memoryview]
 
@@ -186,17 +186,9 @@ class DasdImage(Finalizing):
 
         Returns the image bytes (HA through EOT) ready to store."""
         image = track.image if isinstance(track, Track) else bytes(track)
-        err = new_err()
-        info = ffi.new("spk_track_info *")
-        check(lib.spk_track_validate(image, len(image), cyl, head, self.track_flags,
-                                     self.device._ptr, info, err), err, path=self.path,
-              track=(cyl, head))
-        image = image[:info.length]
-        if len(image) > self.track_size:
-            raise InvalidArgumentError(
-                f"track image of {len(image)} bytes exceeds the {self.track_size}-byte slot",
-                path=self.path, track=(cyl, head))
-        return image
+        n = validate_image(self.device, self.cylinders, self.track_size, cyl, head, image,
+                           path=self.path)
+        return image[:n]
 
     def write_track(self, cyl: int, head: int, track: TrackLike) -> None:
         """TRACKWRITE: validate ``track`` (a :class:`Track` or raw image bytes),

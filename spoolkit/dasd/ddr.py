@@ -18,12 +18,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
-from ..errors import FormatError, InvalidArgumentError, TruncatedError
+from ..errors import FormatError, InvalidArgumentError, NotFoundError, TruncatedError
+from ..geometry import CKDDevice, lookup_ckd
 from ..spool.archive import check_block, seal
 from ..spool.tapeio import TAPEMARK, open_archive_tape, read_next
 from ..util import atomic_output
 from . import create_dasd, open_dasd
 from .base import DasdImage
+from .track import validate_image
 
 VERSION = 1
 MAGIC_HEAD = "SPKD".encode("cp037")
@@ -54,6 +56,20 @@ class VolumeHeader:
     volser: Optional[str]
     created: int = 0      # microseconds since the epoch
 
+    @property
+    def tracks(self) -> int:
+        """Track blocks the dump holds."""
+        return (self.last_cyl - self.first_cyl + 1) * self.heads
+
+    @property
+    def whole_volume(self) -> bool:
+        return self.first_cyl == 0 and self.last_cyl == self.cylinders - 1
+
+    @property
+    def device(self) -> CKDDevice:
+        """The device row named by :attr:`model` (checked by :meth:`decode`)."""
+        return lookup_ckd(self.model)
+
     def encode(self) -> bytearray:
         vol = (self.volser or "").ljust(6)[:6].encode("cp037") + bytes(2)
         return seal(bytearray(_HEAD.pack(
@@ -63,18 +79,41 @@ class VolumeHeader:
 
     @classmethod
     def decode(cls, raw: Any, **where: Any) -> VolumeHeader:
+        """Decode and check an SPKD block: its geometry must be a real device's."""
         mv = check_block(raw, "SPKD", minimum=_HEAD.size + 4, where=where, magics=_MAGICS)
+        if len(mv) != _HEAD.size + 4:
+            raise FormatError(f"SPKD block of {len(mv)} bytes, expected {_HEAD.size + 4}",
+                              **where)
         (_, _, flags, _, devt, _, cyls, heads, tsize, first, last, created, vol,
          model) = _HEAD.unpack_from(mv)
-        if not (heads and first <= last < cyls):
-            raise FormatError(f"SPKD header with cylinders {first}-{last} of {cyls}, "
-                              f"{heads} heads", **where)
+        name = model.decode("cp037").rstrip()
+        _check_geometry(name, devt, cyls, heads, tsize, where)
+        if not first <= last < cyls:
+            raise FormatError(f"SPKD header with cylinders {first}-{last} of {cyls}", **where)
         volser = None if flags & 1 else vol[:6].decode("cp037").rstrip()
-        return cls("%04X" % devt, devt, model.decode("cp037").rstrip(), cyls, heads, tsize,
-                   first, last, volser, created)
+        return cls("%04X" % devt, devt, name, cyls, heads, tsize, first, last, volser, created)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def _check_geometry(model: str, devt: int, cyls: int, heads: int, tsize: int,
+                    where: dict[str, Any]) -> None:
+    """The header's device model must exist, be of its device type, and hold
+    its cylinders, heads and track size."""
+    try:
+        dev = lookup_ckd(model) if model else None
+    except NotFoundError:
+        dev = None
+    if dev is None or dev.devt != devt:
+        raise FormatError(f"SPKD header names device {model!r} of type {devt:04X}, not a "
+                          "known CKD model of that type", **where)
+    if not 1 <= cyls <= dev.cylinders + dev.alt_cylinders:
+        raise FormatError(f"SPKD header claims {cyls} cylinders; a {model} has 1 to "
+                          f"{dev.cylinders + dev.alt_cylinders}", **where)
+    if (heads, tsize) != (dev.heads, dev.track_size):
+        raise FormatError(f"SPKD header gives {heads} heads and {tsize}-byte tracks; a "
+                          f"{model} has {dev.heads} and {dev.track_size}", **where)
 
 
 def _encode_track(cyl: int, head: int, image: Any) -> bytearray:
@@ -107,71 +146,123 @@ def dump_volume(dev: DasdImage, tape: Any, first_cyl: int = 0,
     return {**hdr.to_dict(), "tracks": tracks, "bytes": nbytes}
 
 
+def _where(tape: Any, path: str, blockno: int) -> dict[str, Any]:
+    # block: index in the dump (0 = SPKD); offset: where the block starts in a
+    # tape image file (tell() of a file tape is a byte offset)
+    where: dict[str, Any] = {"path": path, "block": blockno}
+    if getattr(tape, "path", None):
+        where["offset"] = tape.tell()
+    return where
+
+
 def read_header(tape: Any, path: str = "") -> VolumeHeader:
-    """Read the SPKD block at the tape's current position."""
+    """Read and check the SPKD block at the tape's current position."""
+    where = _where(tape, path, 0)
     block = read_next(tape)
     if block is None or block is TAPEMARK:
-        raise TruncatedError("no volume dump here (tapemark or end of tape)", path=path)
-    return VolumeHeader.decode(block, path=path, block=0)
+        raise TruncatedError("no volume dump here (tapemark or end of tape)", **where)
+    return VolumeHeader.decode(block, **where)
 
 
 def iter_tracks(tape: Any, hdr: VolumeHeader, path: str = "") -> Iterable[tuple[int, int, Any]]:
     """Yield (cyl, head, image) for every track block up to the trailer, and
-    check the trailer's counts."""
-    want = (hdr.last_cyl - hdr.first_cyl + 1) * hdr.heads
+    check the trailer's counts.  Every block is checked (CRC, its track in
+    sequence, its length) before it is yielded; no track beyond the header's
+    range is ever yielded."""
+    want = hdr.tracks
     n = nbytes = 0
     blockno = 1
     while True:
+        where = _where(tape, path, blockno)
         block = read_next(tape)
-        where = {"path": path, "block": blockno}
         if block is None or block is TAPEMARK:
             raise TruncatedError(f"volume dump ends after {n} of {want} tracks", **where)
         if bytes(block[:4]) == MAGIC_END:
             mv = check_block(block, "SPKE", minimum=_END.size + 4, where=where, magics=_MAGICS)
+            if len(mv) != _END.size + 4:
+                raise FormatError(f"SPKE block of {len(mv)} bytes, expected {_END.size + 4}",
+                                  **where)
             _, _, _, _, tracks, total = _END.unpack_from(mv)
             if (tracks, total) != (n, nbytes) or n != want:
                 raise FormatError(f"trailer says {tracks} tracks / {total} bytes, read {n} / "
                                   f"{nbytes} (expected {want} tracks)", **where)
             return
+        if n == want:
+            raise FormatError(f"block after the {want} tracks of cylinders "
+                              f"{hdr.first_cyl}-{hdr.last_cyl}; expected the SPKE trailer",
+                              **where)
+        expect = divmod(hdr.first_cyl * hdr.heads + n, hdr.heads)
+        where["track"] = expect
         mv = check_block(block, "SPKT", minimum=_TRACK.size + 4, where=where, magics=_MAGICS)
         _, _, _, _, cyl, head, length = _TRACK.unpack_from(mv)
-        expect = divmod(hdr.first_cyl * hdr.heads + n, hdr.heads)
-        if (cyl, head) != expect or length != len(mv) - _TRACK.size - 4:
-            raise FormatError(f"track block for {cyl}/{head} ({length} bytes) where "
-                              f"{expect[0]}/{expect[1]} was expected", **where)
+        if (cyl, head) != expect:
+            raise FormatError(f"track block for {cyl}/{head} where {expect[0]}/{expect[1]} "
+                              "was expected", **where)
+        if length != len(mv) - _TRACK.size - 4 or length > hdr.track_size:
+            raise FormatError(f"track block says {length} image bytes, it holds "
+                              f"{len(mv) - _TRACK.size - 4} (slots are {hdr.track_size})",
+                              **where)
         yield cyl, head, mv[_TRACK.size:_TRACK.size + length]
         n += 1
         nbytes += length
         blockno += 1
 
 
+def verify_dump(tape: Any, hdr: VolumeHeader, path: str = "") -> int:
+    """Read the track blocks after ``hdr`` to the trailer and check each one as
+    TRACKWRITE would on the dumped device; returns the tracks read.  Nothing
+    is kept: memory stays one block."""
+    dev = hdr.device
+    n = 0
+    for cyl, head, image in iter_tracks(tape, hdr, path):
+        validate_image(dev, hdr.cylinders, hdr.track_size, cyl, head, image, path=path,
+                       block=n + 1)
+        n += 1
+    return n
+
+
 def restore_volume(tape: Any, target: PathLike, *, path: str = "", progress: ProgressFn = None,
                    create: Optional[bool] = None) -> dict[str, Any]:
     """Restore the volume dump at the tape's position onto ``target``.
 
-    A missing target is created (same device type and size, raw track 0 that
-    the dump then overwrites); an existing one must have the same device type
-    and room for the dumped cylinders.  Every track is validated before it is
-    written (structure and real capacity)."""
+    The whole dump is read and checked first (header geometry against the
+    device table, every block's CRC and track, every track's structure and
+    real capacity, the trailer's counts); only then is anything written, so
+    a damaged or hostile dump leaves the target as it was.  A missing target
+    is created from a whole-volume dump (same device type and size); a dump
+    of some cylinders goes only onto an existing volume.  An existing target
+    must have the same device type and room for the dumped cylinders.  The
+    tape must be positionable (``tell``/``seek``)."""
     target = os.fspath(target)
     hdr = read_header(tape, path)
+    start = tape.tell()
     if create is None:
         create = not os.path.exists(target)
     if not create:
         with open_dasd(target, "r+") as dev:
+            _check_target(dev, hdr)
+            verify_dump(tape, hdr, path)
+            tape.seek(start)
             return _restore_onto(dev, tape, hdr, path, progress)
+    if not hdr.whole_volume:
+        raise InvalidArgumentError(
+            f"the dump holds cylinders {hdr.first_cyl}-{hdr.last_cyl} of a {hdr.cylinders}-"
+            f"cylinder {hdr.model}; restore it onto an existing volume (create one with "
+            f"'spoolkit dasd init {target} {hdr.model} --cylinders {hdr.cylinders}')",
+            path=target)
+    verify_dump(tape, hdr, path)
+    tape.seek(start)
     # a new volume appears only when the whole dump was restored onto it
     with atomic_output(target) as tmp:
-        dev = create_dasd(tmp, hdr.model or hdr.devtype, None, cylinders=hdr.cylinders,
-                          lfs=True, raw=True, overwrite=True)
+        dev = create_dasd(tmp, hdr.model, None, cylinders=hdr.cylinders, lfs=True, raw=True,
+                          overwrite=True)
         with dev:
             info = _restore_onto(dev, tape, hdr, path, progress)
     return {**info, "target": target}
 
 
-def _restore_onto(dev: DasdImage, tape: Any, hdr: VolumeHeader, path: str,
-                  progress: ProgressFn) -> dict[str, Any]:
-    if dev.devtype != hdr.devtype or dev.heads != hdr.heads:
+def _check_target(dev: DasdImage, hdr: VolumeHeader) -> None:
+    if (dev.devtype, dev.heads, dev.track_size) != (hdr.devtype, hdr.heads, hdr.track_size):
         raise InvalidArgumentError(
             f"dump of a {hdr.devtype} ({hdr.heads} heads) cannot be restored onto a "
             f"{dev.devtype} ({dev.heads} heads)", path=dev.path)
@@ -179,6 +270,11 @@ def _restore_onto(dev: DasdImage, tape: Any, hdr: VolumeHeader, path: str,
         raise InvalidArgumentError(
             f"dump reaches cylinder {hdr.last_cyl}, the volume has {dev.cylinders}",
             path=dev.path)
+
+
+def _restore_onto(dev: DasdImage, tape: Any, hdr: VolumeHeader, path: str,
+                  progress: ProgressFn) -> dict[str, Any]:
+    _check_target(dev, hdr)
     tracks = nbytes = 0
     for cyl, head, image in iter_tracks(tape, hdr, path):
         dev.write_track(cyl, head, image)
@@ -212,4 +308,4 @@ def restore(tape_path: PathLike, volume: PathLike, *, progress: ProgressFn = Non
 
 
 __all__ = ["VolumeHeader", "dump_volume", "restore_volume", "read_header", "iter_tracks",
-           "dump", "restore"]
+           "verify_dump", "dump", "restore"]

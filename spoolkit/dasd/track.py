@@ -9,10 +9,13 @@ and data are memoryviews into the image, never copies.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .._native import check, ffi, lib, new_err
 from ..errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from ..geometry import CKDDevice
 
 #: Flags for the C parser (see ``enum spk_track_flags`` in csrc/spoolkit.h)
 OVERFLOW = lib.SPK_TRK_OVERFLOW
@@ -58,6 +61,12 @@ class Record:
 RecordSpec = Union[Record, Sequence[Any]]
 
 
+def _check_cchh(cyl: int, head: int, what: str = "track") -> None:
+    # CC and HH are 16-bit in the home address and every count field
+    if not (0 <= cyl <= 0xFFFF and 0 <= head <= 0xFFFF):
+        raise InvalidArgumentError(f"{what}: cylinder {cyl} head {head} outside 0..65535")
+
+
 class Track:
     """A parsed track image.
 
@@ -76,6 +85,8 @@ class Track:
         flags = OVERFLOW if overflow else 0
         if cyl is None or head is None:
             flags |= ANY_HA
+        else:
+            _check_cchh(cyl, head)
         info = ffi.new("spk_track_info *")
         err = new_err()
         buf = ffi.from_buffer(image)
@@ -106,6 +117,7 @@ class Track:
         """Build a track from ``(r, key, data)`` tuples (or ``(cyl, head, r, key,
         data)``, or :class:`Record` objects).  R0 gets 8 bytes ``r0`` (zeros
         by default); record CCHH defaults to the track's."""
+        _check_cchh(cyl, head)
         specs = []
         keep = []
         size = 5 + 16 + 8
@@ -125,6 +137,7 @@ class Track:
                 ovf = False
             key = b"" if key is None else key
             data = b"" if data is None else data
+            _check_cchh(rc, rh, f"record {i + 1}")
             if not 0 <= r <= 255:
                 raise InvalidArgumentError(f"record {i + 1}: record number {r} outside 0..255")
             if len(key) > 255:
@@ -153,6 +166,7 @@ class Track:
     @classmethod
     def null(cls, cyl: int, head: int, fmt: int = 1) -> Track:
         """A null track: fmt 0 (R0 + EOF record), 1 (R0 only), 2 (Linux 12 x 4 KiB)."""
+        _check_cchh(cyl, head)
         out = bytearray(49277 + 64)
         err = new_err()
         n = check(lib.spk_track_null(ffi.from_buffer(out), len(out), cyl, head, fmt, err), err)
@@ -204,3 +218,27 @@ class Track:
     def __repr__(self) -> str:
         return "Track(cyl=%d, head=%d, records=%d, length=%d)" % (
             self.cyl, self.head, self.nrecs, len(self.image))
+
+
+def validate_image(device: CKDDevice, cylinders: int, track_size: int, cyl: int, head: int,
+                   image: Union[bytes, bytearray, memoryview], **where: Any) -> int:
+    """Check a track image for track (cyl, head) of a ``cylinders``-cylinder
+    ``device`` volume with ``track_size``-byte slots, as TRACKWRITE does.
+
+    Rules (Hercules' ``cckd_validate`` plus the real device): home address
+    (cyl, head); R0 with R 0, KL 0, DL 8; records R1..Rn with R != 0, in any
+    order of record numbers; every count, key and data inside the image; an
+    end-of-track marker; the records fit the real track (the device's
+    capacity formula) and the image its slot.  Returns the image length (HA
+    through EOT); raises FormatError / CapacityError / InvalidArgumentError
+    naming ``where`` and the track."""
+    where.setdefault("track", (cyl, head))
+    err = new_err()
+    info = ffi.new("spk_track_info *")
+    flags = OVERFLOW if cylinders < 32768 else 0
+    check(lib.spk_track_validate(ffi.from_buffer(image), len(image), cyl, head, flags,
+                                 device._ptr, info, err), err, **where)
+    if info.length > track_size:
+        raise InvalidArgumentError(
+            f"track image of {info.length} bytes exceeds the {track_size}-byte slot", **where)
+    return int(info.length)
