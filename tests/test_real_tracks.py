@@ -151,7 +151,7 @@ def test_cp_tracks_through_dasd_write_copy_and_check(tmp_path, capsys):
     assert cli("dasd", "init", vol, "3350", "--cylinders", "2", "--raw") == 0
     raw = tmp_path / "t.bin"
     for head in range(1, 30):
-        assert cli("dasd", "read", src, 0, head, "-o", raw) == 0
+        assert cli("dasd", "read", src, 0, head, "-o", raw, "--force") == 0
         assert cli("dasd", "write", vol, 0, head, raw) == 0, capsys.readouterr().err
     assert images(vol, 0, 0)[1:] == images(src, 0, 0)[1:]
     # conversions and the checker take the same tracks
