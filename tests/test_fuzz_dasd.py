@@ -189,24 +189,11 @@ def _family(seeds, kind: str, data, tmp_path) -> None:
 
 
 @pytest.mark.fuzz
+@pytest.mark.parametrize("kind", ["ckd", "cckd", "fba"])  # CKD, CCKD/CCKD64, FBA/CFBA
 @SETTINGS
 @given(data=st.data())
-def test_fuzz_plain_ckd(seeds, tmp_path, data):
-    _family(seeds, "ckd", data, tmp_path)
-
-
-@pytest.mark.fuzz
-@SETTINGS
-@given(data=st.data())
-def test_fuzz_cckd(seeds, tmp_path, data):
-    _family(seeds, "cckd", data, tmp_path)
-
-
-@pytest.mark.fuzz
-@SETTINGS
-@given(data=st.data())
-def test_fuzz_fba_cfba(seeds, tmp_path, data):
-    _family(seeds, "fba", data, tmp_path)
+def test_fuzz_disk_family(seeds, tmp_path, kind, data):
+    _family(seeds, kind, data, tmp_path)
 
 
 @pytest.mark.fuzz
