@@ -4,11 +4,14 @@
  * Metadata is in the writer's host order (option bit X'02' = big-endian);
  * we read both and always write little-endian.  cdh_cyls is always LE.
  */
+#include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "internal.h"
 
 #define HA_LEN 5
+#define BASE_ID_MAGIC "SPKBASE1"  /* in resv2, which Hercules keeps and ignores */
 
 static uint16_t rd16(const uint8_t *p, int be) { return be ? spk_be16(p) : spk_le16(p); }
 static uint32_t rd32(const uint8_t *p, int be) { return be ? spk_be32(p) : spk_le32(p); }
@@ -56,6 +59,10 @@ int spk_cckd_hdr_parse(const uint8_t *buf, size_t len, int is64, spk_cckd_hdr *o
         out->nullfmt = buf[44];
         out->algo = buf[45];
         out->parm = (int16_t)rd16(buf + 46, be);
+    }
+    if (memcmp(buf + SPK_CCKD_BASE_ID_POS, BASE_ID_MAGIC, 8) == 0) {
+        out->has_base_id = 1;
+        out->base_id = spk_le32(buf + SPK_CCKD_BASE_ID_POS + 8);
     }
     if (out->num_l1 <= 0)
         return spk_fail(err, SPK_EFORMAT, 4, -1, "L1 table size %d is not positive", out->num_l1);
@@ -110,6 +117,10 @@ int spk_cckd_hdr_build(uint8_t *out, size_t outlen, int is64, const spk_cckd_hdr
         out[44] = h->nullfmt;
         out[45] = h->algo;
         spk_put_le16(out + 46, (uint16_t)h->parm);
+    }
+    if (h->has_base_id) {
+        memcpy(out + SPK_CCKD_BASE_ID_POS, BASE_ID_MAGIC, 8);
+        spk_put_le32(out + SPK_CCKD_BASE_ID_POS + 8, h->base_id);
     }
     return 512;
 }
@@ -411,51 +422,99 @@ int spk_cckd_compress_slots(const uint8_t *slots, size_t len, uint32_t trksize,
 
 /* ---- free space --------------------------------------------------------- */
 
-int spk_cckd_free_read(const uint8_t *file, size_t filelen, int is64, int bigend,
-                       const spk_cckd_hdr *hdr, spk_cckd_free *out, size_t maxout,
-                       spk_errinfo *err)
+/* The file as the free-chain reader sees it: a buffer or a descriptor read
+ * with pread (so a file that shrinks meanwhile gives an error, not SIGBUS). */
+typedef struct src {
+    const uint8_t *buf;
+    int fd;
+    uint64_t len;
+} src;
+
+static int src_read(const src *s, uint64_t off, uint8_t *dst, size_t n, spk_errinfo *err)
+{
+    if (off > s->len || s->len - off < n)
+        return spk_fail(err, SPK_ETRUNC, (int64_t)off, -1,
+                        "%zu bytes at offset %llu are past the end of the %llu-byte file", n,
+                        (unsigned long long)off, (unsigned long long)s->len);
+    if (s->buf) {
+        memcpy(dst, s->buf + off, n);
+        return SPK_OK;
+    }
+    while (n) {
+        ssize_t r = pread(s->fd, dst, n, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return spk_fail(err, SPK_ETRUNC, (int64_t)off, -1,
+                            "reading %zu bytes at offset %llu: %s", n, (unsigned long long)off,
+                            r < 0 ? strerror(errno) : "the file ended (it shrank while open)");
+        dst += r;
+        off += (uint64_t)r;
+        n -= (size_t)r;
+    }
+    return SPK_OK;
+}
+
+static int free_read(const src *s, int is64, int bigend, const spk_cckd_hdr *hdr,
+                     spk_cckd_free *out, size_t maxout, spk_errinfo *err)
 {
     size_t esz = is64 ? 16 : 8, n = 0;
-    uint64_t off, prev_end = 0;
+    uint64_t off, prev_end = 0, filelen = s->len;
+    uint8_t ent[16];
+    int rc;
 
-    if (!file || !hdr || (!out && maxout))
+    if (!hdr || (!out && maxout))
         return spk_fail(err, SPK_EARG, -1, -1, "bad arguments");
     off = hdr->free_off;
     if (off == 0)
         return 0;
     if (off > filelen || filelen - off < esz)
         return spk_fail(err, SPK_EFORMAT, (int64_t)off, -1,
-                        "free space pointer %llu is past the end of the %zu-byte file",
-                        (unsigned long long)off, filelen);
-    if (memcmp(file + off, "FREE_BLK", 8) == 0) {
+                        "free space pointer %llu is past the end of the %llu-byte file",
+                        (unsigned long long)off, (unsigned long long)filelen);
+    if ((rc = src_read(s, off, ent, esz, err)) < 0)
+        return rc;
+    if (memcmp(ent, "FREE_BLK", 8) == 0) {
         /* table form: free_num + 1 entries, entry 0 the literal */
         uint64_t num = hdr->free_num < 0 ? 0 : (uint64_t)hdr->free_num;
-        const uint8_t *t = file + off;
+        uint8_t *t;
         if (num > (filelen - off) / esz - 1)
             return spk_fail(err, SPK_ETRUNC, (int64_t)off, -1,
                             "FREE_BLK table of %llu entries runs past the end of the file",
                             (unsigned long long)num);
+        if (num > maxout)
+            return spk_fail(err, SPK_EBUFSIZE, -1, -1, "too many free blocks");
+        t = malloc((num + 1) * esz);   /* inside the file: bounded by its size */
+        if (!t)
+            return spk_fail(err, SPK_ENOMEM, -1, -1, "no memory for the FREE_BLK table");
+        if ((rc = src_read(s, off, t, (num + 1) * esz, err)) < 0) {
+            free(t);
+            return rc;
+        }
         for (uint64_t i = 1; i <= num; i++) {
             uint64_t bo = is64 ? rd64(t + i * esz, bigend) : rd32(t + i * esz, bigend);
             uint64_t bl = is64 ? rd64(t + i * esz + 8, bigend) : rd32(t + i * esz + 4, bigend);
-            if (bo < prev_end || bo < SPK_CCKD_L1_POS)
-                return spk_fail(err, bo < prev_end ? SPK_ELOOP : SPK_EFORMAT,
-                                (int64_t)(off + i * esz), (int64_t)i - 1,
-                                "free block %llu at %llu does not follow the previous one ending at %llu",
-                                (unsigned long long)i - 1, (unsigned long long)bo,
-                                (unsigned long long)prev_end);
-            if (bl == 0 || bo > filelen || bl > filelen - bo)
-                return spk_fail(err, SPK_EFORMAT, (int64_t)(off + i * esz), (int64_t)i - 1,
-                                "free block at %llu of %llu bytes is empty or past the end of the file",
-                                (unsigned long long)bo, (unsigned long long)bl);
-            if (n >= maxout)
-                return spk_fail(err, SPK_EBUFSIZE, -1, -1, "too many free blocks");
+            if (bo < prev_end || bo < SPK_CCKD_L1_POS) {
+                rc = spk_fail(err, bo < prev_end ? SPK_ELOOP : SPK_EFORMAT,
+                              (int64_t)(off + i * esz), (int64_t)i - 1,
+                              "free block %llu at %llu does not follow the previous one ending at %llu",
+                              (unsigned long long)i - 1, (unsigned long long)bo,
+                              (unsigned long long)prev_end);
+                break;
+            }
+            if (bl == 0 || bo > filelen || bl > filelen - bo) {
+                rc = spk_fail(err, SPK_EFORMAT, (int64_t)(off + i * esz), (int64_t)i - 1,
+                              "free block at %llu of %llu bytes is empty or past the end of the file",
+                              (unsigned long long)bo, (unsigned long long)bl);
+                break;
+            }
             out[n].off = bo;
             out[n].len = bl;
             n++;
             prev_end = bo + bl;
         }
-        return (int)n;
+        free(t);
+        return rc < 0 ? rc : (int)n;
     }
     /* linked form: {next, len} at the start of each block, sorted by offset */
     while (off) {
@@ -469,8 +528,10 @@ int spk_cckd_free_read(const uint8_t *file, size_t filelen, int is64, int bigend
             return spk_fail(err, SPK_EFORMAT, (int64_t)off, (int64_t)n,
                             "free block %zu at %llu is outside the file", n,
                             (unsigned long long)off);
-        next = is64 ? rd64(file + off, bigend) : rd32(file + off, bigend);
-        bl = is64 ? rd64(file + off + 8, bigend) : rd32(file + off + 4, bigend);
+        if ((rc = src_read(s, off, ent, esz, err)) < 0)
+            return rc;
+        next = is64 ? rd64(ent, bigend) : rd32(ent, bigend);
+        bl = is64 ? rd64(ent + 8, bigend) : rd32(ent + 4, bigend);
         if (bl < esz || bl > filelen - off)
             return spk_fail(err, SPK_EFORMAT, (int64_t)off, (int64_t)n,
                             "free block %zu at %llu has length %llu", n,
@@ -486,6 +547,28 @@ int spk_cckd_free_read(const uint8_t *file, size_t filelen, int is64, int bigend
         off = next;
     }
     return (int)n;
+}
+
+int spk_cckd_free_read(const uint8_t *file, size_t filelen, int is64, int bigend,
+                       const spk_cckd_hdr *hdr, spk_cckd_free *out, size_t maxout,
+                       spk_errinfo *err)
+{
+    src s = {file, -1, filelen};
+
+    if (!file)
+        return spk_fail(err, SPK_EARG, -1, -1, "bad arguments");
+    return free_read(&s, is64, bigend, hdr, out, maxout, err);
+}
+
+int spk_cckd_free_read_fd(int fd, uint64_t filelen, int is64, int bigend,
+                          const spk_cckd_hdr *hdr, spk_cckd_free *out, size_t maxout,
+                          spk_errinfo *err)
+{
+    src s = {NULL, fd, filelen};
+
+    if (fd < 0)
+        return spk_fail(err, SPK_EARG, -1, -1, "bad file descriptor");
+    return free_read(&s, is64, bigend, hdr, out, maxout, err);
 }
 
 int spk_cckd_free_link(const spk_cckd_free *blocks, size_t n, int is64, uint8_t *out,
@@ -604,4 +687,88 @@ int spk_cckd_space_check(spk_cckd_space *sp, size_t n, uint64_t filesize,
     if (gap_bytes)
         *gap_bytes = gaps;
     return problems;
+}
+
+int spk_cckd_file_spaces(const uint64_t *l1, uint32_t num_l1, spk_cckd_l2ent *const *l2tabs,
+                         uint64_t meta_end, uint32_t l2_bytes, const spk_cckd_free *fr,
+                         size_t nfree, spk_cckd_space *out, size_t maxout, size_t *nbad,
+                         uint64_t *len_sum, uint64_t *imbed_sum, spk_errinfo *err)
+{
+    size_t k = 0, b = 0;
+    uint64_t ls = 0, is = 0;
+
+    if (!l1 || !l2tabs || (nfree && !fr) || (!out && maxout))
+        return spk_fail(err, SPK_EARG, -1, -1, "bad arguments");
+#define PUT(o, l, i, kd) do {                                                     \
+        if (out) {                                                                \
+            if (k + b >= maxout)                                                  \
+                return spk_fail(err, SPK_EBUFSIZE, -1, -1, "space array full");   \
+            spk_cckd_space *s_ = (kd) < 0 ? &out[maxout - 1 - b] : &out[k];       \
+            s_->off = (o); s_->len = (l); s_->index = (i); s_->kind = (kd);        \
+        }                                                                         \
+        if ((kd) < 0) b++; else k++;                                              \
+    } while (0)
+    PUT(0, meta_end, 0, SPK_SPACE_HEADER);
+    for (uint32_t g = 0; g < num_l1; g++) {
+        const spk_cckd_l2ent *t = l2tabs[g];
+        if (!t)
+            continue;
+        PUT(l1[g], l2_bytes, g, SPK_SPACE_L2);
+        for (size_t i = 0; i < SPK_CCKD_L2_ENTRIES; i++) {
+            const spk_cckd_l2ent *e = &t[i];
+            int64_t trk = (int64_t)g * SPK_CCKD_L2_ENTRIES + (int64_t)i;
+            if (e->off == UINT64_MAX)
+                continue;
+            if (e->off == 0) {
+                if (e->len == e->size && e->len <= 2)
+                    continue;
+                PUT(0, e->size, trk, -SPK_SPACE_TRACK);
+            } else if (e->len < HA_LEN || e->size < e->len) {
+                PUT(e->off, e->size, trk, -SPK_SPACE_TRACK);
+            } else {
+                PUT(e->off, e->size, trk, SPK_SPACE_TRACK);
+                ls += e->len;
+                is += (uint64_t)(e->size - e->len);
+            }
+        }
+    }
+    for (size_t i = 0; i < nfree; i++)
+        PUT(fr[i].off, fr[i].len, (int64_t)i, SPK_SPACE_FREE);
+#undef PUT
+    if (nbad)
+        *nbad = b;
+    if (len_sum)
+        *len_sum = ls;
+    if (imbed_sum)
+        *imbed_sum = is;
+    if (k > (size_t)INT32_MAX)
+        return spk_fail(err, SPK_EARG, -1, -1, "too many spaces");
+    return (int)k;
+}
+
+uint32_t spk_cckd_identity(const uint8_t *devhdr, const spk_cckd_hdr *h, const uint64_t *l1,
+                           uint32_t num_l1, spk_cckd_l2ent *const *l2tabs)
+{
+    uint8_t b[16];
+    uint32_t crc;
+
+    if (!devhdr || !h || !l1 || !l2tabs)
+        return 0;
+    crc = spk_crc32c(0, devhdr, 512);
+    spk_put_le32(b, h->cyls);
+    spk_put_le32(b + 4, (uint32_t)h->num_l1);
+    crc = spk_crc32c(crc, b, 8);
+    for (uint32_t g = 0; g < num_l1; g++) {
+        spk_put_le64(b, l1[g]);
+        crc = spk_crc32c(crc, b, 8);
+        if (!l2tabs[g])
+            continue;
+        for (size_t i = 0; i < SPK_CCKD_L2_ENTRIES; i++) {
+            spk_put_le64(b, l2tabs[g][i].off);
+            spk_put_le16(b + 8, l2tabs[g][i].len);
+            spk_put_le16(b + 10, l2tabs[g][i].size);
+            crc = spk_crc32c(crc, b, 12);
+        }
+    }
+    return crc;
 }

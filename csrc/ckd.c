@@ -1,4 +1,8 @@
 /* ckd.c - plain CKD image pieces: the 512-byte device header and bulk scans. */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "internal.h"
 
 #define DEVHDR_LEN 512
@@ -112,4 +116,51 @@ int spk_ckd_format(uint8_t *buf, size_t len, uint32_t trksize, uint32_t first_tr
             return rc;
     }
     return (int)ntracks;
+}
+
+#define SCAN_READ (1u << 18)   /* pread this much at a time: stays in cache for the parse */
+
+int spk_ckd_scan_fd(int fd, uint64_t off, uint32_t trksize, uint32_t first_trk,
+                    uint32_t ntracks, uint32_t heads, int flags, spk_scan_stats *stats,
+                    spk_errinfo *err)
+{
+    uint32_t per = trksize ? (trksize >= SCAN_READ ? 1 : SCAN_READ / trksize) : 1;
+    uint8_t *buf;
+    uint32_t t = 0;
+    int rc = 0;
+
+    if (fd < 0 || !stats || heads == 0 || trksize == 0)
+        return spk_fail(err, SPK_EARG, -1, -1, "bad scan arguments");
+    buf = malloc((size_t)per * trksize);
+    if (!buf)
+        return spk_fail(err, SPK_ENOMEM, -1, -1, "no memory for the scan buffer");
+    while (t < ntracks) {
+        uint32_t k = ntracks - t < per ? ntracks - t : per;
+        size_t want = (size_t)k * trksize, got = 0;
+        uint64_t at = off + (uint64_t)t * trksize;
+        while (got < want) {
+            ssize_t r = pread(fd, buf + got, want - got, (off_t)(at + got));
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0) {
+                rc = spk_fail(err, SPK_ETRUNC, (int64_t)(at + got), first_trk + t + got / trksize,
+                              "reading track slots at offset %llu: %s",
+                              (unsigned long long)(at + got),
+                              r < 0 ? strerror(errno) : "the file ended (it shrank while open)");
+                goto out;
+            }
+            got += (size_t)r;
+        }
+        rc = spk_ckd_scan(buf, want, trksize, first_trk + t, k, heads, flags, stats, err);
+        if (rc < 0) {
+            if (err && err->offset >= 0)
+                err->offset += (int64_t)(at - off);   /* relative to off, as spk_ckd_scan */
+            goto out;
+        }
+        t += k;
+    }
+    rc = (int)ntracks;
+out:
+    free(buf);
+    return rc;
 }

@@ -206,6 +206,12 @@ typedef struct spk_scan_stats {
 int spk_ckd_scan(const uint8_t *buf, size_t len, uint32_t trksize,
                  uint32_t first_trk, uint32_t ntracks, uint32_t heads, int flags,
                  spk_scan_stats *stats, spk_errinfo *err);
+/* The same over ntracks slots of a file, read with pread from offset off in
+ * pieces of about 1 MiB (a file that shrinks meanwhile gives SPK_ETRUNC, the
+ * error offset then absolute; parse errors' offsets are relative to off). */
+int spk_ckd_scan_fd(int fd, uint64_t off, uint32_t trksize, uint32_t first_trk,
+                    uint32_t ntracks, uint32_t heads, int flags, spk_scan_stats *stats,
+                    spk_errinfo *err);
 
 /* Write null tracks (format nullfmt) into ntracks consecutive slots of a
  * mapped plain CKD region, the first being absolute track first_trk.  Only
@@ -249,7 +255,8 @@ enum spk_cckd_const {
     SPK_CFBA_GRP_SIZE = 61440,   /* 120 x 512 */
     SPK_CCKD_KIND_CKD = 0,
     SPK_CCKD_KIND_FBA = 1,
-    SPK_CCKD_NOT_NULL = 3        /* spk_cckd_null_format: not a storable null track */
+    SPK_CCKD_NOT_NULL = 3,       /* spk_cckd_null_format: not a storable null track */
+    SPK_CCKD_BASE_ID_POS = 496   /* in the compressed header: "SPKBASE1" + U32 LE id */
 };
 
 /* CCKD_DEVHDR (is64 = 0) or CCKD64_DEVHDR (is64 = 1), decoded to host order. */
@@ -264,6 +271,8 @@ typedef struct spk_cckd_hdr {
     uint8_t nullfmt;         /* 0, 1, 2 */
     uint8_t algo;            /* 0 none, 1 zlib, 2 bzip2 */
     int16_t parm;            /* level, -1 = default */
+    uint8_t has_base_id;     /* a spoolkit shadow: base_id identifies the file below */
+    uint32_t base_id;        /* spk_cckd_identity of the file below */
 } spk_cckd_hdr;
 
 /* one L2 entry; off UINT64_MAX = "not in this (shadow) file" */
@@ -346,6 +355,11 @@ int spk_cckd_compress_slots(const uint8_t *slots, size_t len, uint32_t trksize,
 int spk_cckd_free_read(const uint8_t *file, size_t filelen, int is64, int bigend,
                        const spk_cckd_hdr *hdr, spk_cckd_free *out, size_t maxout,
                        spk_errinfo *err);
+/* The same, reading the file through fd with pread (a file that shrinks
+ * meanwhile gives SPK_ETRUNC, never a fault). */
+int spk_cckd_free_read_fd(int fd, uint64_t filelen, int is64, int bigend,
+                          const spk_cckd_hdr *hdr, spk_cckd_free *out, size_t maxout,
+                          spk_errinfo *err);
 /* Write the linked (old-form) free chain: each block gets {next, len}. */
 int spk_cckd_free_link(const spk_cckd_free *blocks, size_t n, int is64, uint8_t *out,
                        size_t outlen, spk_errinfo *err);
@@ -361,6 +375,22 @@ int spk_cckd_l2_spaces(const spk_cckd_l2ent *l2, size_t n, uint32_t first_trk,
  * covered by no space between 0 and the end of the last space. */
 int spk_cckd_space_check(spk_cckd_space *sp, size_t n, uint64_t filesize,
                          spk_cckd_overlap *bad, size_t maxbad, uint64_t *gap_bytes);
+
+/* Every space of one compressed file: the headers and L1 table [0, meta_end),
+ * each L2 table (l2tabs[g] non-NULL: the table at l1[g]), each stored image
+ * and each free block.  Valid spaces fill out from the front (the return value
+ * counts them); invalid L2 entries (len < 5, len > size, bad null entry; kind
+ * -SPK_SPACE_TRACK) fill it from the back, *nbad of them.  out may be NULL
+ * (maxout 0) for the sums only: L2_len into *len_sum, L2_size - L2_len into
+ * *imbed_sum. */
+int spk_cckd_file_spaces(const uint64_t *l1, uint32_t num_l1, spk_cckd_l2ent *const *l2tabs,
+                         uint64_t meta_end, uint32_t l2_bytes, const spk_cckd_free *fr,
+                         size_t nfree, spk_cckd_space *out, size_t maxout, size_t *nbad,
+                         uint64_t *len_sum, uint64_t *imbed_sum, spk_errinfo *err);
+/* CRC-32C identity of a compressed file as a shadow above it records it: its
+ * device header (512 bytes), cylinders, L1 size, L1 entries and L2 tables. */
+uint32_t spk_cckd_identity(const uint8_t *devhdr, const spk_cckd_hdr *h, const uint64_t *l1,
+                           uint32_t num_l1, spk_cckd_l2ent *const *l2tabs);
 
 /* ==== tape images (csrc/tape.c) ========================================= */
 

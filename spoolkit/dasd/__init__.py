@@ -15,6 +15,7 @@ from .base import DasdImage, ScanStats
 from .cckd import CCKDImage, create_cckd
 from .ckd import CKDImage, DevHeader, check_cylinders, create_ckd, read_devheader
 from .fba import FBAImage, create_fba
+from .sniff import check_plain_fba, describe, read_head
 from .track import Record, Track
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -38,19 +39,23 @@ def open_dasd(path: PathLike, mode: str = "r", **options: object) -> DasdImage:
     shadow files.
     """
     path = os.fspath(path)
-    with open(path, "rb") as f:
-        head = f.read(8)
+    head, size = read_head(path)
+    if size == 0:
+        raise FormatError("empty file (0 bytes), not a disk image", path=path, offset=0)
     if len(head) < 8:
-        raise TruncatedError(f"file of {len(head)} bytes is too short for a disk image",
+        what = describe(head, size)
+        raise TruncatedError(f"file of {len(head)} bytes is too short for a disk image"
+                             + (f" (this looks like {what})" if what else ""),
                              path=path, offset=len(head))
-    devid = head.decode("ascii", "replace")
+    devid = head[:8].decode("ascii", "replace")
     opener = OPENERS.get(devid)
     if opener is None:
         fallback = OPENERS.get("")
         if fallback is None:
-            raise FormatError(f"unknown disk image format (device id {head!r})", path=path,
+            raise FormatError(f"unknown disk image format (device id {head[:8]!r})", path=path,
                               offset=0)
-        opener = fallback  # plain FBA has no header at all
+        check_plain_fba(path, head, size)  # plain FBA has no header at all
+        opener = fallback
     if options and opener is CKDImage:
         # as Hercules 4.x (HHC00469E): shadow files exist only for compressed images
         raise InvalidArgumentError(f"options {', '.join(sorted(options))} need a compressed "

@@ -19,11 +19,10 @@ which every Hercules version reads.
 from __future__ import annotations
 
 import contextlib
-import mmap
 import os
 import threading
 from collections.abc import Iterator
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from .._native import check, ffi, lib, new_err
 from ..compress import method_code
@@ -42,6 +41,9 @@ from ..output import atomic_output, fsync_checked, write_all
 from .base import DasdImage, model_for
 from .ckd import DEVHDR_SIZE, DevHeader, check_cylinders, check_volser, ipl_track
 
+SPACE_NAMES = {lib.SPK_SPACE_HEADER: "header", lib.SPK_SPACE_L1: "L1 table",
+               lib.SPK_SPACE_L2: "L2 table", lib.SPK_SPACE_TRACK: "track image",
+               lib.SPK_SPACE_FREE: "free block"}
 HDR_POS = lib.SPK_CCKD_HDR_POS
 L1_POS = lib.SPK_CCKD_L1_POS
 OPENED = lib.SPK_CCKD_OPT_OPENED
@@ -80,13 +82,82 @@ def shadow_names(template: str) -> list[str]:
     return out
 
 
+PER_GROUP = lib.SPK_CFBA_BLKS_PER_GRP
+MAX_CYLS = 0x10000            # CC is 16 bits (Hercules cannot open EAV-sized images)
+MAX_HEADS = 255
+MAX_TRACK_SIZE = 65536           # a stored image is at most 65535 bytes
+MAX_FBA_BLOCKS = 0x7FFFFFFF
+REPAIR_HINT = "run 'spoolkit dasd check --repair' first, or open it read-only"
+
+
+def l1_range(fba: bool, cyls: int, heads: int) -> tuple[int, int]:
+    """The L1 sizes a file of this geometry may have (Hercules accepts n or n+1;
+    CFBA counts blocks // 120 + 1 groups)."""
+    if fba:
+        groups = -(-cyls // PER_GROUP)
+        return -(-groups // 256), -(-(cyls // PER_GROUP + 1) // 256) + 1
+    need = -(-cyls * heads // 256)
+    return need, need + 1
+
+
+class L2Tables:
+    """The L2 tables of one file, one 256-entry cffi array per table the file
+    holds (memory bounded by the file); a group without a table shares a
+    read-only filler: null tracks (L1 0) or "look lower" (L1 X'FF..')."""
+
+    def __init__(self, f: CompressedFile) -> None:
+        self.f = f
+        self.tabs: dict[int, Any] = {}
+        self.damaged: dict[int, FormatError] = {}
+        self._null = self._filler(0, f.hdr.nullfmt)
+        self._lower = self._filler(NOT_HERE, 0xFFFF)
+
+    @staticmethod
+    def _filler(off: int, fmt: int) -> Any:
+        t = ffi.new("spk_cckd_l2ent[256]")
+        lib.spk_cckd_l2_fill(t, 256, off, fmt, fmt)
+        return t
+
+    def table(self, g: int) -> Any:
+        """The entries of group ``g`` (raises for a group whose table is damaged)."""
+        t = self.tabs.get(g)
+        if t is not None:
+            return t
+        if g in self.damaged:
+            exc = self.damaged[g]
+            raise FormatError(exc.message, path=exc.path, offset=exc.offset)
+        return self._lower if self.f.l1[g] == NOT_HERE else self._null
+
+    def new_table(self, g: int, off: int, fmt: int) -> Any:
+        """A writable table for group ``g`` filled with ``{off, fmt, fmt}``."""
+        t = self.tabs[g] = self._filler(off, fmt)
+        return t
+
+    def __getitem__(self, trk: int) -> Any:
+        return self.table(trk >> 8)[trk & 255]
+
+    def pointers(self) -> Any:
+        """``spk_cckd_l2ent *[num_l1]`` for C: NULL where the file has no table.
+        The arrays stay owned by ``tabs`` (keep this object alive meanwhile)."""
+        ptrs = ffi.new("spk_cckd_l2ent *[]", max(1, self.f.num_l1))
+        for g, t in self.tabs.items():
+            ptrs[g] = t
+        return ptrs
+
+
 class CompressedFile:
-    """One compressed file (base or shadow): metadata in memory, images on disk."""
+    """One compressed file (base or shadow): metadata in memory, images on disk.
+
+    Every count and offset of the headers and tables is checked against the
+    file's size and the declared geometry before it is used, so memory stays
+    a small multiple of the file size whatever the file claims."""
 
     def __init__(self, path: str, writable: bool, kind: int,
                  problems: Optional[list[dict[str, Any]]] = None, *, lock: bool = True) -> None:
         """``problems``: collect L1/L2/free-chain faults there (the checker)
-        instead of raising; the faulty parts then read as absent.
+        instead of raising; the faulty parts then read as absent.  Without it
+        a read-only file still opens when only some L2 tables or the free
+        chain are damaged: the tracks of a damaged table raise when read.
 
         ``lock``: take an exclusive lock (writable) or a shared one (read
         only) on the file; ``False`` where the caller holds one already."""
@@ -105,30 +176,50 @@ class CompressedFile:
             raise
 
     # -- reading metadata -------------------------------------------------
-    def _pread(self, n: int, off: int, what: str) -> bytes:
-        data = os.pread(self.fd, n, off)
+    def _pread(self, n: int, off: int, what: str, **where: Any) -> bytes:
+        where.setdefault("path", self.path)
+        try:
+            data = os.pread(self.fd, n, off)
+        except OSError as exc:
+            raise TruncatedError(f"reading {what} at offset {off}: {exc.strerror}",
+                                 offset=off, **where) from None
         if len(data) != n:
             raise TruncatedError(f"{what} at offset {off} needs {n} bytes; the file ends at "
-                                 f"{off + len(data)}", path=self.path, offset=off + len(data))
+                                 f"{off + len(data)}", offset=off + len(data), **where)
         return data
 
+    def _problem(self, exc: FormatError, **extra: Any) -> None:
+        if self.problems is None:
+            raise exc
+        self.problems.append({**extra, "offset": exc.offset, "error": type(exc).__name__,
+                              "message": exc.message})
+
+    def where(self, trk: int) -> dict[str, Any]:
+        """Error location of track (CFBA: block group) ``trk``."""
+        if self.fba:
+            return {"path": self.path, "block": trk * PER_GROUP}
+        return {"path": self.path, "track": divmod(trk, max(1, self.devhdr.heads))}
+
     def _load(self) -> None:
+        self.filesize = os.fstat(self.fd).st_size
         head = self._pread(L1_POS, 0, "device headers")
-        self.devhdr = DevHeader.parse(head[:DEVHDR_SIZE], self.path)
+        self.devhdr_raw = head[:DEVHDR_SIZE]
+        self.devhdr = DevHeader.parse(self.devhdr_raw, self.path)
         if self.devhdr.devid not in ALL_IDS:
             raise FormatError(f"not a compressed image (device id {self.devhdr.devid!r})",
                               path=self.path, offset=0)
         self.is64 = ALL_IDS[self.devhdr.devid]
         self.shadow = self.devhdr.devid in SHADOW_IDS
+        self.fba = self.devhdr.devid.startswith("FBA")
         self.hdr = ffi.new("spk_cckd_hdr *")
         err = new_err()
         check(lib.spk_cckd_hdr_parse(head[HDR_POS:], 512, self.is64, self.hdr, err), err,
               path=self.path, base_offset=HDR_POS)
         self.bigend = bool(self.hdr.opts & lib.SPK_CCKD_OPT_BIGEND)
-        self.filesize = os.fstat(self.fd).st_size
         self.l1_esz = 8 if self.is64 else 4
         self.l2_bytes = 256 * (16 if self.is64 else 8)
         self.num_l1 = self.hdr.num_l1
+        self._check_geometry()
         if self.num_l1 * self.l1_esz > self.filesize - L1_POS:
             raise TruncatedError(f"L1 table of {self.num_l1} entries runs past the end of the "
                                  f"{self.filesize}-byte file", path=self.path,
@@ -138,55 +229,84 @@ class CompressedFile:
         check(lib.spk_cckd_l1_decode(l1_raw, len(l1_raw), self.num_l1, self.is64, self.bigend,
                                      self.l1, err), err, path=self.path, base_offset=L1_POS)
         self.meta_end = L1_POS + self.num_l1 * self.l1_esz
-        self.l2 = ffi.new("spk_cckd_l2ent[]", self.num_l1 * 256)
-        for i in range(self.num_l1):
-            off = self.l1[i]
-            if off == 0:
-                self._fill_l2(i, 0, self.hdr.nullfmt)
-                continue
-            if off == NOT_HERE:
-                self._fill_l2(i, NOT_HERE, 0xFFFF)
-                continue
+        self.l2 = L2Tables(self)
+        # each table is decoded once: tables that share bytes are refused, so
+        # memory stays bounded by the file whatever the L1 entries say
+        order = sorted((self.l1[i], i) for i in range(self.num_l1)
+                       if self.l1[i] not in (0, NOT_HERE))
+        prev_end, prev_i = 0, -1
+        for off, i in order:
             try:
-                if off < self.meta_end:
-                    raise FormatError(f"L1 entry {i}: L2 table at {off} overlaps the headers "
-                                      f"and L1 table (which end at {self.meta_end})",
-                                      path=self.path, offset=L1_POS + i * self.l1_esz)
-                if off + self.l2_bytes > self.filesize:
-                    raise FormatError(f"L1 entry {i}: L2 table at {off} is past the end of "
-                                      f"the {self.filesize}-byte file", path=self.path,
+                if off < prev_end:
+                    raise FormatError(f"L1 entry {i}: L2 table at {off} overlaps the L2 table "
+                                      f"of L1 entry {prev_i}", path=self.path,
                                       offset=L1_POS + i * self.l1_esz)
-                raw = self._pread(self.l2_bytes, off, f"L2 table {i}")
-                check(lib.spk_cckd_l2_decode(raw, len(raw), self.is64, self.bigend,
-                                             self.l2 + i * 256, err), err, path=self.path,
-                      base_offset=off)
+                prev_end, prev_i = off + self.l2_bytes, i
+                self._load_l2(i, off, err)
             except FormatError as exc:
-                if self.problems is None:
-                    raise
-                self.problems.append({"kind": "l1", "index": i, "offset": exc.offset,
-                                      "message": exc.message})
-                self.l1[i] = NOT_HERE
-                self._fill_l2(i, NOT_HERE, 0xFFFF)
+                if self.problems is None:  # reads of that group raise; writes refused
+                    self.l2.damaged[i] = exc
+                else:
+                    self._problem(exc, kind="l1", index=i)
+                    self.l1[i] = NOT_HERE
         self.dirty_l2: set[int] = set()
         self.dirty_hdr = False
         self.pending: list[list[int]] = []
+        self.free_error: Optional[SpoolkitError] = None
         try:
             self.free = self.read_free()
-        except SpoolkitError as exc:
-            if self.problems is None:
-                raise
-            self.problems.append({"kind": "free", "offset": exc.offset,
-                                  "error": type(exc).__name__, "message": exc.message})
+        except SpoolkitError as exc:  # reads need no free chain; writes are refused
+            if self.problems is not None:
+                self.problems.append({"kind": "free", "offset": exc.offset,
+                                      "error": type(exc).__name__, "message": exc.message})
+            self.free_error = exc
             self.free = []
         # running totals for the header (recomputed from the tables, not trusted)
         self.len_sum, self.imbed = self._l2_totals()
-        self.nl2 = sum(1 for i in range(self.num_l1) if self.l1[i] not in (0, NOT_HERE))
+        self.nl2 = len(self.l2.tabs)
         if self.writable and self.bigend:
             # Hercules rewrites a foreign-order file on a read/write open; we
             # rewrite all metadata little-endian at the first flush
-            self.dirty_l2.update(i for i in range(self.num_l1)
-                                 if self.l1[i] not in (0, NOT_HERE))
+            self.dirty_l2.update(self.l2.tabs)
             self.dirty_hdr = True
+
+    def _check_geometry(self) -> None:
+        """The L1 size must be what the geometry needs (it sizes every table)."""
+        h, dh = self.hdr, self.devhdr
+        if self.fba:
+            if not 1 <= h.cyls <= MAX_FBA_BLOCKS:
+                raise FormatError(f"compressed FBA header declares {h.cyls} blocks",
+                                  path=self.path, offset=HDR_POS + (12 if self.is64 else 40))
+            what = f"{h.cyls} blocks"
+        else:
+            if not 1 <= dh.heads <= MAX_HEADS or not 512 <= dh.track_size <= MAX_TRACK_SIZE:
+                raise FormatError(f"bad geometry in header: {dh.heads} heads, track size "
+                                  f"{dh.track_size}", path=self.path, offset=8)
+            if not 1 <= h.cyls <= MAX_CYLS:
+                raise FormatError(f"compressed device header declares {h.cyls} cylinders",
+                                  path=self.path, offset=HDR_POS + (12 if self.is64 else 40))
+            what = f"{h.cyls} cylinders of {dh.heads} tracks"
+        lo, hi = l1_range(self.fba, h.cyls, dh.heads)
+        if not lo <= self.num_l1 <= hi:
+            exc = FormatError(f"L1 table size {self.num_l1} does not fit {what} (expected "
+                              f"{lo})", path=self.path, offset=HDR_POS + 4)
+            self._problem(exc, kind="header")
+            # the checker goes on with what the file holds, bounded by its size
+
+    def _load_l2(self, i: int, off: int, err: Any) -> None:
+        at = L1_POS + i * self.l1_esz
+        if off < self.meta_end:
+            raise FormatError(f"L1 entry {i}: L2 table at {off} overlaps the headers "
+                              f"and L1 table (which end at {self.meta_end})",
+                              path=self.path, offset=at)
+        if off + self.l2_bytes > self.filesize:
+            raise FormatError(f"L1 entry {i}: L2 table at {off} is past the end of "
+                              f"the {self.filesize}-byte file", path=self.path, offset=at)
+        raw = self._pread(self.l2_bytes, off, f"L2 table {i}")
+        t = ffi.new("spk_cckd_l2ent[256]")
+        check(lib.spk_cckd_l2_decode(raw, len(raw), self.is64, self.bigend, t, err), err,
+              path=self.path, base_offset=off)
+        self.l2.tabs[i] = t
 
     def totals(self) -> dict[str, int]:
         """Header fields as the tables and the free chain say they must be."""
@@ -198,46 +318,95 @@ class CompressedFile:
                 "free_imbed": self.imbed, "free_total": free_bytes + self.imbed}
 
     def _fill_l2(self, i: int, off: int, fmt: int) -> None:
-        lib.spk_cckd_l2_fill(self.l2 + i * 256, 256, off, fmt, fmt)
+        self.l2.new_table(i, off, fmt)
 
     def read_free(self) -> list[list[int]]:
         """The free blocks ``[[offset, length], ...]`` in offset order."""
         if self.hdr.free_off == 0:
             return []
-        with mmap.mmap(self.fd, 0, prot=mmap.PROT_READ) as m:
-            cap = min(max(int(self.hdr.free_num), 0) + 1, len(m) // 8 + 1)
-            out = ffi.new("spk_cckd_free[]", cap)
-            err = new_err()
-            buf = ffi.from_buffer(m)
-            try:
-                n = check(lib.spk_cckd_free_read(buf, len(m), self.is64, self.bigend, self.hdr,
-                                                 out, cap, err), err, path=self.path)
-            finally:
-                del buf
+        cap = min(max(int(self.hdr.free_num), 0) + 1, self.filesize // 8 + 1)
+        out = ffi.new("spk_cckd_free[]", cap)
+        err = new_err()
+        n = check(lib.spk_cckd_free_read_fd(self.fd, self.filesize, self.is64, self.bigend,
+                                            self.hdr, out, cap, err), err, path=self.path)
         return [[out[i].off, out[i].len] for i in range(n)]
 
+    def spaces(self, with_free: bool = True) -> tuple[Any, int, list[tuple[int, int, int]]]:
+        """Every space of the file as a cffi array (valid ones first, ``k`` of
+        them) and the invalid L2 entries as ``(track, offset, size)``."""
+        ptrs = self.l2.pointers()
+        free = self.free if with_free else []
+        cap = 1 + self.nl2 * 257 + len(free)
+        sp = ffi.new("spk_cckd_space[]", cap)
+        fr = ffi.new("spk_cckd_free[]", max(1, len(free)))
+        for i, (off, ln) in enumerate(free):
+            fr[i].off, fr[i].len = off, ln
+        nbad = ffi.new("size_t *")
+        err = new_err()
+        k = check(lib.spk_cckd_file_spaces(self.l1, self.num_l1, ptrs, self.meta_end,
+                                           self.l2_bytes, fr, len(free), sp, cap, nbad,
+                                           ffi.NULL, ffi.NULL, err), err, path=self.path)
+        bad = [(int(sp[cap - 1 - b].index), int(sp[cap - 1 - b].off),
+                int(sp[cap - 1 - b].len)) for b in range(nbad[0])]
+        return sp, k, bad
+
     def _l2_totals(self) -> tuple[int, int]:
-        n = self.num_l1 * 256
-        sp = ffi.new("spk_cckd_space[]", n)
         ls = ffi.new("uint64_t *")
         ims = ffi.new("uint64_t *")
         err = new_err()
-        check(lib.spk_cckd_l2_spaces(self.l2, n, 0, sp, n, ls, ims, err), err, path=self.path)
+        check(lib.spk_cckd_file_spaces(self.l1, self.num_l1, self.l2.pointers(), self.meta_end,
+                                       self.l2_bytes, ffi.NULL, 0, ffi.NULL, 0, ffi.NULL, ls,
+                                       ims, err), err, path=self.path)
         return ls[0], ims[0]
+
+    def identity(self) -> int:
+        """What a shadow above this file records of it (spk_cckd_identity)."""
+        return lib.spk_cckd_identity(self.devhdr_raw, self.hdr, self.l1, self.num_l1,
+                                     self.l2.pointers())
+
+    def check_writable(self) -> None:
+        """Refuse updates to a file whose tables cannot be trusted: new data
+        would land on live data.  Checks the L2 tables, the free chain and the
+        header size against each other and the file (in C, one sort)."""
+        def refuse(what: str, offset: Optional[int] = None) -> None:
+            raise FormatError(f"damaged image, not opened for writing: {what}; {REPAIR_HINT}",
+                              path=self.path, offset=offset)
+        for _, exc in sorted(self.l2.damaged.items()):
+            refuse(exc.message, exc.offset)
+        if self.free_error is not None:
+            refuse(f"free space chain: {self.free_error.message}", self.free_error.offset)
+        size = int(self.hdr.size)
+        if not self.meta_end <= size <= self.filesize:
+            refuse(f"header says the file has {size} bytes, it has {self.filesize}",
+                   HDR_POS + (16 if self.is64 else 12))
+        sp, k, bad = self.spaces()
+        if bad:
+            trk, off, _ = bad[0]
+            refuse(f"{len(bad)} invalid L2 entries (first: track {trk} at {off})")
+        over = ffi.new("spk_cckd_overlap[]", 1)
+        gap = ffi.new("uint64_t *")
+        if lib.spk_cckd_space_check(sp, k, size, over, 1, gap):
+            a, b = sp[over[0].a], sp[over[0].b]
+            if over[0].a == over[0].b:
+                refuse(f"{SPACE_NAMES.get(a.kind, '?')} {a.index} at {a.off} ({a.len} bytes) "
+                       f"runs past the end of the used area ({size} bytes)", int(a.off))
+            refuse(f"{SPACE_NAMES.get(b.kind, '?')} {b.index} at {b.off} overlaps "
+                   f"{SPACE_NAMES.get(a.kind, '?')} {a.index} at {a.off} ({a.len} bytes)",
+                   int(b.off))
 
     # -- track images -------------------------------------------------------
     def read_stored(self, trk: int) -> bytes:
         e = self.l2[trk]
         if e.len < 5 or e.size < e.len:
             raise FormatError(f"L2 entry of track {trk}: length {e.len}, size {e.size}",
-                              path=self.path, track=trk)
+                              **self.where(trk))
         if e.off < self.meta_end:
             raise FormatError(f"track {trk} image at {e.off} overlaps the headers",
-                              path=self.path, offset=e.off)
-        if e.off + e.len > max(self.filesize, self.hdr.size):
+                              **self.where(trk), offset=e.off)
+        if e.off + e.len > self.filesize:
             raise TruncatedError(f"image of track {trk} at {e.off} ({e.len} bytes) is past "
-                                 "the end of the file", path=self.path, offset=e.off)
-        return self._pread(e.len, e.off, f"image of track {trk}")
+                                 "the end of the file", **self.where(trk), offset=e.off)
+        return self._pread(e.len, e.off, f"image of track {trk}", **self.where(trk))
 
     # -- space ----------------------------------------------------------------
     def get_space(self, n: int, imbed: bool = True) -> tuple[int, int]:
@@ -298,7 +467,10 @@ class CompressedFile:
             esz = ffi.sizeof("spk_cckd_l2ent")
             for l1x, (l1, l2raw) in self._undo.items():
                 self.l1[l1x] = l1
-                ffi.memmove(self.l2 + l1x * 256, l2raw, 256 * esz)
+                if l2raw is None:        # the table was made by this update
+                    self.l2.tabs.pop(l1x, None)
+                else:
+                    ffi.memmove(self.l2.tabs[l1x], l2raw, 256 * esz)
             (self.free, npend, self.hdr.size, self.filesize, self.nl2, self.len_sum,
              self.imbed, self.dirty_l2) = saved
             del self.pending[npend:]
@@ -312,7 +484,9 @@ class CompressedFile:
         """Keep L1 entry and L2 table ``l1x`` for an undo of the running update."""
         if self._undo is not None and l1x not in self._undo:
             esz = ffi.sizeof("spk_cckd_l2ent")
-            self._undo[l1x] = (self.l1[l1x], bytes(ffi.buffer(self.l2 + l1x * 256, 256 * esz)))
+            t = self.l2.tabs.get(l1x)
+            self._undo[l1x] = (self.l1[l1x],
+                               None if t is None else bytes(ffi.buffer(t, 256 * esz)))
 
     def set_entry(self, trk: int, off: int, ln: int, size: int) -> None:
         """Point track ``trk`` at new storage (or a null entry), freeing the old."""
@@ -353,7 +527,7 @@ class CompressedFile:
     def _write_l2(self, l1x: int) -> None:
         buf = bytearray(self.l2_bytes)
         err = new_err()
-        check(lib.spk_cckd_l2_encode(ffi.from_buffer(buf), len(buf), self.l2 + l1x * 256,
+        check(lib.spk_cckd_l2_encode(ffi.from_buffer(buf), len(buf), self.l2.table(l1x),
                                      self.is64, err), err, path=self.path)
         off = int(self.l1[l1x])
         write_all(self.fd, buf, self.path, off)
@@ -443,42 +617,78 @@ class CompressedFile:
                 self.fd = -1
 
 
-def open_stack(path: str, mode: str, sf: Optional[str], kind: int) -> list[CompressedFile]:
+def open_stack(path: str, mode: str, sf: Optional[str], kind: int,
+               check: Optional[Callable[[list[CompressedFile]], None]] = None
+               ) -> list[CompressedFile]:
     """Open base + shadows; only the top file may be writable.  In ``"r+"``
-    mode with ``sf`` a new shadow is created when none exists yet."""
+    mode with ``sf`` a new shadow is created when none exists yet.  Each
+    shadow must belong to the file below it (:func:`check_shadow`); the
+    writable file must have sound tables (:meth:`CompressedFile.check_writable`);
+    ``check(files)`` (the caller's own validation) runs before anything is
+    written, so a refused open leaves every file as it was."""
     names = [path] + (shadow_names(sf) if sf else [])
     if sf and mode != "r+" and len(names) == 1:
         raise NotFoundError(f"no shadow file matches {sf!r} (looked for "
                             f"{shadow_name(sf, 1)})", path=path)
+    created = None
     if sf and mode == "r+" and len(names) == 1:
-        names.append(_new_shadow(path, shadow_name(sf, 1)))
+        created = _new_shadow(path, shadow_name(sf, 1))
+        names.append(created)
     files: list[CompressedFile] = []
     try:
         for i, name in enumerate(names):
             f = CompressedFile(name, mode == "r+" and i == len(names) - 1, kind)
-            if files and (f.is64 != files[0].is64 or not f.shadow
-                          or f.devhdr.devid[:3] != files[0].devhdr.devid[:3]):
-                f.close()
-                raise FormatError(f"{name} is not a shadow of the same kind as {names[0]} "
-                                  "(32- and 64-bit files cannot be mixed)", path=name)
             files.append(f)
+            if i:
+                check_shadow(files[i - 1], f)
+        if check is not None:
+            check(files)
         top = files[-1]
         if top.writable:
             if top.hdr.opts & OPENED:
                 raise FormatError("file was not closed cleanly (OPENED bit set); run "
                                   "'spoolkit dasd check --repair' first", path=top.path,
                                   offset=HDR_POS + 3)
+            top.check_writable()
             top.mark_open()
     except BaseException:
         for f in files:
             f.writable = False
             f.close()
+        if created:
+            os.unlink(created)
         raise
     return files
 
 
+def check_shadow(lower: CompressedFile, f: CompressedFile) -> None:
+    """Refuse a shadow file made for another file than ``lower``.
+
+    A shadow spoolkit made records the identity of the file below it
+    (``SPKBASE1`` + CRC-32C in the reserved part of its compressed header,
+    see docs/formats.md); one made by Hercules records nothing, so there the
+    fields Hercules copies from the file below must agree."""
+    if f.is64 != lower.is64 or not f.shadow or f.fba != lower.fba:
+        raise FormatError(f"not a shadow of the same kind as {lower.path} (32- and 64-bit, "
+                          "CKD and FBA files cannot be mixed)", path=f.path, offset=0)
+    a, b = lower.devhdr, f.devhdr
+    if (a.heads, a.track_size, a.devtype) != (b.heads, b.track_size, b.devtype) \
+            or f.hdr.cyls < lower.hdr.cyls or f.num_l1 < lower.num_l1:
+        raise FormatError(f"shadow file of another volume: its headers say {b.heads} heads, "
+                          f"{b.track_size}-byte tracks, device X'{b.devtype:02X}', "
+                          f"{f.hdr.cyls} cylinders; {lower.path} has {a.heads}, "
+                          f"{a.track_size}, X'{a.devtype:02X}', {lower.hdr.cyls}",
+                          path=f.path, offset=8)
+    if f.hdr.has_base_id and f.hdr.base_id != lower.identity():
+        raise FormatError(f"shadow file made for another base image than {lower.path} (or "
+                          "that image changed after the shadow was made): its recorded base "
+                          f"identity {f.hdr.base_id:08X} is not {lower.identity():08X}",
+                          path=f.path, offset=HDR_POS + lib.SPK_CCKD_BASE_ID_POS)
+
+
 def _new_shadow(base: str, name: str) -> str:
-    """Create an empty shadow of ``base`` (cckd_sf_new): devid with 'S', L1 all X'FF'."""
+    """Create an empty shadow of ``base`` (cckd_sf_new): devid with 'S', L1 all
+    X'FF', and the identity of ``base`` recorded for :func:`check_shadow`."""
     f = CompressedFile(base, False, KIND_CKD)
     try:
         hdr = DevHeader(**{**f.devhdr.__dict__})
@@ -487,6 +697,7 @@ def _new_shadow(base: str, name: str) -> str:
         h.size = h.used = f.meta_end
         h.free_off = h.free_total = h.free_largest = h.free_num = h.free_imbed = 0
         h.opts = 0
+        h.has_base_id, h.base_id = 1, f.identity()
         is64 = f.is64
         n = f.num_l1
     finally:
@@ -495,6 +706,27 @@ def _new_shadow(base: str, name: str) -> str:
         write_all(w.fileno(), hdr.build() + build_header(h, is64, name)
                   + b"\xff" * (n * (8 if is64 else 4)), name, 0)
     return name
+
+
+def _ckd_device(base: CompressedFile) -> CKDDevice:
+    """The device of a compressed CKD base file, its headers checked against it."""
+    dh, path = base.devhdr, base.path
+    if base.fba:
+        raise FormatError("this is a compressed FBA image; open it with open_dasd", path=path)
+    cyls = base.hdr.cyls
+    try:
+        dev = model_for(dh.devtype, cyls)
+    except NotFoundError:
+        raise FormatError(f"unknown device type byte X'{dh.devtype:02X}' for {cyls} "
+                          "cylinders", path=path, offset=16) from None
+    if dh.heads != dev.heads or dh.track_size != dev.track_size:
+        raise FormatError(f"header says {dh.heads} heads and {dh.track_size}-byte "
+                          f"tracks; a {dev.devtype} has {dev.heads} heads and "
+                          f"{dev.track_size}-byte tracks", path=path, offset=8)
+    if base.num_l1 * 256 < cyls * dh.heads:
+        raise FormatError(f"L1 table of {base.num_l1} entries is too small for "
+                          f"{cyls * dh.heads} tracks", path=path, offset=HDR_POS + 4)
+    return dev
 
 
 class CCKDImage(DasdImage):
@@ -514,27 +746,19 @@ class CCKDImage(DasdImage):
         path = os.fspath(path)
         if mode not in ("r", "r+"):
             raise InvalidArgumentError(f"mode must be 'r' or 'r+', not {mode!r}")
-        self.files = open_stack(path, mode, sf, KIND_CKD)
+        found: list[CKDDevice] = []
+
+        def validate(files: list[CompressedFile]) -> None:
+            found.append(_ckd_device(files[0]))
+            if compress != "default":
+                method_code(compress)
+
+        self.files = open_stack(path, mode, sf, KIND_CKD, validate)
         try:
             base = self.files[0]
             dh = base.devhdr
-            if dh.devid.startswith("FBA"):
-                raise FormatError("this is a compressed FBA image; open it with open_dasd",
-                                  path=path)
             cyls = base.hdr.cyls
-            try:
-                dev = model_for(dh.devtype, cyls)
-            except NotFoundError:
-                raise FormatError(f"unknown device type byte X'{dh.devtype:02X}' for {cyls} "
-                                  "cylinders", path=path, offset=16) from None
-            if dh.heads != dev.heads or dh.track_size != dev.track_size:
-                raise FormatError(f"header says {dh.heads} heads and {dh.track_size}-byte "
-                                  f"tracks; a {dev.devtype} has {dev.heads} heads and "
-                                  f"{dev.track_size}-byte tracks", path=path, offset=8)
-            ntrk = cyls * dh.heads
-            if base.num_l1 * 256 < ntrk:
-                raise FormatError(f"L1 table of {base.num_l1} entries is too small for "
-                                  f"{ntrk} tracks", path=path, offset=HDR_POS + 4)
+            dev = found[0]
             super().__init__(path, mode, dev, cyls, dh.heads, dh.track_size)
             top = self.files[-1]
             self.compress_method = top.hdr.algo if compress == "default" \

@@ -21,19 +21,19 @@ from ..errors import SpoolkitError
 from ..lock import lock_fd
 from ..output import remove_stale_temps
 from ..util import default_workers
-from . import open_dasd
+from . import OPENERS, open_dasd
 from .cckd import (
     ALL_IDS,
     KIND_CKD,
     KIND_FBA,
     NOT_HERE,
     OPENED,
+    SPACE_NAMES,
     CompressedFile,
 )
+from .sniff import check_plain_fba, read_head
 
-KIND_NAMES = {lib.SPK_SPACE_HEADER: "header", lib.SPK_SPACE_L1: "L1 table",
-              lib.SPK_SPACE_L2: "L2 table", lib.SPK_SPACE_TRACK: "track image",
-              lib.SPK_SPACE_FREE: "free block"}
+KIND_NAMES = SPACE_NAMES
 MAX_REPORTED = 200
 
 
@@ -45,10 +45,12 @@ def check_dasd(path: Union[str, os.PathLike], level: int = 1, *, repair: bool = 
         raise ValueError("level must be 0..3")
     report: dict[str, Any] = {"path": path, "level": level, "ok": True, "errors": [],
                               "warnings": [], "repaired": []}
+    head, size = read_head(path)
+    devid = head[:8].decode("ascii", "replace")
+    if len(head) < 8 or devid not in OPENERS:
+        check_plain_fba(path, head, size)  # not a disk image at all: refused, not reported
     if repair:
         _remove_temps(path, report)
-    with open(path, "rb") as f:
-        devid = f.read(8).decode("ascii", "replace")
     if devid in ALL_IDS:
         _check_compressed(path, level, repair, workers, report)
     else:
@@ -118,9 +120,9 @@ def _check_compressed_file(path: str, level: int, repair: bool, workers: Optiona
         if not fba:
             _check_geometry(f, report)
         spaces, bad_entries = _spaces(f)
-        for sp in bad_entries:
-            report["errors"].append({"kind": "l2", "track": sp.index, "offset": int(sp.off),
-                                     "message": f"L2 entry of track {sp.index} is invalid "
+        for trk, off, _ in bad_entries:
+            report["errors"].append({"kind": "l2", "track": trk, "offset": off,
+                                     "message": f"L2 entry of track {trk} is invalid "
                                                 "(length < 5, length > size, or bad null entry)"})
         gaps = _space_map(f, spaces, report) if level >= 1 else []
         calc = f.totals()
@@ -152,46 +154,19 @@ def _check_geometry(f: CompressedFile, report: dict[str, Any]) -> None:
         report["errors"].append({"kind": "header", "offset": 8, "message":
                                  f"heads {f.devhdr.heads} / track size {f.devhdr.track_size}, "
                                  f"expected {dev.heads} / {dev.track_size} for {dev.name}"})
-    need = -(-f.hdr.cyls * dev.heads // 256)
-    if f.num_l1 not in (need, need + 1):
-        report["errors"].append({"kind": "header", "offset": 512 + 4, "message":
-                                 f"L1 table has {f.num_l1} entries, expected {need}"})
 
 
-def _spaces(f: CompressedFile) -> tuple[_Spaces, list[Any]]:
+def _spaces(f: CompressedFile) -> tuple[_Spaces, list[tuple[int, int, int]]]:
     """Every space of the file (headers, L2 tables, free blocks, good track
-    images) and the L2 entries that are invalid."""
-    n = f.num_l1 * 256
-    cap = n + f.num_l1 + len(f.free) + 2
-    sp = ffi.new("spk_cckd_space[]", cap)
-    err = new_err()
-    k = lib.spk_cckd_l2_spaces(f.l2, n, 0, sp, n, ffi.NULL, ffi.NULL, err)
-    good = []
-    bad = []
-    for i in range(k):
-        (bad if sp[i].kind < 0 else good).append(sp[i])
-    out = ffi.new("spk_cckd_space[]", cap)
-    j = 0
-
-    def add(off: int, ln: int, idx: int, kind: int) -> None:
-        nonlocal j
-        out[j].off, out[j].len, out[j].index, out[j].kind = off, ln, idx, kind
-        j += 1
-
-    add(0, f.meta_end, 0, lib.SPK_SPACE_HEADER)
-    for i in range(f.num_l1):
-        if f.l1[i] not in (0, NOT_HERE):
-            add(f.l1[i], f.l2_bytes, i, lib.SPK_SPACE_L2)
-    for i, (off, ln) in enumerate(f.free):
-        add(off, ln, i, lib.SPK_SPACE_FREE)
-    for s in good:
-        out[j] = s
-        j += 1
-    return _Spaces(out, j), bad
+    images) and the L2 entries that are invalid, as ``(track, offset, size)``
+    (plain ints: nothing points into a cffi array that may be freed)."""
+    sp, k, bad = f.spaces()
+    return _Spaces(sp, k), bad
 
 
 class _Spaces:
-    """A cffi space array with its count, iterable."""
+    """A cffi space array with its count, iterable; the items it yields point
+    into ``arr``, so they are used only while this object lives."""
 
     def __init__(self, arr: Any, n: int) -> None:
         self.arr, self.n = arr, n

@@ -4,12 +4,15 @@ Layout: a 512-byte device header, then fixed track slots of ``track_size``
 bytes.  Volumes over 2 GB are split like Hercules' ``dasdinit`` does it
 (``vol_1.3390``, ``vol_2.3390``, ...): file *k* carries ``fileseq`` *k* and
 ``highcyl`` = its last absolute cylinder, the last file ``highcyl`` 0.
+
+Tracks are read with ``pread`` into reused buffers, never through a memory
+map: a file that another process truncates meanwhile gives a
+:class:`TruncatedError`, not a SIGBUS.
 """
 
 from __future__ import annotations
 
 import contextlib
-import mmap
 import os
 import stat
 from collections.abc import Iterator, Sequence
@@ -107,7 +110,6 @@ class _Piece:
     first_trk: int
     ntrks: int
     fd: int
-    map: Optional[mmap.mmap]
 
 
 class CKDImage(DasdImage):
@@ -161,7 +163,8 @@ class CKDImage(DasdImage):
         if hdr.fileseq in (0, 0xFF):
             names = [path]
         elif hdr.fileseq == 1:
-            names = [split_name(path, k) for k in range(1, MAX_FILES + 1)]
+            # the file given is file 1, whatever its name; the others follow its name
+            names = [path] + [split_name(path, k) for k in range(2, MAX_FILES + 1)]
         else:
             raise FormatError(f"this is file {hdr.fileseq} of a split volume; open file 1",
                               path=path, offset=17)
@@ -194,11 +197,10 @@ class CKDImage(DasdImage):
             try:
                 # every file of a split set: exclusive to write, shared to read
                 lock_fd(fd, name, exclusive=mode == "r+", what="image")
-                m = mmap.mmap(fd, size, prot=mmap.PROT_READ) if size else None
             except BaseException:
                 os.close(fd)
                 raise
-            self._pieces.append(_Piece(name, cyls_so_far * hdr.heads, ncyl * hdr.heads, fd, m))
+            self._pieces.append(_Piece(name, cyls_so_far * hdr.heads, ncyl * hdr.heads, fd))
             cyls_so_far += ncyl
             if last:
                 break
@@ -213,7 +215,41 @@ class CKDImage(DasdImage):
 
     def _read_image(self, trk: int) -> Any:
         p, off = self._piece(trk)
-        return memoryview(p.map)[off:off + self.track_size]
+        return self._pread(p, off, self.track_size, trk)
+
+    def _pread(self, p: _Piece, off: int, n: int, trk: int) -> bytes:
+        try:
+            data = os.pread(p.fd, n, off)
+        except OSError as exc:
+            raise TruncatedError(f"reading {n} bytes: {exc.strerror}", path=p.path, offset=off,
+                                 track=divmod(trk, self.heads)) from None
+        if len(data) != n:
+            raise TruncatedError(f"the file ends at {off + len(data)} inside this track's slot "
+                                 "(it shrank while open)", path=p.path, offset=off + len(data),
+                                 track=divmod(trk, self.heads))
+        return data
+
+    def read_slots(self, trk: int, n: int, buf: Any) -> tuple[_Piece, int]:
+        """Read the slots of tracks ``trk..`` that lie in one file (at most
+        ``n``) into ``buf``; returns the file and the number of tracks read."""
+        p, off = self._piece(trk)
+        k = min(n, p.first_trk + p.ntrks - trk)
+        want = k * self.track_size
+        view = memoryview(buf)[:want]
+        got = 0
+        while got < want:
+            try:
+                r = os.preadv(p.fd, [view[got:]], off + got)
+            except OSError as exc:
+                raise TruncatedError(f"reading tracks: {exc.strerror}", path=p.path,
+                                     offset=off + got) from None
+            if r <= 0:
+                bad = trk + got // self.track_size
+                raise TruncatedError(f"the file ends at {off + got}, inside the slot of a track "
+                                     "(it shrank while open)", path=p.path, offset=off + got,
+                                     track=divmod(bad, self.heads))
+            got += r
+        return p, k
 
     def _write_image(self, trk: int, image: bytes) -> None:
         p, off = self._piece(trk)
@@ -221,7 +257,8 @@ class CKDImage(DasdImage):
         write_all(p.fd, image + bytes(self.track_size - len(image)), p.path, off)
 
     def _scan(self, first: int, stop: int, stats: ScanStats) -> None:
-        # chunks of 64 cylinders parsed in C on all cores (the calls release the GIL)
+        # chunks of 64 cylinders read (pread) and parsed in C on all cores
+        # (the calls release the GIL)
         jobs = []
         chunk = 64 * self.heads
         for p in self._pieces:
@@ -236,10 +273,11 @@ class CKDImage(DasdImage):
         p, t, n = job
         err = new_err()
         c = ffi.new("spk_scan_stats *")
-        buf = ffi.from_buffer(p.map)
-        off = DEVHDR_SIZE + (t - p.first_trk) * self.track_size
-        rc = lib.spk_ckd_scan(buf + off, n * self.track_size, self.track_size, t, n,
-                              self.heads, self.track_flags, c, err)
+        base = DEVHDR_SIZE + (t - p.first_trk) * self.track_size
+        rc = lib.spk_ckd_scan_fd(p.fd, base, self.track_size, t, n, self.heads,
+                                 self.track_flags, c, err)
+        if rc == lib.SPK_ETRUNC:
+            check(rc, err, path=p.path, track=divmod(err.index, self.heads))
         if rc < 0:
             bad = err.index
             check(rc, err, path=p.path, track=divmod(bad, self.heads),
@@ -249,11 +287,6 @@ class CKDImage(DasdImage):
 
     def _close_pieces(self) -> None:
         for p in self._pieces:
-            if p.map is not None:
-                try:
-                    p.map.close()
-                except BufferError:  # a Track view still exported; the GC frees it
-                    pass
             os.close(p.fd)
         self._pieces = []
 

@@ -12,7 +12,6 @@ The output is written under a temporary name and renamed when complete.
 
 from __future__ import annotations
 
-import mmap
 import os
 import threading
 from collections import deque
@@ -87,18 +86,18 @@ def _compress_group(src: DasdImage, l1x: int, method: int, level: int, nullfmt: 
             out = _TLS.cbuf = bytearray(GROUP * src.track_size)
         used = 0
         t = first
+        slots = getattr(_TLS, "slots", None)
+        if slots is None or len(slots) < GROUP * src.track_size:
+            slots = _TLS.slots = bytearray(GROUP * src.track_size)
         while t < first + n:  # one C call per run of tracks inside one file
-            p, off = src._piece(t)
-            k = min(first + n, p.first_trk + p.ntrks) - t
-            buf = ffi.from_buffer(p.map)
+            p, k = src.read_slots(t, first + n - t, slots)
             rc = lib.spk_cckd_compress_slots(
-                buf + off, k * src.track_size, src.track_size, t, k, src.heads,
+                ffi.from_buffer(slots), k * src.track_size, src.track_size, t, k, src.heads,
                 src.track_flags, method, level, nullfmt, ffi.from_buffer(out) + used,
                 len(out) - used, lens + (t - first), err)
             check(rc, err, path=p.path, track=divmod(err.index, src.heads)
                   if err.index >= 0 else None)
             used += rc
-            _drop(p.map, off, k * src.track_size)
             t += k
         return list(lens), bytes(memoryview(out)[:used])
     lens_l: list[int] = []
@@ -117,15 +116,6 @@ def _compress_group(src: DasdImage, l1x: int, method: int, level: int, nullfmt: 
         parts.append(bytes(buf[:rc]))
         lens_l.append(rc)
     return lens_l, b"".join(parts)
-
-
-def _drop(m: Any, off: int, length: int) -> None:
-    """Unmap the whole pages of a processed range so that RSS stays flat
-    (the page cache keeps them; dirty pages of a shared map are still written)."""
-    lo = -(-off // mmap.PAGESIZE) * mmap.PAGESIZE
-    hi = (off + length) // mmap.PAGESIZE * mmap.PAGESIZE
-    if hi > lo and hasattr(m, "madvise"):
-        m.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
 
 
 NULL_LEN = {0: 37, 1: 29, 2: 49277}

@@ -84,7 +84,13 @@ class FBAImage(Finalizing):
     def _open(self, head: bytes, mode: str, sf: Optional[str], compress: Optional[str],
               level: Optional[int]) -> None:
         if self.compressed:
-            self.files = open_stack(self.path, mode, sf, KIND_FBA)
+            def validate(files: list[Any]) -> None:  # before anything is written
+                if not files[0].fba:
+                    raise FormatError("this is a compressed CKD image, not FBA", path=self.path)
+                if compress != "default":
+                    method_code(compress)
+
+            self.files = open_stack(self.path, mode, sf, KIND_FBA, validate)
             base = self.files[0]
             self.blocks = base.hdr.cyls
             self.device = _device_for(base.devhdr.devtype, self.blocks)
