@@ -27,16 +27,23 @@ from .archio import (
     ArchiveFile,
     Run,
     RunWriter,
+    describe_tape,
+    plan_append,
     read_file,
     read_runs,
     resolve_latest,
-    seal_torn_run,
 )
 from .archive import CatalogEntry, FileHeader, block_kind, crc32c
 from .runlog import RunLog
 from .tapeio import TAPEMARK, open_archive_tape, read_next
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+
+class NotAnArchiveError(FormatError):
+    """SCAN, VERIFY or LOAD was given a tape (or extent) without a spoolkit
+    spool archive; the message says what it holds."""
+
 Identity = tuple[str, int, int, int]
 Selector = Optional[Callable[[Any], bool]]
 
@@ -87,27 +94,31 @@ class _Opened:
         if self.ref.tape is not None:
             self.tape = self.ref.tape
             if self.mode == "a":
-                _position_for_append(self.tape)
+                self.tape.seek(plan_append(self.tape, self.ref.name)[0])
             return self.tape
         if self.ref.extent is None:
+            if self.mode == "a":
+                self.kw["position"] = lambda t: plan_append(t, self.ref.name)
             self._cm = open_archive_tape(self.ref.path, self.mode, format=self.ref.format,
                                          **self.kw)
             self.tape = self._cm.__enter__()
-            if self.mode == "a":
-                _position_for_append(self.tape)
             return self.tape
         from ..dasd import open_dasd
         from .mdisk import MinidiskTape
 
         self._dev = open_dasd(self.ref.path, "r" if self.mode == "r" else "r+")
-        lo, hi = self.ref.extent
-        mode = self.mode
-        if mode == "a":
-            try:
-                MinidiskTape(self._dev, lo, hi, "r")
-            except SpoolkitError:
-                mode = "w"                     # no archive there yet: format the extent
-        self.tape = MinidiskTape(self._dev, lo, hi, mode)
+        try:
+            lo, hi = self.ref.extent
+            mode = self.mode
+            if mode == "a":
+                try:
+                    MinidiskTape(self._dev, lo, hi, "r")
+                except SpoolkitError:
+                    mode = "w"                 # no archive there yet: format the extent
+            self.tape = MinidiskTape(self._dev, lo, hi, mode)
+        except BaseException:
+            self._dev.close()
+            raise
         return self.tape
 
     def __exit__(self, et: Any, ev: Any, tb: Any) -> None:
@@ -119,40 +130,11 @@ class _Opened:
         try:
             if et is None and self.mode != "r":
                 self.tape.commit()             # the label switch makes the run visible
-            self.tape.close()
+                self.tape.close()
+            else:
+                self.tape.discard()            # what was written stays invisible
         finally:
             self._dev.close()
-
-
-def _position_for_append(tape: Any) -> None:
-    """Position a tape opened for append on its closing tapemark (the second
-    of the double tapemark), or at its end; only the first block of each tape
-    file is read, the rest skipped by tapemark.  A run cut short by a kill is
-    sealed first (its whole files get a catalog), so the new run stays
-    reachable behind it."""
-    from .archive import RunHeader
-
-    tape.rewind()
-    run: Optional[tuple[Any, int]] = None
-    after_data = False                       # the previous tape file was a run's data
-    while True:
-        pos = tape.tell()
-        b = read_next(tape)
-        if b is None or b is TAPEMARK:        # end of tape, or an empty file: the end
-            tape.seek(pos)
-            return
-        kind = block_kind(b)
-        if kind == "SPKR":
-            run = (RunHeader.decode(b, block=0), pos)
-        if tape.skip_files(1):
-            after_data = kind == "SPKR"
-            continue
-        # this tape file has no tapemark: a run cut short
-        if kind == "SPKR" and run is not None:
-            seal_torn_run(tape, run[0], run[1])
-        elif after_data and run is not None:   # its catalog file is torn
-            seal_torn_run(tape, run[0], run[1], catalog_at=pos)
-        return
 
 
 def _exists(ref: ArchiveRef) -> bool:
@@ -170,6 +152,13 @@ def _exists(ref: ArchiveRef) -> bool:
             return True
         except SpoolkitError:
             return False
+
+
+def _no_archive(ref: ArchiveRef, tape: Any) -> NotAnArchiveError:
+    """The error for a tape (or extent) that holds no spoolkit run."""
+    return NotAnArchiveError(f"no spoolkit spool archive on this "
+                             f"{'tape' if ref.extent is None else 'minidisk extent'} "
+                             f"({describe_tape(tape)})", path=ref.name)
 
 
 def is_volume(path: PathLike) -> bool:
@@ -432,12 +421,14 @@ def scan(archives: Any, *, select: Selector = None, log: Optional[PathLike] = No
         out.refs[ref.name] = ref
         with _Opened(ref, "r") as tape:
             runs = read_runs(tape, ref.name)
+            if not runs:
+                raise _no_archive(ref, tape)
         out.runs += runs
         for run in runs:
             for e in run.entries:
                 if _selected(select, e):
                     out.log.add(e, "REFERENCED" if e.is_ref else "SCANNED",
-                                "" if run.complete else "(recovered: " + run.problem + ")")
+                                "" if run.whole else "(recovered: " + run.problem + ")")
     out.log.finish()
     if log:
         out.log.write(os.fspath(log))
@@ -592,6 +583,7 @@ def load(archives: Any, target: Any, *, select: Selector = None, spoolid: str = 
     else:
         tgt = VolumeTarget(target)
     runlog = RunLog("LOAD", res.log.source if res.log else "", getattr(tgt, "name", ""))
+    runlog.lines += _torn_run_lines(res.runs, entries)
     starts = {(r.archive, r.header.run_id): r.start for r in res.runs}
     by_archive: dict[str, list[CatalogEntry]] = {}
     for e in entries:
@@ -621,6 +613,26 @@ def load(archives: Any, target: Any, *, select: Selector = None, spoolid: str = 
     return runlog
 
 
+def _torn_run_lines(runs: list[Run], entries: list[CatalogEntry]) -> list[Any]:
+    """Log lines for the runs that are not whole: a run cut short whose files
+    are loaded is an ERROR with each block its recovery passed over; one left
+    out of the latest state is SKIPPED; a sealed run is noted."""
+    used = {(e.archive, e.run_id) for e in entries}
+    lines = []
+    for run in runs:
+        if run.whole:
+            continue
+        if (run.archive, run.header.run_id) not in used:
+            lines.append(_problem_line(run, "SKIPPED"))
+        elif not run.complete:
+            lines.append(_problem_line(run))
+            lines += _damage_lines(run)
+        else:
+            lines.append(_problem_line(run, "SEALED"))
+            lines += _damage_lines(run)
+    return lines
+
+
 def _checked(pages: Iterator[Any], fh: FileHeader, path: str) -> Iterator[Any]:
     """Pass the page blocks through, then check the file's CRC over all pages."""
     crc = 0
@@ -642,9 +654,13 @@ def verify(archive: Any, *, log: Optional[PathLike] = None) -> RunLog:
     runlog = RunLog("VERIFY", ref.name)
     with _Opened(ref, "r") as tape:
         runs = read_runs(tape, ref.name, recover=True)
+        if not runs:
+            raise _no_archive(ref, tape)
         for run in runs:
-            if not run.complete:
-                runlog.lines.append(_problem_line(run))
+            if not run.whole:
+                runlog.lines.append(_problem_line(run, "ERROR" if not run.complete
+                                                  else "SEALED"))
+            runlog.lines += _damage_lines(run)
             for e in run.entries:
                 if e.is_ref:
                     runlog.add(e, "REFERENCED")
@@ -662,18 +678,26 @@ def verify(archive: Any, *, log: Optional[PathLike] = None) -> RunLog:
                     runlog.add(e, "ERROR", str(exc))
                     continue
                 runlog.add(e, "VERIFIED")
-        _verify_data_blocks(tape, runs, ref.name, runlog)
+        _verify_data_blocks(tape, [r for r in runs if r.complete], ref.name, runlog)
     runlog.finish()
     if log:
         runlog.write(os.fspath(log))
     return runlog
 
 
-def _problem_line(run: Run) -> Any:
+def _problem_line(run: Run, result: str = "ERROR") -> Any:
     from .runlog import LogLine
 
-    return LogLine("*RUN*", 0, "-", "-", 0, 0, "ERROR",
-                   f"run {run.header.run_id} ({run.header.source}): {run.problem}")
+    return LogLine("*RUN*", 0, "-", "-", 0, 0, result,
+                   f"run {run.header.run_id:x} ({run.header.source}): {run.problem}")
+
+
+def _damage_lines(run: Run) -> list[Any]:
+    """One ERROR line per block a reader of ``run`` had to pass over."""
+    from .runlog import LogLine
+
+    return [LogLine("*BLOCK*", 0, "-", "-", 0, 0, "ERROR",
+                    f"run {run.header.run_id:x}: {d.text()}") for d in run.damage]
 
 
 def _verify_data_blocks(tape: Any, runs: list[Run], path: str, runlog: RunLog) -> None:
