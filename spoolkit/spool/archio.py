@@ -513,11 +513,23 @@ def read_runs(tape: Any, path: str = "", *, recover: bool = True) -> list[Run]:
         if not run.complete:
             if recover:
                 run.entries, run.damage = _recover(tape, run.start, path)[:2]
-            break                              # nothing valid follows a torn run
+            if run.catalog_at is None or not _past_catalog(tape, run):
+                break                          # nothing can be read behind a torn run
     for run in runs:
         for e in run.entries:
             e.run_id, e.archive = run.header.run_id, path
     return runs
+
+
+def _past_catalog(tape: Any, run: Run) -> bool:
+    """Position after a damaged catalog file whose framing holds (the runs
+    behind it are read on); False when its tapemark cannot be reached."""
+    assert run.catalog_at is not None
+    try:
+        goto(tape, run.catalog_at, run.start)
+        return tape.skip_files(1) == 1
+    except SpoolkitError:
+        return False
 
 
 def _unreadable(offset: int, fileno: int, path: str, exc: SpoolkitError) -> Run:
@@ -703,9 +715,9 @@ def seal_torn_run(tape: Any, header: RunHeader, start: int,
     catalog's tapemark."""
     entries, _, end, blocks = _recover(tape, start, path)
     if catalog_at is not None:
-        tape.seek(catalog_at)
+        goto(tape, catalog_at, start)
     else:
-        tape.seek(end)
+        goto(tape, end, start)
         tape.tapemark()
     for block in encode_catalog(header.run_id, blocks, entries, sealed=True):
         tape.write_block(block)
@@ -784,7 +796,7 @@ def plan_append(tape: Any, path: str = "") -> tuple[int, int]:
         if not closed:                        # the file runs into the end of the tape
             if header is not None:
                 return _seal(tape, header, pos, None, path)
-            if prev_run is not None and kind == "SPKC":
+            if prev_run is not None:          # the run's catalog file, cut short
                 return _seal(tape, prev_run[0], prev_run[1], pos, path)
             raise FormatError("the last tape file (not a spoolkit run) ends without a "
                               "tapemark or in a torn block; appending would cut it off",
@@ -813,6 +825,25 @@ def _seal(tape: Any, header: RunHeader, start: int, catalog_at: Optional[int],
     at = tape.tell()
     tape.tapemark()                           # the closing double tapemark
     return at, 1
+
+
+def goto(tape: Any, offset: int, anchor: int) -> None:
+    """Position at ``offset`` even where the block there is torn (a tape's
+    ``seek`` checks that a whole block starts there): read forward from the
+    block boundary ``anchor`` before it."""
+    if tape.tell() == offset:
+        return
+    try:
+        tape.seek(offset)
+        return
+    except TruncatedError:
+        pass
+    tape.seek(anchor)
+    while tape.tell() < offset:
+        if read_next(tape) is None:
+            break
+    if tape.tell() != offset:
+        raise FormatError(f"offset {offset} is not a block boundary", offset=offset)
 
 
 def _read_page_blocks(tape: Any, fh: FileHeader, path: str, blockno: int

@@ -290,7 +290,8 @@ def decode_catalog_block(raw: Any, **where: Any) -> tuple[dict[str, int], list[C
     entries = [CatalogEntry.decode(mv[_CATALOG.size + i * _ENTRY.size:
                                       _CATALOG.size + (i + 1) * _ENTRY.size])
                for i in range(n)]
-    info = {"last": flags & CATALOG_LAST, "sealed": flags & CATALOG_SEALED, "seq": seq, "total": total, "run_id": run_id,
+    info = {"last": flags & CATALOG_LAST, "sealed": flags & CATALOG_SEALED, "seq": seq,
+            "total": total, "run_id": run_id,
             "data_blocks": data_blocks, "pages": pages}
     return info, entries
 

@@ -452,7 +452,7 @@ def dump(source: Any, target: Any, *, select: Selector = None, incremental: Any 
          append: Optional[bool] = None, format: Optional[str] = None, compress: Any = None,
          level: Optional[int] = None, progress: Optional[Callable[[int], None]] = None,
          on_block: Optional[Callable[[int], None]] = None,
-         stop: Optional[threading.Event] = None) -> RunLog:
+         stop: Optional[threading.Event] = None, overwrite: bool = False) -> RunLog:
     """DUMP the selected spool files of ``source`` to ``target``.
 
     ``source``: a spool volume or system (anything with ``files()``) or an
@@ -463,6 +463,7 @@ def dump(source: Any, target: Any, *, select: Selector = None, incremental: Any 
     archive(s); files whose identity (owner, spool ID, created, CRC) they hold
     are listed by reference only, so a chain of runs restores the latest
     state.  A failed or interrupted dump leaves the target as it was.
+    ``append=False`` replaces an existing archive only with ``overwrite=True``.
     """
     select = as_selector(select)
     if isinstance(source, (str, os.PathLike, list)):
@@ -470,7 +471,8 @@ def dump(source: Any, target: Any, *, select: Selector = None, incremental: Any 
         try:
             return dump(src, target, select=select, incremental=incremental, log=log,
                         json_log=json_log, append=append, format=format, compress=compress,
-                        level=level, progress=progress, on_block=on_block, stop=stop)
+                        level=level, progress=progress, on_block=on_block, stop=stop,
+                        overwrite=overwrite)
         finally:
             src.close()
     src = source if hasattr(source, "archive_files") else VolumeSource(source)
@@ -482,9 +484,15 @@ def dump(source: Any, target: Any, *, select: Selector = None, incremental: Any 
         return _dump_to_volume(src, _open_target_volume(ref.path), select, log, json_log,
                                progress, close=True)
     known = _known_identities(incremental)
-    mode = "a" if (append is not False and _exists(ref)) else "w"
+    exists = _exists(ref)
+    mode = "a" if (append is not False and exists) else "w"
+    if mode == "w" and exists and not overwrite:
+        from ..errors import ExistsError
+        raise ExistsError("holds an archive already (append to it, or replace it with "
+                          "overwrite=True / --force)", path=ref.name)
     runlog = RunLog("DUMP", getattr(src, "name", ""), ref.name)
-    kw = {} if ref.extent is not None else {"compress": compress, "level": level}
+    kw = {} if ref.extent is not None else {"compress": compress, "level": level,
+                                            "overwrite": overwrite}
     with _Opened(ref, mode, **kw) as tape:
         writer = RunWriter(tape, str(getattr(src, "name", ""))[:64], on_block=on_block)
         try:

@@ -127,14 +127,21 @@ def _as_write_error(exc: OSError, path: str) -> WriteError:
     return WriteError(what, errno=exc.errno, path=path)
 
 
+#: errors of a write that ran out of room; in the caller's block (where the
+#: source is read too) only these, without a file name, are the tape's
+_FULL = (errno_mod.ENOSPC, errno_mod.EDQUOT, errno_mod.EFBIG)
+
+
 @contextlib.contextmanager
-def _checked_writes(path: str) -> Iterator[None]:
+def _checked_writes(path: str, body: bool = False) -> Iterator[None]:
     """OSErrors of the tape layer's writes become WriteError naming ``path``."""
     try:
         yield
     except SpoolkitError:
         raise
     except OSError as exc:
+        if body and (exc.errno not in _FULL or exc.filename is not None):
+            raise
         raise _as_write_error(exc, path) from None
 
 
@@ -175,7 +182,8 @@ def open_archive_tape(path: PathLike, mode: str = "r", *, format: Optional[str] 
             with _checked_writes(path):
                 tape = _open_tape(work, "w", fmt, compress=compress, level=level)
             try:
-                yield tape
+                with _checked_writes(path, body=True):
+                    yield tape
                 with _checked_writes(path):
                     tape.close()
             except BaseException:
@@ -200,12 +208,14 @@ def open_archive_tape(path: PathLike, mode: str = "r", *, format: Optional[str] 
             tape = _open_tape(path, "r+", format, compress=compress, level=level)
         try:
             start, marks = position(tape) if position is not None else (_end(tape), 0)
-            tape.seek(start)
+            if tape.tell() != start:        # (the block at start may be a torn one)
+                tape.seek(start)
         except BaseException:
             tape.close(finish=False)
             raise
         try:
-            yield tape
+            with _checked_writes(path, body=True):
+                yield tape
             with _checked_writes(path):
                 tape.close()
         except BaseException:
