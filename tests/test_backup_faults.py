@@ -160,7 +160,7 @@ def test_kill_during_load(tmp_path, sources):
     empty = volume(tmp_path / "empty.3390").read_bytes()
     dst.write_bytes(empty)
     span = _run_to_end("spool", "load", tape, "--to", dst, "--all-versions")
-    for n in range(POINTS):
+    for _ in range(POINTS):
         dst.write_bytes(empty)
         _kill_after(rnd.uniform(0, span), "spool", "load", tape, "--to", dst,
                     "--all-versions")
