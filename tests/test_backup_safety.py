@@ -381,3 +381,17 @@ def test_stale_tape_temps_of_a_killed_new_dump_are_removed(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["n.aws", "src.3390"]
     with contextlib.suppress(Exception):
         assert not glob.glob(str(tmp_path / ".*"))
+
+
+def test_volume_target_left_open_is_closed_at_gc(tmp_path):
+    tape = _two_runs(tmp_path, "aws")
+    dst = volume(tmp_path / "dst.3390")
+    tgt = B._open_target_volume(str(dst))
+    log = B.load(tape, tgt)
+    assert not log.errors and not tgt.closed
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del tgt
+        gc.collect()
+    assert any(issubclass(w.category, ResourceWarning) for w in caught)
+    assert spoolids(dst) == [30, 31, 32, 33]

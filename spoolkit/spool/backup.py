@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
 
 from ..errors import FormatError, InvalidArgumentError, SpoolkitError
+from ..lifetime import Finalizing
 from .archio import (
     ArchiveFile,
     Run,
@@ -204,12 +205,32 @@ class VolumeSource:
             close()
 
 
-class VolumeTarget:
-    """A spool volume that LOAD (or a DUMP to a volume) adds files to."""
+class VolumeTarget(Finalizing):
+    """A spool volume that LOAD (or a DUMP to a volume) adds files to.
 
-    def __init__(self, vol: Any) -> None:
+    ``owned``: the target opened the volume and closes it in :meth:`close`
+    (also at garbage collection or exit, with a ResourceWarning, if nobody
+    called it), so every file restored so far is on the volume."""
+
+    closed = True
+
+    def __init__(self, vol: Any, owned: bool = False) -> None:
         self.vol = vol
         self.name = getattr(vol, "path", None) or str(vol)
+        self.owned = owned
+        if owned:
+            self.closed = False
+            self._finalize_on_exit()
+
+    def close(self) -> None:
+        """Close the volume if the target opened it; idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        self._forget_on_exit()
+        close = getattr(self.vol, "close", None)
+        if close:
+            close()
 
     def restore(self, fh: FileHeader, pages: Iterable[Any], spoolid: str = "keep") -> int:
         return restore_file(self.vol, fh, pages, spoolid)
@@ -529,7 +550,7 @@ def _write_logs(runlog: RunLog, log: Optional[PathLike], json_log: Optional[Path
 def _open_target_volume(path: str) -> Any:  # pragma: no cover - bound to the spool API
     from . import open_volume  # type: ignore[attr-defined]
 
-    return VolumeTarget(open_volume(path, "r+"))
+    return VolumeTarget(open_volume(path, "r+"), owned=True)
 
 
 def _dump_to_volume(src: Any, tgt: VolumeTarget, select: Selector, log: Any, json_log: Any,
@@ -546,7 +567,7 @@ def _dump_to_volume(src: Any, tgt: VolumeTarget, select: Selector, log: Any, jso
                 progress(f.entry.pages)
     finally:
         if close:
-            tgt.vol.close()
+            tgt.close()
     runlog.finish()
     _write_logs(runlog, log, json_log)
     return runlog
@@ -617,7 +638,7 @@ def load(archives: Any, target: Any, *, select: Selector = None, spoolid: str = 
         runlog.finish()
         _write_logs(runlog, log, json_log)
         if close:
-            tgt.vol.close()
+            tgt.close()
     return runlog
 
 
