@@ -84,9 +84,11 @@ def _apply(data: bytes, edits, ext: str) -> bytes:
         elif e[0] == "recrc":
             hdr = 12 if ext == "fkt" else 6
             at = e[1] + hdr                      # the block's data (one chunk, uncompressed)
-            n = int(buf[e[1] + 4:e[1] + 8], 16) if ext == "fkt" and len(buf) >= e[1] + 8 \
-                else int.from_bytes(buf[e[1]:e[1] + 2], "little") if len(buf) >= e[1] + 2 \
-                else 0
+            try:
+                n = int(buf[e[1] + 4:e[1] + 8], 16) if ext == "fkt" else \
+                    int.from_bytes(buf[e[1]:e[1] + 2], "little")
+            except ValueError:                   # a FakeTape header already mutated
+                n = 0
             if 8 + e[2] + 4 <= n and at + n <= len(buf):
                 struct.pack_into(">I", buf, at + 8 + e[2], e[3])
                 struct.pack_into(">I", buf, at + n - 4, crc32c(bytes(buf[at:at + n - 4])))
