@@ -395,3 +395,29 @@ def test_volume_target_left_open_is_closed_at_gc(tmp_path):
         gc.collect()
     assert any(issubclass(w.category, ResourceWarning) for w in caught)
     assert spoolids(dst) == [30, 31, 32, 33]
+
+
+def test_append_refuses_to_cut_off_what_it_cannot_read(tmp_path):
+    """A damaged run header in the middle, or a torn foreign last file: the
+    append is refused and the tape left as it was."""
+    tape = _two_runs(tmp_path, "aws")
+    second = B.scan(tape).runs[1]
+    data = bytearray(tape.read_bytes())
+    data[second.start + 6 + 20] ^= 0x01              # inside the SPKR: its CRC fails
+    tape.write_bytes(bytes(data))
+    src = tmp_path / "s1.3390"
+    r = cli("spool", "dump", src, "--to", tape)
+    assert r.returncode == 2 and "SPKR block CRC-32C" in r.stderr, r.stderr
+    assert tape.read_bytes() == bytes(data)
+    foreign = tmp_path / "foreign.aws"
+    with open_tape(foreign, "w") as t:
+        t.write_block(b"\x01" * 900)
+        t.tapemark()
+        t.write_block(b"\x02" * 900)
+    raw = foreign.read_bytes()
+    end = raw.rindex(b"\x02" * 900) + 900             # the second file's block, no tapemark
+    foreign.write_bytes(raw[:end - 100])
+    before = foreign.read_bytes()
+    r = cli("spool", "dump", src, "--to", foreign)
+    assert r.returncode == 2 and "appending would cut it off" in r.stderr, r.stderr
+    assert foreign.read_bytes() == before

@@ -23,6 +23,7 @@ from ..errors import FormatError, SpoolkitError, TruncatedError
 from ..util import default_workers
 from .archive import (
     ENTRY_REF,
+    MAGIC_RUN,
     PAGE_SIZE,
     PAGES_PER_BLOCK,
     CatalogEntry,
@@ -775,12 +776,13 @@ def plan_append(tape: Any, path: str = "") -> tuple[int, int]:
     data_end = 0                  # after the tapemark closing the last non-empty file
     marks = 0                     # tapemarks since then
     prev_run: Optional[tuple[RunHeader, int]] = None   # a run whose catalog comes next
+    prev_kind: Optional[str] = None          # block kind that began the last non-empty file
     while True:
         pos = tape.tell()
         try:
             block = read_next(tape)
         except TruncatedError:
-            return _after_tear(tape, pos, prev_run, path)
+            return _after_tear(tape, pos, prev_run, prev_kind, path)
         if block is None:
             break
         if block is TAPEMARK:
@@ -802,6 +804,7 @@ def plan_append(tape: Any, path: str = "") -> tuple[int, int]:
                               "tapemark or in a torn block; appending would cut it off",
                               path=path, offset=pos)
         prev_run = (header, pos) if header is not None else None
+        prev_kind = kind
         data_end, marks = tape.tell(), 1
     if prev_run is not None:                  # a run's data file without its catalog
         return _seal(tape, prev_run[0], prev_run[1], data_end, path)
@@ -811,12 +814,48 @@ def plan_append(tape: Any, path: str = "") -> tuple[int, int]:
 
 
 def _after_tear(tape: Any, pos: int, prev_run: Optional[tuple[RunHeader, int]],
-                path: str) -> tuple[int, int]:
+                prev_kind: Optional[str], path: str) -> tuple[int, int]:
     """The first block of the file at ``pos`` is torn (it runs past the end
-    of the tape): a dump was killed there."""
+    of the tape): a dump was killed there, or another program."""
     if prev_run is not None:                  # the run's catalog file was being written
         return _seal(tape, prev_run[0], prev_run[1], pos, path)
-    return pos, 0                             # a run killed in its first block: cut it off
+    head = _torn_head(tape, pos)
+    if head == MAGIC_RUN or head is None and prev_kind == "SPKC":
+        return pos, 0                         # a run killed in its first block: cut it off
+    raise FormatError("the last tape file (not a spoolkit run) ends in a torn block; "
+                      "appending would cut it off", path=path, offset=pos)
+
+
+def _torn_head(tape: Any, pos: int) -> Optional[bytes]:
+    """The first 4 data bytes of the torn block at ``pos`` of a tape image
+    (read from the file itself: no reader passes a torn block); None where
+    they cannot be told (an in-memory tape, a bzip2 block)."""
+    import bz2
+    import zlib
+
+    path = getattr(tape, "path", None)
+    fmt = getattr(tape, "format", None)
+    if not isinstance(path, str) or fmt not in ("aws", "het", "fkt", "faketape"):
+        return None
+    try:
+        with open(path, "rb") as f:
+            f.seek(pos)
+            raw = f.read(1024)
+    except OSError:
+        return None
+    if fmt in ("fkt", "faketape"):
+        return raw[12:16] if len(raw) >= 16 else None
+    if len(raw) < 6:
+        return None
+    data, method = raw[6:], raw[4] & 0x03
+    try:
+        if method == 1:
+            data = zlib.decompressobj().decompress(data, 4)
+        elif method == 2:
+            data = bz2.BZ2Decompressor().decompress(data, 4)
+    except (zlib.error, OSError, EOFError, ValueError):
+        return None
+    return data[:4] if len(data) >= 4 else None
 
 
 def _seal(tape: Any, header: RunHeader, start: int, catalog_at: Optional[int],

@@ -39,14 +39,13 @@ from .runlog import RunLog
 from .tapeio import TAPEMARK, open_archive_tape, read_next
 
 PathLike = Union[str, "os.PathLike[str]"]
+Identity = tuple[str, int, int, int]
+Selector = Optional[Callable[[Any], bool]]
 
 
 class NotAnArchiveError(FormatError):
     """SCAN, VERIFY or LOAD was given a tape (or extent) without a spoolkit
     spool archive; the message says what it holds."""
-
-Identity = tuple[str, int, int, int]
-Selector = Optional[Callable[[Any], bool]]
 
 
 # -- where an archive lives ----------------------------------------------------
@@ -95,7 +94,9 @@ class _Opened:
         if self.ref.tape is not None:
             self.tape = self.ref.tape
             if self.mode == "a":
-                self.tape.seek(plan_append(self.tape, self.ref.name)[0])
+                start = plan_append(self.tape, self.ref.name)[0]
+                if self.tape.tell() != start:   # (the block at start may be a torn one)
+                    self.tape.seek(start)
             return self.tape
         if self.ref.extent is None:
             if self.mode == "a":
@@ -860,4 +861,5 @@ def _open_source_volume(path: str) -> Any:
 
 
 __all__ = ["dump", "load", "scan", "verify", "watch", "ScanResult", "ArchiveRef", "as_ref",
+           "NotAnArchiveError",
            "VolumeSource", "VolumeTarget", "file_identity"]
