@@ -15,7 +15,7 @@ import time
 
 import pytest
 from conftest import ROOT
-from test_backup_safety import spool_files, spoolids, volume
+from test_backup_safety import cli, spool_files, spoolids, volume
 
 from spoolkit.spool import backup as B
 
@@ -47,6 +47,12 @@ def _run_to_end(*argv):
     out, err = p.communicate("go\n", timeout=120)
     assert p.returncode == 0, err
     return time.monotonic() - t0
+
+
+def _next_run(*argv):
+    """The run after a kill (in this process: it is the outcome that counts)."""
+    r = cli(*argv)
+    assert r.returncode == 0, r.stdout + r.stderr
 
 
 def _kill_after(delay, *argv):
@@ -114,7 +120,7 @@ def test_kill_during_append(tmp_path, sources):
                 or not runs[-1].complete
         _check_verifies(tape, old)
         # the next append succeeds (sealing or cutting off what the kill left)
-        _run_to_end("spool", "dump", sources[(n + 1) % 3], "--to", tape)
+        _next_run("spool", "dump", sources[(n + 1) % 3], "--to", tape)
         res = B.scan(tape)
         assert res.runs[-1].whole and all(r.complete for r in res.runs)
         assert _identities([r for r in res.runs if r.whole][:len(old)]) == _identities(old)
@@ -136,7 +142,7 @@ def test_kill_during_new_dump(tmp_path, sources):
         if after != before:                   # replaced by the complete new run
             assert not B.verify(tape).errors
         # the next run removes what the killed one left and replaces the tape
-        _run_to_end("spool", "dump", sources[(n + 1) % 3], "--to", tape, "--new", "--force")
+        _next_run("spool", "dump", sources[(n + 1) % 3], "--to", tape, "--new", "--force")
         assert _temps(tmp_path) == []
         assert not B.verify(tape).errors
     os.unlink(tape)
@@ -167,7 +173,7 @@ def test_kill_during_load(tmp_path, sources):
         assert tape.read_bytes() == archived      # the archive is only read
         # the next load into a fresh volume brings back every file
         dst.write_bytes(empty)
-        _run_to_end("spool", "load", tape, "--to", dst, "--all-versions")
+        _next_run("spool", "load", tape, "--to", dst, "--all-versions")
         assert spoolids(dst) == want
         assert _temps(tmp_path) == []
 

@@ -8,15 +8,14 @@ import contextlib
 import datetime as dt
 import gc
 import glob
+import io
 import os
 import random
 import struct
 import subprocess
-import sys
 import warnings
 
 import pytest
-from conftest import ROOT
 
 from spoolkit import create_dasd
 from spoolkit.errors import ExistsError
@@ -25,7 +24,6 @@ from spoolkit.spool import backup as B
 from spoolkit.spool.archive import crc32c
 from spoolkit.tape import open_tape
 
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 EXTENTS = [("SPOL", 1, 10), ("DRCT", 11, 11)]
 T0 = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.timezone.utc)
 
@@ -46,9 +44,17 @@ def volume(path, files=()):
     return path
 
 
-def cli(*argv, cwd=None):
-    return subprocess.run([sys.executable, "-m", "spoolkit", *map(str, argv)], env=ENV,
-                          capture_output=True, text=True, cwd=cwd, timeout=120)
+def cli(*argv):
+    """Run the CLI in this process: (returncode, stdout, stderr) as attributes."""
+    from spoolkit.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            rc = main([str(a) for a in argv])
+        except SystemExit as exc:
+            rc = exc.code if isinstance(exc.code, int) else 2
+    return subprocess.CompletedProcess(argv, rc, out.getvalue(), err.getvalue())
 
 
 def spoolids(path):
@@ -143,7 +149,7 @@ def _two_runs(tmp_path, ext):
 
 
 @pytest.mark.parametrize("ext", ["aws", "het", "fkt"])
-@pytest.mark.parametrize("cut", ["last-block", "catalog", "run-header"])
+@pytest.mark.parametrize("cut", ["last-block", "catalog", "run-header", "catalog-tapemark"])
 def test_append_after_a_torn_last_file(tmp_path, ext, cut):
     """A dump killed mid-write leaves a torn chunk at the end of the tape; the
     next append seals (or cuts off) the torn run and every run stays loadable."""
@@ -160,9 +166,12 @@ def test_append_after_a_torn_last_file(tmp_path, ext, cut):
     elif cut == "catalog":                   # into the catalog block
         size = offsets[-3] + 10
         kept = [30, 31, 32, 33]
-    else:                                    # into the SPKR block of the second run
+    elif cut == "run-header":                # into the SPKR block of the second run
         size = second.start + 20
         kept = None
+    else:                                    # before the catalog's tapemark: whole still
+        size = offsets[-2]
+        kept = [30, 31, 32, 33]
     with open(tape, "r+b") as f:
         f.truncate(size)
     volume(tmp_path / "s3.3390", spool_files(2, base=50))
@@ -172,6 +181,8 @@ def test_append_after_a_torn_last_file(tmp_path, ext, cut):
     got = [[e.spoolid for e in run.entries] for run in res.runs]
     if kept is None:
         assert got == [[11, 12, 13], [50, 51]]
+    elif cut == "catalog-tapemark":
+        assert got == [[11, 12, 13], kept, [50, 51]] and all(x.whole for x in res.runs)
     else:
         assert got == [[11, 12, 13], kept, [50, 51]]
         assert res.runs[1].sealed and not res.runs[1].whole

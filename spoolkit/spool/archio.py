@@ -574,7 +574,9 @@ def _read_catalog(tape: Any, run: Run, path: str) -> tuple[list[CatalogEntry], b
                 raise FormatError(f"catalog lists {len(entries)} files, says {info['total']}",
                                   **where)
             _check_counts(info, entries, span, run.data_blocks, where)
-            if read_next(tape) is not TAPEMARK:
+            after = read_next(tape)
+            # a dump killed just before the catalog's tapemark: whole all the same
+            if after is not TAPEMARK and after is not None:
                 raise FormatError("no tapemark after the last catalog block", **where)
             return entries, sealed
 
@@ -799,6 +801,11 @@ def plan_append(tape: Any, path: str = "") -> tuple[int, int]:
             if header is not None:
                 return _seal(tape, header, pos, None, path)
             if prev_run is not None:          # the run's catalog file, cut short
+                if _whole_catalog(tape, prev_run, pos, path):
+                    tape.tapemark()           # only its tapemark was missing
+                    at = tape.tell()
+                    tape.tapemark()
+                    return at, 1
                 return _seal(tape, prev_run[0], prev_run[1], pos, path)
             raise FormatError("the last tape file (not a spoolkit run) ends without a "
                               "tapemark or in a torn block; appending would cut it off",
@@ -811,6 +818,17 @@ def plan_append(tape: Any, path: str = "") -> tuple[int, int]:
     if data_end == 0:
         return 0, 0                           # nothing but tapemarks: start at the load point
     return data_end, max(marks - 1, 0)
+
+
+def _whole_catalog(tape: Any, run: tuple[RunHeader, int], pos: int, path: str) -> bool:
+    """True when the catalog file at ``pos`` is whole up to the end of the
+    tape (the tape is then at its end)."""
+    try:
+        goto(tape, pos, run[1])
+        _read_catalog(tape, Run(run[0], 0, run[1], catalog_at=pos), path)
+    except SpoolkitError:
+        return False
+    return read_next(tape) is None
 
 
 def _after_tear(tape: Any, pos: int, prev_run: Optional[tuple[RunHeader, int]],
