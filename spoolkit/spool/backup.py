@@ -540,12 +540,7 @@ def dump(source: Any, target: Any, *, select: Selector = None, incremental: Any 
 
 
 def _write_logs(runlog: RunLog, log: Optional[PathLike], json_log: Optional[PathLike]) -> None:
-    if log:
-        runlog.write(os.fspath(log), os.fspath(json_log) if json_log else None)
-    elif json_log:
-        import json
-        with open(json_log, "w", encoding="utf-8") as f:
-            json.dump(runlog.to_dict(), f, indent=2)
+    runlog.write(os.fspath(log) if log else None, os.fspath(json_log) if json_log else None)
 
 
 def _open_target_volume(path: str) -> Any:  # pragma: no cover - bound to the spool API
