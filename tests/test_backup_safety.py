@@ -16,6 +16,8 @@ import subprocess
 import warnings
 
 import pytest
+from test_dasd_faults import _fill
+from test_dasd_faults import small_fs as mount_small_fs
 
 from spoolkit import create_dasd
 from spoolkit.errors import ExistsError
@@ -278,24 +280,9 @@ def test_verify_compares_entry_counts_with_the_header_block(tmp_path):
 # -- full file system ------------------------------------------------------------
 @pytest.fixture
 def small_fs(tmp_path):
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", str(mnt)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a 20 MiB tmpfs here: {r.stderr.strip()}")
-    try:
+    """A 20 MiB tmpfs (skipped where it cannot be mounted)."""
+    with mount_small_fs(tmp_path / "mnt") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
-
-
-def _fill(mnt, leave):
-    """Fill the file system but ``leave`` bytes."""
-    st = os.statvfs(mnt)
-    free = st.f_bavail * st.f_frsize
-    with open(mnt / "fill", "wb") as f:
-        f.write(b"\0" * max(free - leave, 0))
 
 
 @pytest.mark.parametrize("ext", ["aws", "het", "fkt"])
@@ -307,9 +294,9 @@ def test_dump_on_a_full_file_system(tmp_path, small_fs, ext):
     assert r.returncode == 2, r.stdout + r.stderr
     assert "Traceback" not in r.stderr and r.stderr.count("\n") == 1
     assert "the file system is full" in r.stderr and str(tape) in r.stderr, r.stderr
-    assert sorted(os.listdir(small_fs)) == ["fill"]
+    assert sorted(os.listdir(small_fs)) == ["filler"]
     # an append that runs out of room leaves the tape as it was
-    os.unlink(small_fs / "fill")
+    os.unlink(small_fs / "filler")
     small = volume(tmp_path / "small.3390", spool_files(1))
     assert cli("spool", "dump", small, "--to", tape).returncode == 0
     before = tape.read_bytes()
@@ -317,7 +304,7 @@ def test_dump_on_a_full_file_system(tmp_path, small_fs, ext):
     r = cli("spool", "dump", src, "--to", tape)
     assert r.returncode == 2 and "the file system is full" in r.stderr, r.stderr
     assert tape.read_bytes() == before
-    assert sorted(os.listdir(small_fs)) == ["fill", tape.name]
+    assert sorted(os.listdir(small_fs)) == ["filler", tape.name]
     assert len(B.scan(tape).runs) == 1 and not B.verify(tape).errors
 
 
