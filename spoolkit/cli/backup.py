@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any, Optional
 
-from .common import Progress, add_json, emit, table
+from .common import Progress, add_force, add_json, emit, table
 
 
 def register(sub: Any) -> None:
@@ -51,6 +51,7 @@ def register_backup(s: Any) -> None:
     q.add_argument("--new", action="store_true", help="replace TARGET instead of appending")
     q.add_argument("--format", choices=("aws", "het", "faketape"))
     q.add_argument("--compress", choices=("zlib", "bzip2", "none"), help="HET compression")
+    add_force(q, "an existing archive (with --new)")
     _logs(q)
     _selection(q)
     add_json(q)
@@ -131,7 +132,8 @@ def cmd_dump(args: Any) -> int:
         with Progress(total, "dump", unit=" pages") as bar:
             log = dump(src, args.to, select=sel, incremental=args.incremental,
                        log=args.log, json_log=args.json_log, append=not args.new,
-                       format=args.format, compress=args.compress, progress=bar.update)
+                       format=args.format, compress=args.compress, progress=bar.update,
+                       overwrite=args.force)
     finally:
         src.close()
     _print_log(args, log)
@@ -171,7 +173,8 @@ def cmd_scan(args: Any) -> int:
                  "ref" if e.is_ref else "data", "%x" % e.run_id) for e in entries]
         head = "\n".join("run %x from %s: %d files%s" % (
             r.header.run_id, r.header.source or "?", len(r.entries),
-            "" if r.complete else " (INCOMPLETE: %s)" % r.problem) for r in res.runs)
+            "" if r.whole else " (%s: %s)" % ("SEALED" if r.complete else "INCOMPLETE",
+                                             r.problem)) for r in res.runs)
         return head + "\n" + table(rows, ["OWNER", "SPOOLID", "TYPE", "CL", "RECORDS",
                                           "PAGES", "FILENAME", "FILETYPE", "HOLDS", "RUN"])
 

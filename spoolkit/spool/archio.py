@@ -23,6 +23,7 @@ from ..errors import FormatError, SpoolkitError, TruncatedError
 from ..util import default_workers
 from .archive import (
     ENTRY_REF,
+    MAGIC_RUN,
     PAGE_SIZE,
     PAGES_PER_BLOCK,
     CatalogEntry,
@@ -403,6 +404,20 @@ class _FramedWriter:
 
 
 @dataclass
+class Damage:
+    """A block a reader had to pass over (or stop at)."""
+
+    block: int                        # block number in the run's data file (SPKR = 0)
+    offset: int                       # the tape's seek offset of the block
+    file: str                         # "OWNER SPOOLID" of the file it belongs to, or ""
+    message: str
+
+    def text(self) -> str:
+        of = f" of spool file {self.file}" if self.file else ""
+        return f"block {self.block} at offset {self.offset}{of}: {self.message}"
+
+
+@dataclass
 class Run:
     """One run found on a tape."""
 
@@ -413,11 +428,21 @@ class Run:
     complete: bool = True             # False: no catalog, entries were recovered
     problem: str = ""                 # why the catalog is missing or incomplete
     archive: str = ""
+    sealed: bool = False              # its catalog was written for a run cut short
+    damage: list[Damage] = field(default_factory=list)   # blocks recovery passed over
+    catalog_at: Optional[int] = None  # seek offset where the catalog file starts
+    data_blocks: Optional[int] = None # blocks of the data file, where the tape counts them
+
+    @property
+    def whole(self) -> bool:
+        """The run is complete as its dump wrote it (not cut short, not sealed)."""
+        return self.complete and not self.sealed
 
     def to_dict(self) -> dict[str, Any]:
         return {"run_id": self.header.run_id, "source": self.header.source,
                 "created": self.header.created, "file_number": self.file_number,
-                "complete": self.complete, "problem": self.problem,
+                "complete": self.complete, "sealed": self.sealed, "problem": self.problem,
+                "damage": [d.text() for d in self.damage],
                 "files": [e.to_dict() for e in self.entries]}
 
 
@@ -425,63 +450,112 @@ def _is_label(block: Any) -> bool:
     return len(block) == 80 and bytes(block[:3]) in _LABELS
 
 
+#: the smallest framed tape block (an AWS chunk header and one byte): a data
+#: file of n bytes holds at most n / 7 blocks
+_MIN_BLOCK = 7
+
+
 def read_runs(tape: Any, path: str = "", *, recover: bool = True) -> list[Run]:
-    """Every run on the tape, from the start, reading only run headers and
-    catalogs.  A run whose catalog is missing (a dump cut short) is rebuilt by
-    reading its data file when ``recover`` is true, and flagged incomplete."""
+    """Every run on the tape, from the start to its end, reading only run
+    headers and catalogs (empty tape files, labels and foreign files are
+    passed over).  A run whose catalog is missing or damaged (a dump cut
+    short) is rebuilt by reading its data file when ``recover`` is true, and
+    flagged incomplete; a tape that ends in a torn block (a dump killed while
+    it wrote its first block) ends in an incomplete run without files."""
     tape.rewind()
     runs: list[Run] = []
     fileno = 0
-    empty_files = 0
     while True:
         start = tape.tell()
-        block = read_next(tape)
-        if block is None:
+        try:
+            block = read_next(tape)
+            if block is None:
+                break
+            if block is TAPEMARK:
+                fileno += 1
+                continue
+            hdr = RunHeader.decode(block, path=path, block=0, offset=start) \
+                if block_kind(block) == "SPKR" else None
+        except SpoolkitError as exc:
+            runs.append(_unreadable(start, fileno, path, exc))
             break
-        if block is TAPEMARK:
-            empty_files += 1
-            fileno += 1
-            if empty_files >= 2:
-                break                       # double tapemark: end of the volume
-            continue
-        empty_files = 0
-        if _is_label(block) or block_kind(block) != "SPKR":
+        if hdr is None:
             # labels and foreign files are passed over
-            if not tape.skip_files(1):
+            try:
+                if not tape.skip_files(1):
+                    break
+            except SpoolkitError as exc:
+                runs.append(_unreadable(start, fileno, path, exc))
                 break
             fileno += 1
             continue
-        hdr = RunHeader.decode(block, path=path, block=0)
         run = Run(hdr, fileno, start, archive=path)
         runs.append(run)
+        before = getattr(tape, "block_number", -1)
         try:
             if not tape.skip_files(1):       # no tapemark after the data file
                 run.complete, run.problem = False, "the data file has no tapemark"
+            after = getattr(tape, "block_number", -1)
+            if before >= 0 and after > before:
+                run.data_blocks = after - before    # SPKR read, then the rest + tapemark
         except SpoolkitError as exc:
             run.complete, run.problem = False, f"data file: {exc}"
         if run.complete:
             fileno += 1
+            run.catalog_at = tape.tell()
             try:
-                run.entries = _read_catalog(tape, hdr, path)
+                run.entries, run.sealed = _read_catalog(tape, run, path)
                 fileno += 1
             except SpoolkitError as exc:
                 run.complete, run.problem = False, f"catalog: {exc}"
+        if run.sealed:
+            run.problem = "the dump was cut short; a later append sealed it with its " \
+                          "whole files"
         if not run.complete:
             if recover:
-                run.entries = recover_run(tape, run, path)
-            break                              # nothing valid follows a torn run
+                run.entries, run.damage = _recover(tape, run.start, path)[:2]
+            if run.catalog_at is None or not _past_catalog(tape, run):
+                break                          # nothing can be read behind a torn run
     for run in runs:
         for e in run.entries:
             e.run_id, e.archive = run.header.run_id, path
     return runs
 
 
-def _read_catalog(tape: Any, hdr: RunHeader, path: str) -> list[CatalogEntry]:
+def _past_catalog(tape: Any, run: Run) -> bool:
+    """Position after a damaged catalog file whose framing holds (the runs
+    behind it are read on); False when its tapemark cannot be reached."""
+    assert run.catalog_at is not None
+    try:
+        goto(tape, run.catalog_at, run.start)
+        return tape.skip_files(1) == 1
+    except SpoolkitError:
+        return False
+
+
+def _unreadable(offset: int, fileno: int, path: str, exc: SpoolkitError) -> Run:
+    """The incomplete run that stands for a tape file whose first block
+    cannot be read (torn by a kill, or damaged)."""
+    run = Run(RunHeader(0, 0, "?"), fileno, offset, complete=False, archive=path,
+              problem=f"unreadable tape file at offset {offset}: {exc}")
+    run.damage.append(Damage(0, offset, "", str(exc)))
+    return run
+
+
+def _read_catalog(tape: Any, run: Run, path: str) -> tuple[list[CatalogEntry], bool]:
+    """The checked entries of ``run``'s catalog file (the tape is at its
+    start) and whether it is sealed.  Every count is checked against what
+    the data file can hold."""
+    hdr = run.header
+    assert run.catalog_at is not None
+    span = max(run.catalog_at - run.start, 0)    # >= its blocks in any tape's offsets
     entries: list[CatalogEntry] = []
     seq = 0
+    sealed = False
     while True:
+        off = tape.tell()
         block = read_next(tape)
-        where = {"path": path, "block": seq}
+        where = {"path": path, "block": seq, "offset": off}
         if block is None or block is TAPEMARK:
             raise TruncatedError(f"catalog ends after {seq} blocks without its last block",
                                  **where)
@@ -489,67 +563,344 @@ def _read_catalog(tape: Any, hdr: RunHeader, path: str) -> list[CatalogEntry]:
         if info["seq"] != seq or info["run_id"] != hdr.run_id:
             raise FormatError(f"catalog block {info['seq']} of run {info['run_id']} where "
                               f"block {seq} of run {hdr.run_id} was expected", **where)
+        sealed = sealed or bool(info["sealed"])
         entries += part
         seq += 1
+        if len(entries) > info["total"]:
+            raise FormatError(f"catalog lists {len(entries)} files, says {info['total']}",
+                              **where)
         if info["last"]:
             if len(entries) != info["total"]:
                 raise FormatError(f"catalog lists {len(entries)} files, says {info['total']}",
                                   **where)
-            if read_next(tape) is not TAPEMARK:
+            _check_counts(info, entries, span, run.data_blocks, where)
+            after = read_next(tape)
+            # a dump killed just before the catalog's tapemark: whole all the same
+            if after is not TAPEMARK and after is not None:
                 raise FormatError("no tapemark after the last catalog block", **where)
-            return entries
+            return entries, sealed
+
+
+def _check_counts(info: dict[str, int], entries: list[CatalogEntry], span: int,
+                  counted: Optional[int], where: dict[str, Any]) -> None:
+    """The catalog's counts fit the data file it describes: its blocks are
+    the ones counted on the tape (or fit the file's extent in the tape's
+    offsets: bytes, or blocks), each file's header block and pages fit the
+    blocks, the page total is the entries' sum."""
+    blocks = info["data_blocks"]
+    if counted is not None and blocks != counted or not 1 <= blocks <= max(span, 1):
+        found = f"{counted} blocks" if counted is not None else f"an extent of {span}"
+        raise FormatError(f"catalog claims {blocks} blocks in a data file of {found}",
+                          **where)
+    total = 0
+    last = -1
+    for i, e in enumerate(entries):
+        if e.fileseq <= last:
+            raise FormatError(f"catalog entry {i} has file sequence {e.fileseq} after "
+                              f"{last}", **where)
+        last = e.fileseq
+        if e.is_ref:
+            continue
+        room = blocks - 1 - e.block           # page blocks after its header block
+        if not 1 <= e.block < blocks or e.pages > room * PAGES_PER_BLOCK:
+            raise FormatError(f"catalog entry {i} ({e.owner} {e.spoolid}) claims {e.pages} "
+                              f"pages from block {e.block} of a data file of {blocks} blocks",
+                              **where)
+        total += e.pages
+    if total != info["pages"]:
+        raise FormatError(f"catalog claims {info['pages']} data pages, its entries "
+                          f"{total}", **where)
 
 
 def recover_run(tape: Any, run: Run, path: str = "") -> list[CatalogEntry]:
-    """Catalog entries of the files of a run that were written completely
-    (read sequentially from the run's start; stops at the first damage)."""
-    return _recover(tape, run.start, path)[0]
+    """Catalog entries of the files of a run that were written completely and
+    are intact (read sequentially from the run's start; damaged blocks are
+    passed over while the tape's framing holds, and listed in ``run.damage``)."""
+    entries, run.damage = _recover(tape, run.start, path)[:2]
+    return entries
 
 
-def _recover(tape: Any, start: int, path: str) -> tuple[list[CatalogEntry], int, int]:
-    """-> (entries of the whole files, seek offset after the last of them,
-    blocks up to there) of the data file starting at ``start``."""
+class _Partial:
+    __slots__ = ("fh", "block", "offset", "done", "bad")
+
+    def __init__(self, fh: FileHeader, block: int, offset: int) -> None:
+        self.fh, self.block, self.offset, self.done, self.bad = fh, block, offset, 0, False
+
+    @property
+    def name(self) -> str:
+        return f"{self.fh.owner} {self.fh.spoolid}"
+
+
+def _recover(tape: Any, start: int, path: str
+             ) -> tuple[list[CatalogEntry], list[Damage], int, int]:
+    """-> (entries of the whole, intact files, damaged blocks, seek offset
+    after the last whole file, blocks up to there) of the data file starting
+    at ``start``.  A block that cannot be read (torn framing) ends it."""
     tape.seek(start)
     read_next(tape)                         # SPKR
     entries: list[CatalogEntry] = []
+    damage: list[Damage] = []
     blockno = 1
     end, end_blocks = tape.tell(), 1
+    cur: Optional[_Partial] = None
     while True:
         offset = tape.tell()
+        where = {"path": path, "block": blockno, "offset": offset}
         try:
             block = read_next(tape)
-            if block is None or block is TAPEMARK:
-                break
-            fh = FileHeader.decode(block, path=path, block=blockno)
-            first = blockno
-            blockno += 1
-            for _ in _read_page_blocks(tape, fh, path, blockno):
-                blockno += 1
-        except SpoolkitError:
+        except SpoolkitError as exc:
+            damage.append(Damage(blockno, offset, cur.name if cur else "", str(exc)))
             break
-        entries.append(CatalogEntry(fh.fileseq, fh.spoolid, fh.owner, "?", "?", fh.pages,
-                                    fh.records, fh.created, fh.crc, first, offset))
-        end, end_blocks = tape.tell(), blockno
-    return entries, end, end_blocks
+        if block is None or block is TAPEMARK:
+            if cur is not None and not cur.bad:
+                damage.append(Damage(blockno, offset, cur.name,
+                                     f"the file ends after {cur.done} of its {cur.fh.pages} "
+                                     f"pages"))
+            break
+        kind = block_kind(block)
+        try:
+            if kind == "SPKF":
+                if cur is not None and not cur.bad:
+                    damage.append(Damage(blockno, offset, cur.name,
+                                         f"a new file starts after {cur.done} of its "
+                                         f"{cur.fh.pages} pages"))
+                cur = None
+                cur = _Partial(FileHeader.decode(block, **where), blockno, offset)
+            elif kind == "SPKP" and cur is not None and cur.bad:
+                pass                          # the rest of a damaged file
+            else:
+                seq, first, pages = decode_pages(block, **where)
+                if cur is None or seq != cur.fh.fileseq or first != cur.done:
+                    raise FormatError(f"page block of file {seq} at page {first} without "
+                                      f"its header block", **where)
+                cur.done += len(pages) // PAGE_SIZE
+                if cur.done > cur.fh.pages:
+                    raise FormatError(f"more than the file's {cur.fh.pages} pages", **where)
+        except SpoolkitError as exc:
+            damage.append(Damage(blockno, offset, cur.name if cur else "", str(exc)))
+            if cur is not None:
+                cur.bad = True
+        blockno += 1
+        if cur is not None and not cur.bad and cur.done == cur.fh.pages:
+            fh = cur.fh
+            entries.append(_recovered_entry(fh, cur.block, cur.offset, fh.fileseq))
+            end, end_blocks = tape.tell(), blockno
+            cur = None
+    return entries, damage, end, end_blocks
+
+
+def _recovered_entry(fh: FileHeader, block: int, offset: int, seq: int) -> CatalogEntry:
+    """A catalog entry from a file's header block (its attributes from the
+    header page where it parses)."""
+    e = CatalogEntry(seq, fh.spoolid, fh.owner, "?", "?", fh.pages, fh.records, fh.created,
+                     fh.crc, block, offset)
+    try:
+        from .backup import catalog_entry
+        from .pages import parse_header_page
+
+        info = parse_header_page(fh.header_page)
+        full = catalog_entry(info.spoolfile, fh.pages, fh.crc)
+    except Exception:  # noqa: BLE001 - a header page of another layout: keep the basics
+        return e
+    full.fileseq, full.block, full.offset = e.fileseq, block, offset
+    full.spoolid, full.owner, full.created = fh.spoolid, fh.owner, fh.created
+    full.records = fh.records
+    return full
 
 
 def seal_torn_run(tape: Any, header: RunHeader, start: int,
                   catalog_at: Optional[int] = None, path: str = "") -> int:
     """Finish a run cut short so that what follows on the tape stays
-    reachable: its whole files get a catalog (the rest of the data file is
-    cut off).  ``catalog_at``: where a torn catalog file starts (the data file
-    itself is whole).  Returns the number of files kept; the tape is left
-    after the catalog's tapemark."""
-    entries, end, blocks = _recover(tape, start, path)
+    reachable: its whole, intact files get a catalog flagged
+    :data:`~.archive.CATALOG_SEALED` (the rest of the data file is cut off).
+    ``catalog_at``: where a torn catalog file starts (the data file itself is
+    whole).  Returns the number of files kept; the tape is left after the
+    catalog's tapemark."""
+    entries, _, end, blocks = _recover(tape, start, path)
     if catalog_at is not None:
-        tape.seek(catalog_at)
+        goto(tape, catalog_at, start)
     else:
-        tape.seek(end)
+        goto(tape, end, start)
         tape.tapemark()
-    for block in encode_catalog(header.run_id, blocks, entries):
+    for block in encode_catalog(header.run_id, blocks, entries, sealed=True):
         tape.write_block(block)
     tape.tapemark()
     return len(entries)
+
+
+def describe_tape(tape: Any, *, limit: int = 100_000) -> str:
+    """What a tape holds, in words, for a tape without a spoolkit run:
+    "it holds IBM standard labels VOL1 J90009 and 3 data files", "it is
+    empty", "it holds only tapemarks", "it holds 2 tape files of other data"."""
+    tape.rewind()
+    volser = None
+    labels = data = files = 0
+    torn = ""
+    try:
+        for _ in range(limit):
+            pos = tape.tell()
+            block = read_next(tape)
+            if block is None:
+                break
+            if block is TAPEMARK:
+                continue
+            files += 1
+            if _is_label(block):
+                labels += 1
+                if bytes(block[:4]) == "VOL1".encode("cp037") and volser is None:
+                    volser = bytes(block[4:10]).decode("cp037", "replace").strip()
+            else:
+                data += 1
+            if not tape.skip_files(1):
+                break
+    except SpoolkitError as exc:
+        torn = f"; it ends in an unreadable block at offset {pos}: {exc.message}"
+    if files == 0 and not torn:
+        return "it is empty" if tape.tell() == 0 else "it holds only tapemarks"
+    count = {0: "no data files", 1: "1 data file"}.get(data, f"{data} data files")
+    if labels:
+        vol = f" VOL1 {volser}" if volser else ""
+        return f"it holds IBM standard labels{vol} and {count}{torn}"
+    other = {1: "1 tape file"}.get(files, f"{files} tape files")
+    return f"it holds {other} of other data{torn}"
+
+
+def plan_append(tape: Any, path: str = "") -> tuple[int, int]:
+    """Where a new run goes on ``tape`` (opened for update), and how many
+    tapemarks follow that point: the closing tapemark of the double tapemark
+    after the last non-empty tape file, or the end of the tape.  Empty tape
+    files and foreign files before it are kept.  A run cut short by a kill
+    (its data or catalog file torn, or without its tapemark) is sealed first
+    (:func:`seal_torn_run`), a torn block after the last run cut off.  A
+    damaged block elsewhere, or a torn foreign file, is refused: appending
+    would cut it off."""
+    tape.rewind()
+    data_end = 0                  # after the tapemark closing the last non-empty file
+    marks = 0                     # tapemarks since then
+    prev_run: Optional[tuple[RunHeader, int]] = None   # a run whose catalog comes next
+    prev_kind: Optional[str] = None          # block kind that began the last non-empty file
+    while True:
+        pos = tape.tell()
+        try:
+            block = read_next(tape)
+        except TruncatedError:
+            return _after_tear(tape, pos, prev_run, prev_kind, path)
+        if block is None:
+            break
+        if block is TAPEMARK:
+            marks += 1
+            continue
+        kind = block_kind(block)
+        header = RunHeader.decode(block, path=path, block=0, offset=pos) \
+            if kind == "SPKR" else None
+        try:
+            closed = tape.skip_files(1)
+        except TruncatedError:
+            closed = 0
+        if not closed:                        # the file runs into the end of the tape
+            if header is not None:
+                return _seal(tape, header, pos, None, path)
+            if prev_run is not None:          # the run's catalog file, cut short
+                if _whole_catalog(tape, prev_run, pos, path):
+                    tape.tapemark()           # only its tapemark was missing
+                    at = tape.tell()
+                    tape.tapemark()
+                    return at, 1
+                return _seal(tape, prev_run[0], prev_run[1], pos, path)
+            raise FormatError("the last tape file (not a spoolkit run) ends without a "
+                              "tapemark or in a torn block; appending would cut it off",
+                              path=path, offset=pos)
+        prev_run = (header, pos) if header is not None else None
+        prev_kind = kind
+        data_end, marks = tape.tell(), 1
+    if prev_run is not None:                  # a run's data file without its catalog
+        return _seal(tape, prev_run[0], prev_run[1], data_end, path)
+    if data_end == 0:
+        return 0, 0                           # nothing but tapemarks: start at the load point
+    return data_end, max(marks - 1, 0)
+
+
+def _whole_catalog(tape: Any, run: tuple[RunHeader, int], pos: int, path: str) -> bool:
+    """True when the catalog file at ``pos`` is whole up to the end of the
+    tape (the tape is then at its end)."""
+    try:
+        goto(tape, pos, run[1])
+        _read_catalog(tape, Run(run[0], 0, run[1], catalog_at=pos), path)
+    except SpoolkitError:
+        return False
+    return read_next(tape) is None
+
+
+def _after_tear(tape: Any, pos: int, prev_run: Optional[tuple[RunHeader, int]],
+                prev_kind: Optional[str], path: str) -> tuple[int, int]:
+    """The first block of the file at ``pos`` is torn (it runs past the end
+    of the tape): a dump was killed there, or another program."""
+    if prev_run is not None:                  # the run's catalog file was being written
+        return _seal(tape, prev_run[0], prev_run[1], pos, path)
+    head = _torn_head(tape, pos)
+    if head == MAGIC_RUN or head is None and prev_kind == "SPKC":
+        return pos, 0                         # a run killed in its first block: cut it off
+    raise FormatError("the last tape file (not a spoolkit run) ends in a torn block; "
+                      "appending would cut it off", path=path, offset=pos)
+
+
+def _torn_head(tape: Any, pos: int) -> Optional[bytes]:
+    """The first 4 data bytes of the torn block at ``pos`` of a tape image
+    (read from the file itself: no reader passes a torn block); None where
+    they cannot be told (an in-memory tape, a bzip2 block)."""
+    import bz2
+    import zlib
+
+    path = getattr(tape, "path", None)
+    fmt = getattr(tape, "format", None)
+    if not isinstance(path, str) or fmt not in ("aws", "het", "fkt", "faketape"):
+        return None
+    try:
+        with open(path, "rb") as f:
+            f.seek(pos)
+            raw = f.read(1024)
+    except OSError:
+        return None
+    if fmt in ("fkt", "faketape"):
+        return raw[12:16] if len(raw) >= 16 else None
+    if len(raw) < 6:
+        return None
+    data, method = raw[6:], raw[4] & 0x03
+    try:
+        if method == 1:
+            data = zlib.decompressobj().decompress(data, 4)
+        elif method == 2:
+            data = bz2.BZ2Decompressor().decompress(data, 4)
+    except (zlib.error, OSError, EOFError, ValueError):
+        return None
+    return data[:4] if len(data) >= 4 else None
+
+
+def _seal(tape: Any, header: RunHeader, start: int, catalog_at: Optional[int],
+          path: str) -> tuple[int, int]:
+    seal_torn_run(tape, header, start, catalog_at, path)
+    at = tape.tell()
+    tape.tapemark()                           # the closing double tapemark
+    return at, 1
+
+
+def goto(tape: Any, offset: int, anchor: int) -> None:
+    """Position at ``offset`` even where the block there is torn (a tape's
+    ``seek`` checks that a whole block starts there): read forward from the
+    block boundary ``anchor`` before it."""
+    if tape.tell() == offset:
+        return
+    try:
+        tape.seek(offset)
+        return
+    except TruncatedError:
+        pass
+    tape.seek(anchor)
+    while tape.tell() < offset:
+        if read_next(tape) is None:
+            break
+    if tape.tell() != offset:
+        raise FormatError(f"offset {offset} is not a block boundary", offset=offset)
 
 
 def _read_page_blocks(tape: Any, fh: FileHeader, path: str, blockno: int
@@ -584,12 +935,18 @@ def read_file(tape: Any, entry: CatalogEntry, path: str = "", *, start: Optional
     if entry.is_ref:
         raise FormatError(f"spool file {entry.owner} {entry.spoolid} is a reference to an "
                           f"earlier archive, not data", **where)
-    tape.seek(entry.offset)
-    block = read_next(tape)
+    block: Any = None
+    try:
+        tape.seek(entry.offset)
+        block = read_next(tape)
+    except SpoolkitError:
+        if start is None:
+            raise
     if (block is None or block is TAPEMARK or block_kind(block) != "SPKF") and start is not None:
         tape.seek(start)
         for _ in range(entry.block):
-            read_next(tape)
+            if read_next(tape) in (None, TAPEMARK):
+                break
         block = read_next(tape)
     if block is None or block is TAPEMARK:
         raise TruncatedError(f"spool file {entry.owner} {entry.spoolid}: no header block at "
@@ -599,6 +956,10 @@ def read_file(tape: Any, entry: CatalogEntry, path: str = "", *, start: Optional
                                                       entry.owner, entry.crc):
         raise FormatError(f"header block holds {fh.owner} {fh.spoolid}, the catalog says "
                           f"{entry.owner} {entry.spoolid}", **where)
+    if (fh.pages, fh.records, fh.created) != (entry.pages, entry.records, entry.created):
+        raise FormatError(f"header block of {fh.owner} {fh.spoolid} says {fh.pages} pages, "
+                          f"{fh.records} records, created {fh.created}; the catalog says "
+                          f"{entry.pages}, {entry.records}, {entry.created}", **where)
     return fh, _read_page_blocks(tape, fh, path, entry.block + 1)
 
 
@@ -608,7 +969,10 @@ def resolve_latest(runs: list[Run]) -> list[CatalogEntry]:
     same identity in an earlier run."""
     if not runs:
         return []
-    last = max(runs, key=lambda r: r.header.run_id)
+    # a run cut short (or sealed) lists only what was written before the
+    # kill: the newest whole run is the latest state
+    last = max([r for r in runs if r.whole] or [r for r in runs if r.entries] or runs,
+               key=lambda r: r.header.run_id)
     data: dict[tuple[str, int, int, int], CatalogEntry] = {}
     for run in sorted(runs, key=lambda r: r.header.run_id):
         for e in run.entries:
@@ -624,6 +988,7 @@ def resolve_latest(runs: list[Run]) -> list[CatalogEntry]:
     return out
 
 
-__all__ = ["ArchiveFile", "RunWriter", "Run", "read_runs", "read_file", "recover_run",
-           "seal_torn_run",
+__all__ = ["ArchiveFile", "RunWriter", "Run", "Damage", "read_runs", "read_file",
+           "describe_tape",
+           "recover_run", "seal_torn_run", "plan_append",
            "resolve_latest"]

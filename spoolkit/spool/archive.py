@@ -51,6 +51,9 @@ MAGICS = {MAGIC_RUN: "SPKR", MAGIC_FILE: "SPKF", MAGIC_PAGES: "SPKP", MAGIC_CATA
 ENTRY_REF = 0x01      # file was live at dump time, its data is in an earlier archive
 # flags of a catalog block
 CATALOG_LAST = 0x01
+#: the catalog was written by a later append for a run cut short (a killed
+#: dump): it lists the run's whole files; the rest of its data file is cut off
+CATALOG_SEALED = 0x02
 
 _RUN = struct.Struct(">4sBBHQQ64s")                 # 88 bytes + CRC
 _FILE = struct.Struct(">4sBBHIIII8sQII")            # 48 bytes, header page, CRC
@@ -260,15 +263,16 @@ class Catalog:
     entries: list[CatalogEntry] = field(default_factory=list)
 
 
-def encode_catalog(run_id: int, data_blocks: int, entries: Sequence[CatalogEntry]
-                   ) -> list[bytearray]:
-    """The SPKC blocks of a catalog (at least one, the last flagged)."""
+def encode_catalog(run_id: int, data_blocks: int, entries: Sequence[CatalogEntry],
+                   *, sealed: bool = False) -> list[bytearray]:
+    """The SPKC blocks of a catalog (at least one, the last flagged); ``sealed``
+    marks the catalog of a run cut short (:data:`CATALOG_SEALED`)."""
     total_pages = sum(e.pages for e in entries if not e.is_ref)
     chunks = [entries[i:i + ENTRIES_PER_BLOCK]
               for i in range(0, len(entries), ENTRIES_PER_BLOCK)] or [[]]
     blocks = []
     for n, chunk in enumerate(chunks):
-        flags = CATALOG_LAST if n == len(chunks) - 1 else 0
+        flags = (CATALOG_LAST if n == len(chunks) - 1 else 0) | (CATALOG_SEALED if sealed else 0)
         buf = bytearray(_CATALOG.pack(MAGIC_CATALOG, VERSION, flags, len(chunk), n,
                                       len(entries), run_id, data_blocks, total_pages, 0))
         for e in chunk:
@@ -281,18 +285,20 @@ def decode_catalog_block(raw: Any, **where: Any) -> tuple[dict[str, int], list[C
     """-> (block fields, entries) of one checked SPKC block."""
     mv = check_block(raw, "SPKC", minimum=_CATALOG.size + 4, where=where)
     _, _, flags, n, seq, total, run_id, data_blocks, pages, _ = _CATALOG.unpack_from(mv)
-    if len(mv) != _CATALOG.size + n * _ENTRY.size + 4:
+    if len(mv) != _CATALOG.size + n * _ENTRY.size + 4 or n > ENTRIES_PER_BLOCK:
         raise FormatError(f"SPKC block of {len(mv)} bytes announces {n} entries", **where)
     entries = [CatalogEntry.decode(mv[_CATALOG.size + i * _ENTRY.size:
                                       _CATALOG.size + (i + 1) * _ENTRY.size])
                for i in range(n)]
-    info = {"last": flags & CATALOG_LAST, "seq": seq, "total": total, "run_id": run_id,
+    info = {"last": flags & CATALOG_LAST, "sealed": flags & CATALOG_SEALED, "seq": seq,
+            "total": total, "run_id": run_id,
             "data_blocks": data_blocks, "pages": pages}
     return info, entries
 
 
 __all__ = [
-    "VERSION", "PAGE_SIZE", "PAGES_PER_BLOCK", "ENTRIES_PER_BLOCK", "ENTRY_REF", "RunHeader",
+    "VERSION", "PAGE_SIZE", "PAGES_PER_BLOCK", "ENTRIES_PER_BLOCK", "ENTRY_REF",
+    "CATALOG_LAST", "CATALOG_SEALED", "RunHeader",
     "FileHeader", "CatalogEntry", "Catalog", "encode_pages", "decode_pages", "encode_catalog",
     "decode_catalog_block", "block_kind", "crc32c", "seal", "check_block",
 ]

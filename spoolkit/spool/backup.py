@@ -23,14 +23,16 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
 
 from ..errors import FormatError, InvalidArgumentError, SpoolkitError
+from ..lifetime import Finalizing
 from .archio import (
     ArchiveFile,
     Run,
     RunWriter,
+    describe_tape,
+    plan_append,
     read_file,
     read_runs,
     resolve_latest,
-    seal_torn_run,
 )
 from .archive import CatalogEntry, FileHeader, block_kind, crc32c
 from .runlog import RunLog
@@ -39,6 +41,11 @@ from .tapeio import TAPEMARK, open_archive_tape, read_next
 PathLike = Union[str, "os.PathLike[str]"]
 Identity = tuple[str, int, int, int]
 Selector = Optional[Callable[[Any], bool]]
+
+
+class NotAnArchiveError(FormatError):
+    """SCAN, VERIFY or LOAD was given a tape (or extent) without a spoolkit
+    spool archive; the message says what it holds."""
 
 
 # -- where an archive lives ----------------------------------------------------
@@ -87,27 +94,33 @@ class _Opened:
         if self.ref.tape is not None:
             self.tape = self.ref.tape
             if self.mode == "a":
-                _position_for_append(self.tape)
+                start = plan_append(self.tape, self.ref.name)[0]
+                if self.tape.tell() != start:   # (the block at start may be a torn one)
+                    self.tape.seek(start)
             return self.tape
         if self.ref.extent is None:
+            if self.mode == "a":
+                self.kw["position"] = lambda t: plan_append(t, self.ref.name)
             self._cm = open_archive_tape(self.ref.path, self.mode, format=self.ref.format,
                                          **self.kw)
             self.tape = self._cm.__enter__()
-            if self.mode == "a":
-                _position_for_append(self.tape)
             return self.tape
         from ..dasd import open_dasd
         from .mdisk import MinidiskTape
 
         self._dev = open_dasd(self.ref.path, "r" if self.mode == "r" else "r+")
-        lo, hi = self.ref.extent
-        mode = self.mode
-        if mode == "a":
-            try:
-                MinidiskTape(self._dev, lo, hi, "r")
-            except SpoolkitError:
-                mode = "w"                     # no archive there yet: format the extent
-        self.tape = MinidiskTape(self._dev, lo, hi, mode)
+        try:
+            lo, hi = self.ref.extent
+            mode = self.mode
+            if mode == "a":
+                try:
+                    MinidiskTape(self._dev, lo, hi, "r")
+                except SpoolkitError:
+                    mode = "w"                 # no archive there yet: format the extent
+            self.tape = MinidiskTape(self._dev, lo, hi, mode)
+        except BaseException:
+            self._dev.close()
+            raise
         return self.tape
 
     def __exit__(self, et: Any, ev: Any, tb: Any) -> None:
@@ -119,40 +132,11 @@ class _Opened:
         try:
             if et is None and self.mode != "r":
                 self.tape.commit()             # the label switch makes the run visible
-            self.tape.close()
+                self.tape.close()
+            else:
+                self.tape.discard()            # what was written stays invisible
         finally:
             self._dev.close()
-
-
-def _position_for_append(tape: Any) -> None:
-    """Position a tape opened for append on its closing tapemark (the second
-    of the double tapemark), or at its end; only the first block of each tape
-    file is read, the rest skipped by tapemark.  A run cut short by a kill is
-    sealed first (its whole files get a catalog), so the new run stays
-    reachable behind it."""
-    from .archive import RunHeader
-
-    tape.rewind()
-    run: Optional[tuple[Any, int]] = None
-    after_data = False                       # the previous tape file was a run's data
-    while True:
-        pos = tape.tell()
-        b = read_next(tape)
-        if b is None or b is TAPEMARK:        # end of tape, or an empty file: the end
-            tape.seek(pos)
-            return
-        kind = block_kind(b)
-        if kind == "SPKR":
-            run = (RunHeader.decode(b, block=0), pos)
-        if tape.skip_files(1):
-            after_data = kind == "SPKR"
-            continue
-        # this tape file has no tapemark: a run cut short
-        if kind == "SPKR" and run is not None:
-            seal_torn_run(tape, run[0], run[1])
-        elif after_data and run is not None:   # its catalog file is torn
-            seal_torn_run(tape, run[0], run[1], catalog_at=pos)
-        return
 
 
 def _exists(ref: ArchiveRef) -> bool:
@@ -170,6 +154,13 @@ def _exists(ref: ArchiveRef) -> bool:
             return True
         except SpoolkitError:
             return False
+
+
+def _no_archive(ref: ArchiveRef, tape: Any) -> NotAnArchiveError:
+    """The error for a tape (or extent) that holds no spoolkit run."""
+    return NotAnArchiveError(f"no spoolkit spool archive on this "
+                             f"{'tape' if ref.extent is None else 'minidisk extent'} "
+                             f"({describe_tape(tape)})", path=ref.name)
 
 
 def is_volume(path: PathLike) -> bool:
@@ -215,12 +206,32 @@ class VolumeSource:
             close()
 
 
-class VolumeTarget:
-    """A spool volume that LOAD (or a DUMP to a volume) adds files to."""
+class VolumeTarget(Finalizing):
+    """A spool volume that LOAD (or a DUMP to a volume) adds files to.
 
-    def __init__(self, vol: Any) -> None:
+    ``owned``: the target opened the volume and closes it in :meth:`close`
+    (also at garbage collection or exit, with a ResourceWarning, if nobody
+    called it), so every file restored so far is on the volume."""
+
+    closed = True
+
+    def __init__(self, vol: Any, owned: bool = False) -> None:
         self.vol = vol
         self.name = getattr(vol, "path", None) or str(vol)
+        self.owned = owned
+        if owned:
+            self.closed = False
+            self._finalize_on_exit()
+
+    def close(self) -> None:
+        """Close the volume if the target opened it; idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        self._forget_on_exit()
+        close = getattr(self.vol, "close", None)
+        if close:
+            close()
 
     def restore(self, fh: FileHeader, pages: Iterable[Any], spoolid: str = "keep") -> int:
         return restore_file(self.vol, fh, pages, spoolid)
@@ -432,12 +443,14 @@ def scan(archives: Any, *, select: Selector = None, log: Optional[PathLike] = No
         out.refs[ref.name] = ref
         with _Opened(ref, "r") as tape:
             runs = read_runs(tape, ref.name)
+            if not runs:
+                raise _no_archive(ref, tape)
         out.runs += runs
         for run in runs:
             for e in run.entries:
                 if _selected(select, e):
                     out.log.add(e, "REFERENCED" if e.is_ref else "SCANNED",
-                                "" if run.complete else "(recovered: " + run.problem + ")")
+                                "" if run.whole else "(recovered: " + run.problem + ")")
     out.log.finish()
     if log:
         out.log.write(os.fspath(log))
@@ -461,7 +474,7 @@ def dump(source: Any, target: Any, *, select: Selector = None, incremental: Any 
          append: Optional[bool] = None, format: Optional[str] = None, compress: Any = None,
          level: Optional[int] = None, progress: Optional[Callable[[int], None]] = None,
          on_block: Optional[Callable[[int], None]] = None,
-         stop: Optional[threading.Event] = None) -> RunLog:
+         stop: Optional[threading.Event] = None, overwrite: bool = False) -> RunLog:
     """DUMP the selected spool files of ``source`` to ``target``.
 
     ``source``: a spool volume or system (anything with ``files()``) or an
@@ -472,6 +485,7 @@ def dump(source: Any, target: Any, *, select: Selector = None, incremental: Any 
     archive(s); files whose identity (owner, spool ID, created, CRC) they hold
     are listed by reference only, so a chain of runs restores the latest
     state.  A failed or interrupted dump leaves the target as it was.
+    ``append=False`` replaces an existing archive only with ``overwrite=True``.
     """
     select = as_selector(select)
     if isinstance(source, (str, os.PathLike, list)):
@@ -479,7 +493,8 @@ def dump(source: Any, target: Any, *, select: Selector = None, incremental: Any 
         try:
             return dump(src, target, select=select, incremental=incremental, log=log,
                         json_log=json_log, append=append, format=format, compress=compress,
-                        level=level, progress=progress, on_block=on_block, stop=stop)
+                        level=level, progress=progress, on_block=on_block, stop=stop,
+                        overwrite=overwrite)
         finally:
             src.close()
     src = source if hasattr(source, "archive_files") else VolumeSource(source)
@@ -491,9 +506,15 @@ def dump(source: Any, target: Any, *, select: Selector = None, incremental: Any 
         return _dump_to_volume(src, _open_target_volume(ref.path), select, log, json_log,
                                progress, close=True)
     known = _known_identities(incremental)
-    mode = "a" if (append is not False and _exists(ref)) else "w"
+    exists = _exists(ref)
+    mode = "a" if (append is not False and exists) else "w"
+    if mode == "w" and exists and not overwrite:
+        from ..errors import ExistsError
+        raise ExistsError("holds an archive already (append to it, or replace it with "
+                          "overwrite=True / --force)", path=ref.name)
     runlog = RunLog("DUMP", getattr(src, "name", ""), ref.name)
-    kw = {} if ref.extent is not None else {"compress": compress, "level": level}
+    kw = {} if ref.extent is not None else {"compress": compress, "level": level,
+                                            "overwrite": overwrite}
     with _Opened(ref, mode, **kw) as tape:
         writer = RunWriter(tape, str(getattr(src, "name", ""))[:64], on_block=on_block)
         try:
@@ -519,18 +540,13 @@ def dump(source: Any, target: Any, *, select: Selector = None, incremental: Any 
 
 
 def _write_logs(runlog: RunLog, log: Optional[PathLike], json_log: Optional[PathLike]) -> None:
-    if log:
-        runlog.write(os.fspath(log), os.fspath(json_log) if json_log else None)
-    elif json_log:
-        import json
-        with open(json_log, "w", encoding="utf-8") as f:
-            json.dump(runlog.to_dict(), f, indent=2)
+    runlog.write(os.fspath(log) if log else None, os.fspath(json_log) if json_log else None)
 
 
 def _open_target_volume(path: str) -> Any:  # pragma: no cover - bound to the spool API
     from . import open_volume  # type: ignore[attr-defined]
 
-    return VolumeTarget(open_volume(path, "r+"))
+    return VolumeTarget(open_volume(path, "r+"), owned=True)
 
 
 def _dump_to_volume(src: Any, tgt: VolumeTarget, select: Selector, log: Any, json_log: Any,
@@ -547,7 +563,7 @@ def _dump_to_volume(src: Any, tgt: VolumeTarget, select: Selector, log: Any, jso
                 progress(f.entry.pages)
     finally:
         if close:
-            tgt.vol.close()
+            tgt.close()
     runlog.finish()
     _write_logs(runlog, log, json_log)
     return runlog
@@ -592,6 +608,7 @@ def load(archives: Any, target: Any, *, select: Selector = None, spoolid: str = 
     else:
         tgt = VolumeTarget(target)
     runlog = RunLog("LOAD", res.log.source if res.log else "", getattr(tgt, "name", ""))
+    runlog.lines += _torn_run_lines(res.runs, entries)
     starts = {(r.archive, r.header.run_id): r.start for r in res.runs}
     by_archive: dict[str, list[CatalogEntry]] = {}
     for e in entries:
@@ -617,8 +634,28 @@ def load(archives: Any, target: Any, *, select: Selector = None, spoolid: str = 
         runlog.finish()
         _write_logs(runlog, log, json_log)
         if close:
-            tgt.vol.close()
+            tgt.close()
     return runlog
+
+
+def _torn_run_lines(runs: list[Run], entries: list[CatalogEntry]) -> list[Any]:
+    """Log lines for the runs that are not whole: a run cut short whose files
+    are loaded is an ERROR with each block its recovery passed over; one left
+    out of the latest state is SKIPPED; a sealed run is noted."""
+    used = {(e.archive, e.run_id) for e in entries}
+    lines = []
+    for run in runs:
+        if run.whole:
+            continue
+        if (run.archive, run.header.run_id) not in used:
+            lines.append(_problem_line(run, "SKIPPED"))
+        elif not run.complete:
+            lines.append(_problem_line(run))
+            lines += _damage_lines(run)
+        else:
+            lines.append(_problem_line(run, "SEALED"))
+            lines += _damage_lines(run)
+    return lines
 
 
 def _checked(pages: Iterator[Any], fh: FileHeader, path: str) -> Iterator[Any]:
@@ -642,9 +679,13 @@ def verify(archive: Any, *, log: Optional[PathLike] = None) -> RunLog:
     runlog = RunLog("VERIFY", ref.name)
     with _Opened(ref, "r") as tape:
         runs = read_runs(tape, ref.name, recover=True)
+        if not runs:
+            raise _no_archive(ref, tape)
         for run in runs:
-            if not run.complete:
-                runlog.lines.append(_problem_line(run))
+            if not run.whole:
+                runlog.lines.append(_problem_line(run, "ERROR" if not run.complete
+                                                  else "SEALED"))
+            runlog.lines += _damage_lines(run)
             for e in run.entries:
                 if e.is_ref:
                     runlog.add(e, "REFERENCED")
@@ -662,18 +703,26 @@ def verify(archive: Any, *, log: Optional[PathLike] = None) -> RunLog:
                     runlog.add(e, "ERROR", str(exc))
                     continue
                 runlog.add(e, "VERIFIED")
-        _verify_data_blocks(tape, runs, ref.name, runlog)
+        _verify_data_blocks(tape, [r for r in runs if r.complete], ref.name, runlog)
     runlog.finish()
     if log:
         runlog.write(os.fspath(log))
     return runlog
 
 
-def _problem_line(run: Run) -> Any:
+def _problem_line(run: Run, result: str = "ERROR") -> Any:
     from .runlog import LogLine
 
-    return LogLine("*RUN*", 0, "-", "-", 0, 0, "ERROR",
-                   f"run {run.header.run_id} ({run.header.source}): {run.problem}")
+    return LogLine("*RUN*", 0, "-", "-", 0, 0, result,
+                   f"run {run.header.run_id:x} ({run.header.source}): {run.problem}")
+
+
+def _damage_lines(run: Run) -> list[Any]:
+    """One ERROR line per block a reader of ``run`` had to pass over."""
+    from .runlog import LogLine
+
+    return [LogLine("*BLOCK*", 0, "-", "-", 0, 0, "ERROR",
+                    f"run {run.header.run_id:x}: {d.text()}") for d in run.damage]
 
 
 def _verify_data_blocks(tape: Any, runs: list[Run], path: str, runlog: RunLog) -> None:
@@ -807,4 +856,5 @@ def _open_source_volume(path: str) -> Any:
 
 
 __all__ = ["dump", "load", "scan", "verify", "watch", "ScanResult", "ArchiveRef", "as_ref",
+           "NotAnArchiveError",
            "VolumeSource", "VolumeTarget", "file_identity"]

@@ -23,6 +23,7 @@ from typing import Any, Optional
 from .._native import check, ffi, lib, new_err
 from ..dasd.base import DasdImage
 from ..errors import ChecksumError, FormatError, InvalidArgumentError, NoSpaceError
+from ..lifetime import Finalizing
 from .archive import crc32c
 
 RECORD = 4096
@@ -48,9 +49,17 @@ def protected_extents(dev: DasdImage) -> list[tuple[int, int]]:
     return [(0, 0)] + [(p.first, p.last) for p in guarded(dev)]
 
 
-class MinidiskTape:
+class MinidiskTape(Finalizing):
     """The tape block API (write_block, tapemark, read_block, tell, seek,
-    rewind, skip_files) on cylinders ``first..last`` of an open volume."""
+    rewind, skip_files) on cylinders ``first..last`` of an open volume.
+
+    Opened for writing, what is written becomes the archive only at
+    :meth:`commit`.  :meth:`close` (also run at garbage collection or exit,
+    with a ResourceWarning, when the program did not close it) commits when
+    the last thing written is a tapemark (a run's catalog file is closed),
+    else it leaves the archive as the last commit made it."""
+
+    closed = True                          # until the extent is open
 
     def __init__(self, dev: DasdImage, first: int, last: int, mode: str = "r",
                  *, check_overlap: bool = True) -> None:
@@ -75,6 +84,8 @@ class MinidiskTape:
         self._cache: tuple[int, Optional[bytearray]] = (-1, None)
         self._dirty = False
         self._written: set[int] = set()
+        self._ends_in_mark = False             # the last block written is a tapemark
+        self._pending = False                  # written since the last commit
         self.used = 0
         if mode == "w":
             self.used = 0
@@ -85,6 +96,9 @@ class MinidiskTape:
                 # after everything committed, closing tapemark included: what is
                 # written now stays invisible until commit() moves the label
                 self.pos = self.used
+        self.closed = False
+        if mode != "r":
+            self._finalize_on_exit()
 
     # -- label ------------------------------------------------------------
     def _label_bytes(self, used: int) -> bytes:
@@ -183,10 +197,12 @@ class MinidiskTape:
         if self.pos + _BLOCK.size + n > self.capacity:
             raise NoSpaceError(f"minidisk cylinders {self.first}-{self.last} are full "
                                f"({self.capacity} bytes)", path=self.dev.path)
+        self._pending = True
         self._io(self.pos, _BLOCK.pack(n, flags))
         if n:
             self._io(self.pos + _BLOCK.size, data)
         self.pos += _BLOCK.size + n
+        self._ends_in_mark = bool(flags & TM_FLAG)
 
     def write_block(self, data: Any) -> None:
         self._put(data, 0)
@@ -208,8 +224,10 @@ class MinidiskTape:
             raise NoSpaceError(f"minidisk cylinders {self.first}-{self.last} are full "
                                f"({self.capacity} bytes)", path=self.dev.path)
         off = self.pos
+        self._pending = True
         self._io(self.pos, framed)
         self.pos += n
+        self._ends_in_mark = False
         return off
 
     def read_block(self) -> Optional[_Block]:
@@ -254,9 +272,33 @@ class MinidiskTape:
         self._dirty = True
         self._flush_track()
         self.dev.flush()
+        self._pending = False
+
+    def discard(self) -> None:
+        """Close without committing: the archive stays as the last commit
+        made it (what was written after it is outside the label's extent)."""
+        if self.closed:
+            return
+        self._pending = False
+        self.close()
 
     def close(self) -> None:
-        self._flush_track()
+        """Finish: commit a write that ended on a tapemark (see the class),
+        write the cached track; idempotent."""
+        if self.closed:
+            return
+        try:
+            if self.mode != "r" and self._pending and self._ends_in_mark:
+                self.commit()
+            else:
+                self._flush_track()
+        finally:
+            self.closed = True
+            self._forget_on_exit()
+
+    def __repr__(self) -> str:
+        return (f"<MinidiskTape {self.dev.path} cylinders {self.first}-{self.last} "
+                f"mode={self.mode} at {self.pos}>")
 
 
 __all__ = ["MinidiskTape", "protected_extents"]

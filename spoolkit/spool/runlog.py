@@ -106,12 +106,21 @@ class RunLog:
             "rate": round(self.rate), "lines": [x.to_dict() for x in self.lines],
         }
 
-    def write(self, path: str, json_path: Optional[str] = None) -> None:
+    def write(self, path: Optional[str], json_path: Optional[str] = None) -> None:
         """Append the text log to ``path`` (and the JSON summary to ``json_path``)."""
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(self.text())
+        if path:
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(self.text())
         if json_path:
-            with open(json_path, "w", encoding="utf-8") as f:
+            self.write_json(json_path)
+
+    def write_json(self, path: str) -> None:
+        """Write the JSON summary to ``path``: a report of this run, so an
+        older one there is replaced, atomically (never half-written)."""
+        from ..output import atomic_output
+
+        with atomic_output(path, overwrite=True) as tmp:
+            with open(tmp, "w", encoding="utf-8") as f:
                 json.dump(self.to_dict(), f, indent=2)
 
     def emit_to(self, out: TextIO) -> None:
