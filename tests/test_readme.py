@@ -153,8 +153,8 @@ def test_readme_block(tmp_path, lang, line, code):
     else:
         env = {**ENV, "PATH": f"{_shim(tmp_path)}:{os.environ['PATH']}"}
         # a watch runs until it is told to stop: end it as the README says, with SIGTERM
-        script = re.sub(r"^(spoolkit spool watch .*?)(\s+#.*)?$", r"timeout -s TERM 3 \1",
-                        code, flags=re.M)
+        script = re.sub(r"^(spoolkit spool watch .*?)(\s+#.*)?$",
+                        r"timeout --preserve-status -s TERM 3 \1", code, flags=re.M)
         proc = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path,
                               env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, (f"README.md:{line} ({lang}) failed:\n{code}\n"
