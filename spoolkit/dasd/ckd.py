@@ -20,7 +20,13 @@ from dataclasses import dataclass
 from typing import Any, Optional, Union
 
 from .._native import check, ffi, lib, new_err
-from ..errors import FormatError, InvalidArgumentError, NotFoundError, TruncatedError
+from ..errors import (
+    FormatError,
+    InvalidArgumentError,
+    NotFoundError,
+    TruncatedError,
+    WriteError,
+)
 from ..geometry import CKDDevice
 from ..lock import lock_fd
 from ..output import atomic_outputs, check_destination, fsync_checked, write_all
@@ -425,25 +431,42 @@ FORMAT_CHUNK = 4 << 20    # bytes of null tracks formatted per write
 def format_file(fd: int, name: str, hdr: DevHeader, dev: CKDDevice, first_cyl: int,
                 ncyl: int, nullfmt: int, track0: Optional[bytes] = None) -> None:
     """Write a device header and ``ncyl`` cylinders of null tracks from
-    ``first_cyl`` to ``fd`` (every byte written and checked: a full file
-    system fails here, never later through a sparse file or a map)."""
+    ``first_cyl`` to ``fd``.
+
+    Only the bytes of each null track (HA, R0, ... EOT) are written, every
+    write checked; the zeros after them stay holes, so a new 3390-3 takes
+    ~200 MB of disk, not 2.8 GB.  A later track write that fills a hole on a
+    full file system fails with WriteError and the track keeps its old image.
+    """
     trksize = dev.track_size
-    write_all(fd, hdr.build(), name, 0)
     ntrks = ncyl * dev.heads
+    size = DEVHDR_SIZE + ntrks * trksize
+    try:
+        os.ftruncate(fd, size)
+    except OSError as exc:
+        raise WriteError(f"cannot size the image to {size} bytes: {exc.strerror}",
+                         errno=exc.errno, path=name) from None
+    write_all(fd, hdr.build(), name, 0)
     per = max(1, FORMAT_CHUNK // trksize)
     buf = bytearray(per * trksize)
+    view = memoryview(buf)
     err = new_err()
+    used = check(lib.spk_track_null(ffi.from_buffer(buf), trksize, 0, 0, nullfmt, err), err,
+                 path=name)
     t = 0
     while t < ntrks:
         k = min(per, ntrks - t)
         check(lib.spk_ckd_format(ffi.from_buffer(buf), k * trksize, trksize,
                                  first_cyl * dev.heads + t, k, dev.heads, nullfmt, err),
               err, path=name)
+        if used * 2 > trksize:   # e.g. nullfmt 2: the slots are mostly records
+            write_all(fd, view[:k * trksize], name, DEVHDR_SIZE + t * trksize)
+        else:
+            base = DEVHDR_SIZE + t * trksize
+            for i in range(k):
+                write_all(fd, view[i * trksize:i * trksize + used], name, base + i * trksize)
         if t == 0 and track0 is not None:
-            buf[:trksize] = track0.ljust(trksize, b"\0")
-        write_all(fd, memoryview(buf)[:k * trksize], name, DEVHDR_SIZE + t * trksize)
-        if t == 0 and track0 is not None:
-            buf[:trksize] = bytes(trksize)  # the next chunks' slots start clean
+            write_all(fd, track0, name, DEVHDR_SIZE)
         t += k
 
 
