@@ -503,6 +503,9 @@ def open_cp_volume(path: Union[str, os.PathLike], mode: str = "r") -> CPVolume:
     why = describe_head(head) if head is not None else None
     if why:
         raise FormatError(why, path=p)
+    if mode != "r":
+        with open_dasd(p, "r") as dev:  # a file that is no CP volume is not touched
+            read_allocation(dev)
     dev = open_dasd(p, mode)
     try:
         return CPVolume(dev)
