@@ -10,6 +10,8 @@ are formatted lazily: a track that was never written is the null track
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import struct
 from collections import OrderedDict
@@ -27,8 +29,10 @@ from ..errors import (
     FormatError,
     InvalidArgumentError,
     NoSpaceError,
+    SpoolkitError,
     TruncatedError,
     UnsupportedError,
+    WriteError,
 )
 from ..geometry import parse_device
 from ..output import atomic_output, check_destination
@@ -335,7 +339,8 @@ class CPVolume:
             old = self._track_pages(trk) if len(new) < spt else [_ZERO_PAGE] * spt
             merged = [bytes(new.get(i, old[i])) for i in range(spt)]
             cyl, head = divmod(trk, self.dev.heads)
-            self.dev.write_track(cyl, head, self._slot_track(cyl, head, b"".join(merged)))
+            with _checked(self.path, (cyl, head)):
+                self.dev.write_track(cyl, head, self._slot_track(cyl, head, b"".join(merged)))
             self._cache.pop(trk, None)
             self._cache[trk] = merged
             if len(self._cache) > self._cache_max:
@@ -356,7 +361,8 @@ class CPVolume:
         ``entries`` files): one rewrite of track 0, the atomic step."""
         alloc = self.allocation.switched(slot, pages, entries)
         volser = self.dev.volser or "CPVOL"
-        self.dev.write_track(0, 0, _track0(self.dev, volser, alloc))
+        with _checked(self.path, (0, 0)):
+            self.dev.write_track(0, 0, _track0(self.dev, volser, alloc))
         self.allocation = alloc
 
     def reread(self) -> None:
@@ -366,7 +372,9 @@ class CPVolume:
         self.allocation = read_allocation(self.dev)
 
     def flush(self) -> None:
-        self.dev.flush()
+        """Write the image's pending tables (a failure is a WriteError)."""
+        with _checked(self.path):
+            self.dev.flush()
 
     def close(self) -> None:
         self.dev.close()
@@ -376,6 +384,19 @@ class CPVolume:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def _checked(path: str, track: Optional[tuple[int, int]] = None) -> Iterator[None]:
+    """An OSError of the image under a write becomes a WriteError naming it."""
+    try:
+        yield
+    except SpoolkitError:
+        raise
+    except OSError as exc:
+        what = "the file system is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) \
+            else f"write failed: {exc.strerror or exc}"
+        raise WriteError(what, errno=exc.errno, path=path, track=track) from None
 
 
 class SlotAllocator:
