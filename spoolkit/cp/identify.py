@@ -11,10 +11,16 @@ import os
 import stat
 from typing import Optional
 
+from ..errors import FormatError
+
 _E = "cp037"
 CKD_IDS = {"CKD_P370": "plain", "CKD_P064": "plain", "CKD_C370": "compressed",
            "CKD_C064": "compressed (64-bit)", "CKD_S370": "shadow", "CKD_S064": "shadow"}
 FBA_IDS = ("FBA_C370", "FBA_C064", "FBA_S370", "FBA_S064")
+
+
+class NotAVolumeError(FormatError):
+    """The file is something else than a spoolkit CP volume (the message says what)."""
 
 
 def not_a_file(path: str) -> Optional[str]:
@@ -84,4 +90,4 @@ def describe_track0(records: list) -> str:
             "not a spoolkit CP volume")
 
 
-__all__ = ["describe_head", "describe_track0", "not_a_file"]
+__all__ = ["NotAVolumeError", "describe_head", "describe_track0", "not_a_file"]

@@ -36,7 +36,7 @@ from ..errors import (
 )
 from ..geometry import parse_device
 from ..output import atomic_output, check_destination
-from .identify import describe_head, describe_track0, not_a_file
+from .identify import NotAVolumeError, describe_head, describe_track0, not_a_file
 
 PAGE_SIZE = 4096
 EXTENT_TYPES = ("PERM", "PAGE", "SPOL", "DRCT", "TDSK", "PARM")
@@ -495,7 +495,8 @@ def read_allocation(dev: DasdImage) -> Allocation:
     for rec in track.records:
         if rec.r == 4 and not rec.kl and bytes(rec.data[:8]) == MAGIC:
             return parse_allocation(rec.data, dev.cylinders, dev.path)
-    raise FormatError(describe_track0(track.records), path=dev.path, track=(0, 0), record=4)
+    raise NotAVolumeError(describe_track0(track.records), path=dev.path, track=(0, 0),
+                          record=4)
 
 
 def read_cp_extents(dev: DasdImage) -> list[Extent]:
@@ -523,10 +524,18 @@ def open_cp_volume(path: Union[str, os.PathLike], mode: str = "r") -> CPVolume:
         head = None     # open_dasd reports it
     why = describe_head(head) if head is not None else None
     if why:
-        raise FormatError(why, path=p)
+        raise NotAVolumeError(why, path=p)
     if mode != "r":
-        with open_dasd(p, "r") as dev:  # a file that is no CP volume is not touched
-            read_allocation(dev)
+        # a file that is no CP volume is not opened for writing at all (a CCKD
+        # open for update writes its header); an unreadable file, or one a
+        # writer is changing right now, is checked again under the r+ lock
+        try:
+            with open_dasd(p, "r") as dev:
+                read_allocation(dev)
+        except NotAVolumeError:
+            raise
+        except (SpoolkitError, OSError):
+            pass
     dev = open_dasd(p, mode)
     try:
         return CPVolume(dev)
