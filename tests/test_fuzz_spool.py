@@ -160,7 +160,7 @@ def test_mutated_allocation_map(seeds, tmp_path, edits, fix):
         for off, val in edits:
             if off < len(data):
                 data[off] = val
-            elif off % 7 == 0:
+            elif off % 7 == 0 and data:
                 del data[off % len(data):]
             else:
                 data += bytes([val])
