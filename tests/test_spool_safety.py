@@ -233,7 +233,11 @@ def _inputs(tmp_path):
     with spoolkit.tape.open_tape(tape, "w") as t:
         t.write_block(b"\xf1" * 80)
         t.tapemark()
+    from spoolkit.dasd.ckd import DevHeader
+    zero = tmp_path / "zero.ckd"
+    zero.write_bytes(DevHeader("CKD_P370", 15, 56832, 0x90, 0, 0).build())
     return real + [
+        (zero, "is a CKD image with no cylinders"),
         (plain, "CKD disk image (volume PLAIN1) without an SPKALLOC"),
         (tape, "is an AWS tape image"),
         (fba, "plain FBA disk image"),

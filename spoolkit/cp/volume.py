@@ -491,6 +491,9 @@ def format_volume(path: Union[str, os.PathLike], model: str = "3390-3", *, volse
 def read_allocation(dev: DasdImage) -> Allocation:
     """The SPKALLOC map from track 0 R4 (FormatError saying what the volume
     is if it has none)."""
+    if dev.cylinders < 1:
+        raise NotAVolumeError("is a CKD image with no cylinders, not a CP volume",
+                              path=dev.path)
     track = dev.read_track(0, 0)
     for rec in track.records:
         if rec.r == 4 and not rec.kl and bytes(rec.data[:8]) == MAGIC:
