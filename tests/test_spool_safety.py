@@ -480,18 +480,11 @@ def _cli(*args, timeout=60):
                           capture_output=True, text=True, timeout=timeout)
 
 
-def _dasd_writes_checked() -> bool:
-    import spoolkit.dasd.cckd
-    return hasattr(spoolkit.dasd.cckd, "write_all")
-
-
 @pytest.mark.parametrize("suffix", [".ckd", ".cckd"])
 def test_add_on_full_file_system(small_fs, tmp_path, capsys, suffix):
     """spool add until the file system is full: the failing add exits 2 naming
     the problem, every earlier file reads back, and after room is made the
     next add works."""
-    if not _dasd_writes_checked():
-        pytest.skip("the DASD layer does not check its writes yet (f-dasdw's change)")
     mnt, kind = small_fs
     img = mnt / ("v" + suffix)
     cyls, spol = (6, "1-4") if suffix == ".ckd" else (40, "1-38")
@@ -544,8 +537,6 @@ def test_add_on_full_file_system(small_fs, tmp_path, capsys, suffix):
 def test_format_on_full_file_system(small_fs):
     """A volume that does not fit: exit 2, no file, no temporary left."""
     mnt, kind = small_fs
-    if not _dasd_writes_checked():
-        pytest.skip("the DASD layer does not check its writes yet (f-dasdw's change)")
     img = mnt / "big.ckd"
     r = _cli("spool", "format", img, "3390", "--volser", "BIG001", "--cylinders", 100,
              "--spol", "1-98", "--drct", 99)
