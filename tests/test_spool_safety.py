@@ -543,3 +543,20 @@ def test_format_on_full_file_system(small_fs):
     assert r.returncode == 2 and "the file system is full" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
     assert [f.name for f in mnt.iterdir() if f.name != "lost+found"] == []
+
+
+def test_system_close_closes_every_volume(tmp_path):
+    from spoolkit.spool import System
+    vols = [create_volume(tmp_path / f"v{i}.cckd", "3390", volser=f"SPL00{i}",
+                          extents=EXTENTS, cylinders=20) for i in range(3)]
+    sysm = System(vols)
+    sysm.add(_sf(1), volume=2)
+
+    def fail():
+        raise OSError(5, "Input/output error")
+    vols[0].cp.close = fail
+    with pytest.raises(OSError):
+        sysm.close()
+    assert vols[1].closed and vols[2].closed
+    with open_volume(tmp_path / "v2.cckd", "r+") as vol:       # lock released, data there
+        assert vol.spoolids() == [1]

@@ -48,8 +48,7 @@ INDEX_VERSION = 2
 INDEX_HEAD = 16
 INDEX_ENTRY = 16
 INDEX_PER_PAGE = (PAGE_SIZE - 4 - INDEX_HEAD) // INDEX_ENTRY     # 254
-INDEX_GEN = INDEX_HEAD + INDEX_PER_PAGE * INDEX_ENTRY            # 4080: generation (8)
-INDEX_TOTAL = INDEX_GEN + 8                                      # 4088: files in the chain
+INDEX_GEN = INDEX_HEAD + INDEX_PER_PAGE * INDEX_ENTRY    # 4080: generation (8), files (4)
 INDEX_CRC = PAGE_SIZE - 4
 _ZERO = bytes(PAGE_SIZE)
 
