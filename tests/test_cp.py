@@ -9,7 +9,9 @@ import pytest
 from spoolkit import open_dasd
 from spoolkit.cp import format_volume, open_cp_volume, read_allocation, read_cp_extents
 from spoolkit.cp.volume import MAGIC
-from spoolkit.errors import AddressError, FormatError, InvalidArgumentError
+from spoolkit.dasd.track import Track
+from spoolkit.errors import AddressError, ChecksumError, FormatError, InvalidArgumentError
+from spoolkit.spool.pages import crc32c
 
 EXTENTS = [("SPOL", 1, 10), ("DRCT", 11, 11), ("PAGE", 12, 19)]
 MODELS = [("3390-3", 15, 12), ("3380", 15, 10), ("3350", 30, 4)]
@@ -29,10 +31,13 @@ def test_format_track0_and_slots(tmp_path, model, heads, spt, suffix):
         assert vol1[46:51].decode("cp037") == "CPVOL"
         assert vol1[11:16] == bytes([0, 0, 0, 0, 5])
         alloc = bytes(recs[4].data)
-        assert alloc[:8] == MAGIC and struct.unpack_from(">HH", alloc, 8) == (1, 3)
+        assert alloc[:8] == MAGIC and struct.unpack_from(">HH", alloc, 8) == (2, 3)
         assert alloc[12:16].decode("cp037") == "SPOL"
         assert struct.unpack_from(">II", alloc, 16) == (1, 10)
-        assert struct.unpack_from(">Q", alloc, len(alloc) - 8) == (0,)
+        # index slot, pages, files, generation; CRC-32C of all before it
+        assert len(alloc) == 12 + 3 * 12 + 28
+        assert struct.unpack_from(">QIIQ", alloc, 48) == (0, 0, 0, 0)
+        assert struct.unpack_from(">I", alloc, 72)[0] == crc32c(alloc[:72])
         assert bytes(recs[5].key) == b"\x04" * 44 and recs[5].data[0] == 0xF4
         assert recs[6].data[0] == 0xF5 and bytes(recs[6].data[1:]) == bytes(95)
         assert [(e.kind, e.first_cyl, e.last_cyl) for e in read_cp_extents(dev)] == \
@@ -73,18 +78,65 @@ def test_no_allocation_map(tmp_path):
             read_allocation(dev)
 
 
-def test_damaged_allocation_map(tmp_path):
-    from spoolkit.dasd.track import Track
-    p = tmp_path / "v.ckd"
-    format_volume(p, "3390", volser="A", extents=EXTENTS, cylinders=20)
+def _rewrite_alloc(p, change, recrc=True):
     with open_dasd(p, "r+") as dev:
         recs = dev.read_track(0, 0).records
         data = bytearray(recs[3].data)
-        struct.pack_into(">II", data, 16, 9, 12)                  # overlaps DRCT 11
+        change(data)
+        if recrc:
+            struct.pack_into(">I", data, len(data) - 4, crc32c(bytes(data[:-4])))
         dev.write_track(0, 0, Track.from_records(0, 0, [
             (r.r, bytes(r.key), bytes(data) if r.r == 4 else bytes(r.data)) for r in recs]))
+
+
+def test_damaged_allocation_map(tmp_path):
+    p = tmp_path / "v.ckd"
+    format_volume(p, "3390", volser="A", extents=EXTENTS, cylinders=20)
+    _rewrite_alloc(p, lambda d: struct.pack_into(">II", d, 16, 9, 12))   # overlaps DRCT 11
     with open_dasd(p) as dev, pytest.raises(FormatError, match="overlap"):
         read_allocation(dev)
+
+
+@pytest.mark.parametrize("off", [8 + 2, 16, 48 + 7, 56, 60 + 3, 64 + 7])
+def test_allocation_map_crc_covers_every_field(tmp_path, off):
+    """Extents, index pointer, page and file counts and generation are all
+    CRC-covered: one flipped bit anywhere is a ChecksumError."""
+    p = tmp_path / "v.ckd"
+    format_volume(p, "3390", volser="A", extents=EXTENTS, cylinders=20)
+    _rewrite_alloc(p, lambda d: d.__setitem__(off, d[off] ^ 1), recrc=False)
+    with open_dasd(p) as dev, pytest.raises(ChecksumError, match="SPKALLOC CRC"):
+        read_allocation(dev)
+
+
+@pytest.mark.parametrize("fields,match", [
+    ((5, 0, 0, 1), "index of 0 pages from slot 5"),
+    ((0, 1, 0, 1), "index of 1 pages from slot 0"),
+    ((5, 1, 300, 1), "with 300 files"),
+    ((5, 1, 10000, 1), "with 10000 files"),
+    ((5, 2**31, 1, 1), "index of 2147483648 pages"),
+])
+def test_allocation_map_counts_range_checked(tmp_path, fields, match):
+    p = tmp_path / "v.ckd"
+    format_volume(p, "3390", volser="A", extents=EXTENTS, cylinders=20)
+    _rewrite_alloc(p, lambda d: struct.pack_into(">QIIQ", d, 48, *fields))
+    with open_dasd(p) as dev, pytest.raises(FormatError, match=match):
+        read_allocation(dev)
+
+
+def test_version1_allocation_map_read(tmp_path):
+    """A version 1 map (no CRC, no counts) as spoolkit wrote it before is read."""
+    p = tmp_path / "v.ckd"
+    format_volume(p, "3390", volser="A", extents=EXTENTS, cylinders=20)
+
+    def to_v1(d):
+        struct.pack_into(">H", d, 8, 1)
+        d[48:] = struct.pack(">Q", 77)
+    _rewrite_alloc(p, to_v1, recrc=False)
+    with open_dasd(p) as dev:
+        a = read_allocation(dev)
+    assert (a.version, a.index_slot, a.index_pages, a.generation) == (1, 77, 0, 0)
+    assert [(e.kind, e.first_cyl, e.last_cyl) for e in a.extents] == \
+        sorted([tuple(e) for e in EXTENTS], key=lambda e: e[1])
 
 
 def test_peers(tmp_path, herc):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
 from ..cp import format_volume
+from ..errors import InvalidArgumentError
+from ..output import atomic_output, check_destination, write_all
 from ..spool import SpoolFile, open_volume
 from ..spool.pages import PAGE_SIZE
 from ..spool.vmur import import_raw
-from .common import add_json, emit, parse_range, table
+from .common import add_force, add_json, emit, parse_range, table
 
 
 def _span(text: str) -> tuple[int, int]:
@@ -31,6 +34,7 @@ def register(sub: Any) -> None:
                        help=f"{kind.upper()} extent (cylinders, repeatable)")
     q.add_argument("--compress", choices=("zlib", "bzip2"),
                    help="compressed CCKD (default: plain unless IMG ends .cckd)")
+    add_force(q, "IMG")
     add_json(q)
     q.set_defaults(func=cmd_format)
 
@@ -70,6 +74,7 @@ def register(sub: Any) -> None:
                    help="CMS Pipelines READER records, each with a 2-byte length prefix")
     q.add_argument("--asa", action="store_true", help="ASA carriage control in text")
     q.add_argument("-o", "--output", metavar="FILE", help="file to write (default stdout)")
+    add_force(q, "the -o file")
     q.set_defaults(func=cmd_get, form="text")
 
     q = s.add_parser("remove", help="purge spool files")
@@ -86,8 +91,12 @@ def register(sub: Any) -> None:
 def cmd_format(args: Any) -> int:
     extents = [(kind.upper(), *_span(r)) for kind in ("spol", "drct", "page", "tdsk", "perm")
                for r in getattr(args, kind)]
+    if args.cylinders is not None and args.cylinders < 1:
+        raise InvalidArgumentError(f"--cylinders {args.cylinders}: a volume has at least one "
+                                   "cylinder", path=args.image)
     path = format_volume(args.image, args.device, volser=args.volser, extents=extents,
-                         compress=args.compress, cylinders=args.cylinders)
+                         compress=args.compress, cylinders=args.cylinders,
+                         overwrite=args.force)
     with open_volume(path) as vol:
         info = {"path": path, "volser": vol.cp.volser, "device": vol.cp.dev.model,
                 "cylinders": vol.cp.dev.cylinders, "slots_per_track": vol.cp.slots_per_track,
@@ -172,6 +181,8 @@ def cmd_get(args: Any) -> int:
     from ..pipes import reader_records
     from ..spool.vmur import export_raw
 
+    if args.output:
+        check_destination(args.output, overwrite=args.force)   # refuse before any work
     with open_volume(args.image) as vol:
         sf = vol.get(args.spoolid)
         if args.form == "raw":
@@ -181,9 +192,12 @@ def cmd_get(args: Any) -> int:
         else:
             out = sf.render_text(asa=args.asa).encode()
     if args.output:
-        from ..util import atomic_output
-        with atomic_output(args.output) as tmp, open(tmp, "wb") as f:
-            f.write(out)
+        with atomic_output(args.output, overwrite=args.force) as tmp:
+            fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
+            try:
+                write_all(fd, out, tmp)
+            finally:
+                os.close(fd)
     else:
         sys.stdout.buffer.write(out)
         sys.stdout.flush()

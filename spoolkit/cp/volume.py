@@ -10,6 +10,8 @@ are formatted lazily: a track that was never written is the null track
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import struct
 from collections import OrderedDict
@@ -23,19 +25,29 @@ from ..dasd.ckd import IPL1_DATA, check_volser, vol1_data
 from ..dasd.track import Track
 from ..errors import (
     AddressError,
+    ChecksumError,
     FormatError,
     InvalidArgumentError,
     NoSpaceError,
+    SpoolkitError,
     TruncatedError,
     UnsupportedError,
+    WriteError,
 )
 from ..geometry import parse_device
+from ..output import atomic_output, check_destination
+from .identify import NotAVolumeError, describe_head, describe_track0, not_a_file
 
 PAGE_SIZE = 4096
 EXTENT_TYPES = ("PERM", "PAGE", "SPOL", "DRCT", "TDSK", "PARM")
 SLOT_EXTENTS = ("PAGE", "SPOL", "DRCT", "TDSK")
 MAGIC = "SPKALLOC".encode("cp037")
-VERSION = 1
+VERSION = 2
+#: the largest volume format_volume makes (the 16-bit CC of a track address)
+MAX_CYLINDERS = 65535
+#: the most extents an SPKALLOC record may list (one per cylinder at most)
+MAX_EXTENTS = 1024
+_PER_PAGE = 254     # spool index entries per DRCT page (spoolkit.spool.volume)
 _E = "cp037"
 _ZERO_PAGE = bytes(PAGE_SIZE)
 
@@ -54,17 +66,39 @@ class Extent:
 
 @dataclass(frozen=True)
 class Allocation:
-    """The SPKALLOC record: the extents and the slot of the first index page."""
+    """The SPKALLOC record: the extents and the current spool index.
+
+    ``index_slot`` is the slot of the first index page (0: no index),
+    ``index_pages`` and ``entries`` the length of that chain and the files it
+    lists, ``generation`` counts index switches (every index page carries it,
+    so an older index cannot pass for the current one).  Version 2 covers all
+    of it with a CRC-32C; version 1 records (``version=1``) have only the
+    extents and the slot.
+    """
 
     extents: tuple[Extent, ...]
     index_slot: int = 0
+    index_pages: int = 0
+    entries: int = 0
+    generation: int = 0
+    version: int = VERSION
 
     def build(self) -> bytes:
         out = bytearray(MAGIC + struct.pack(">HH", VERSION, len(self.extents)))
         for e in self.extents:
             out += e.kind.encode(_E) + struct.pack(">II", e.first_cyl, e.last_cyl)
-        out += struct.pack(">Q", self.index_slot)
+        out += struct.pack(">QIIQ", self.index_slot, self.index_pages, self.entries,
+                           self.generation)
+        out += struct.pack(">I", _crc32c(bytes(out)))
         return bytes(out)
+
+    def switched(self, slot: int, pages: int, entries: int) -> Allocation:
+        """The record naming a new index (next generation, current version)."""
+        return Allocation(self.extents, slot, pages, entries, self.generation + 1)
+
+
+def _crc32c(data: bytes) -> int:
+    return lib.spk_crc32c(0, ffi.from_buffer(data), len(data))
 
 
 def _extents(extents: Iterable, cylinders: int, path: Optional[str] = None) -> tuple[Extent, ...]:
@@ -103,18 +137,29 @@ def _extents(extents: Iterable, cylinders: int, path: Optional[str] = None) -> t
 
 
 def parse_allocation(data: bytes, cylinders: int, path: Optional[str] = None) -> Allocation:
-    """Parse and validate an SPKALLOC record (FormatError names what is wrong)."""
+    """Parse and validate an SPKALLOC record (FormatError names what is wrong).
+
+    Version 2 is CRC-covered; version 1 (no CRC, only the index slot) is read
+    with every field range-checked."""
     data = bytes(data)
     where = {"path": path, "track": (0, 0), "record": 4}
     if len(data) < 20 or data[:8] != MAGIC:
         raise FormatError("R4 is not an SPKALLOC allocation map", **where)
     version, count = struct.unpack_from(">HH", data, 8)
-    if version != VERSION:
-        raise FormatError(f"SPKALLOC version {version}, this spoolkit reads {VERSION}", **where)
-    need = 12 + 12 * count + 8
-    if len(data) < need:
+    if version not in (1, 2):
+        raise FormatError(f"SPKALLOC version {version}, this spoolkit reads 1 and 2", **where)
+    if version == 2:
+        # the CRC ends the record, so it covers the extent count too
+        stored, = struct.unpack_from(">I", data, len(data) - 4)
+        if stored != _crc32c(data[:-4]):
+            raise ChecksumError("SPKALLOC CRC-32C mismatch", offset=len(data) - 4, **where)
+    tail = 8 if version == 1 else 28
+    need = 12 + 12 * count + tail
+    if len(data) < need or (version == 2 and len(data) != need):
         raise TruncatedError(f"SPKALLOC of {len(data)} bytes holds {count} extents "
                              f"({need} bytes)", **where)
+    if count > MAX_EXTENTS:
+        raise FormatError(f"SPKALLOC lists {count} extents (at most {MAX_EXTENTS})", **where)
     raw = []
     for i in range(count):
         off = 12 + 12 * i
@@ -130,8 +175,15 @@ def parse_allocation(data: bytes, cylinders: int, path: Optional[str] = None) ->
         raise FormatError(f"SPKALLOC: {exc.message}", **where) from None
     if [(e.kind, e.first_cyl, e.last_cyl) for e in extents] != raw:
         raise FormatError("SPKALLOC extents are not sorted", **where)
-    index_slot, = struct.unpack_from(">Q", data, len(data) - 8)
-    return Allocation(extents, index_slot)
+    index_slot, = struct.unpack_from(">Q", data, 12 + 12 * count)
+    if version == 1:
+        return Allocation(extents, index_slot, version=1)
+    pages, entries, generation = struct.unpack_from(">IIQ", data, 12 + 12 * count + 8)
+    if (index_slot == 0) != (pages == 0) or entries > 9999 or pages > -(-9999 // 254) \
+            or (pages and entries > 254 * pages):
+        raise FormatError(f"SPKALLOC names an index of {pages} pages from slot {index_slot} "
+                          f"with {entries} files", offset=12 + 12 * count, **where)
+    return Allocation(extents, index_slot, pages, entries, generation)
 
 
 # -- track 0 -----------------------------------------------------------------
@@ -287,7 +339,8 @@ class CPVolume:
             old = self._track_pages(trk) if len(new) < spt else [_ZERO_PAGE] * spt
             merged = [bytes(new.get(i, old[i])) for i in range(spt)]
             cyl, head = divmod(trk, self.dev.heads)
-            self.dev.write_track(cyl, head, self._slot_track(cyl, head, b"".join(merged)))
+            with _checked(self.path, (cyl, head)):
+                self.dev.write_track(cyl, head, self._slot_track(cyl, head, b"".join(merged)))
             self._cache.pop(trk, None)
             self._cache[trk] = merged
             if len(self._cache) > self._cache_max:
@@ -303,15 +356,25 @@ class CPVolume:
         del image[n:]
         return image
 
-    def set_index_slot(self, slot: int) -> None:
-        """Switch the index pointer: one rewrite of track 0 (the atomic step)."""
-        alloc = Allocation(self.allocation.extents, slot)
+    def set_index(self, slot: int, pages: int, entries: int) -> None:
+        """Switch to a new spool index (``pages`` pages from ``slot``, listing
+        ``entries`` files): one rewrite of track 0, the atomic step."""
+        alloc = self.allocation.switched(slot, pages, entries)
         volser = self.dev.volser or "CPVOL"
-        self.dev.write_track(0, 0, _track0(self.dev, volser, alloc))
+        with _checked(self.path, (0, 0)):
+            self.dev.write_track(0, 0, _track0(self.dev, volser, alloc))
         self.allocation = alloc
 
+    def reread(self) -> None:
+        """Forget cached pages and read the allocation map again (after a
+        failed update, whose effect on the file is unknown)."""
+        self._cache.clear()
+        self.allocation = read_allocation(self.dev)
+
     def flush(self) -> None:
-        self.dev.flush()
+        """Write the image's pending tables (a failure is a WriteError)."""
+        with _checked(self.path):
+            self.dev.flush()
 
     def close(self) -> None:
         self.dev.close()
@@ -321,6 +384,19 @@ class CPVolume:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def _checked(path: str, track: Optional[tuple[int, int]] = None) -> Iterator[None]:
+    """An OSError of the image under a write becomes a WriteError naming it."""
+    try:
+        yield
+    except SpoolkitError:
+        raise
+    except OSError as exc:
+        what = "the file system is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) \
+            else f"write failed: {exc.strerror or exc}"
+        raise WriteError(what, errno=exc.errno, path=path, track=track) from None
 
 
 class SlotAllocator:
@@ -378,43 +454,52 @@ def _compressed(path: str, compress: Optional[str]) -> Optional[str]:
 
 def format_volume(path: Union[str, os.PathLike], model: str = "3390-3", *, volser: str,
                   extents: Iterable, compress: Optional[str] = None,
-                  cylinders: Optional[int] = None) -> str:
+                  cylinders: Optional[int] = None, overwrite: bool = False) -> str:
     """Create a CP-formatted CKD volume (plain, or CCKD with ``compress=`` or
     a name ending ``.cckd``).  Slot tracks are left as null tracks (lazy
-    format; they read as zero pages).  The file appears only when complete."""
+    format; they read as zero pages).  The file appears only when complete;
+    an existing file is refused (ExistsError) unless ``overwrite``."""
     path = os.fspath(path)
     _, ncyl = parse_device(model)
     if cylinders is not None:
+        if isinstance(cylinders, bool) or not isinstance(cylinders, int):
+            raise InvalidArgumentError(f"cylinders must be an integer, not {cylinders!r}",
+                                       path=path)
         ncyl = cylinders
+    if not 1 <= ncyl <= MAX_CYLINDERS:
+        raise InvalidArgumentError(f"{ncyl} cylinders: a CP volume has 1 to {MAX_CYLINDERS}",
+                                   path=path)
+    if not isinstance(volser, str) or not volser.isascii():
+        raise InvalidArgumentError(f"volume serial {volser!r} must be 1-6 letters or digits",
+                                   path=path)
     volser = check_volser(volser)
     exts = _extents(extents, ncyl, path)
     comp = _compressed(path, compress)
-    d = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(d, f".{os.path.basename(path)}.{os.getpid()}.fmt")
-    try:
-        # one file even over 2 GB: the rename below moves exactly one file
+    check_destination(path, overwrite=overwrite)
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        # one file even over 2 GB: the rename moves exactly one file
         opts: dict = {"compress": comp} if comp else {"lfs": True}
-        dev = create_dasd(tmp, model.partition(":")[0], volser, cylinders=ncyl, **opts)
+        dev = create_dasd(tmp, model.partition(":")[0], volser, cylinders=ncyl,
+                          overwrite=True, **opts)
         try:
-            dev.write_track(0, 0, _track0(dev, volser, Allocation(exts, 0)))
+            dev.write_track(0, 0, _track0(dev, volser, Allocation(exts)))
         finally:
             dev.close()
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path
 
 
 def read_allocation(dev: DasdImage) -> Allocation:
-    """The SPKALLOC map from track 0 R4 (FormatError if there is none)."""
+    """The SPKALLOC map from track 0 R4 (FormatError saying what the volume
+    is if it has none)."""
+    if dev.cylinders < 1:
+        raise NotAVolumeError("is a CKD image with no cylinders, not a CP volume",
+                              path=dev.path)
     track = dev.read_track(0, 0)
     for rec in track.records:
-        if rec.r == 4 and not rec.kl:
+        if rec.r == 4 and not rec.kl and bytes(rec.data[:8]) == MAGIC:
             return parse_allocation(rec.data, dev.cylinders, dev.path)
-    raise FormatError("no SPKALLOC allocation map in track 0 R4 (not a spoolkit CP volume)",
-                      path=dev.path, track=(0, 0), record=4)
+    raise NotAVolumeError(describe_track0(track.records), path=dev.path, track=(0, 0),
+                          record=4)
 
 
 def read_cp_extents(dev: DasdImage) -> list[Extent]:
@@ -428,8 +513,33 @@ def read_cp_extents(dev: DasdImage) -> list[Extent]:
 
 
 def open_cp_volume(path: Union[str, os.PathLike], mode: str = "r") -> CPVolume:
-    """Open a CP-formatted volume image for page-slot access."""
-    dev = open_dasd(path, mode)
+    """Open a CP-formatted volume image for page-slot access; a file that is
+    not one (a tape, an FBA disk, a CMS minidisk, a directory) is refused
+    with a FormatError or InvalidArgumentError saying what it is."""
+    p = os.fspath(path)
+    why = not_a_file(p)
+    if why:
+        raise InvalidArgumentError(why, path=p)
+    try:
+        with open(p, "rb") as f:
+            head = f.read(512)
+    except OSError:
+        head = None     # open_dasd reports it
+    why = describe_head(head) if head is not None else None
+    if why:
+        raise NotAVolumeError(why, path=p)
+    if mode != "r":
+        # a file that is no CP volume is not opened for writing at all (a CCKD
+        # open for update writes its header); an unreadable file, or one a
+        # writer is changing right now, is checked again under the r+ lock
+        try:
+            with open_dasd(p, "r") as dev:
+                read_allocation(dev)
+        except NotAVolumeError:
+            raise
+        except (SpoolkitError, OSError):
+            pass
+    dev = open_dasd(p, mode)
     try:
         return CPVolume(dev)
     except BaseException:

@@ -60,8 +60,15 @@ class System:
         return self.volume_of(spoolid).change(spoolid, **attrs)
 
     def close(self) -> None:
+        """Close every volume (all of them, even if one fails; its error is raised)."""
+        first: Optional[BaseException] = None
         for vol in self.volumes:
-            vol.close()
+            try:
+                vol.close()
+            except BaseException as exc:  # noqa: BLE001 - the others still close
+                first = first or exc
+        if first is not None:
+            raise first
 
     def __enter__(self) -> System:
         return self

@@ -9,6 +9,7 @@ by walking the chains (on the first write), never stored.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from ..errors import (
     ReadOnlyError,
     SpoolkitError,
 )
+from ..lifetime import Finalizing
 from .file import SpoolFile
 from .pages import (
     PAGE_SIZE,
@@ -42,10 +44,11 @@ from .pages import (
 )
 
 INDEX_MAGIC = "SPKI".encode("cp037")
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 INDEX_HEAD = 16
 INDEX_ENTRY = 16
 INDEX_PER_PAGE = (PAGE_SIZE - 4 - INDEX_HEAD) // INDEX_ENTRY     # 254
+INDEX_GEN = INDEX_HEAD + INDEX_PER_PAGE * INDEX_ENTRY    # 4080: generation (8), files (4)
 INDEX_CRC = PAGE_SIZE - 4
 _ZERO = bytes(PAGE_SIZE)
 
@@ -57,8 +60,10 @@ class IndexEntry:
     header: int          # slot of the header page
 
 
-def build_index_pages(entries: list[IndexEntry], slots: list[int]) -> list[bytes]:
-    """The index chain: page i links to slots[i+1]; CRC-32C in the last 4 bytes."""
+def build_index_pages(entries: list[IndexEntry], slots: list[int],
+                      generation: int = 0) -> list[bytes]:
+    """The index chain: page i links to slots[i+1]; every page carries the
+    generation and the total number of entries; CRC-32C in the last 4 bytes."""
     pages = []
     for i in range(len(slots)):
         chunk = entries[i * INDEX_PER_PAGE:(i + 1) * INDEX_PER_PAGE]
@@ -68,6 +73,7 @@ def build_index_pages(entries: list[IndexEntry], slots: list[int]) -> list[bytes
         for j, e in enumerate(chunk):
             struct.pack_into(">HH8sI", page, INDEX_HEAD + j * INDEX_ENTRY, e.spoolid, 0,
                              e.owner.encode("cp037").ljust(8, b"\x40"), e.header)
+        struct.pack_into(">QI", page, INDEX_GEN, generation, len(entries))
         struct.pack_into(">I", page, INDEX_CRC, crc32c(bytes(page[:INDEX_CRC])))
         pages.append(bytes(page))
     return pages
@@ -92,17 +98,34 @@ class RecoverReport:
                 "orphan_pages": self.orphan_pages}
 
 
-class SpoolVolume:
-    """A spool volume: files stored in SPOL slots, indexed from DRCT."""
+class DamagedError(FormatError):
+    """The spool volume's index or chains are inconsistent: it is read, but
+    not written to until ``recover`` has rebuilt the index."""
+
+
+class SpoolVolume(Finalizing):
+    """A spool volume: files stored in SPOL slots, indexed from DRCT.
+
+    Opened ``"r+"`` it is closed at garbage collection or interpreter exit
+    if the program does not close it (:mod:`spoolkit.lifetime`); every
+    change is on the file when its method returns."""
+
+    closed = True       # until __init__ completes: a half-built object has nothing to close
 
     def __init__(self, cp: CPVolume, mode: str = "r") -> None:
+        if mode not in ("r", "r+"):
+            raise InvalidArgumentError(f"mode must be 'r' or 'r+', not {mode!r}", path=cp.path)
         self.cp = cp
         self.path = cp.path
         self.mode = mode
+        self._broken: Optional[str] = None
         self._entries: Optional[dict[int, IndexEntry]] = None
         self._index_slots: list[int] = []
         self._chains: Optional[dict[int, list[int]]] = None   # spoolid -> header + data slots
         self._slots: Optional[SlotAllocator] = None
+        self.closed = False
+        if mode == "r+":
+            self._finalize_on_exit()
 
     # -- pages -------------------------------------------------------------
     def read_page(self, address: int) -> bytes:
@@ -111,7 +134,9 @@ class SpoolVolume:
 
     # -- index ---------------------------------------------------------------
     def _read_index(self) -> dict[int, IndexEntry]:
-        slot = self.cp.allocation.index_slot
+        alloc = self.cp.allocation
+        slot = alloc.index_slot
+        v2 = alloc.version >= 2
         entries: dict[int, IndexEntry] = {}
         seen: list[int] = []
         seq = 0
@@ -122,6 +147,9 @@ class SpoolVolume:
             if self.cp.slot_kind(slot) != "DRCT":
                 raise FormatError(f"spool index page slot {slot} is not in a DRCT extent",
                                   **where)
+            if v2 and len(seen) >= alloc.index_pages:
+                raise FormatError(f"spool index runs on past the {alloc.index_pages} pages "
+                                  "SPKALLOC names", **where)
             seen.append(slot)
             page = self.cp.read_slot(slot)
             nxt, magic, version, count, pseq = struct.unpack_from(">I4sHHI", page, 0)
@@ -132,17 +160,32 @@ class SpoolVolume:
                 raise ChecksumError("spool index page CRC-32C mismatch", offset=INDEX_CRC,
                                     **where)
             seq += 1
-            if version != INDEX_VERSION or count > INDEX_PER_PAGE or pseq != seq:
+            if version not in (1, INDEX_VERSION) or (v2 and version != INDEX_VERSION) \
+                    or count > INDEX_PER_PAGE or pseq != seq:
                 raise FormatError(f"spool index page version {version}, {count} entries, "
                                   f"sequence {pseq} (expected {seq})", **where)
+            if v2:
+                gen, total = struct.unpack_from(">QI", page, INDEX_GEN)
+                if gen != alloc.generation or total != alloc.entries:
+                    raise FormatError(
+                        f"spool index page of generation {gen} listing {total} files; "
+                        f"SPKALLOC names generation {alloc.generation} with {alloc.entries} "
+                        "(an older index)", offset=INDEX_GEN, **where)
             for j in range(count):
                 sid, _, owner, hdr = struct.unpack_from(">HH8sI", page,
                                                         INDEX_HEAD + j * INDEX_ENTRY)
                 if not 1 <= sid <= 9999 or sid in entries:
                     raise FormatError(f"spool index entry {j}: bad or repeated spool ID {sid}",
                                       **where)
+                if self.cp.slot_kind(hdr) != "SPOL":
+                    raise FormatError(f"spool index entry {j}: header page slot {hdr} of "
+                                      f"spool file {sid} is not in a SPOL extent", **where)
                 entries[sid] = IndexEntry(sid, owner.decode("cp037").rstrip(), hdr)
             slot = nxt
+        if v2 and (len(seen) != alloc.index_pages or len(entries) != alloc.entries):
+            raise FormatError(f"spool index of {len(seen)} pages listing {len(entries)} files; "
+                              f"SPKALLOC names {alloc.index_pages} pages and {alloc.entries} "
+                              "files", path=self.path, page=seen[-1] if seen else None)
         self._index_slots = seen
         return entries
 
@@ -216,18 +259,59 @@ class SpoolVolume:
             addr = int.from_bytes(self.cp.read_slot(slot)[0:4], "big")
         return slots
 
+    def _chain_slots(self, sid: int, e: IndexEntry) -> list[int]:
+        """Header and data slots of a listed file; DamagedError unless its
+        links form the whole chain its header announces, every page its own."""
+        def damaged(why: str, page: Optional[int]) -> DamagedError:
+            return DamagedError(f"spool file {sid}: {why}; the volume is damaged and is not "
+                                "written to ('spoolkit spool recover' rebuilds its index)",
+                                path=self.path, page=page)
+        try:
+            info = self.header(sid)
+        except SpoolkitError as exc:
+            raise damaged(f"header page: {exc.message}", e.header) from None
+        slots, addr = [], info.first
+        seen = {e.header}
+        while len(slots) < info.npages:
+            slot = split_address(addr)[1]
+            if addr == 0 or split_address(addr)[0] != 0 or self.cp.slot_kind(slot) != "SPOL":
+                raise damaged(f"page {len(slots) + 1} of {info.npages} has address "
+                              f"{addr:08X}, not a SPOL slot", slots[-1] if slots else e.header)
+            if slot in seen:
+                raise damaged(f"the chain returns to slot {slot}", slot)
+            page = self.cp.read_slot(slot)
+            if struct.unpack_from(">H", page, 0xFF8)[0] != sid:
+                raise damaged(f"page {len(slots) + 1} (slot {slot}) belongs to another file",
+                              slot)
+            seen.add(slot)
+            slots.append(slot)
+            addr = int.from_bytes(page[0:4], "big")
+        if addr != 0:
+            raise damaged(f"the last of {info.npages} pages links on to {addr:08X}", slots[-1])
+        return [e.header] + slots
+
     def _space(self) -> SlotAllocator:
-        """The slot allocator, built on first use by walking the index and every chain."""
+        """The slot allocator, built on first use by walking the index and
+        every chain; a volume whose chains are broken or shared is refused
+        (DamagedError): trusting them would hand out slots of live data."""
+        if self._broken is not None:
+            raise DamagedError(f"an earlier update failed ({self._broken}); reopen the volume",
+                               path=self.path)
         if self._slots is None:
             chains: dict[int, list[int]] = {}
             entries = self.entries          # reading the index sets _index_slots
+            owner = {s: 0 for s in self._index_slots}
             alloc = SlotAllocator(self.cp, self._index_slots)
             for sid, e in entries.items():
-                slots = [e.header]
-                try:
-                    slots += self._walk(self.header(sid))
-                except SpoolkitError:
-                    pass                    # a broken chain keeps what could be walked
+                slots = self._chain_slots(sid, e)
+                for s in slots:
+                    other = owner.setdefault(s, sid)
+                    if other != sid:
+                        raise DamagedError(
+                            f"slot {s} belongs to spool file {sid} and to "
+                            f"{'the index' if other == 0 else f'spool file {other}'}; the "
+                            "volume is damaged and is not written to ('spoolkit spool "
+                            "recover' rebuilds its index)", path=self.path, page=s)
                 chains[sid] = slots
                 alloc.mark(slots)
             self._chains, self._slots = chains, alloc
@@ -240,15 +324,35 @@ class SpoolVolume:
     def _writable(self) -> None:
         if self.mode != "r+":
             raise ReadOnlyError("spool volume is open read-only", path=self.path)
+        if self.closed:
+            raise InvalidArgumentError("I/O on a closed spool volume", path=self.path)
+
+    @contextlib.contextmanager
+    def _update(self) -> Iterator[None]:
+        """One change: if it fails, what is known of the volume is read again
+        from the file (the old index stays current until the switch)."""
+        try:
+            yield
+        except BaseException:
+            self._entries = self._chains = self._slots = None
+            self._index_slots = []
+            try:
+                self.cp.reread()
+            except Exception as exc:  # noqa: BLE001 - the first error is the one to raise
+                self._broken = str(exc)
+            raise
 
     def _commit(self, entries: dict[int, IndexEntry]) -> None:
-        """Write a new index chain, then switch the pointer in track 0."""
+        """Write a new index chain, make every page written so far durable,
+        then switch the pointer in track 0 (the one atomic step)."""
         alloc = self._space()
         lst = [entries[k] for k in sorted(entries)]
         slots = alloc.allocate(index_pages_needed(len(lst)), "DRCT")
+        gen = self.cp.allocation.generation + 1
         if slots:
-            self.cp.write_slots(dict(zip(slots, build_index_pages(lst, slots))))
-        self.cp.set_index_slot(slots[0] if slots else 0)
+            self.cp.write_slots(dict(zip(slots, build_index_pages(lst, slots, gen))))
+        self.cp.flush()                     # pages and their tables before the pointer
+        self.cp.set_index(slots[0] if slots else 0, len(slots), len(lst))
         self.cp.flush()
         alloc.free(self._index_slots)
         self._index_slots = slots
@@ -291,11 +395,12 @@ class SpoolVolume:
         """Store several files and switch the index once at the end (a crash
         before the switch leaves the old index: the new files are not there)."""
         self._writable()
-        self._space()
-        entries = dict(self.entries)
-        taken = set(taken)
-        ids = [self._store(sf, entries, taken) for sf in files]
-        self._commit(entries)
+        with self._update():
+            self._space()
+            entries = dict(self.entries)
+            taken = set(taken)
+            ids = [self._store(sf, entries, taken) for sf in files]
+            self._commit(entries)
         return ids
 
     def remove(self, spoolid: int) -> None:
@@ -303,12 +408,13 @@ class SpoolVolume:
         self._writable()
         if spoolid not in self.entries:
             raise NotFoundError(f"no spool file {spoolid} on this volume", path=self.path)
-        self._space()
-        entries = dict(self.entries)
-        old = entries.pop(spoolid)
-        self._commit(entries)
-        self.cp.write_slots({old.header: _ZERO})
-        self._space().free(self._chains.pop(spoolid, [old.header]))  # type: ignore[union-attr]
+        with self._update():
+            self._space()
+            entries = dict(self.entries)
+            old = entries.pop(spoolid)
+            self._commit(entries)
+            self.cp.write_slots({old.header: _ZERO})
+            self._space().free(self._chains.pop(spoolid, [old.header]))  # type: ignore[union-attr]
 
     def change(self, spoolid: int, **attrs: Any) -> SpoolFile:
         """Change attributes (CHANGE command): a new header page, copy-on-write."""
@@ -318,18 +424,19 @@ class SpoolVolume:
                                        path=self.path)
         info = self.header(spoolid)
         new = info.spoolfile.with_attrs(**attrs)
-        self._space()
-        hdr = self._space().allocate(1, "SPOL")[0]
-        self.cp.write_slots({hdr: build_header_page(new, info.first, info.last, info.npages,
-                                                    info.data_crc)})
-        old = self.entries[spoolid]
-        entries = dict(self.entries)
-        entries[spoolid] = IndexEntry(spoolid, new.owner, hdr)
-        self._commit(entries)
-        self.cp.write_slots({old.header: _ZERO})
-        self._space().free([old.header])
-        chain = self._chains.get(spoolid, [])                 # type: ignore[union-attr]
-        self._chains[spoolid] = [hdr] + chain[1:]             # type: ignore[index]
+        with self._update():
+            self._space()
+            hdr = self._space().allocate(1, "SPOL")[0]
+            self.cp.write_slots({hdr: build_header_page(new, info.first, info.last, info.npages,
+                                                        info.data_crc)})
+            old = self.entries[spoolid]
+            entries = dict(self.entries)
+            entries[spoolid] = IndexEntry(spoolid, new.owner, hdr)
+            self._commit(entries)
+            self.cp.write_slots({old.header: _ZERO})
+            self._space().free([old.header])
+            chain = self._chains.get(spoolid, [])                 # type: ignore[union-attr]
+            self._chains[spoolid] = [hdr] + chain[1:]             # type: ignore[index]
         return self._with_loader(parse_header_page(self.cp.read_slot(hdr), address=hdr))
 
     # -- recovery ------------------------------------------------------------
@@ -337,6 +444,10 @@ class SpoolVolume:
         """Rebuild the index from every SPOL slot holding a header page whose
         whole chain reads back (links, CRCs, data CRC); report the rest."""
         self._writable()
+        with self._update():
+            return self._recover()
+
+    def _recover(self) -> RecoverReport:
         report = RecoverReport()
         try:
             current = {e.header: sid for sid, e in self._read_index().items()}
@@ -389,6 +500,11 @@ class SpoolVolume:
 
     # -- lifetime ------------------------------------------------------------
     def close(self) -> None:
+        """Close the volume and the image under it (idempotent)."""
+        if self.closed:
+            return
+        self.closed = True
+        self._forget_on_exit()
         self.cp.close()
 
     def __enter__(self) -> SpoolVolume:
@@ -402,14 +518,21 @@ class SpoolVolume:
 
 
 def open_volume(path: Union[str, os.PathLike], mode: str = "r") -> SpoolVolume:
-    """Open a spool volume (``"r"`` or ``"r+"``)."""
-    return SpoolVolume(open_cp_volume(path, mode), mode)
+    """Open a spool volume (``"r"`` or ``"r+"``).  A file that is not one is
+    refused saying what it is; ``"r+"`` takes the image's writer lock."""
+    cp = open_cp_volume(path, mode)
+    try:
+        return SpoolVolume(cp, mode)
+    except BaseException:
+        cp.close()
+        raise
 
 
 def create_volume(path: Union[str, os.PathLike], model: str = "3390-3", *, volser: str,
                   extents: Iterable, compress: Optional[str] = None,
-                  cylinders: Optional[int] = None) -> SpoolVolume:
-    """Format a CP volume (see :func:`spoolkit.cp.format_volume`) and open it ``r+``."""
+                  cylinders: Optional[int] = None, overwrite: bool = False) -> SpoolVolume:
+    """Format a CP volume (see :func:`spoolkit.cp.format_volume`) and open it ``r+``;
+    an existing file is refused unless ``overwrite``."""
     format_volume(path, model, volser=volser, extents=extents, compress=compress,
-                  cylinders=cylinders)
+                  cylinders=cylinders, overwrite=overwrite)
     return open_volume(path, "r+")

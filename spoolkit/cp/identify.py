@@ -1,0 +1,93 @@
+"""What a file is, for the one-line refusal of a file that is not a CP volume.
+
+A spool verb given a tape, an FBA disk, a CMS minidisk or a directory says
+what it got instead of failing somewhere inside a reader that expected
+something else.  Only the first bytes and, for a CKD image, track 0 are read.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import Optional
+
+from ..errors import FormatError
+
+_E = "cp037"
+CKD_IDS = {"CKD_P370": "plain", "CKD_P064": "plain", "CKD_C370": "compressed",
+           "CKD_C064": "compressed (64-bit)", "CKD_S370": "shadow", "CKD_S064": "shadow"}
+FBA_IDS = ("FBA_C370", "FBA_C064", "FBA_S370", "FBA_S064")
+
+
+class NotAVolumeError(FormatError):
+    """The file is something else than a spoolkit CP volume (the message says what)."""
+
+
+def not_a_file(path: str) -> Optional[str]:
+    """Why ``path`` cannot be an image at all (a directory, a device, missing), or None."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None  # opening says "No such file or directory"
+    except OSError as exc:
+        return f"cannot be examined: {exc.strerror}"
+    if stat.S_ISDIR(st.st_mode):
+        return "is a directory, not a CP volume image"
+    if not stat.S_ISREG(st.st_mode):
+        return "is not a regular file, not a CP volume image"
+    if st.st_size == 0:
+        return "is an empty file, not a CP volume image"
+    return None
+
+
+def _looks_like_tape(head: bytes) -> Optional[str]:
+    """"AWS/HET" or "FakeTape" when the first block header is one, else None."""
+    if len(head) >= 12 and head[:4] == b"0000" and all(
+            c in b"0123456789ABCDEFabcdef" for c in head[:12]):
+        return "FakeTape"
+    if len(head) >= 6 and head[2:4] == b"\0\0":   # no previous block at the load point
+        cur = int.from_bytes(head[0:2], "little")
+        flags = head[4]
+        if (flags & 0x80 and cur > 0) or (flags == 0x40 and cur == 0):
+            return "HET" if flags & 0x03 or head[5] & 0x80 else "AWS"
+    return None
+
+
+def describe_head(head: bytes) -> Optional[str]:
+    """What a file that does not start with a CKD device header is, from its
+    first bytes (None for a CKD image)."""
+    devid = head[:8].decode("ascii", "replace")
+    if devid in CKD_IDS:
+        return None
+    if devid in FBA_IDS:
+        return "is a compressed FBA disk image, not a CP volume (CP volumes are CKD)"
+    tape = _looks_like_tape(head)
+    if tape:
+        article = "an" if tape == "AWS" else "a"
+        return f"is {article} {tape} tape image, not a CP volume"
+    if len(head) >= 512 and head[:512] == bytes(512):
+        return "starts with zeros: a plain FBA disk image or raw data, not a CP volume"
+    return "is not a disk image spoolkit knows (no CKD device header), not a CP volume"
+
+
+def describe_track0(records: list) -> str:
+    """What a CKD volume without an SPKALLOC map is, from its track 0 records
+    (``.r``, ``.key``, ``.data``)."""
+    for rec in records:
+        data = bytes(rec.data[:10])
+        if rec.r == 3 and data[:4] in ("CMS=".encode(_E), "CMS1".encode(_E)):
+            label = data[4:10].decode(_E, "replace").rstrip()
+            return f"is a CMS minidisk image (label {label}), not a spoolkit CP volume"
+    for rec in records:
+        if bytes(rec.key) == "VOL1".encode(_E) and len(rec.data) >= 51:
+            volser = bytes(rec.data[4:10]).decode(_E, "replace").rstrip()
+            if bytes(rec.data[46:51]) == "CPVOL".encode(_E):
+                return (f"is a CP-formatted volume {volser} written by CP, not by spoolkit "
+                        "(no SPKALLOC allocation map in track 0 R4)")
+            return (f"is a CKD disk image (volume {volser}) without an SPKALLOC allocation "
+                    "map: not a spoolkit CP volume ('spoolkit spool format' makes one)")
+    return ("is a CKD disk image without a volume label or SPKALLOC allocation map: "
+            "not a spoolkit CP volume")
+
+
+__all__ = ["NotAVolumeError", "describe_head", "describe_track0", "not_a_file"]
