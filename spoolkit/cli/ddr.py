@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import Progress, add_json, emit, parse_range
+from .common import Progress, add_force, add_json, emit, parse_range
 
 
 def register_ddr(s: Any) -> None:
@@ -16,6 +16,7 @@ def register_ddr(s: Any) -> None:
     q.add_argument("--cyl", metavar="A-B", help="cylinder or cylinder range (default: all)")
     q.add_argument("--format", choices=("aws", "het", "faketape"),
                    help="tape format (default: from the name)")
+    add_force(q, "an existing TAPE")
     add_json(q)
     q.set_defaults(func=cmd_dump)
 
@@ -42,7 +43,7 @@ def cmd_dump(args: Any) -> int:
         lo, hi = parse_range(args.cyl, "cylinder range") if args.cyl else (0, dev.cylinders - 1)
     with Progress(hi - lo + 1, "dump", unit=" cyl") as bar:
         info = ddr.dump(args.image, args.tape, (lo, hi), format=args.format,
-                        progress=bar.update)
+                        overwrite=args.force, progress=bar.update)
     emit(args, info, _text("dumped to"))
     return 0
 

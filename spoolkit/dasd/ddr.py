@@ -20,6 +20,7 @@ from typing import Any, Callable, Optional, Union
 
 from ..errors import FormatError, InvalidArgumentError, NotFoundError, TruncatedError
 from ..geometry import CKDDevice, lookup_ckd
+from ..output import check_destination
 from ..spool.archive import check_block, seal
 from ..spool.tapeio import TAPEMARK, open_archive_tape, read_next
 from ..util import atomic_output
@@ -287,13 +288,16 @@ def _restore_onto(dev: DasdImage, tape: Any, hdr: VolumeHeader, path: str,
 
 
 def dump(volume: PathLike, tape_path: PathLike, cylinders: Optional[tuple[int, int]] = None,
-         *, format: Optional[str] = None, compress: Any = None,
+         *, format: Optional[str] = None, compress: Any = None, overwrite: bool = False,
          progress: ProgressFn = None) -> dict[str, Any]:
     """``spoolkit dasd dump``: the volume (or a cylinder range) to a new tape
-    image, written to a temp file and renamed into place."""
+    image, written to a temp file and renamed into place; an existing tape
+    is refused unless ``overwrite``."""
     lo, hi = cylinders if cylinders else (0, None)
+    check_destination(tape_path, overwrite=overwrite)
     with open_dasd(volume) as dev, open_archive_tape(tape_path, "w", format=format,
-                                                     compress=compress) as tape:
+                                                     compress=compress,
+                                                     overwrite=overwrite) as tape:
         info = dump_volume(dev, tape, lo, hi, progress)
         tape.tapemark()
     return {**info, "volume": os.fspath(volume), "tape": os.fspath(tape_path)}

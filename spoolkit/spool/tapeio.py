@@ -194,6 +194,8 @@ def open_archive_tape(path: PathLike, mode: str = "r", *, format: Optional[str] 
                 raise
             try:
                 _fsync_file(work)
+                # tmp carries the mode the output must have (umask, or the replaced file's)
+                os.chmod(work, stat.S_IMODE(os.stat(tmp).st_mode))
                 os.unlink(tmp)
                 os.rename(work, tmp)
             except BaseException as exc:
