@@ -118,6 +118,7 @@ def prepare(d: Path) -> None:
     with create_volume(d / "spool2.3390", "3390", volser="SPOOL2", cylinders=300,
                        extents=[("SPOL", 1, 100), ("DRCT", 101, 101)]):
         pass
+    (d / "tests").symlink_to(ROOT / "tests")     # the fuzz harness example
     (d / "USER.DIRECT").write_text(DIRECTORY)
     (d / "SYSTEM.CONFIG").write_text(SYSTEM_CONFIG)
     for name, kind in (("zvmres.3390", "PERM"), ("zvmpg1.3390", "PAGE")):
