@@ -5,10 +5,18 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional, Union
+from typing import Any, Callable, Iterable, Optional, Union
 
-from ..geometry import ckd_devices
-from .directory import Directory, Finding, Minidisk
+from ..errors import InvalidArgumentError
+from .devices import (
+    PackModel,
+    base_type,
+    full_pack_model,
+    largest_model,
+    only_model,
+    pack_models,
+)
+from .directory import FBA_TYPES, MAX_BLOCKS, MAX_CYLINDERS, Directory, Finding, Minidisk
 from .extents import Extent, Overlap, dollar_area, gaps, is_locked_out, sweep
 from .sysconfig import SystemConfig
 
@@ -26,6 +34,12 @@ class VolumeInfo:
     cp_areas: list[tuple[str, int, int]] = field(default_factory=list)  # (kind, first, last)
     cp_owned: bool = False
     path: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if self.size is not None and (isinstance(self.size, bool)
+                                      or not isinstance(self.size, int) or self.size < 0):
+            raise InvalidArgumentError(f"volume {self.volser[:20]!r}: size {self.size!r} is "
+                                       "not a non-negative integer", path=self.path)
 
 
 def _cp_extents(dev: Any) -> list[Any]:
@@ -92,18 +106,74 @@ class OverlayMap:
         return not self.unintended
 
 
-_CKD_SIZES: dict[str, frozenset[int]] = {}
+def _is_fba(devtype: str) -> bool:
+    models = pack_models(devtype)
+    return devtype in FBA_TYPES or bool(models and models[0].unit == "block")
 
 
-def _standard_sizes(devtype: str) -> frozenset[int]:
-    """Cylinder counts of the real models of a device type (3390: 1113, 2226, ...)."""
-    if not _CKD_SIZES:
-        sizes: dict[str, set[int]] = {}
-        for d in ckd_devices():
-            if d.cylinders < 65535:
-                sizes.setdefault(d.name.split("-")[0], set()).add(d.cylinders)
-        _CKD_SIZES.update({k: frozenset(v) for k, v in sizes.items()})
-    return _CKD_SIZES.get(devtype.split("-")[0], frozenset())
+def _compatible(a: str, b: str) -> bool:
+    """Same geometry, or the generic FB-512 and an FBA type."""
+    return a == b or ("FB-512" in (a, b) and _is_fba(a) and _is_fba(b))
+
+
+def _volume_type(vol: str, mds: list[Minidisk], info: Optional[VolumeInfo],
+                 note: Callable[[Optional[int], str, str], None]) -> Optional[str]:
+    """The device type of a volume: its image's, else its first minidisk's
+    (FB-512 gives way to a real FBA type); a finding for each minidisk of
+    another type."""
+    vtype = base_type(info.devtype) if info is not None and info.devtype else None
+    where = "its image" if vtype else ""
+    for md in mds:
+        t = base_type(md.devtype)
+        if vtype is None or (vtype == "FB-512" and t != vtype and _is_fba(t)):
+            vtype, where = t, f"line {md.line}"
+        elif not _compatible(t, vtype):
+            note(md.line, "devtype-mismatch", f"{md.owner} MDISK {md.vaddr} is a {md.devtype}, "
+                 f"but {vol} is a {vtype} ({where})")
+    return vtype
+
+
+def _size_from_directory(vtype: Optional[str], mds: list[Minidisk]
+                         ) -> tuple[Optional[int], Optional[str]]:
+    """A volume's size without its image: the largest full-pack minidisk that
+    matches a model of its type (as DIRMAP assumes), else the one model of a
+    type that has one (the alternate cylinders counted when a minidisk
+    reaches into them)."""
+    size: Optional[int] = None
+    source: Optional[str] = None
+    for md in mds:
+        if (md.kind == "extent" and md.start == 0 and md.size is not None
+                and vtype is not None and _compatible(base_type(md.devtype), vtype)):
+            m = full_pack_model(md.devtype, md.size)
+            if m is not None and (size is None or md.size > size):
+                size, source = md.size, f"full-pack minidisk line {md.line} ({m.describe(md.size)})"
+    if size is None and vtype is not None and mds:
+        m = only_model(vtype)
+        if m is not None:
+            reach = max((md.end for md in mds if md.end is not None), default=-1)
+            size = m.total if reach >= m.primary else m.primary
+            source = f"device type {vtype} ({m.describe(size)})"
+    return size, source
+
+
+def _full_pack(md: Minidisk, end: int, size: Optional[int]) -> bool:
+    """Start 0 and the whole pack: DEVNO, END, the volume's last cylinder, or
+    a model's primary cylinders (with or without its alternates) on a volume
+    of that model."""
+    if (md.start or 0) != 0:
+        return False
+    if md.kind == "devno" or md.size is None or (size is not None and end == size - 1):
+        return True
+    m: Optional[PackModel] = full_pack_model(md.devtype, md.size)
+    return m is not None and (size is None or m.primary <= size <= m.total)
+
+
+def _in_range(md: Minidisk) -> bool:
+    """Numbers a parsed directory can hold (a Directory built by hand may hold any)."""
+    limit = MAX_BLOCKS if md.unit == "block" else MAX_CYLINDERS
+    start, size = md.start or 0, md.size or 1
+    return (isinstance(start, int) and isinstance(size, int) and start >= 0 and size > 0
+            and start + size <= limit)
 
 
 def build_map(directory: Directory, system_config: Optional[SystemConfig] = None,
@@ -111,12 +181,20 @@ def build_map(directory: Directory, system_config: Optional[SystemConfig] = None
     """Map every minidisk of ``directory`` onto its volume, with the CP areas
     of ``volumes`` and ``system_config``, and classify every overlap."""
     findings: list[Finding] = []
+    path = directory.path
+
+    def note(line: Optional[int], code: str, message: str) -> None:
+        findings.append(Finding(line, code, message, path=path))
+
     infos = {v.volser.upper(): v for v in volumes}
     known_sources = system_config is not None or bool(infos)
     per_vol: dict[str, list[Minidisk]] = {}
     virtual: list[Minidisk] = []
     for md in directory.minidisks:
-        if md.kind in ("v-disk", "t-disk"):
+        if not _in_range(md):
+            note(md.line, "range", f"{md.owner} MDISK {md.vaddr}: start {str(md.start)[:20]} "
+                 f"size {str(md.size)[:20]} is outside what a minidisk can have; not mapped")
+        elif md.kind in ("v-disk", "t-disk"):
             virtual.append(md)
         else:
             per_vol.setdefault(md.volser or "?", []).append(md)
@@ -130,21 +208,17 @@ def build_map(directory: Directory, system_config: Optional[SystemConfig] = None
         cp_owned = bool(info and info.cp_owned) or bool(
             system_config and system_config.is_cp_owned(vol))
         unit = info.unit if info else (mds[0].unit if mds else "cyl")
+        vtype = _volume_type(vol, mds, info, note)
         size = info.size if info else None
         size_source = "image" if size is not None else None
         if size is None:
-            # a MAINT-style full-pack minidisk tells the pack's size (as DIRMAP assumes)
-            for md in mds:
-                if (md.start == 0 and md.size is not None and md.unit == "cyl"
-                        and md.size in _standard_sizes(md.devtype)):
-                    size = max(size or 0, md.size)
-                    size_source = f"full-pack minidisk line {md.line}"
+            size, size_source = _size_from_directory(vtype, mds)
+        biggest = largest_model(vtype) if size is None and vtype else None
         if (known_sources and not vol.startswith("DEVNO:") and info is None
                 and not (system_config and system_config.knows(vol))):
-            first = mds[0].line if mds else None
-            findings.append(Finding(first, "unknown-volser",
-                                    f"volume {vol} is neither in SYSTEM CONFIG nor among "
-                                    f"the given volumes ({len(mds)} minidisks)"))
+            note(mds[0].line if mds else None, "unknown-volser",
+                 f"volume {vol} is neither in SYSTEM CONFIG nor among the given volumes "
+                 f"({len(mds)} minidisks)")
         explicit_end = max((m.end for m in mds if m.end is not None), default=0)
         last = size - 1 if size is not None else explicit_end
         extents: list[Extent] = []
@@ -155,11 +229,13 @@ def build_map(directory: Directory, system_config: Optional[SystemConfig] = None
                 end = md.start + md.size - 1
             start = md.start or 0
             if size is not None and end >= size:
-                findings.append(Finding(md.line, "past-end",
-                                        f"{md.owner} MDISK {md.vaddr} {unit} {start}-{end} "
-                                        f"goes past the end of {vol} ({size} {unit}s)"))
-            if start == 0 and (md.kind == "devno" or md.size is None
-                               or (size is not None and end == size - 1)):
+                note(md.line, "past-end", f"{md.owner} MDISK {md.vaddr} {unit} {start}-{end} "
+                     f"goes past the end of {vol} ({size} {unit}s)")
+            elif biggest is not None and end >= biggest.total:
+                note(md.line, "past-end", f"{md.owner} MDISK {md.vaddr} {unit} {start}-{end} "
+                     f"goes past the end of the largest {vtype} "
+                     f"({biggest.describe(biggest.total)})")
+            if _full_pack(md, end, size):
                 kind, area = "full-pack", None
             elif is_locked_out(md.owner):
                 kind, area = "locked-out", dollar_area(md.owner)
