@@ -219,6 +219,10 @@ def build_map(directory: Directory, system_config: Optional[SystemConfig] = None
             note(mds[0].line if mds else None, "unknown-volser",
                  f"volume {vol} is neither in SYSTEM CONFIG nor among the given volumes "
                  f"({len(mds)} minidisks)")
+        if size == 0:
+            note(mds[0].line if mds else None, "empty-volume",
+                 f"volume {vol} has no {unit}s" + (f" ({info.path})" if info and info.path
+                                                   else ""))
         explicit_end = max((m.end for m in mds if m.end is not None), default=0)
         last = size - 1 if size is not None else explicit_end
         extents: list[Extent] = []

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape as _escape
 
 from ..util import atomic_output
 from .map import OverlayMap, VolumeMap
@@ -12,6 +13,17 @@ from .map import OverlayMap, VolumeMap
 #: fill colour per extent kind (CP areas by area name)
 COLOURS = {"full-pack": "#d9d9d9", "locked-out": "#f4a259", "minidisk": "#8ecae6",
            "cp": "#e63946", "PERM": "#90be6d", "gap": "#ffffff"}
+
+
+#: characters XML 1.0 cannot hold (a directory read as Latin-1 may contain any byte)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+#: longest SVG file name stem (a volser is six characters; an image's name may be long)
+_NAME_MAX = 64
+
+
+def escape(text: str) -> str:
+    """Text for an SVG element: XML-escaped, characters XML cannot hold as '?'."""
+    return _escape(_NOT_XML.sub("?", text))
 
 
 def _line(e: Any) -> str:
@@ -127,13 +139,31 @@ def volume_svg(v: VolumeMap, width: int = 900) -> str:
             + "\n".join(rects + legend) + "\n</svg>\n")
 
 
+def svg_names(volsers: list[str]) -> list[str]:
+    """A distinct file name per volume: the volser with characters other than
+    letters, digits, '-' and '_' as '_', cut to 64 characters, and '-2',
+    '-3' ... added where two volsers give the same name."""
+    out: list[str] = []
+    taken: set[str] = set()
+    for volser in volsers:
+        stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in volser)[:_NAME_MAX]
+        stem = stem or "_"
+        name, n = stem, 1
+        while name.lower() in taken:      # case-insensitive file systems too
+            n += 1
+            name = f"{stem}-{n}"
+        taken.add(name.lower())
+        out.append(f"{name}.svg")
+    return out
+
+
 def write_svgs(m: OverlayMap, directory: str) -> list[str]:
-    """One ``<volser>.svg`` per volume in ``directory``; returns the paths."""
+    """One ``<volser>.svg`` per volume in ``directory`` (named by
+    :func:`svg_names`, never two volumes in one file); returns the paths."""
     os.makedirs(directory, exist_ok=True)
     paths = []
-    for v in m.volumes.values():
-        name = "".join(c if c.isalnum() or c in "-_" else "_" for c in v.volser) or "_"
-        path = os.path.join(directory, f"{name}.svg")
+    for v, name in zip(m.volumes.values(), svg_names(list(m.volumes))):
+        path = os.path.join(directory, name)
         with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
             f.write(volume_svg(v))
         paths.append(path)
