@@ -174,3 +174,58 @@ def test_cli_map_of_hostile_directory_exits_with_findings(tmp_path, capsys):
     j = json.loads(capsys.readouterr().out)
     assert [(f["line"], f["code"]) for f in j["findings"]] == [
         (2, "range"), (3, "range"), (4, "syntax")]
+
+
+def test_mutually_overlapping_minidisks_are_counted_not_all_listed():
+    # 1,500 identical minidisks: 1,124,250 pairs took 2.5 GB and minutes to list and draw
+    import tracemalloc
+
+    from spoolkit.overlay.map import OVERLAP_LIMIT
+    n = 1500
+    text = "USER A X 1M 1M G\n" + "".join(f" MDISK {i:04X} 3390 1 10 VOL001 MR\n"
+                                          for i in range(n))
+    t0 = time.perf_counter()
+    tracemalloc.start()
+    try:
+        m = build_map(parse_directory(text))
+        v = m.volumes["VOL001"]
+        svg = volume_svg(v)
+        js = json.dumps(json_report(m))
+        report = text_report(m)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - t0 < 20.0
+    assert peak < 150 << 20
+    listed = len(v.unintended)
+    assert listed == OVERLAP_LIMIT + 2 * n
+    assert v.unintended_count == m.unintended_count == n * (n - 1) // 2 and not m.ok
+    assert v.omitted == v.omitted_unintended == n * (n - 1) // 2 - listed
+    assert json.loads(js)["unintended"] == n * (n - 1) // 2
+    assert f"{n * (n - 1) // 2 - listed} more overlapping pairs not listed" in report
+    assert svg.count('stroke="#d00000"') == listed
+    # one lane per minidisk: they all overlap
+    assert f'y="{50 + 22 * (n - 1)}"' in svg and f'y="{50 + 22 * n}"' not in svg
+
+
+def test_svg_reuses_the_lowest_free_lane():
+    d = parse_directory("USER A X 1M 1M G\n MDISK 0191 3390 1 10 V1 MR\n"
+                        " MDISK 0192 3390 2 10 V1 MR\n MDISK 0193 3390 3 2 V1 MR\n"
+                        " MDISK 0194 3390 6 20 V1 MR\n MDISK 0195 3390 12 3 V1 MR\n")
+    svg = volume_svg(build_map(d).volumes["V1"])
+    lanes = [int(r.getAttribute("y")) for r in parseString(svg).getElementsByTagName("rect")
+             if r.getAttribute("fill") == "#8ecae6" and r.getElementsByTagName("title")]
+    # 0193 ends at 4: 0194 takes its lane 2; 0191 and 0192 end at 10, 11: 0195 takes lane 0
+    assert lanes == [50, 72, 94, 94, 50]
+
+
+def test_overlap_listing_budget_is_for_the_whole_map():
+    from spoolkit.overlay.map import OVERLAP_LIMIT
+    vols, per = 300, 40
+    text = "USER A X 1M 1M G\n" + "".join(f" MDISK {i:04X} 3390 1 10 V{v:05d} MR\n"
+                                          for v in range(vols) for i in range(per))
+    m = build_map(parse_directory(text))
+    assert m.unintended_count == vols * per * (per - 1) // 2
+    assert len(m.unintended) == OVERLAP_LIMIT + 2 * vols * per
+    assert sum(v.omitted_unintended for v in m.volumes.values()) == (
+        m.unintended_count - len(m.unintended))

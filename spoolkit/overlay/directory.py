@@ -14,10 +14,13 @@ is not a user) nor to the users that INCLUDE it.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional, Union
+
+from ..errors import InvalidArgumentError, NotFoundError
 
 #: device types whose MDISK start/size are 512-byte blocks, not cylinders
 FBA_TYPES = frozenset({"FB-512", "9336", "3370", "0671", "671", "9332", "3310", "9313",
@@ -135,17 +138,32 @@ class Directory:
                 "findings": [f.to_dict() for f in self.findings]}
 
 
+class InputFileNotFoundError(NotFoundError, FileNotFoundError):
+    """A directory or SYSTEM CONFIG path that names no file (a
+    :class:`~spoolkit.errors.NotFoundError` and a ``FileNotFoundError``)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__("no such file", path=path)
+        self.errno, self.strerror, self.filename = errno.ENOENT, "no such file", path
+
+
 def _read_text(text_or_path: PathOrText) -> tuple[str, Optional[str]]:
     """Text and path.  A str is a path when it is one line that names an
     existing file or holds no blank (a statement always has one); otherwise
-    it is the text itself."""
+    it is the text itself.  Bytes are read as Latin-1: decoding never fails."""
     if isinstance(text_or_path, os.PathLike) or (
             isinstance(text_or_path, str) and text_or_path and "\n" not in text_or_path
             and (os.path.exists(text_or_path) or not re.search(r"\s", text_or_path))):
         path = os.fspath(text_or_path)
-        with open(path, "rb") as f:
-            raw = f.read()
-        return raw.decode("latin-1"), path
+        try:
+            with open(path, "rb") as f:
+                raw = f.read()
+        except FileNotFoundError:
+            raise InputFileNotFoundError(str(path)) from None
+        except (OSError, ValueError) as exc:     # a directory, no permission, a NUL in it
+            raise InvalidArgumentError(f"cannot read: {getattr(exc, 'strerror', None) or exc}",
+                                       path=str(path)) from None
+        return raw.decode("latin-1"), str(path)
     return str(text_or_path), None
 
 

@@ -17,7 +17,7 @@ from .devices import (
     pack_models,
 )
 from .directory import FBA_TYPES, MAX_BLOCKS, MAX_CYLINDERS, Directory, Finding, Minidisk
-from .extents import Extent, Overlap, dollar_area, gaps, is_locked_out, sweep
+from .extents import Extent, Overlap, dollar_area, gaps, is_locked_out, sweep_bounded
 from .sysconfig import SystemConfig
 
 log = logging.getLogger("spoolkit.overlay")
@@ -81,10 +81,19 @@ class VolumeMap:
     gaps: list[tuple[int, int]]
     overlaps: list[Overlap]
     size_source: Optional[str] = None
+    #: overlapping pairs counted but not listed (see :data:`OVERLAP_LIMIT`)
+    omitted: int = 0
+    omitted_unintended: int = 0
 
     @property
     def unintended(self) -> list[Overlap]:
+        """The listed unintended overlaps."""
         return [o for o in self.overlaps if not o.intended]
+
+    @property
+    def unintended_count(self) -> int:
+        """All unintended overlaps, listed or only counted."""
+        return len(self.unintended) + self.omitted_unintended
 
 
 @dataclass
@@ -102,8 +111,17 @@ class OverlayMap:
         return [o for v in self.volumes.values() for o in v.unintended]
 
     @property
+    def unintended_count(self) -> int:
+        return sum(v.unintended_count for v in self.volumes.values())
+
+    @property
     def ok(self) -> bool:
-        return not self.unintended
+        return self.unintended_count == 0
+
+
+#: overlapping pairs listed in a map, intended and unintended each, besides two per
+#: extent (a full-pack minidisk overlaps every extent once): the rest are only counted
+OVERLAP_LIMIT = 1000
 
 
 def _is_fba(devtype: str) -> bool:
@@ -202,6 +220,9 @@ def build_map(directory: Directory, system_config: Optional[SystemConfig] = None
     if system_config is not None:
         names |= set(system_config.cp_owned)
     out: dict[str, VolumeMap] = {}
+    # intended and unintended pairs still to list
+    budget = [OVERLAP_LIMIT + 2 * len(directory.minidisks) + 2 * sum(
+        len(v.cp_areas) + 1 for v in infos.values())] * 2
     for vol in sorted(names):
         mds = per_vol.get(vol, [])
         info = infos.get(vol)
@@ -257,8 +278,12 @@ def build_map(directory: Directory, system_config: Optional[SystemConfig] = None
             # even where the allocation map calls cylinder 0 PERM
             extents.append(Extent(vol, "CP", "", 0, 0, "cp", "CYL0", None, "cylinder 0", unit))
         extents.sort(key=lambda e: (e.start, e.end, e.owner, e.vaddr, e.area or ""))
+        swept = sweep_bounded(extents, budget[0], budget[1])
+        bad = sum(not o.intended for o in swept.overlaps)
+        budget = [budget[0] - (len(swept.overlaps) - bad), budget[1] - bad]
         out[vol] = VolumeMap(vol, size, unit, cp_owned, extents, gaps(extents, size),
-                             sweep(extents), size_source)
+                             swept.overlaps, size_source, swept.omitted,
+                             swept.omitted_unintended)
     findings.sort(key=lambda f: (f.line or 0))
     given = list(directory.findings) + (system_config.findings if system_config else [])
     return OverlayMap(out, given + findings, virtual)
