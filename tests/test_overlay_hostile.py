@@ -229,3 +229,15 @@ def test_overlap_listing_budget_is_for_the_whole_map():
     assert len(m.unintended) == OVERLAP_LIMIT + 2 * vols * per
     assert sum(v.omitted_unintended for v in m.volumes.values()) == (
         m.unintended_count - len(m.unintended))
+
+
+@pytest.mark.parametrize("bad", [(1,), (5, 2), (-1, 3), ("a", "b"), (1.5, 2), None, 7,
+                                 (0, float("inf")), (1, 2, "PAGE", "OWNER", "x")])
+def test_guard_refuses_bad_protected_extents_with_a_typed_error(bad):
+    from spoolkit.overlay import guard
+
+    class Dev:
+        path = "v.3390"
+
+    with pytest.raises(InvalidArgumentError, match="bad protected extent"):
+        guard(Dev(), [bad])
