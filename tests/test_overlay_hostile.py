@@ -241,3 +241,20 @@ def test_guard_refuses_bad_protected_extents_with_a_typed_error(bad):
 
     with pytest.raises(InvalidArgumentError, match="bad protected extent"):
         guard(Dev(), [bad])
+
+
+def test_cli_svg_refuses_existing_files_unless_forced(tmp_path, capsys):
+    p = tmp_path / "USER.DIRECT"
+    p.write_text("USER A X 1M 1M G\n MDISK 0191 3390 1 10 V1 MR\n MDISK 0192 3390 1 1 V2 MR\n")
+    svg = tmp_path / "svg"
+    assert main(["overlay", "map", "--directory", str(p), "--svg", str(svg)]) == 0
+    (svg / "V2.svg").write_text("mine")
+    (svg / "V1.svg").unlink()
+    assert main(["overlay", "map", "--directory", str(p), "--svg", str(svg)]) == 2
+    assert "V2.svg" in capsys.readouterr().err
+    # all or nothing: V1.svg was not written either, V2.svg is untouched
+    assert sorted(x.name for x in svg.iterdir()) == ["V2.svg"]
+    assert (svg / "V2.svg").read_text() == "mine"
+    assert main(["overlay", "map", "--directory", str(p), "--svg", str(svg), "--force"]) == 0
+    assert (svg / "V2.svg").read_text().startswith("<svg")
+    assert (svg / "V1.svg").read_text().startswith("<svg")

@@ -8,7 +8,7 @@ import re
 from typing import Any
 from xml.sax.saxutils import escape as _escape
 
-from ..util import atomic_output
+from ..output import atomic_outputs
 from .map import OverlayMap, VolumeMap
 
 #: fill colour per extent kind (CP areas by area name)
@@ -169,14 +169,14 @@ def svg_names(volsers: list[str]) -> list[str]:
     return out
 
 
-def write_svgs(m: OverlayMap, directory: str) -> list[str]:
+def write_svgs(m: OverlayMap, directory: str, *, overwrite: bool = False) -> list[str]:
     """One ``<volser>.svg`` per volume in ``directory`` (named by
-    :func:`svg_names`, never two volumes in one file); returns the paths."""
+    :func:`svg_names`, never two volumes in one file); returns the paths.
+    All or nothing: an existing file is refused unless ``overwrite``."""
     os.makedirs(directory, exist_ok=True)
-    paths = []
-    for v, name in zip(m.volumes.values(), svg_names(list(m.volumes))):
-        path = os.path.join(directory, name)
-        with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
-            f.write(volume_svg(v))
-        paths.append(path)
+    paths = [os.path.join(directory, name) for name in svg_names(list(m.volumes))]
+    with atomic_outputs(paths, overwrite=overwrite) as tmps:
+        for v, tmp in zip(m.volumes.values(), tmps):
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(volume_svg(v))
     return paths
