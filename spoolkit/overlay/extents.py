@@ -125,9 +125,8 @@ def _category(e: Extent) -> int:
     return _MDISK
 
 
-def _unintended(a: int, b: int) -> bool:
-    """Whether a pair of these categories is unintended, as :func:`classify` says."""
-    return {a, b} in ({_MDISK}, {_MDISK, _CP})
+#: whether a pair of these categories is unintended, as :func:`classify` says
+_UNINTENDED = [[{a, b} in ({_MDISK}, {_MDISK, _CP}) for b in range(4)] for a in range(4)]
 
 
 @dataclass
@@ -158,7 +157,7 @@ def sweep_bounded(extents: list[Extent], limit: Optional[int] = None,
                 heapq.heappop(heap)
             if not heap:
                 continue
-            bad = _unintended(cat, other)
+            bad = _UNINTENDED[cat][other]
             most = limits[bad]
             room = len(heap) if most is None else max(0, min(len(heap), most - listed[bad]))
             found.extend(heap[:room])
