@@ -35,7 +35,7 @@ MAX_VDISK_BLOCKS = 4_194_296
 #: a volume label holds six characters
 MAX_VOLSER = 6
 _DIGITS = re.compile(r"[0-9]+")
-#: more than any limit: a count of more digits than this is out of range as it stands
+#: what a count of more than 12 digits stands for: more than every limit
 _HUGE = 10 ** 12
 _DEVNUM = re.compile(r"[0-9A-F]{1,4}")
 
