@@ -23,7 +23,7 @@ RESULTS = Results()
 
 def make_directory() -> tuple[str, str]:
     lines = ["USER $ALLOC$ NOLOG"]
-    lines += [f" MDISK A{v:04X} 3390 0 1 VOL{v:03X} R" for v in range(VOLUMES)]
+    lines += [f" MDISK A{v:03X} 3390 0 1 VOL{v:03X} R" for v in range(VOLUMES)]
     lines.append("USER MAINT XXXXXXXX 256M 1G ABCDEFG")
     lines += [f" MDISK {v:04X} 3390 0 3339 VOL{v:03X} MR" for v in range(VOLUMES)]
     for v in range(VOLUMES):

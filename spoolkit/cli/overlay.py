@@ -7,7 +7,7 @@ from typing import Any
 
 
 def register(sub: Any) -> None:
-    from .common import add_json
+    from .common import add_force, add_json
 
     g = sub.add_parser("overlay", help="minidisk overlay maps and protection")
     gs = g.add_subparsers(dest="verb", metavar="VERB")
@@ -21,6 +21,7 @@ def register(sub: Any) -> None:
     p.add_argument("--svg", metavar="DIR", help="write one <volser>.svg per volume into DIR")
     p.add_argument("--problems", action="store_true",
                    help="list only unintended overlaps in the text listing")
+    add_force(p, "existing SVG files")
     add_json(p)
     p.set_defaults(func=cmd_map)
 
@@ -40,7 +41,7 @@ def cmd_map(args: Any) -> int:
     infos = [volume_info(v) for v in args.volume]
     m = build_map(directory, cfg, infos)
     if args.svg:
-        for path in write_svgs(m, args.svg):
+        for path in write_svgs(m, args.svg, overwrite=args.force):
             print(f"wrote {path}", file=sys.stderr)
     emit(args, json_report(m), lambda _: text_report(m, intended=not args.problems))
     return 0 if m.ok else 1

@@ -1,5 +1,12 @@
 """Extents on one volume, how two of them overlap, and the sweep that finds
-every overlap (sorted by start, an active heap by end: O(n log n + overlaps))."""
+every overlap (sorted by start, active heaps by end: O(n log n + overlaps)).
+
+n extents can overlap in n(n-1)/2 pairs, so a 64 KB directory of identical
+minidisks would make two million pairs.  :func:`sweep_bounded` lists at most
+``limit`` intended and ``limit`` unintended pairs and only counts the rest, in
+time O(n log n + limit): the active extents are kept apart by what a pair
+with them would be.
+"""
 
 from __future__ import annotations
 
@@ -106,20 +113,68 @@ def classify(a: Extent, b: Extent) -> tuple[str, bool, Optional[str]]:
     return "user", False, None
 
 
-def sweep(extents: list[Extent]) -> list[Overlap]:
+#: sweep categories: full pack, minidisk, CP area (or its $-user lock), CP PERM space
+_FULL, _MDISK, _CP, _PERM = range(4)
+
+
+def _category(e: Extent) -> int:
+    if e.kind == "full-pack":
+        return _FULL
+    if e.kind in ("cp", "locked-out"):
+        return _PERM if e.area == "PERM" else _CP
+    return _MDISK
+
+
+#: whether a pair of these categories is unintended, as :func:`classify` says
+_UNINTENDED = [[{a, b} in ({_MDISK}, {_MDISK, _CP}) for b in range(4)] for a in range(4)]
+
+
+@dataclass
+class SweepResult:
+    """The listed overlaps, and how many more (and of those unintended) were only counted."""
+
+    overlaps: list[Overlap]
+    omitted: int = 0
+    omitted_unintended: int = 0
+
+
+def sweep_bounded(extents: list[Extent], limit: Optional[int] = None,
+                  limit_unintended: Optional[int] = None) -> SweepResult:
     """Every overlapping pair among ``extents`` (all on one volume), found by
-    a sweep over the extents sorted by start."""
+    a sweep over the extents sorted by start; beyond ``limit`` intended and
+    ``limit_unintended`` (default ``limit``) unintended pairs, pairs are
+    counted, not listed."""
     order = sorted(extents, key=lambda e: (e.start, e.end))
-    active: list[tuple[int, int, Extent]] = []   # heap of (end, seq, extent)
-    out: list[Overlap] = []
+    active: list[list[tuple[int, int, Extent]]] = [[], [], [], []]  # heaps of (end, seq, e)
+    res = SweepResult([])
+    listed = [0, 0]                      # intended, unintended
+    limits = [limit, limit if limit_unintended is None else limit_unintended]
     for seq, e in enumerate(order):
-        while active and active[0][0] < e.start:
-            heapq.heappop(active)
-        for end, _, a in active:
+        cat = _category(e)
+        found: list[tuple[int, int, Extent]] = []
+        for other, heap in enumerate(active):
+            while heap and heap[0][0] < e.start:
+                heapq.heappop(heap)
+            if not heap:
+                continue
+            bad = _UNINTENDED[cat][other]
+            most = limits[bad]
+            room = len(heap) if most is None else max(0, min(len(heap), most - listed[bad]))
+            found.extend(heap[:room])
+            listed[bad] += room
+            res.omitted += len(heap) - room
+            res.omitted_unintended += (len(heap) - room) if bad else 0
+        for end, _, a in sorted(found, key=lambda x: x[1]):
             cls, intended, area = classify(a, e)
-            out.append(Overlap(e.volume, a, e, e.start, min(end, e.end), cls, intended, area))
-        heapq.heappush(active, (e.end, seq, e))
-    return out
+            res.overlaps.append(Overlap(e.volume, a, e, e.start, min(end, e.end), cls,
+                                        intended, area))
+        heapq.heappush(active[cat], (e.end, seq, e))
+    return res
+
+
+def sweep(extents: list[Extent]) -> list[Overlap]:
+    """Every overlapping pair among ``extents`` (all on one volume)."""
+    return sweep_bounded(extents).overlaps
 
 
 def gaps(extents: list[Extent], size: Optional[int]) -> list[tuple[int, int]]:

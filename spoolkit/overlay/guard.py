@@ -39,9 +39,16 @@ def _as_protected(p: ProtectedLike) -> Protected:
         return p
     if hasattr(p, "first_cyl"):          # a spoolkit.cp extent
         return Protected(int(p.first_cyl), int(p.last_cyl), str(p.kind).upper())
-    first, last, *rest = p
-    if first < 0 or last < first:
-        raise InvalidArgumentError(f"bad protected extent {p!r}")
+    try:
+        first, last, *rest = p
+        ok = (not isinstance(first, bool) and not isinstance(last, bool)
+              and int(first) == first and int(last) == last and 0 <= first <= last
+              and len(rest) <= 2)
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise InvalidArgumentError(f"bad protected extent {str(p)[:60]}: give (first, last"
+                                   "[, kind[, owner]]) with 0 <= first <= last")
     return Protected(int(first), int(last), str(rest[0]) if rest else "PROTECTED",
                      str(rest[1]) if len(rest) > 1 else None)
 

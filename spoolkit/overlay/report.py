@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import heapq
 import os
+import re
 from typing import Any
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape as _escape
 
-from ..util import atomic_output
+from ..output import atomic_outputs
 from .map import OverlayMap, VolumeMap
 
 #: fill colour per extent kind (CP areas by area name)
 COLOURS = {"full-pack": "#d9d9d9", "locked-out": "#f4a259", "minidisk": "#8ecae6",
            "cp": "#e63946", "PERM": "#90be6d", "gap": "#ffffff"}
+
+
+#: characters XML 1.0 cannot hold (a directory read as Latin-1 may contain any byte)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+#: longest SVG file name stem (a volser is six characters; an image's name may be long)
+_NAME_MAX = 64
+
+
+def escape(text: str) -> str:
+    """Text for an SVG element: XML-escaped, characters XML cannot hold as '?'."""
+    return _escape(_NOT_XML.sub("?", text))
 
 
 def _line(e: Any) -> str:
@@ -26,7 +39,7 @@ def volume_text(v: VolumeMap) -> str:
     size = f"{v.size} {v.unit}s" if v.size is not None else "size unknown"
     head = (f"VOLUME {v.volser}  {size}" + ("  CP-owned" if v.cp_owned else "")
             + f"  {len(v.extents)} extents, {len(v.gaps)} gaps, "
-            f"{len(v.unintended)} unintended overlaps")
+            f"{v.unintended_count} unintended overlaps")
     rows = [head, f"  {'OWNER':<8} {'ADDR':<5} {'START':>10} {'END':>10} {'SIZE':>10}  KIND"]
     # extents and gaps in address order
     items: list[tuple[int, int, str]] = [(e.start, 0, _line(e)) for e in v.extents]
@@ -42,6 +55,9 @@ def volume_text(v: VolumeMap) -> str:
             continue
         flag = "OVERLAP " if o.intended else "*OVERLAP*"
         rows.append(f"  {flag} {o.classification:<10} {o.describe()}")
+    if v.omitted:
+        rows.append(f"  *OVERLAP* {v.omitted} more overlapping pairs not listed "
+                    f"({v.omitted_unintended} of them unintended)")
     return "\n".join(rows)
 
 
@@ -51,7 +67,8 @@ def text_report(m: OverlayMap, *, intended: bool = True) -> str:
     for v in m.volumes.values():
         if not intended:
             v = VolumeMap(v.volser, v.size, v.unit, v.cp_owned, v.extents, v.gaps,
-                          v.unintended, v.size_source)
+                          v.unintended, v.size_source, v.omitted_unintended,
+                          v.omitted_unintended)
         parts.append(volume_text(v))
     if m.virtual:
         parts.append("VIRTUAL DISKS (no real extent)\n" + "\n".join(
@@ -59,9 +76,9 @@ def text_report(m: OverlayMap, *, intended: bool = True) -> str:
             for d in m.virtual))
     if m.findings:
         parts.append("FINDINGS\n" + "\n".join(f"  {f}" for f in m.findings))
-    bad = m.unintended
+    total = len(m.overlaps) + sum(v.omitted for v in m.volumes.values())
     parts.append(f"{len(m.volumes)} volumes, {sum(len(v.extents) for v in m.volumes.values())} "
-                 f"extents, {len(m.overlaps)} overlaps, {len(bad)} unintended, "
+                 f"extents, {total} overlaps, {m.unintended_count} unintended, "
                  f"{len(m.findings)} findings")
     return "\n\n".join(parts)
 
@@ -73,11 +90,13 @@ def json_report(m: OverlayMap) -> dict[str, Any]:
                      "size_source": v.size_source, "cp_owned": v.cp_owned,
                      "extents": [e.to_dict() for e in v.extents],
                      "gaps": [{"start": a, "end": b, "size": b - a + 1} for a, b in v.gaps],
-                     "overlaps": [o.to_dict() for o in v.overlaps]}
+                     "overlaps": [o.to_dict() for o in v.overlaps],
+                     "omitted_overlaps": v.omitted,
+                     "omitted_unintended": v.omitted_unintended}
                     for v in m.volumes.values()],
         "virtual": [d.to_dict() for d in m.virtual],
         "findings": [f.to_dict() for f in m.findings],
-        "unintended": len(m.unintended),
+        "unintended": m.unintended_count,
     }
 
 
@@ -87,15 +106,20 @@ def volume_svg(v: VolumeMap, width: int = 900) -> str:
     outline on unintended overlaps."""
     total = v.size or max((e.end + 1 for e in v.extents), default=1)
     scale = (width - 20) / max(total, 1)
-    lanes: list[int] = []          # last end per minidisk lane
+    # a minidisk goes on the lowest lane free at its start (extents come sorted by start)
+    busy: list[tuple[int, int]] = []   # heap of (end, lane)
+    free: list[int] = []               # heap of lanes
+    nlanes = 0
     rects = []
     for e in v.extents:
         if e.kind == "minidisk":
-            lane = next((i for i, end in enumerate(lanes) if end < e.start), len(lanes))
-            if lane == len(lanes):
-                lanes.append(e.end)
+            while busy and busy[0][0] < e.start:
+                heapq.heappush(free, heapq.heappop(busy)[1])
+            if free:
+                lane = heapq.heappop(free)
             else:
-                lanes[lane] = e.end
+                lane, nlanes = nlanes, nlanes + 1
+            heapq.heappush(busy, (e.end, lane))
             y = 50 + 22 * lane
         else:
             y = 22 if e.kind != "full-pack" else 4
@@ -109,10 +133,10 @@ def volume_svg(v: VolumeMap, width: int = 900) -> str:
     for o in v.unintended:
         x = 10 + o.start * scale
         w = max((o.end - o.start + 1) * scale, 1.0)
-        rects.append(f'<rect x="{x:.2f}" y="2" width="{w:.2f}" height="{44 + 22 * len(lanes)}" '
+        rects.append(f'<rect x="{x:.2f}" y="2" width="{w:.2f}" height="{44 + 22 * nlanes}" '
                      f'fill="none" stroke="#d00000" stroke-width="2"><title>'
                      f'{escape(o.describe())}</title></rect>')
-    height = 70 + 22 * max(len(lanes), 1)
+    height = 70 + 22 * max(nlanes, 1)
     text = 'font-family="monospace" font-size="11"'
     legend = [f'<text x="10" y="{height - 6}" {text}>{escape(v.volser)} '
               f'0-{total - 1} {v.unit}s</text>']
@@ -127,14 +151,32 @@ def volume_svg(v: VolumeMap, width: int = 900) -> str:
             + "\n".join(rects + legend) + "\n</svg>\n")
 
 
-def write_svgs(m: OverlayMap, directory: str) -> list[str]:
-    """One ``<volser>.svg`` per volume in ``directory``; returns the paths."""
+def svg_names(volsers: list[str]) -> list[str]:
+    """A distinct file name per volume: the volser with characters other than
+    letters, digits, '-' and '_' as '_', cut to 64 characters, and '-2',
+    '-3' ... added where two volsers give the same name."""
+    out: list[str] = []
+    taken: set[str] = set()
+    for volser in volsers:
+        stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in volser)[:_NAME_MAX]
+        stem = stem or "_"
+        name, n = stem, 1
+        while name.lower() in taken:      # case-insensitive file systems too
+            n += 1
+            name = f"{stem}-{n}"
+        taken.add(name.lower())
+        out.append(f"{name}.svg")
+    return out
+
+
+def write_svgs(m: OverlayMap, directory: str, *, overwrite: bool = False) -> list[str]:
+    """One ``<volser>.svg`` per volume in ``directory`` (named by
+    :func:`svg_names`, never two volumes in one file); returns the paths.
+    All or nothing: an existing file is refused unless ``overwrite``."""
     os.makedirs(directory, exist_ok=True)
-    paths = []
-    for v in m.volumes.values():
-        name = "".join(c if c.isalnum() or c in "-_" else "_" for c in v.volser) or "_"
-        path = os.path.join(directory, f"{name}.svg")
-        with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
-            f.write(volume_svg(v))
-        paths.append(path)
+    paths = [os.path.join(directory, name) for name in svg_names(list(m.volumes))]
+    with atomic_outputs(paths, overwrite=overwrite) as tmps:
+        for v, tmp in zip(m.volumes.values(), tmps):
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(volume_svg(v))
     return paths

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
-from .directory import Finding, PathOrText, _read_text, text_lines
+from .directory import MAX_VOLSER, Finding, PathOrText, _read_text, _shown, text_lines
 
-_COMMENT = re.compile(r"/\*.*?\*/", re.S)
 _QUALIFIER = re.compile(r"^\s*[A-Za-z0-9@#$]{1,8}\s*:\s*")
+_SLOT = re.compile(r"[0-9]{1,3}")
 
 
 @dataclass
@@ -38,28 +38,60 @@ class SystemConfig:
                 "findings": [f.to_dict() for f in self.findings]}
 
 
-def _statements(text: str) -> list[tuple[int, str]]:
-    """Logical statements with their first line: comments removed (keeping line
-    numbers), lines ending in a comma joined to the next."""
-    text = _COMMENT.sub(lambda m: "\n" * m.group().count("\n"), text)
+def _strip_comments(text: str) -> tuple[str, Optional[int]]:
+    """The text with every ``/* ... */`` comment blanked (its newlines kept, so
+    line numbers stay), and the line of an unclosed comment (None if none).
+    One pass: each comment is found with ``str.find`` from where the last ended."""
+    parts: list[str] = []
+    pos = 0
+    while True:
+        start = text.find("/*", pos)
+        if start < 0:
+            parts.append(text[pos:])
+            return "".join(parts), None
+        parts.append(text[pos:start])
+        end = text.find("*/", start + 2)
+        if end < 0:
+            parts.append("\n" * text.count("\n", start))
+            return "".join(parts), text.count("\n", 0, start) + 1
+        parts.append("\n" * text.count("\n", start, end))
+        pos = end + 2
+
+
+def _statements(lines: list[str]) -> list[tuple[int, str]]:
+    """Logical statements with their first line: lines ending in a comma
+    joined to the next (in time linear in the input)."""
     out: list[tuple[int, str]] = []
-    pending: Optional[tuple[int, str]] = None
-    for n, raw in enumerate(text_lines(text), 1):
+    pending: list[str] = []
+    first = 0
+    for n, raw in enumerate(lines, 1):
         line = raw.strip()
-        if pending is not None:
-            first, acc = pending
-            line = acc + " " + line
-            n = first
-            pending = None
-        if not line:
-            continue
+        if not pending:
+            if not line:
+                continue
+            first = n
         if line.endswith(","):
-            pending = (n, line[:-1])
+            pending.append(line[:-1])
             continue
-        out.append((n, line))
-    if pending is not None:
-        out.append(pending)
+        pending.append(line)
+        out.append((first, " ".join(pending)))
+        pending = []
+    if pending:
+        out.append((first, " ".join(pending)))
     return out
+
+
+def _volsers(ops: list[str], toks: list[str], what: str,
+             bad: Callable[[str], None]) -> list[str]:
+    """``ops`` without the operands too long for a volume label (each a finding)."""
+    keep = []
+    for op, tok in zip(ops, toks):
+        if len(op) > MAX_VOLSER:
+            bad(f"{what}: volser {_shown(tok)} is longer than {MAX_VOLSER} characters; "
+                "ignored")
+        else:
+            keep.append(op)
+    return keep
 
 
 def parse_system_config(text_or_path: PathOrText) -> SystemConfig:
@@ -68,34 +100,46 @@ def parse_system_config(text_or_path: PathOrText) -> SystemConfig:
     cfg = SystemConfig(path=path)
 
     def bad(n: int, msg: str) -> None:
-        cfg.findings.append(Finding(n, "syntax", msg, "system config"))
+        cfg.findings.append(Finding(n, "syntax", msg, "system config", path))
 
-    for n, stmt in _statements(text):
+    text, unclosed = _strip_comments(text)
+    if unclosed is not None:
+        bad(unclosed, "comment '/*' is never closed: the rest of the file is ignored")
+    for n, stmt in _statements(text_lines(text)):
         stmt = _QUALIFIER.sub("", stmt)
         toks = stmt.split()
         if not toks:
             continue
         verb = toks[0].upper()
         ops = [t.upper() for t in toks[1:]]
+
+        def bad_here(msg: str, n: int = n) -> None:
+            bad(n, msg)
+
         if verb == "CP_OWNED":
             if len(ops) >= 3 and ops[0] == "SLOT":
-                if not ops[1].isdigit() or not 1 <= int(ops[1]) <= 255:
-                    bad(n, f"CP_Owned slot {toks[2][:10]!r} is not 1-255")
+                slot = int(ops[1]) if _SLOT.fullmatch(ops[1]) else 0
+                if not 1 <= slot <= 255:
+                    bad(n, f"CP_Owned slot {_shown(toks[2])} is not 1-255")
                     continue
                 if ops[2] == "RESERVED":
                     continue
-                cfg.cp_owned[ops[2]] = int(ops[1])
+                for v in _volsers(ops[2:3], toks[3:4], "CP_Owned", bad_here):
+                    cfg.cp_owned[v] = slot
             elif len(ops) >= 1 and ops[0] != "SLOT":
-                cfg.cp_owned[ops[0]] = None
+                for v in _volsers(ops[:1], toks[1:2], "CP_Owned", bad_here):
+                    cfg.cp_owned[v] = None
             else:
                 bad(n, "CP_Owned needs 'Slot n volser' or a volser")
         elif verb == "USER_VOLUME_LIST":
             if not ops:
                 bad(n, "User_Volume_List without volumes")
-            cfg.user_volumes.extend(ops)
+            cfg.user_volumes.extend(_volsers(ops, toks[1:], "User_Volume_List", bad_here))
         elif verb == "USER_VOLUME_INCLUDE":
             if not ops:
                 bad(n, "User_Volume_Include without patterns")
             # z/VM's '%' matches one character, '*' any string
-            cfg.user_patterns.extend(o.replace("%", "?") for o in ops)
+            cfg.user_patterns.extend(
+                o.replace("%", "?")
+                for o in _volsers(ops, toks[1:], "User_Volume_Include", bad_here))
     return cfg
