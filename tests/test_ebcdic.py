@@ -76,3 +76,15 @@ def test_encode_is_typed_or_round_trips(text, cp):
         assert "U+" in str(exc)
     else:
         assert ebcdic.decode(data, cp) == text
+
+
+def test_disk_labels_refuse_text_outside_the_code_page(tmp_path):
+    import spoolkit
+    from spoolkit.dasd.ckd import vol1_data
+    from spoolkit.errors import InvalidArgumentError
+    with pytest.raises(InvalidArgumentError, match="volume serial"):
+        spoolkit.create_dasd(tmp_path / "x.3390", "3390", "ЖA", cylinders=1)
+    assert not (tmp_path / "x.3390").exists()
+    with pytest.raises(InvalidArgumentError, match="owner"):
+        vol1_data("A", owner="€")
+    assert vol1_data("A")[41:51] == "HERCULES  ".encode("cp037")

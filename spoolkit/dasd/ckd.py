@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
+from .. import ebcdic
 from .._native import check, ffi, lib, new_err
 from ..errors import (
     FormatError,
@@ -323,13 +324,14 @@ def vol1_data(volser: str, owner: str = "HERCULES") -> bytes:
     label[0:4] = "VOL1".encode("cp037")
     label[4:10] = volser.upper().ljust(6).encode("cp037")
     label[11:16] = bytes([0, 0, 0, 1, 1])  # VTOC pointer: cyl 0 head 1 record 1
-    label[41:41 + len(owner)] = owner.encode("cp037")
+    label[41:51] = ebcdic.encode(owner[:10], what="VOL1 owner").ljust(10, b"\x40")
     return bytes(label)
 
 
 def check_volser(volser: str) -> str:
     v = volser.upper()
-    if not 1 <= len(v) <= 6 or not all(c.isalnum() or c in "$#@-" for c in v):
+    if not 1 <= len(v) <= 6 or not all(c.isascii() and (c.isalnum() or c in "$#@-")
+                                       for c in v):
         raise InvalidArgumentError(f"volume serial {volser!r} must be 1-6 letters or digits")
     return v
 

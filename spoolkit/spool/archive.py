@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from .. import ebcdic
 from ..errors import ChecksumError, FormatError, TruncatedError
 from .pages import crc32c  # the C core's CRC-32C (SSE4.2 when present)
 
@@ -38,7 +39,7 @@ ENTRIES_PER_BLOCK = 480
 
 
 def _ebc(text: str) -> bytes:
-    return text.encode("cp037")
+    return ebcdic.encode(text, what="archive text field")
 
 
 MAGIC_RUN = _ebc("SPKR")
