@@ -389,10 +389,12 @@ def run_family(family: str, execs: int, workers: int, out: Path, seed: int, max_
                 if not p.is_alive():
                     p.join()
                     running.remove(entry)
-                    if p.exitcode and p.exitcode < 0:
-                        findings.append(_save(out, family, "crash", it, "?", b"",
-                                              f"signal {-p.exitcode}"))
-                        log(f"  {family}: crash (signal {-p.exitcode}) at iteration {it}")
+                    if p.exitcode:
+                        # a signal, or a sanitizer's report and exit (ASan exits 1)
+                        how = (f"signal {-p.exitcode}" if p.exitcode < 0
+                               else f"exit status {p.exitcode} (sanitizer report on stderr)")
+                        findings.append(_save(out, family, "crash", it, "?", b"", how))
+                        log(f"  {family}: crash ({how}) at iteration {it}")
                         if it + 1 < stop:
                             start(it + 1, stop)
                     elif it + 1 < stop and p.exitcode == 0 and queue.empty():
