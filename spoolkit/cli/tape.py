@@ -150,8 +150,7 @@ def stream_map(path: str, as_json: bool, out: TextIO) -> None:
             sep = "\n"
             for f in map_files(t):
                 _count(total, f)
-                body = json.dumps(f, indent=2).replace("\n", "\n    ")
-                out.write(f"{sep}    {body}")
+                out.write(sep + _json_file(f))
                 sep = ",\n"
             out.write("\n  ],\n  \"total\": %s\n}\n"
                       % json.dumps(total, indent=2).replace("\n", "\n  "))
@@ -161,6 +160,15 @@ def stream_map(path: str, as_json: bool, out: TextIO) -> None:
             _count(total, f)
             out.write("\n".join(_file_lines(f)) + "\n")
     out.write("\n".join(_summary_lines(total)) + "\n")
+
+
+def _json_file(f: dict[str, Any]) -> str:
+    """One file's entry as ``json.dump(..., indent=2)`` lays it out in the map."""
+    if f["labels"]:
+        return "    " + json.dumps(f, indent=2).replace("\n", "\n    ")
+    body = ",\n".join(f"      {json.dumps(k)}: {json.dumps(v)}" for k, v in f.items()
+                       if k != "labels")
+    return "    {\n" + body + ',\n      "labels": []\n    }'
 
 
 def cmd_map(args: Any) -> int:

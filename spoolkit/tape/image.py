@@ -22,7 +22,7 @@ import os
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Callable, Optional, Union
 
 from .._native import check, ffi, lib, new_err
@@ -85,7 +85,10 @@ class FileStat:
     offset: int
 
     def to_dict(self) -> dict[str, int]:
-        return asdict(self)
+        return {f: getattr(self, f) for f in _FILESTAT_FIELDS}
+
+
+_FILESTAT_FIELDS = tuple(f.name for f in fields(FileStat))
 
 
 def detect_format(path: Union[str, os.PathLike], head: Optional[bytes] = None) -> str:
