@@ -199,6 +199,8 @@ class TapeImage(Finalizing):
             self._recover(wait)
         self._fd = os.open(self.path, (os.O_RDWR if writer else os.O_RDONLY) | os.O_CLOEXEC)
         lock_fd(self._fd, self.path, exclusive=writer, wait=wait, what="tape")
+        with contextlib.suppress(AttributeError, OSError):   # wide read-ahead
+            os.posix_fadvise(self._fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
         if writer and journal.pending(self.path):
             journal.roll_back(self.path, self._fd)
 
