@@ -195,14 +195,24 @@ class TapeImage(Finalizing):
             self._fd = os.open(self._tmp, os.O_RDWR | os.O_CLOEXEC)
             return
         writer = self.mode != "r"
-        if journal.pending(self.path):
-            self._recover(wait)
-        self._fd = os.open(self.path, (os.O_RDWR if writer else os.O_RDONLY) | os.O_CLOEXEC)
-        lock_fd(self._fd, self.path, exclusive=writer, wait=wait, what="tape")
+        for _ in range(3):
+            if journal.pending(self.path):
+                self._recover(wait)
+            self._fd = os.open(self.path,
+                               (os.O_RDWR if writer else os.O_RDONLY) | os.O_CLOEXEC)
+            lock_fd(self._fd, self.path, exclusive=writer, wait=wait, what="tape")
+            # with the lock held, an undo record is a dead writer's
+            if not journal.pending(self.path):
+                break
+            if writer:
+                journal.roll_back(self.path, self._fd)
+                break
+            os.close(self._fd)   # a reader cannot undo under its shared lock
+            self._fd = -1
+        else:
+            raise WriteError("an interrupted append cannot be undone", path=self.path)
         with contextlib.suppress(AttributeError, OSError):   # wide read-ahead
             os.posix_fadvise(self._fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
-        if writer and journal.pending(self.path):
-            journal.roll_back(self.path, self._fd)
 
     def _recover(self, wait: Optional[float]) -> None:
         """An append was interrupted (its writer died): put the old end back."""
