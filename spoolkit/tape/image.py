@@ -42,7 +42,7 @@ from ..output import atomic_output, check_destination, fsync_checked, write_all
 from ..util import default_workers
 from . import journal
 from .detect import file_kind, tape_format
-from .window import MAXSPAN, Window
+from .window import MAXSPAN, Window, pread_into
 
 MAXBLOCK = lib.SPK_TAPE_MAXBLOCK
 AWS = lib.SPK_TAPE_AWS
@@ -598,7 +598,7 @@ class TapeImage(Finalizing):
                 local.cinp = None
                 local.inp = bytearray(max(b - a, segment + segment // 4))
                 local.cinp = ffi.from_buffer(local.inp)
-            got = src._pread_into(local.inp, b - a, a)
+            got = pread_into(src._fd, local.inp, b - a, a, src.path)
             if got < b - a:
                 raise TruncatedError("the tape file shrank while it was copied", path=src.path,
                                      offset=a + got)
@@ -660,20 +660,6 @@ class TapeImage(Finalizing):
             src.file_number += counts[1]
         src.bytes_read += size - start
         return counts[0], counts[1]
-
-    def _pread_into(self, buf: bytearray, n: int, off: int) -> int:
-        view = memoryview(buf)
-        got = 0
-        while got < n:
-            try:
-                k = os.preadv(self._fd, [view[got:n]], off + got)
-            except OSError as exc:
-                raise SpoolkitError(f"read failed: {exc.strerror}", path=self.path,
-                                    offset=off + got) from None
-            if k <= 0:
-                break
-            got += k
-        return got
 
     def _patch_prev(self, framed: Union[bytearray, memoryview], prev: int) -> None:
         """Set the previous-length field of the first header in ``framed``

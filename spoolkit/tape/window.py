@@ -25,6 +25,23 @@ FIRST = 64 << 10
 MAXSPAN = lib.SPK_TAPE_MAXSPAN
 
 
+def pread_into(fd: int, buf: bytearray, n: int, off: int, path: str) -> int:
+    """Read up to ``n`` bytes at ``off`` into ``buf``; fewer only at the end
+    of the file.  Returns the bytes read."""
+    view = memoryview(buf)
+    got = 0
+    while got < n:
+        try:
+            k = os.preadv(fd, [view[got:n]], off + got)
+        except OSError as exc:
+            raise SpoolkitError(f"read failed: {exc.strerror}", path=path,
+                                offset=off + got) from None
+        if k <= 0:
+            break
+        got += k
+    return got
+
+
 class Window:
     """The part of the tape file last read, as the ``spk_tape_src`` handed to C."""
 
@@ -107,18 +124,7 @@ class Window:
         self.valid = True
 
     def _pread(self, off: int, n: int) -> int:
-        view = memoryview(self._buf)
-        got = 0
-        while got < n:
-            try:
-                k = os.preadv(self.fd, [view[got:n]], off + got)
-            except OSError as exc:
-                raise SpoolkitError(f"read failed: {exc.strerror}", path=self.path,
-                                    offset=off + got) from None
-            if k <= 0:
-                break
-            got += k
-        return got
+        return pread_into(self.fd, self._buf, n, off, self.path)
 
     def refill_for(self, off: int, need: int = 0, want: int = 0) -> None:
         """The block at ``off`` (``need`` bytes at least) lies past the window:
