@@ -13,6 +13,7 @@ from ..output import atomic_output, check_destination
 from ..tape import TapeImage, datasets, deblock, open_tape
 from ..tape import labels as sl
 from ..tape.copy import copy_tape
+from ..tape.image import refuse_non_tape
 from .common import Progress, add_force, add_json
 
 
@@ -144,6 +145,7 @@ def stream_map(path: str, as_json: bool, out: TextIO) -> None:
     """Print the map of the tape file by file (text as hetmap, or the JSON
     of :func:`tape_map`), holding one file's entry at a time."""
     total = _new_total()
+    refuse_non_tape(path)
     with open_tape(path) as t:
         if as_json:
             out.write('{\n  "path": %s,\n  "files": [' % json.dumps(path))
@@ -200,6 +202,7 @@ def cmd_get(args: Any) -> int:
     if output is None or (args.output_opt and args.output):
         raise ValueError("give the output file once: OUT or -o OUT")
     check_destination(output, overwrite=args.force)
+    refuse_non_tape(args.image)
     with open_tape(args.image) as t:
         if args.nl:
             if t.skip_files(args.file - 1) != args.file - 1:
@@ -226,6 +229,7 @@ def cmd_get(args: Any) -> int:
 
 def cmd_copy(args: Any) -> int:
     check_destination(args.dest, overwrite=args.force)
+    refuse_non_tape(args.source)
     total = os.path.getsize(args.source)
     with Progress(total, "copy", unit=" bytes") as bar:
         blocks, marks = copy_tape(args.source, args.dest, format=args.format,

@@ -51,9 +51,10 @@ FORMATS = {"aws": AWS, "het": AWS, "fkt": FAKETAPE, "faketape": FAKETAPE}
 EWINDOW = lib.SPK_EWINDOW
 _MAPBATCH = 4096        # file entries per C call of map()
 _WALK_WINDOW = 4 << 20  # window of a walk over many blocks
-#: kinds that are certainly no tape (anything unrecognised goes to the parser,
-#: which names the damaged header)
-_NOT_TAPE_OK = ("unknown", "unreadable")
+#: kinds open_tape lets through: anything unrecognised goes to the parser, which
+#: names the damaged header; an empty file is a blank tape (Hercules creates
+#: them so); the tape verbs still refuse it (:func:`refuse_non_tape`)
+_NOT_TAPE_OK = ("unknown", "unreadable", "empty")
 
 
 @dataclass
@@ -852,6 +853,17 @@ class TapeImage(Finalizing):
                 f"at {getattr(self, '_pos', 0)}>")
 
 
+def refuse_non_tape(path: Union[str, os.PathLike]) -> None:
+    """Raise a FormatError naming what ``path`` is unless it is a tape image
+    (an empty file included, which open_tape takes as a blank tape)."""
+    p = os.fspath(path)
+    kind = file_kind(p)
+    if kind.kind == "missing":
+        raise NotFoundError(f"no such tape image: {p}", path=p)
+    if not kind.is_tape and kind.kind not in ("unknown", "unreadable"):
+        raise FormatError(f"not a tape image (this is {kind.text})", path=p)
+
+
 def open_tape(path: Union[str, os.PathLike], mode: str = "r", format: Optional[str] = None,
               compress: Optional[str] = None, level: int = 4, chunk_size: int = 65535, *,
               overwrite: bool = False, wait: Optional[float] = -1.0) -> TapeImage:
@@ -861,9 +873,10 @@ def open_tape(path: Union[str, os.PathLike], mode: str = "r", format: Optional[s
     only when smaller, at ``level`` (HET default 4).  ``chunk_size`` 4096 with
     no compression gives strict AWSTAPE files.  Mode ``"w"`` refuses an
     existing file unless ``overwrite``; a file that is no tape (a disk image,
-    text, a directory, an empty file) is refused with a FormatError naming
-    what it is.  ``wait``: seconds to wait for another process's lock (-1:
-    the default, see :mod:`spoolkit.lock`).
+    text, a directory) is refused with a FormatError naming what it is (an
+    empty file is a blank tape, as Hercules makes them).  ``wait``: seconds
+    to wait for another process's lock (-1: the default, see
+    :mod:`spoolkit.lock`).
     """
     return TapeImage(path, mode, format, compress, level, chunk_size, overwrite=overwrite,
                      wait=wait)
