@@ -50,7 +50,7 @@ def aws(bench_dir):
     path = bench_dir / "tape-1g.aws"
     if not path.exists():
         tmp = bench_dir / "tape-1g.tmp.aws"
-        with open_tape(tmp, "w") as t:
+        with open_tape(tmp, "w", overwrite=True) as t:
             t.write_blocks(text_blocks(NBLOCKS))
             t.tapemark()
         os.replace(tmp, path)

@@ -26,6 +26,8 @@ const char *spk_strerror(int code)
     case SPK_EUNSUPPORTED: return "unsupported";
     case SPK_ENOTFOUND: return "not found";
     case SPK_ENOSPACE: return "no space left";
+    case SPK_EWINDOW: return "data past the window read";
+    case SPK_EIO: return "read failed";
     default: return "unknown error";
     }
 }

@@ -32,7 +32,9 @@ enum spk_status {
     SPK_ERANGE = -10,      /* address outside the device */
     SPK_EUNSUPPORTED = -11,/* valid but not supported */
     SPK_ENOTFOUND = -12,   /* looked-up item absent */
-    SPK_ENOSPACE = -13     /* no free space left */
+    SPK_ENOSPACE = -13,    /* no free space left */
+    SPK_EWINDOW = -14,     /* the data goes on past the window the caller read: read more */
+    SPK_EIO = -15          /* reading a file failed (errno in err->index) */
 };
 
 typedef struct spk_errinfo {
@@ -420,16 +422,32 @@ typedef struct spk_tape_block {
     int method;              /* SPK_COMP_* */
 } spk_tape_block;
 
-/* Walk the headers of the block at off: 1 at end of tape (off == len),
+/* A window onto a tape file: bytes [base, base + len) of a file of size
+ * bytes (read with pread; nothing is mapped, so a file that shrinks meanwhile
+ * gives short reads, never a fault).  Readers return SPK_EWINDOW when the
+ * block they need lies in the file but past the window: the caller reads a
+ * window starting at the offset in the error and calls again.  A block spans
+ * at most SPK_TAPE_MAXSPAN bytes of the file. */
+typedef struct spk_tape_src {
+    const uint8_t *buf;
+    uint64_t base;
+    uint64_t len;
+    uint64_t size;
+    int format;              /* SPK_TAPE_AWS / SPK_TAPE_FAKETAPE */
+} spk_tape_src;
+
+enum spk_tape_span { SPK_TAPE_MAXSPAN = 14680070 };   /* 7 * SPK_TAPE_MAXBLOCK + 6 */
+
+/* Walk the headers of the block at off: 1 at end of tape (off == size),
  * 0 with *b filled, or an error naming the offset. */
-int spk_tape_scan_block(const uint8_t *buf, size_t len, uint64_t off, int format,
-                        spk_tape_block *b, spk_errinfo *err);
+int spk_tape_scan_block(const spk_tape_src *s, uint64_t off, spk_tape_block *b,
+                        spk_errinfo *err);
 
 /* Scan, gather and decompress the block at off into out (at most outcap
- * bytes); returns the data length (0 for a tapemark, 1 at EOT is reported
- * through b->next == off with SPK_ENOTFOUND). */
-int spk_tape_read_block(const uint8_t *buf, size_t len, uint64_t off, int format,
-                        uint8_t *out, size_t outcap, spk_tape_block *b, spk_errinfo *err);
+ * bytes); returns the data length (0 for a tapemark); SPK_ENOTFOUND at the
+ * end of the tape. */
+int spk_tape_read_block(const spk_tape_src *s, uint64_t off, uint8_t *out, size_t outcap,
+                        spk_tape_block *b, spk_errinfo *err);
 
 /* Frame one block (or a tapemark when data is NULL) into out: compress the
  * whole block first (method SPK_COMP_*, kept only if smaller), then chunks of
@@ -442,9 +460,10 @@ int spk_tape_build_block(const uint8_t *data, size_t len, int format, int method
 
 /* Where the segment boundary after off lies: whole blocks are scanned from
  * off until at least target bytes are covered or the tape ends.  Returns 0
- * with *next set (== off only at the end of the tape), or an error. */
-int spk_tape_split(const uint8_t *buf, size_t len, uint64_t off, int format, uint64_t target,
-                   uint64_t *next, spk_errinfo *err);
+ * with *next set (== off only at the end of the tape), or an error with *next
+ * at the last boundary reached (SPK_EWINDOW: the window ended there). */
+int spk_tape_split(const spk_tape_src *s, uint64_t off, uint64_t target, uint64_t *next,
+                   spk_errinfo *err);
 
 typedef struct spk_tape_recode_stat {
     uint64_t next;           /* source offset after the last block copied */
@@ -454,14 +473,14 @@ typedef struct spk_tape_recode_stat {
     uint32_t last;           /* last chunk (FakeTape: block) length written */
 } spk_tape_recode_stat;
 
-/* Copy the blocks of a mapped tape from off up to end (a block boundary, e.g.
+/* Copy the blocks of a tape window from off up to end (a block boundary, e.g.
  * from spk_tape_split) into out in another format: each block is read,
  * decompressed, and framed again as spk_tape_build_block does (dstmethod,
  * level, chunksize; prev = the previous chunk length on the destination).
  * Stops early, before a block whose worst case would not fit in out; st
  * says where.  Returns the bytes written to out (outcap <= INT_MAX). */
-int spk_tape_recode(const uint8_t *buf, size_t len, uint64_t off, uint64_t end, int srcformat,
-                    int dstformat, int dstmethod, int level, uint32_t chunksize, uint32_t prev,
+int spk_tape_recode(const spk_tape_src *s, uint64_t off, uint64_t end, int dstformat,
+                    int dstmethod, int level, uint32_t chunksize, uint32_t prev,
                     uint8_t *out, size_t outcap, spk_tape_recode_stat *st, spk_errinfo *err);
 
 typedef struct spk_tape_filestat {
@@ -470,12 +489,48 @@ typedef struct spk_tape_filestat {
     uint64_t first_offset;   /* offset of the file's first block */
 } spk_tape_filestat;
 
-/* Map a whole mapped tape: one entry per tapemark-ended file plus a last
- * one for blocks after the last tapemark.  With decompress, compressed
- * blocks are inflated to count their real size.  Returns the number of
- * entries (may exceed maxfiles; then only maxfiles are filled). */
-int spk_tape_map(const uint8_t *buf, size_t len, int format, int decompress,
-                 spk_tape_filestat *files, size_t maxfiles, uint64_t *end, spk_errinfo *err);
+enum spk_tape_stop {
+    SPK_TAPE_STOP_END = 0,     /* the end of the tape */
+    SPK_TAPE_STOP_FULL = 1,    /* maxfiles entries filled */
+    SPK_TAPE_STOP_MARKS = 2,   /* max_marks tapemarks passed */
+    SPK_TAPE_STOP_WINDOW = 3   /* the next block lies past the window: read on at off */
+};
+
+/* State of a walk over a tape, carried from one call (window) to the next;
+ * zero it, set off, decompress and max_marks, then call until it stops
+ * elsewhere than at the window. */
+typedef struct spk_tape_walk_state {
+    uint64_t off;            /* in: where to go on; out: where the walk stopped */
+    uint32_t last;           /* out: last chunk (FakeTape: block) length before off */
+    int decompress;          /* in: inflate compressed blocks to count their real size */
+    uint64_t max_marks;      /* in: stop after this many tapemarks (0: no limit) */
+    uint64_t marks_left;     /* set to max_marks before the first call */
+    uint64_t blocks;         /* out: blocks and tapemarks passed */
+    uint64_t data_blocks;
+    uint64_t tapemarks;
+    uint64_t data_end;       /* offset after the last data block passed (0: none) */
+    uint64_t trailing;       /* tapemarks since the last data block */
+    uint64_t mark[2];        /* offsets of the last two of those (in order) */
+    spk_tape_filestat cur;   /* the file being counted */
+    int stop;                /* out: SPK_TAPE_STOP_* */
+    uint64_t need;           /* out (STOP_WINDOW): bytes from off the next block needs */
+} spk_tape_walk_state;
+
+/* Walk blocks from w->off: with files, one entry per tapemark-ended file and
+ * one for blocks after the last tapemark, at most maxfiles per call.
+ * Returns the entries filled, or an error. */
+int spk_tape_walk(const spk_tape_src *s, spk_tape_walk_state *w, spk_tape_filestat *files,
+                  size_t maxfiles, spk_errinfo *err);
+
+/* spk_tape_walk over the open tape file fd, reading windows into buf (cap
+ * bytes) with pread itself: wide bytes at a time, or one header at a time
+ * where blocks are large and only headers are needed.  *s is the window
+ * (kept between calls; zero it first).  Returns the entries filled, or an
+ * error; SPK_EBUFSIZE (err->index: the size needed) when a block does not
+ * fit in cap bytes: call again with a larger buffer. */
+int spk_tape_walk_fd(int fd, spk_tape_src *s, uint8_t *buf, size_t cap, uint64_t wide,
+                     spk_tape_walk_state *w, spk_tape_filestat *files, size_t maxfiles,
+                     spk_errinfo *err);
 
 /* ==== spool pages (csrc/spool.c) ======================================== */
 

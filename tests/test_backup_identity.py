@@ -97,7 +97,7 @@ def _files_from(sizes, cuts_seed):
 
 
 def _write(path, files, fast, **kw):
-    with open_tape(path, "w", **kw) as t:
+    with open_tape(path, "w", overwrite=True, **kw) as t:
         if fast:
             w = RunWriter(t, "REF", run_id=77)
             for f in files:

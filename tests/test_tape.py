@@ -382,3 +382,38 @@ def test_bustech_zlib_is_read(tmp_path):
     path.write_bytes(_aws_hdr(len(comp), 0, 0xA1, 0x80) + comp)  # bits in both flags
     with open_tape(path) as t, pytest.raises(FormatError, match="conflicting"):
         t.read_block()
+
+
+@pytest.mark.parametrize("name", FIXTURE_TAPES)
+def test_streamed_map_equals_the_whole_map(fixtures, name):
+    """``tape map`` prints file by file; text and JSON equal the whole-map forms."""
+    import io
+    import json
+
+    from spoolkit.cli.tape import stream_map
+
+    path = str(fixtures / name)
+    text, js = io.StringIO(), io.StringIO()
+    stream_map(path, False, text)
+    stream_map(path, True, js)
+    assert text.getvalue() == _map_text(tape_map(path)) + "\n"
+    assert json.loads(js.getvalue()) == tape_map(path)
+
+
+def test_iter_map_batches_and_positions(tmp_path):
+    """More files than one C batch; skip_files and append positioning after them."""
+    path = tmp_path / "many.aws"
+    with open_tape(path, "w") as t:
+        for i in range(5000):
+            t.write_block(bytes([i % 256]) * (1 + i % 300))
+            t.tapemark()
+    with open_tape(path) as t:
+        stats = list(t.iter_map())
+        assert [s.blocks for s in stats] == [1] * 5000 + [0]
+        assert [s.bytes for s in stats[:5000]] == [1 + i % 300 for i in range(5000)]
+        assert t.skip_files(4999) == 4999
+        assert t.read_block().data == bytes([4999 % 256]) * (1 + 4999 % 300)
+    with open_tape(path, "a") as t:
+        t.write_block(b"LAST")
+    with open_tape(path) as t:
+        assert t.skip_files(5000) == 5000 and t.read_block().data == b"LAST"

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
-from typing import Any
+import sys
+from collections.abc import Iterator
+from typing import Any, TextIO
 
 from ..errors import NotFoundError
-from ..tape import datasets, deblock, open_tape
+from ..output import atomic_output, check_destination
+from ..tape import TapeImage, datasets, deblock, open_tape
 from ..tape import labels as sl
 from ..tape.copy import copy_tape
-from ..util import atomic_output
-from .common import Progress, add_json, emit
+from ..tape.image import refuse_non_tape
+from .common import Progress, add_force, add_json
 
 
 def register(sub: Any) -> None:
@@ -29,18 +33,22 @@ def register(sub: Any) -> None:
     q.add_argument("--owner", default="")
     q.add_argument("--nl", action="store_true", help="unlabelled: two tapemarks")
     _format_options(q)
+    add_force(q, "an existing tape")
     q.set_defaults(func=cmd_init)
 
     q = s.add_parser("get", help="extract one data set (like hetget)")
     q.add_argument("image", metavar="IMG")
     q.add_argument("file", type=int, metavar="FILE#", help="data set number (NL: file number)")
-    q.add_argument("output", metavar="OUT")
+    q.add_argument("output", metavar="OUT", nargs="?")
+    q.add_argument("-o", "--output", dest="output_opt", metavar="OUT",
+                   help="output file (instead of the OUT argument)")
     q.add_argument("--raw", action="store_true", help="blocks as they are, not records")
     q.add_argument("--nl", action="store_true", help="unlabelled tape: FILE# is a file")
     q.add_argument("--recfm", help="record format when the tape has no labels (F, FB, V, VB, "
                    "VBS, U)")
     q.add_argument("--lrecl", type=int, default=0)
     q.add_argument("--ascii", action="store_true", help="EBCDIC records to ASCII text lines")
+    add_force(q, "an existing output file")
     q.set_defaults(func=cmd_get)
 
     q = s.add_parser("copy", help="copy or convert a tape (like hetupd / tapecopy)")
@@ -49,6 +57,7 @@ def register(sub: Any) -> None:
     _format_options(q)
     q.add_argument("--chunk", type=int, default=65535, help="chunk size (4096: strict AWS)")
     q.add_argument("-j", "--workers", type=int, help="compression threads (default: cores)")
+    add_force(q, "an existing destination")
     q.set_defaults(func=cmd_copy)
 
 
@@ -63,50 +72,109 @@ def _format_options(q: Any) -> None:
     q.add_argument("--level", type=int, default=4, help="compression level (default 4)")
 
 
+def map_files(t: TapeImage) -> Iterator[dict[str, Any]]:
+    """Per file of the tape: its counts and its standard labels, as found."""
+    for st in t.iter_map():
+        labels = []
+        # labels are 80-byte blocks at the start of a file
+        if st.blocks and st.min_block <= 80 <= st.max_block:
+            off = st.offset
+            for _ in range(st.blocks):
+                blk, off = t.block_at(off)
+                if not sl.is_label(blk.data):
+                    break
+                labels.append(sl.parse(blk.data).to_dict())
+        yield {**st.to_dict(), "labels": labels}
+
+
+def _new_total() -> dict[str, int]:
+    return {"files": 0, "blocks": 0, "bytes": 0, "stored": 0}
+
+
+def _count(total: dict[str, int], f: dict[str, Any]) -> None:
+    total["files"] += 1
+    for k in ("blocks", "bytes", "stored"):
+        total[k] += f[k]
+
+
 def tape_map(path: str) -> dict[str, Any]:
     """What ``hetmap -a`` reports: per file the labels, blocks, sizes; totals."""
+    total = _new_total()
     with open_tape(path) as t:
-        stats = t.map()
         files = []
-        for st in stats:
-            labels = []
-            if st.blocks:
-                t.seek(st.offset)
-                for blk in t.blocks():
-                    if not sl.is_label(blk.data):
-                        break
-                    labels.append(sl.parse(blk.data).to_dict())
-            files.append({**st.to_dict(), "labels": labels})
-    total = {"files": len(stats), "blocks": sum(s.blocks for s in stats),
-             "bytes": sum(s.bytes for s in stats), "stored": sum(s.stored for s in stats)}
+        for f in map_files(t):
+            _count(total, f)
+            files.append(f)
     return {"path": path, "files": files, "total": total}
 
 
-def _map_text(m: dict[str, Any]) -> str:
-    sep = "-" * 21
-    out = [sep, f"{'Filename':<20}: {m['path']}"]
-    for f in m["files"]:
-        for lab in f["labels"]:
-            out.append(sep)
-            for k, v in lab.items():
-                out.append(f"{k[:20] if k != 'label' else 'Label':<20}: '{v}'")
-        out += [sep, f"{'File #':<20}: {f['file']}", f"{'Blocks':<20}: {f['blocks']}",
-                f"{'Min Blocksize':<20}: {f['min_block']}",
-                f"{'Max Blocksize':<20}: {f['max_block']}",
-                f"{'Uncompressed bytes':<20}: {f['bytes']}",
-                f"{'Min Blocksize-Comp':<20}: {f['min_stored']}",
-                f"{'Max Blocksize-Comp':<20}: {f['max_stored']}",
-                f"{'Compressed bytes':<20}: {f['stored']}"]
-    t = m["total"]
-    out += [sep, f"{'Summary':<20}:", f"{'Files':<20}: {t['files']}",
+SEP = "-" * 21
+
+
+def _file_lines(f: dict[str, Any]) -> list[str]:
+    out = []
+    for lab in f["labels"]:
+        out.append(SEP)
+        for k, v in lab.items():
+            out.append(f"{k[:20] if k != 'label' else 'Label':<20}: '{v}'")
+    out += [SEP, f"{'File #':<20}: {f['file']}", f"{'Blocks':<20}: {f['blocks']}",
+            f"{'Min Blocksize':<20}: {f['min_block']}",
+            f"{'Max Blocksize':<20}: {f['max_block']}",
+            f"{'Uncompressed bytes':<20}: {f['bytes']}",
+            f"{'Min Blocksize-Comp':<20}: {f['min_stored']}",
+            f"{'Max Blocksize-Comp':<20}: {f['max_stored']}",
+            f"{'Compressed bytes':<20}: {f['stored']}"]
+    return out
+
+
+def _summary_lines(t: dict[str, int]) -> list[str]:
+    return [SEP, f"{'Summary':<20}:", f"{'Files':<20}: {t['files']}",
             f"{'Blocks':<20}: {t['blocks']}", f"{'Uncompressed bytes':<20}: {t['bytes']}",
             f"{'Compressed bytes':<20}: {t['stored']}",
             f"{'Reduction':<20}: {t['bytes'] - t['stored']}"]
-    return "\n".join(out)
+
+
+def _map_text(m: dict[str, Any]) -> str:
+    out = [SEP, f"{'Filename':<20}: {m['path']}"]
+    for f in m["files"]:
+        out += _file_lines(f)
+    return "\n".join(out + _summary_lines(m["total"]))
+
+
+def stream_map(path: str, as_json: bool, out: TextIO) -> None:
+    """Print the map of the tape file by file (text as hetmap, or the JSON
+    of :func:`tape_map`), holding one file's entry at a time."""
+    total = _new_total()
+    refuse_non_tape(path)
+    with open_tape(path) as t:
+        if as_json:
+            out.write('{\n  "path": %s,\n  "files": [' % json.dumps(path))
+            sep = "\n"
+            for f in map_files(t):
+                _count(total, f)
+                out.write(sep + _json_file(f))
+                sep = ",\n"
+            out.write("\n  ],\n  \"total\": %s\n}\n"
+                      % json.dumps(total, indent=2).replace("\n", "\n  "))
+            return
+        out.write(f"{SEP}\n{'Filename':<20}: {path}\n")
+        for f in map_files(t):
+            _count(total, f)
+            out.write("\n".join(_file_lines(f)) + "\n")
+    out.write("\n".join(_summary_lines(total)) + "\n")
+
+
+def _json_file(f: dict[str, Any]) -> str:
+    """One file's entry as ``json.dump(..., indent=2)`` lays it out in the map."""
+    if f["labels"]:
+        return "    " + json.dumps(f, indent=2).replace("\n", "\n    ")
+    body = ",\n".join(f"      {json.dumps(k)}: {json.dumps(v)}" for k, v in f.items()
+                       if k != "labels")
+    return "    {\n" + body + ',\n      "labels": []\n    }'
 
 
 def cmd_map(args: Any) -> int:
-    emit(args, tape_map(args.image), _map_text)
+    stream_map(args.image, bool(getattr(args, "json", False)), sys.stdout)
     return 0
 
 
@@ -114,11 +182,11 @@ IEHINITT_HDR1 = "HDR1".encode("cp037") + "0".encode("cp037") * 76
 
 
 def cmd_init(args: Any) -> int:
+    if not args.nl and not args.volser:
+        raise ValueError("--volser is required for a labelled tape (or use --nl)")
     with open_tape(args.image, "w", format=args.format, compress=args.compress,
-                   level=args.level) as t:
+                   level=args.level, overwrite=args.force) as t:
         if not args.nl:
-            if not args.volser:
-                raise ValueError("--volser is required for a labelled tape (or use --nl)")
             t.write_block(sl.vol1(args.volser, args.owner))
             t.write_block(IEHINITT_HDR1)
             t.tapemark()
@@ -130,6 +198,11 @@ def cmd_init(args: Any) -> int:
 
 
 def cmd_get(args: Any) -> int:
+    output = args.output_opt or args.output
+    if output is None or (args.output_opt and args.output):
+        raise ValueError("give the output file once: OUT or -o OUT")
+    check_destination(output, overwrite=args.force)
+    refuse_non_tape(args.image)
     with open_tape(args.image) as t:
         if args.nl:
             if t.skip_files(args.file - 1) != args.file - 1:
@@ -144,7 +217,8 @@ def cmd_get(args: Any) -> int:
             t.skip_files(ds.file - 1)
         blocks = (b.data for b in t.blocks())
         items = blocks if args.raw else deblock(blocks, recfm, lrecl)
-        with atomic_output(os.fspath(args.output)) as tmp, open(tmp, "wb") as f:
+        with atomic_output(os.fspath(output), overwrite=args.force) as tmp, \
+                open(tmp, "wb") as f:
             for item in items:
                 if args.ascii:
                     f.write(item.decode("cp037").rstrip().encode() + b"\n")
@@ -154,10 +228,12 @@ def cmd_get(args: Any) -> int:
 
 
 def cmd_copy(args: Any) -> int:
+    check_destination(args.dest, overwrite=args.force)
+    refuse_non_tape(args.source)
     total = os.path.getsize(args.source)
     with Progress(total, "copy", unit=" bytes") as bar:
         blocks, marks = copy_tape(args.source, args.dest, format=args.format,
                                   compress=args.compress, level=args.level,
                                   chunk_size=args.chunk, workers=args.workers,
-                                  progress=bar.update)
+                                  progress=bar.update, overwrite=args.force)
     return 0 if blocks + marks >= 0 else 1

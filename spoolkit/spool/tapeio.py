@@ -137,6 +137,12 @@ def _checked_writes(path: str, body: bool = False) -> Iterator[None]:
     """OSErrors of the tape layer's writes become WriteError naming ``path``."""
     try:
         yield
+    except WriteError as exc:
+        if exc.path is None or not os.path.basename(exc.path).startswith(
+                "." + os.path.basename(path) + ".spk-"):
+            raise
+        # the tape layer names the work file the run writes: name the archive
+        raise WriteError(exc.message, errno=exc.errno, path=path) from None
     except SpoolkitError:
         raise
     except OSError as exc:

@@ -1,8 +1,9 @@
 """Tape images: AWS, HET (compressed AWS), Flex FakeTape; standard labels."""
 
 from .deblock import deblock
+from .detect import FileKind, file_kind
 from .image import Block, FileStat, TapeImage, detect_format, open_tape
 from .labels import Dataset, Label, LabelledWriter, datasets
 
 __all__ = ["Block", "FileStat", "TapeImage", "detect_format", "open_tape", "deblock",
-           "Dataset", "Label", "LabelledWriter", "datasets"]
+           "Dataset", "Label", "LabelledWriter", "datasets", "FileKind", "file_kind"]
