@@ -178,8 +178,6 @@ def test_kill_during_load(tmp_path, sources):
         assert _temps(tmp_path) == []
 
 
-@pytest.mark.xfail(strict=False, reason="needs the exclusive flock open_tape takes for "
-                   "writers (helper c-tape); without it two appends can interleave")
 def test_two_dumps_append_to_one_tape_at_once(tmp_path, sources):
     tape = tmp_path / "both.aws"
     _run_to_end("spool", "dump", sources[0], "--to", tape)
