@@ -99,7 +99,7 @@ def het(aws, bench_dir):
     best = []
     for _ in range(ROUNDS):  # this machine is shared: best of ROUNDS on both sides
         t0 = time.perf_counter()
-        copy_tape(aws, out, format="het", compress="zlib", level=4)
+        copy_tape(aws, out, format="het", compress="zlib", level=4, overwrite=True)
         best.append(time.perf_counter() - t0)
     R.add("spoolkit copy AWS->HET zlib 4 (2 threads)", min(best), aws.stat().st_size / 1e6,
           "MB")
@@ -124,7 +124,7 @@ def test_convert_vs_hetupd(het, aws, bench_dir):
         assert [f.bytes for f in a.map()] == [f.bytes for f in b.map()]
     fast = bench_dir / "tape-1g.l1.het"
     t0 = time.perf_counter()
-    copy_tape(aws, fast, format="het", compress="zlib", level=1)
+    copy_tape(aws, fast, format="het", compress="zlib", level=1, overwrite=True)
     R.add("spoolkit copy AWS->HET zlib 1 (2 threads)", time.perf_counter() - t0,
           aws.stat().st_size / 1e6, "MB")
     print(f"HET size at libdeflate level 1: {fast.stat().st_size / 1e6:.1f} MB "
