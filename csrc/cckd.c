@@ -689,6 +689,48 @@ int spk_cckd_space_check(spk_cckd_space *sp, size_t n, uint64_t filesize,
     return problems;
 }
 
+int spk_cckd_space_gaps(spk_cckd_space *sp, size_t n, uint64_t start, uint64_t end,
+                        uint64_t minlen, spk_cckd_free *out, size_t maxout, uint64_t *lost,
+                        spk_errinfo *err)
+{
+    size_t k = 0;
+    uint64_t pos = start, small = 0;
+
+    if ((!sp && n) || (!out && maxout))
+        return spk_fail(err, SPK_EARG, -1, -1, "bad arguments");
+    if (n)
+        qsort(sp, n, sizeof *sp, cmp_space);
+    /* one gap after each space at most: n + 1 gaps in all */
+    for (size_t i = 0; i <= n && pos < end; i++) {
+        uint64_t next = i < n ? sp[i].off : end, send;
+        if (next > end)
+            next = end;
+        if (next > pos) {
+            if (next - pos >= minlen) {
+                if (k >= maxout)
+                    return spk_fail(err, SPK_EBUFSIZE, -1, -1, "gap array full");
+                out[k].off = pos;
+                out[k].len = next - pos;
+                k++;
+            } else {
+                small += next - pos;
+            }
+        }
+        if (i < n) {
+            send = sp[i].off + sp[i].len;
+            if (send < sp[i].off)
+                send = UINT64_MAX;
+            if (send > pos)
+                pos = send;
+        }
+    }
+    if (lost)
+        *lost = small;
+    if (k > (size_t)INT32_MAX)
+        return spk_fail(err, SPK_EARG, -1, -1, "too many gaps");
+    return (int)k;
+}
+
 int spk_cckd_file_spaces(const uint64_t *l1, uint32_t num_l1, spk_cckd_l2ent *const *l2tabs,
                          uint64_t meta_end, uint32_t l2_bytes, const spk_cckd_free *fr,
                          size_t nfree, spk_cckd_space *out, size_t maxout, size_t *nbad,

@@ -378,6 +378,14 @@ int spk_cckd_l2_spaces(const spk_cckd_l2ent *l2, size_t n, uint32_t first_trk,
 int spk_cckd_space_check(spk_cckd_space *sp, size_t n, uint64_t filesize,
                          spk_cckd_overlap *bad, size_t maxbad, uint64_t *gap_bytes);
 
+/* Sort spaces by offset and put the stretches of [start, end) that no space
+ * covers into out (overlapping spaces are allowed): the free space a file
+ * has by its tables (cckdcdsk's rebuild).  Stretches shorter than minlen (no
+ * room for a chain link) are not returned; their bytes go to *lost.  Needs
+ * maxout >= n + 1.  Returns the number of stretches. */
+int spk_cckd_space_gaps(spk_cckd_space *sp, size_t n, uint64_t start, uint64_t end,
+                        uint64_t minlen, spk_cckd_free *out, size_t maxout, uint64_t *lost,
+                        spk_errinfo *err);
 /* Every space of one compressed file: the headers and L1 table [0, meta_end),
  * each L2 table (l2tabs[g] non-NULL: the table at l1[g]), each stored image
  * and each free block.  Valid spaces fill out from the front (the return value

@@ -544,7 +544,11 @@ class CompressedFile:
 
     # -- metadata -------------------------------------------------------------
     def mark_open(self) -> None:
-        """Set OPENED (and OPENRW) on disk like Hercules does for an update open."""
+        """Set OPENED (and OPENRW) on disk like Hercules does for an update open.
+
+        While the file is open the header on disk names no free chain (see
+        :meth:`_write_header`): free blocks are reused and their links
+        rewritten, so a chain on disk could not stay valid."""
         self.hdr.opts |= OPENED | OPENRW
         if self.bigend:
             self.flush()  # rewrite every table little-endian now, header last
@@ -552,8 +556,36 @@ class CompressedFile:
             self._write_header()
             fsync_checked(self.fd, self.path)  # OPENED is on disk before any change
 
-    def _write_header(self) -> None:
-        write_all(self.fd, build_header(self.hdr, self.is64, self.path), self.path, HDR_POS)
+    def _write_header(self, with_free: bool = False) -> None:
+        """The header on disk; ``with_free=False`` writes it as "free chain
+        being rebuilt" (no free blocks, their bytes lost space, which
+        ``dasd check --repair`` and ``cckdcdsk`` rebuild from the tables), so
+        a writer killed at any moment leaves no header pointing at blocks
+        whose links were overwritten."""
+        h = self.hdr
+        if not with_free:
+            h = ffi.new("spk_cckd_hdr *", h[0])
+            h.free_off = h.free_num = h.free_largest = 0
+            h.free_total = self.imbed
+        write_all(self.fd, build_header(h, self.is64, self.path), self.path, HDR_POS)
+
+    def free_from_tables(self, end: int) -> list[list[int]]:
+        """The free space as the tables say it is (cckdcdsk's rebuild): the
+        stretches of ``[meta_end, end)`` that no L2 table and no track image
+        covers.  Gaps too small for a chain link are left out.  Raises when
+        the tables overlap or point past ``end`` (no free space is sound then)."""
+        sp, k, bad = self.spaces(with_free=False)
+        over = ffi.new("spk_cckd_overlap[]", 1)
+        gap = ffi.new("uint64_t *")
+        if bad or lib.spk_cckd_space_check(sp, k, end, over, 1, gap):
+            raise FormatError("the L2 tables overlap or point past the end of the file; the "
+                              "free space cannot be rebuilt from them", path=self.path)
+        cap = k + 1
+        out = ffi.new("spk_cckd_free[]", cap)
+        err = new_err()
+        n = check(lib.spk_cckd_space_gaps(sp, k, self.meta_end, end, 16 if self.is64 else 8,
+                                          out, cap, ffi.NULL, err), err, path=self.path)
+        return [[int(out[i].off), int(out[i].len)] for i in range(n)]
 
     def _truncate(self, size: int) -> None:
         try:
@@ -581,6 +613,27 @@ class CompressedFile:
         write_all(self.fd, l1buf, self.path, L1_POS)
         fsync_checked(self.fd, self.path)  # tables are on disk before pending space is reused
         self._merge_pending()
+        if closing:
+            # the chain links go into the free blocks while the header on
+            # disk names no chain (mark_open); the header naming it is last
+            self._write_links(err)
+        h = self.hdr
+        for name, value in self.totals().items():
+            setattr(h, name, value)
+        self.bigend = False
+        self._truncate(h.size)
+        opts = h.opts
+        if closing:
+            h.opts &= ~OPENED
+        try:
+            self._write_header(with_free=closing)
+            fsync_checked(self.fd, self.path)
+        except BaseException:
+            h.opts = opts  # OPENED is still set on disk
+            raise
+        self.dirty_hdr = False
+
+    def _write_links(self, err: Any) -> None:
         blocks = ffi.new("spk_cckd_free[]", max(1, len(self.free)))
         for i, (off, ln) in enumerate(self.free):
             blocks[i].off, blocks[i].len = off, ln
@@ -591,21 +644,6 @@ class CompressedFile:
                                      len(links), err), err, path=self.path)
         for i, (off, _) in enumerate(self.free):
             write_all(self.fd, links[i * esz:(i + 1) * esz], self.path, off)
-        h = self.hdr
-        for name, value in self.totals().items():
-            setattr(h, name, value)
-        self.bigend = False
-        self._truncate(h.size)
-        opts = h.opts
-        if closing:
-            h.opts &= ~OPENED
-        try:
-            self._write_header()
-            fsync_checked(self.fd, self.path)
-        except BaseException:
-            h.opts = opts  # OPENED is still set on disk
-            raise
-        self.dirty_hdr = False
 
     def close(self) -> None:
         if self.fd >= 0:

@@ -16,7 +16,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional, Union
 
-from .._native import ffi, lib, new_err
+from .._native import check, ffi, lib, new_err
 from ..errors import SpoolkitError
 from ..lock import lock_fd
 from ..output import remove_stale_temps
@@ -111,6 +111,9 @@ def _check_compressed_file(path: str, level: int, repair: bool, workers: Optiona
         return
     try:
         report["format"] = f.devhdr.devid
+        for p in problems:
+            if p.get("kind") == "free":   # the repair rebuilds it from the tables
+                p["repairable"] = True
         report["errors"].extend(problems)
         fba = f.devhdr.devid.startswith("FBA")
         h = f.hdr
@@ -137,8 +140,9 @@ def _check_compressed_file(path: str, level: int, repair: bool, workers: Optiona
         if level >= 2:
             _check_tracks(f, level, fba, workers, report)
         lossless = all(e.get("repairable") for e in report["errors"])
-        if repair and lossless and (hdr_issues or gaps or h.opts & OPENED):
-            _repair(f, gaps, report)
+        if repair and lossless and (hdr_issues or gaps or h.opts & OPENED
+                                    or f.free_error is not None):
+            _repair(f, report)
     finally:
         f.close()
 
@@ -177,30 +181,39 @@ class _Spaces:
 
 def _space_map(f: CompressedFile, spaces: _Spaces, report: dict[str, Any]) -> list[list[int]]:
     """Overlaps and out-of-file spaces; returns the unaccounted gaps."""
-    bad = ffi.new("spk_cckd_overlap[]", 64)
+    nbad = 2 * spaces.n + 1   # each space: past the end, overlapping
+    bad = ffi.new("spk_cckd_overlap[]", nbad)
     gap = ffi.new("uint64_t *")
     end = max(f.hdr.size, f.meta_end)
-    nprob = lib.spk_cckd_space_check(spaces.arr, spaces.n, min(end, f.filesize), bad, 64, gap)
-    for i in range(min(nprob, 64)):
+    nprob = lib.spk_cckd_space_check(spaces.arr, spaces.n, min(end, f.filesize), bad, nbad,
+                                     gap)
+    free = lib.SPK_SPACE_FREE
+    for i in range(min(nprob, nbad)):
         a, b = spaces.arr[bad[i].a], spaces.arr[bad[i].b]
         if bad[i].a == bad[i].b:
+            # inside the file but past the header's size: the header is stale
+            # (a writer killed before it), the repair takes the file's size
             report["errors"].append({
                 "kind": "bounds", "offset": int(a.off), "message":
                 f"{KIND_NAMES.get(a.kind, '?')} {a.index} at {a.off} ({a.len} bytes) runs past "
-                f"the end of the file ({min(end, f.filesize)} bytes)"})
+                f"the end of the file ({min(end, f.filesize)} bytes)",
+                "repairable": a.kind == free or a.off + a.len <= f.filesize})
         else:
+            # a free block over live data: the repair rebuilds free space
+            # from the tables alone
             report["errors"].append({
                 "kind": "overlap", "offset": int(b.off), "message":
                 f"{KIND_NAMES.get(b.kind, '?')} {b.index} at {b.off} overlaps "
-                f"{KIND_NAMES.get(a.kind, '?')} {a.index} at {a.off} ({a.len} bytes)"})
-    # gaps: complement of the (now sorted) spaces inside [0, size)
+                f"{KIND_NAMES.get(a.kind, '?')} {a.index} at {a.off} ({a.len} bytes)",
+                "repairable": free in (a.kind, b.kind)})
+    # gaps: the (now sorted) spaces' complement inside [0, size)
     gaps: list[list[int]] = []
     if gap[0]:
-        pos = 0
-        for s in spaces:
-            if s.off > pos:
-                gaps.append([pos, s.off - pos])
-            pos = max(pos, s.off + s.len)
+        out = ffi.new("spk_cckd_free[]", spaces.n + 1)
+        err = new_err()
+        n = check(lib.spk_cckd_space_gaps(spaces.arr, spaces.n, 0, min(end, f.filesize), 1,
+                                          out, spaces.n + 1, ffi.NULL, err), err, path=f.path)
+        gaps = [[int(out[i].off), int(out[i].len)] for i in range(n)]
         report["warnings"].append({"kind": "unaccounted", "message":
                                    f"{gap[0]} bytes in {len(gaps)} places belong to nothing"})
     return gaps
@@ -283,19 +296,25 @@ def error_name(rc: int) -> str:
     return error_class(rc).__name__
 
 
-def _repair(f: CompressedFile, gaps: list[list[int]], report: dict[str, Any]) -> None:
-    """Lossless repair: unaccounted space joins the free chain, header totals
-    and the free chain are rewritten, OPENED is cleared."""
+def _repair(f: CompressedFile, report: dict[str, Any]) -> None:
+    """Lossless repair as cckdcdsk does it: the free space is rebuilt from the
+    L1/L2 tables alone (whatever the old chain said), the header totals and
+    size follow from it, OPENED is cleared."""
     path = f.path
     w = CompressedFile(path, True, KIND_FBA if f.devhdr.devid.startswith("FBA") else KIND_CKD,
                        lock=False)  # _check_compressed holds the lock
     try:
-        minfree = 16 if w.is64 else 8
-        added = [g for g in gaps if g[0] >= w.meta_end and g[1] >= minfree]
-        w.pending.extend(added)
+        old = sum(ln for _, ln in w.free)
+        w.free = w.free_from_tables(w.filesize)
+        w.pending = []
+        w.hdr.size = w.filesize
+        w.mark_open()   # the header on disk names no chain while the links are written
         w.dirty_hdr = True
     finally:
         w.close()  # flush(closing=True): merges, writes chain + header, clears OPENED
-    report["repaired"].append({"message": "rewrote header totals and free chain",
-                               "reclaimed_bytes": sum(g[1] for g in added)})
+    rebuilt = sum(ln for _, ln in w.free)
+    report["repaired"].append({"message": "rebuilt the free space from the tables; rewrote "
+                               "the free chain and header totals",
+                               "free_blocks": len(w.free), "free_bytes": rebuilt,
+                               "reclaimed_bytes": max(0, rebuilt - old)})
     report["errors"] = [e for e in report["errors"] if not e.get("repairable")]
