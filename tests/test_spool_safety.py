@@ -562,3 +562,40 @@ def test_system_close_closes_every_volume(tmp_path):
     assert vols[1].closed and vols[2].closed
     with open_volume(tmp_path / "v2.cckd", "r+") as vol:       # lock released, data there
         assert vol.spoolids() == [1]
+
+
+def test_slot_track_torn_over_a_null_track_is_read_and_rewritten(tmp_path):
+    """A plain image's in-place track write killed midway (the kernel stops a
+    write between pages on SIGKILL): new records up to the cut, zeros after.
+    The volume reads the slots before the cut, zeros after, and writes on."""
+    from spoolkit.cp import open_cp_volume
+    from spoolkit.dasd import open_dasd
+    img = tmp_path / "v.3390"
+    format_volume(img, "3390", volser="TORN01", cylinders=6,
+                  extents=[("SPOL", 1, 4), ("DRCT", 5, 5)])
+    cp = open_cp_volume(img, "r+")
+    spt = cp.slots_per_track
+    first = cp.slot_ranges(("SPOL",))[0].start
+    cyl, head, r = cp.locate(first)
+    assert r == 1
+    cp.write_slots({first + i: bytes([i + 1]) * 4096 for i in range(spt)})
+    cp.close()
+    with open_dasd(img) as dev:
+        trksize, heads = dev.track_size, dev.heads
+    cut = 21 + 5 * (8 + 4096) + 100            # inside the 6th record's data
+    with open(img, "r+b") as f:
+        f.seek(512 + (cyl * heads + head) * trksize + cut)
+        f.write(bytes(trksize - cut))
+    with pytest.raises(FormatError):
+        with open_dasd(img) as dev:
+            dev.read_track(cyl, head)
+    cp = open_cp_volume(img, "r+")
+    try:
+        assert [p[:1] for p in cp.read_track_slots(cyl, head)[:5]] == \
+            [bytes([i + 1]) for i in range(5)]
+        assert cp.read_track_slots(cyl, head)[6:] == [bytes(4096)] * (spt - 6)
+        cp.write_slots({first + spt - 1: b"\x63" * 4096})
+    finally:
+        cp.close()
+    with open_dasd(img) as dev:                 # a whole track again
+        assert dev.read_track(cyl, head).nrecs == spt

@@ -287,7 +287,18 @@ class CPVolume:
             self._cache.move_to_end(trk)
             return pages
         cyl, head = divmod(trk, self.dev.heads)
-        track = self.dev.read_track(cyl, head)
+        try:
+            track = self.dev.read_track(cyl, head)
+        except FormatError as exc:
+            pages = self._torn_track_pages(trk, exc)
+        else:
+            pages = self._parsed_track_pages(track, cyl, head)
+        self._cache[trk] = pages
+        if len(self._cache) > self._cache_max:
+            self._cache.popitem(last=False)
+        return pages
+
+    def _parsed_track_pages(self, track: Track, cyl: int, head: int) -> list[bytes]:
         pages = [_ZERO_PAGE] * self.slots_per_track
         for rec in track.records:
             if 1 <= rec.r <= self.slots_per_track and not rec.is_eof:
@@ -296,9 +307,32 @@ class CPVolume:
                                       f"{rec.dl} bytes, not a 4096-byte page",
                                       path=self.path, track=(cyl, head), record=rec.r)
                 pages[rec.r - 1] = bytes(rec.data)
-        self._cache[trk] = pages
-        if len(self._cache) > self._cache_max:
-            self._cache.popitem(last=False)
+        return pages
+
+    def _torn_track_pages(self, trk: int, exc: FormatError) -> list[bytes]:
+        """The pages of a slot track whose last write was cut short (a plain
+        image's in-place write killed midway).  Slot tracks are only ever
+        written whole (R1..Rn), so a torn one is new records up to the cut
+        and, after it, either the old records (a valid track, never here) or
+        the zeros of a slot track never written: those slots read as zero
+        pages, which is what they held.  Anything else stays an error."""
+        cyl, head = divmod(trk, self.dev.heads)
+        raw = bytes(self.dev._read_image(trk))
+        pages = [_ZERO_PAGE] * self.slots_per_track
+        pos = 5 + 8 + 8                                  # HA, R0 count and data
+        if len(raw) < pos or raw[1:5] != struct.pack(">HH", cyl, head):
+            raise exc
+        for i in range(self.slots_per_track):
+            count = raw[pos:pos + 8]
+            if count == bytes(len(count)):
+                break                                    # never written from here on
+            if count != struct.pack(">HHBBH", cyl, head, i + 1, 0, PAGE_SIZE) \
+                    or pos + 8 + PAGE_SIZE > len(raw):
+                raise exc
+            pages[i] = raw[pos + 8:pos + 8 + PAGE_SIZE]
+            pos += 8 + PAGE_SIZE
+        if any(raw[pos:]):
+            raise exc
         return pages
 
     def read_slot(self, slot: int) -> bytes:
