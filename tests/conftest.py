@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -56,3 +57,18 @@ def herc():
         return proc
 
     return run
+
+
+@contextlib.contextmanager
+def mount_tmpfs(path: Path, size: str = "20m"):
+    """A small tmpfs at ``path`` for full-file-system tests (skipped where it
+    cannot be mounted, e.g. without root); unmounted afterwards."""
+    path.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs for the full file system test: {r.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False, capture_output=True)

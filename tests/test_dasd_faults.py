@@ -3,7 +3,6 @@ copy`, a full file system, a writer killed with the OPENED bit set."""
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import os
 import random
@@ -13,7 +12,7 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, mount_tmpfs
 from test_dasd_lifetime import opened_bit as _opened
 
 import spoolkit
@@ -143,17 +142,7 @@ def test_killed_writer_is_repaired_by_check(tmp_path, herc):
         assert d.read_track(0, 5).records[0].data == b"x" * 100
 
 
-@contextlib.contextmanager
-def small_fs(path, size="20m"):
-    path.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs for the full file system test: {r.stderr.strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
+small_fs = mount_tmpfs
 
 
 def _fill(fs, leave):

@@ -13,7 +13,7 @@ import textwrap
 import time
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, mount_tmpfs
 
 from spoolkit.output import temp_pattern
 from spoolkit.tape import journal, open_tape
@@ -43,16 +43,8 @@ def random_blocks(seed, n, size):
 @pytest.fixture
 def small_fs(tmp_path):
     """A 20 MiB tmpfs (skipped where it cannot be mounted)."""
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", str(mnt)],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip() or proc.returncode}")
-    try:
+    with mount_tmpfs(tmp_path / "mnt") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
 
 def test_copy_to_a_full_file_system_leaves_nothing(tmp_path, small_fs):
