@@ -132,6 +132,11 @@ def _new_temp(target: _Target) -> tuple[str, int]:
     raise WriteError("cannot find a free temporary file name", path=target.path)
 
 
+def _created_meanwhile(path: str) -> ExistsError:
+    return ExistsError("was created by someone else while spoolkit wrote it; left alone",
+                       path=path)
+
+
 def _install(tmp: str, target: _Target) -> None:
     """Move ``tmp`` to the destination; never replaces a file unless asked."""
     try:
@@ -141,16 +146,14 @@ def _install(tmp: str, target: _Target) -> None:
         try:
             os.link(tmp, target.path)   # fails if the name exists, atomically
         except FileExistsError:
-            raise ExistsError("was created by someone else while spoolkit wrote it; "
-                              "left alone", path=target.path) from None
+            raise _created_meanwhile(target.path) from None
         except OSError as exc:
             if exc.errno not in (errno_mod.EPERM, errno_mod.ENOTSUP, errno_mod.EXDEV,
                                  errno_mod.EMLINK, errno_mod.ENOSYS):
                 raise
             # file systems without hard links: check, then rename
             if os.path.lexists(target.path):
-                raise ExistsError("was created by someone else while spoolkit wrote it; "
-                                  "left alone", path=target.path) from None
+                raise _created_meanwhile(target.path) from None
             os.replace(tmp, target.path)
             return
         os.unlink(tmp)

@@ -81,12 +81,7 @@ def disk_kind(path: str) -> Optional[str]:
 
 
 def _open_tape(path: str, mode: str, format: Optional[str], **kw: Any) -> Any:
-    try:
-        from ..tape import open_tape
-    except ImportError as exc:  # pragma: no cover - only before the tape module is merged
-        from ..errors import UnsupportedError
-        raise UnsupportedError(f"tape images are not supported by this build: {exc}",
-                               path=path) from exc
+    from ..tape import open_tape
 
     if format is not None:
         kw["format"] = format

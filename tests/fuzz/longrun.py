@@ -38,22 +38,17 @@ from pathlib import Path
 from typing import Callable, Optional
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _p in (ROOT, ROOT / "tests"):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
 
 INTERESTING = [0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFFFFFF, 0x80000000,
                0xFFFFFFFF, 0x10000, 0x100000]
 
 
 def _fixtures() -> Optional[Path]:
-    env = os.environ.get("SPOOLKIT_FIXTURES")
-    if env:
-        return Path(env)
-    for base in [ROOT, *ROOT.parents]:
-        cand = base / "shared" / "fixtures"
-        if cand.is_dir():
-            return cand
-    return None
+    from conftest import FIXTURES  # the tests' own lookup of ../shared/fixtures
+    return FIXTURES
 
 
 # -- seeds ----------------------------------------------------------------------
