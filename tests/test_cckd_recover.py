@@ -152,6 +152,17 @@ for line in open(sys.argv[2]):
 """
 
 
+_HOLDER = r"""
+import sys, time
+import spoolkit
+img = spoolkit.open_dasd(sys.argv[1], "r+")
+cyl, head = int(sys.argv[2]), int(sys.argv[3])
+img.write_track(cyl, head, spoolkit.Track.from_records(cyl, head, [(1, b"", b"held" * 900)]))
+print("open", flush=True)
+time.sleep(60)
+"""
+
+
 def test_kill_during_dasd_write(tmp_path, herc):
     rnd = random.Random(20261203)
     img = tmp_path / "k.cckd"
@@ -206,6 +217,25 @@ def test_kill_during_dasd_write(tmp_path, herc):
             else:
                 assert got[key] == image, key
         repaired += opened_bit(img)     # killed with the image open
+        r = _cli("dasd", "check", "--repair", img)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert not opened_bit(img)
+        assert _cckdcdsk_clean(herc, img)
+    # two kills placed inside the open window for sure (random ones may all miss it
+    # on a loaded machine): a writer that holds the image open with a track written
+    for k in range(2):
+        cyl, head = 1 + k, 14
+        hold = subprocess.Popen([sys.executable, "-c", _HOLDER, str(img), str(cyl), str(head)],
+                                env=ENV, stdout=subprocess.PIPE, text=True)
+        assert hold.stdout.readline().strip() == "open"
+        hold.send_signal(signal.SIGKILL)
+        hold.wait(timeout=60)
+        got = _all_tracks(img)
+        for key, image in want.items():
+            if key != (cyl, head):
+                assert got[key] == image, key
+        want[(cyl, head)] = got[(cyl, head)]     # the unflushed write: old or new, whole
+        repaired += opened_bit(img)
         r = _cli("dasd", "check", "--repair", img)
         assert r.returncode == 0, r.stdout + r.stderr
         assert not opened_bit(img)
