@@ -72,3 +72,36 @@ def mount_tmpfs(path: Path, size: str = "20m"):
         yield path
     finally:
         subprocess.run(["umount", "-l", str(path)], check=False, capture_output=True)
+
+
+def small_cckd(directory: Path, seed: int) -> bytes:
+    """The bytes of a small valid CCKD (3350, 3 cylinders) with content on most tracks."""
+    import spoolkit
+    from spoolkit.dasd.sample import fill_volume
+
+    plain = directory / "g.3350"
+    with spoolkit.create_dasd(plain, "3350", "GOOD01", cylinders=3) as img:
+        fill_volume(img, seed=seed, fraction=0.9)
+    out = directory / "g.cckd"
+    spoolkit.convert(plain, out, compress="zlib")
+    return out.read_bytes()
+
+
+def run_killed(argv: list[str], delay: float | None,
+               env: dict[str, str]) -> tuple[str, float, int, str]:
+    """Start a writer that prints ``ready`` when it starts work, SIGKILL it after
+    ``delay`` seconds (None: let it finish); its stdout, the time it ran, its exit
+    status and its stderr."""
+    import signal
+    import time
+
+    p = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    assert p.stdout is not None
+    assert p.stdout.readline().strip() == "ready"
+    t0 = time.monotonic()
+    if delay is not None:
+        time.sleep(delay)
+        p.send_signal(signal.SIGKILL)
+    out, err = p.communicate(timeout=60)
+    return out, time.monotonic() - t0, p.returncode, err

@@ -6,13 +6,13 @@ import struct
 import zlib
 
 import pytest
+from conftest import small_cckd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import spoolkit
 from spoolkit._native import ffi, lib, new_err
 from spoolkit.dasd import open_dasd
-from spoolkit.dasd.sample import fill_volume
 from spoolkit.errors import (
     CompressionError,
     FormatError,
@@ -25,14 +25,7 @@ L1 = 1024
 
 @pytest.fixture(scope="module")
 def good(tmp_path_factory) -> bytes:
-    """A small valid CCKD (3350, 3 cylinders) with content on most tracks."""
-    d = tmp_path_factory.mktemp("good")
-    plain = d / "g.3350"
-    with spoolkit.create_dasd(plain, "3350", "GOOD01", cylinders=3) as img:
-        fill_volume(img, seed=5, fraction=0.9)
-    out = d / "g.cckd"
-    spoolkit.convert(plain, out, compress="zlib")
-    return out.read_bytes()
+    return small_cckd(tmp_path_factory.mktemp("good"), seed=5)
 
 
 def l2_offset(raw: bytes) -> int:

@@ -11,10 +11,9 @@ import signal
 import struct
 import subprocess
 import sys
-import time
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, run_killed
 from test_dasd_lifetime import opened_bit
 
 import spoolkit
@@ -184,17 +183,10 @@ def test_kill_during_dasd_write(tmp_path, herc):
         return lst, [ln.split() for ln in lines]
 
     def run(lst, delay):
-        p = subprocess.Popen([sys.executable, "-c", _WRITER, str(img), str(lst)], env=ENV,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert p.stdout.readline().strip() == "ready"
-        t0 = time.monotonic()
-        if delay is not None:
-            time.sleep(delay)
-            p.send_signal(signal.SIGKILL)
-        out, err = p.communicate(timeout=60)
-        assert delay is not None or p.returncode == 0, err
-        return [line.split()[1:] for line in out.splitlines() if line.startswith("done ")], \
-            time.monotonic() - t0
+        out, used, rc, err = run_killed([sys.executable, "-c", _WRITER, str(img), str(lst)],
+                                        delay, ENV)
+        assert delay is not None or rc == 0, err
+        return [line.split()[1:] for line in out.splitlines() if line.startswith("done ")], used
 
     lst, items = batch(6)
     done, span = run(lst, None)

@@ -10,7 +10,7 @@ import sys
 import textwrap
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, small_cckd
 
 import spoolkit
 from spoolkit.dasd import open_dasd
@@ -41,14 +41,7 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def good(tmp_path_factory) -> bytes:
-    """A small valid CCKD (3350, 3 cylinders) with content on most tracks."""
-    d = tmp_path_factory.mktemp("good")
-    plain = d / "g.3350"
-    with spoolkit.create_dasd(plain, "3350", "GOOD01", cylinders=3) as img:
-        fill_volume(img, seed=7, fraction=0.9)
-    out = d / "g.cckd"
-    spoolkit.convert(plain, out, compress="zlib")
-    return out.read_bytes()
+    return small_cckd(tmp_path_factory.mktemp("good"), seed=7)
 
 
 def l2_offset(raw: bytes, g: int = 0) -> int:

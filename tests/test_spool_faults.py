@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, run_killed
 
 from spoolkit.cp import format_volume
 from spoolkit.spool import open_volume
@@ -109,15 +107,8 @@ def test_second_writer_fails_at_once_without_wait(tmp_path):
 def _kill_run(img, names, delay):
     """Start a writer, let it work for ``delay`` seconds (None: to the end),
     SIGKILL it; returns the names whose add had returned and the time used."""
-    p = subprocess.Popen([sys.executable, "-c", _WRITER, str(img), _list(names)], env=ENV,
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert p.stdout.readline().strip() == "ready"
-    t0 = time.monotonic()
-    if delay is not None:
-        time.sleep(delay)
-        p.send_signal(signal.SIGKILL)
-    out, _ = p.communicate(timeout=60)
-    used = time.monotonic() - t0
+    out, used, _, _ = run_killed([sys.executable, "-c", _WRITER, str(img), _list(names)],
+                                 delay, ENV)
     return [os.path.basename(line.split()[1]).split(".")[0] for line in out.splitlines()
             if line.startswith("done ")], used
 
