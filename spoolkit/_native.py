@@ -3,10 +3,15 @@ turns C status codes into :mod:`spoolkit.errors` exceptions."""
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn, Optional
 
 from . import errors
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._spoolkit import spk_errinfo
 
 try:
     from ._spoolkit import ffi, lib
@@ -40,7 +45,10 @@ _CLASSES: dict[int, type[errors.SpoolkitError]] = {
 }
 
 
-def new_err() -> Any:
+__all__ = ["ffi", "lib", "new_err", "error_class", "raise_error", "check"]
+
+
+def new_err() -> spk_errinfo:
     """A fresh ``spk_errinfo`` to pass to a C call."""
     return ffi.new("spk_errinfo *")
 
@@ -49,7 +57,8 @@ def error_class(code: int) -> type[errors.SpoolkitError]:
     return _CLASSES.get(code, errors.SpoolkitError)
 
 
-def raise_error(code: int, err: Any = None, *, base_offset: int = 0, **where: Any) -> NoReturn:
+def raise_error(code: int, err: Optional[spk_errinfo] = None, *, base_offset: int = 0,
+                **where: Unpack[errors.Where]) -> NoReturn:
     """Raise the exception for C status ``code`` with the details in ``err``.
 
     ``base_offset`` is added to the C-side offset (which is relative to the
@@ -64,7 +73,7 @@ def raise_error(code: int, err: Any = None, *, base_offset: int = 0, **where: An
     raise error_class(code)(message, code=code, **where)
 
 
-def check(rc: int, err: Any = None, **where: Any) -> int:
+def check(rc: int, err: Optional[spk_errinfo] = None, **where: Unpack[errors.Where]) -> int:
     """Return ``rc`` when it is a success (>= 0), else raise its exception."""
     if rc < 0:
         raise_error(rc, err, **where)

@@ -9,7 +9,25 @@ offset, the track (cylinder, head), block, page or record.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+import os
+from typing import TYPE_CHECKING, Optional, TypedDict, Union
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+#: a JSON-ready value of :meth:`SpoolkitError.to_dict`
+JSONField = Union[str, int, list[int]]
+
+
+class Where(TypedDict, total=False):
+    """Where an error is: the keyword arguments of :class:`SpoolkitError` (for
+    ``**where`` parameters that pass them on)."""
+    path: Union[str, os.PathLike[str], None]
+    offset: Optional[int]
+    track: Union[tuple[int, int], int, None]
+    block: Optional[int]
+    page: Optional[int]
+    record: Optional[int]
 
 
 class SpoolkitError(Exception):
@@ -19,7 +37,7 @@ class SpoolkitError(Exception):
         self,
         message: str,
         *,
-        path: Optional[str] = None,
+        path: Union[str, os.PathLike[str], None] = None,
         offset: Optional[int] = None,
         track: Union[tuple[int, int], int, None] = None,
         block: Optional[int] = None,
@@ -60,11 +78,13 @@ class SpoolkitError(Exception):
         where = self.where()
         return f"{where}: {self.message}" if where else self.message
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JSONField]:
         """A JSON-ready description (used by the CLI's --json error output)."""
-        out: dict[str, Any] = {"error": type(self).__name__, "message": self.message}
-        for name in ("path", "offset", "track", "block", "page", "record"):
-            value = getattr(self, name)
+        out: dict[str, JSONField] = {"error": type(self).__name__, "message": self.message}
+        fields: tuple[tuple[str, Union[str, int, tuple[int, int], None]], ...] = (
+            ("path", self.path), ("offset", self.offset), ("track", self.track),
+            ("block", self.block), ("page", self.page), ("record", self.record))
+        for name, value in fields:
             if value is not None:
                 out[name] = list(value) if isinstance(value, tuple) else value
         return out
@@ -145,7 +165,8 @@ class WriteError(SpoolkitError, OSError):
     """Writing, flushing or renaming an output failed (full file system, I/O
     error, short write); the destination is left as it was."""
 
-    def __init__(self, message: str, *, errno: Optional[int] = None, **where: Any) -> None:
+    def __init__(self, message: str, *, errno: Optional[int] = None,
+                 **where: Unpack[Where]) -> None:
         super().__init__(message, **where)
         self.errno = errno
 
@@ -156,7 +177,8 @@ class WriteError(SpoolkitError, OSError):
 class InUseError(SpoolkitError, BlockingIOError):
     """Another process holds the lock of the image, volume or archive."""
 
-    def __init__(self, message: str, *, pid: Optional[int] = None, **where: Any) -> None:
+    def __init__(self, message: str, *, pid: Optional[int] = None,
+                 **where: Unpack[Where]) -> None:
         super().__init__(message, **where)
         self.pid = pid
 
