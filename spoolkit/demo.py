@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
 import os
 import tempfile
-from typing import Any, TextIO
+from typing import TextIO
 
 from . import Track, create_dasd, open_dasd
 from .cli.common import table
@@ -114,7 +115,7 @@ def run_backup(out: TextIO, workdir: str, volume: str) -> None:
         raise RuntimeError("demo: the restored volume differs from the original")
 
 
-def cmd_demo(args: Any) -> int:
+def cmd_demo(args: argparse.Namespace) -> int:
     import sys
 
     if args.keep:

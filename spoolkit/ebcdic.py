@@ -18,9 +18,12 @@ plain ``cp1047`` codec keeps the standard codec behaviour.
 from __future__ import annotations
 
 import codecs
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 from .errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 # position: (character in 037, character in 1047)
 _DIFF_1047 = {0x5F: "^", 0xAD: "[", 0xB0: "¬", 0xBA: "Ý", 0xBB: "¨", 0xBD: "]"}
@@ -52,7 +55,7 @@ def _codec_info(name: str, codepage: str, typed: bool) -> codecs.CodecInfo:
                 raise
             raise InvalidArgumentError(_message(exc, codepage, "text")) from None
 
-    def decode(data: bytes, errors: str = "strict") -> tuple[str, int]:
+    def decode(data: Buffer, errors: str = "strict") -> tuple[str, int]:
         return codecs.charmap_decode(data, errors, dec_table)
 
     class IncEnc(codecs.IncrementalEncoder):
@@ -60,7 +63,7 @@ def _codec_info(name: str, codepage: str, typed: bool) -> codecs.CodecInfo:
             return encode(text, self.errors)[0]
 
     class IncDec(codecs.IncrementalDecoder):
-        def decode(self, data: bytes, final: bool = False) -> str:
+        def decode(self, data: Buffer, final: bool = False) -> str:
             return decode(data, self.errors)[0]
 
     class Writer(codecs.StreamWriter):
@@ -68,7 +71,7 @@ def _codec_info(name: str, codepage: str, typed: bool) -> codecs.CodecInfo:
             return encode(text, errors)
 
     class Reader(codecs.StreamReader):
-        def decode(self, data: bytes, errors: str = "strict") -> tuple[str, int]:
+        def decode(self, data: Buffer, errors: str = "strict") -> tuple[str, int]:
             return decode(data, errors)
 
     return codecs.CodecInfo(name=name, encode=encode, decode=decode,

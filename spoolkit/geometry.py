@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 from ._native import check, ffi, lib, new_err
 from .errors import InvalidArgumentError, NotFoundError
+
+if TYPE_CHECKING:
+    from ._spoolkit import spk_ckddev
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class CKDDevice:
     factors: tuple[int, int, int, int, int, int]
     cu: str
     track_size: int
-    _ptr: Any = None
+    _ptr: Optional[spk_ckddev] = None     # the C table row (None: found by name when needed)
 
     @property
     def devtype(self) -> str:
@@ -88,7 +91,7 @@ class Capacity:
     max_data_length: int
 
 
-def _ckd_from_ptr(p: Any) -> CKDDevice:
+def _ckd_from_ptr(p: spk_ckddev) -> CKDDevice:
     row = CKDDevice(
         name=ffi.string(p.name).decode(),
         devt=p.devt,
@@ -176,12 +179,21 @@ def lookup_fba(name: Optional[str] = None, devt: Optional[int | str] = None,
     raise NotFoundError("no FBA device type %04X with %d blocks" % (devt, blocks))
 
 
+def _row(dev: CKDDevice) -> spk_ckddev:
+    """The C table row of ``dev`` (a CKDDevice made by hand has none of its own)."""
+    if dev._ptr is not None:
+        return dev._ptr
+    ptr = _by_name(dev.name)._ptr
+    assert ptr is not None          # every table row carries its pointer
+    return ptr
+
+
 @cache
 def _by_name(name: str) -> CKDDevice:
     for row in ckd_devices():
         if row.name == name:
             return row
-    raise NotFoundError(name)
+    raise NotFoundError(f"unknown CKD device type {name!r}")
 
 
 def capacity(dev: CKDDevice, kl: int, dl: int, used: int = 0) -> Capacity:
@@ -190,7 +202,7 @@ def capacity(dev: CKDDevice, kl: int, dl: int, used: int = 0) -> Capacity:
         raise InvalidArgumentError(f"capacity of KL {kl}, DL {dl} after {used} bytes: "
                                    "KL 0..255, DL 0..65535, used 0..2**31-1")
     out = ffi.new("spk_capacity *")
-    check(lib.spk_geom_capacity(dev._ptr, used, kl, dl, out))
+    check(lib.spk_geom_capacity(_row(dev), used, kl, dl, out))
     return Capacity(bool(out.fits), out.newused, out.balance, out.b1, out.b2, out.nrecs,
                     out.physlen, out.maxdlen)
 
@@ -216,7 +228,7 @@ def _fits_n(dev: CKDDevice, kl: int, dl: int, nrecs: int) -> bool:
     err = new_err()
     out = ffi.new("spk_capacity *")
     for _ in range(nrecs):
-        check(lib.spk_geom_capacity(dev._ptr, used, kl, dl, out), err)
+        check(lib.spk_geom_capacity(_row(dev), used, kl, dl, out), err)
         if not out.fits:
             return False
         used = out.newused

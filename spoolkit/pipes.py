@@ -12,96 +12,174 @@ Plus the CMS Pipelines READER record form of one file: ``reader_records``
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Iterator, Optional
+import datetime as _dt
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Generic,
+    Iterable,
+    Iterator,
+    Optional,
+    Protocol,
+    Sequence,
+    TypedDict,
+    TypeVar,
+    Union,
+)
 
 from .errors import FormatError, InvalidArgumentError
 from .spool.file import TAG_LENGTH, SpoolFile
-from .spool.select import Selection
+from .spool.select import Ranges, Selection
+
+if TYPE_CHECKING:
+    from .dasd.track import Track
 
 TAG_OPCODE = 0x03
 
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
+_T = TypeVar("_T")
 
-class Stage:
-    """One stage: ``func(upstream, *args, **kw)`` returning an iterator.
-    A source stage ignores ``upstream`` (None)."""
 
-    def __init__(self, func: Callable[..., Iterator[Any]], *args: Any, source: bool = False,
-                 **kw: Any) -> None:
+class Stage(Generic[_In, _Out]):
+    """One stage taking items of type ``_In`` and giving items of type ``_Out``:
+    ``func(upstream, *args, **kw)`` returning an iterator.  A source stage
+    ignores ``upstream`` (None)."""
+
+    def __init__(self, func: Callable[..., Iterator[_Out]], *args: object, source: bool = False,
+                 **kw: object) -> None:
         self.func, self.args, self.kw, self.source = func, args, kw, source
 
-    def run(self, upstream: Optional[Iterable[Any]]) -> Iterator[Any]:
+    def run(self, upstream: Optional[Iterable[_In]]) -> Iterator[_Out]:
         if upstream is None and not self.source:
             raise InvalidArgumentError(f"stage {self.func.__name__} needs an input stream")
         return self.func(upstream, *self.args, **self.kw)
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[_Out]:
         return self.run(None)
 
-    def __or__(self, other: Stage) -> Pipeline:
-        return Pipeline([self]) | other
+    def __or__(self, other: Stage[_Out, _T]) -> Pipeline[_T]:
+        return Pipeline[_Out]([self]) | other
 
-    def __ror__(self, upstream: Iterable[Any]) -> Pipeline:
-        return Pipeline([_feed(upstream), self])
+    def __ror__(self, upstream: Iterable[_In]) -> Pipeline[_Out]:
+        return Pipeline[_Out]([_feed(upstream), self])
 
 
-def _feed(items: Iterable[Any]) -> Stage:
+def _feed(items: Iterable[_T]) -> Stage[None, _T]:
     return Stage(lambda _up: iter(items), source=True)
 
 
-class Pipeline:
-    """Stages connected in order; iterate to run."""
+# The stages of a pipeline differ in their item types; ``|`` checks that each
+# stage takes what the one before it gives.
+_AnyStage = Stage[Any, Any]
 
-    def __init__(self, stages: list[Stage]) -> None:
-        self.stages = stages
 
-    def __or__(self, other: Stage | Pipeline) -> Pipeline:
+class Pipeline(Generic[_Out]):
+    """Stages connected in order, giving items of type ``_Out``; iterate to run."""
+
+    def __init__(self, stages: Sequence[_AnyStage]) -> None:
+        self.stages: list[_AnyStage] = list(stages)
+
+    def __or__(self, other: Union[Stage[_Out, _T], Pipeline[_T]]) -> Pipeline[_T]:
         more = other.stages if isinstance(other, Pipeline) else [other]
-        return Pipeline(self.stages + more)
+        return Pipeline[_T](self.stages + more)
 
-    def __iter__(self) -> Iterator[Any]:
-        it: Optional[Iterator[Any]] = None
+    def __iter__(self) -> Iterator[_Out]:
+        it: Optional[Iterator[_Out]] = None
         for stage in self.stages:
             it = stage.run(it)
-        return iter(it)  # type: ignore[arg-type]
+        if it is None:
+            raise InvalidArgumentError("a pipeline without stages")
+        return it
 
     def run(self) -> int:
         """Run to the end; returns how many items left the last stage."""
         return sum(1 for _ in self)
 
 
+# -- what the stages read and write ------------------------------------------------
+
+SpoolSelect = Union[Selection, Callable[[SpoolFile], bool], None]
+
+
+class SpoolSource(Protocol):
+    """A spool volume or :class:`~spoolkit.spool.System`: what ``readspool`` reads."""
+
+    def files(self, select: SpoolSelect = None) -> Iterator[SpoolFile]: ...
+
+
+class SpoolSink(Protocol):
+    """What ``writespool`` stores into: ``add`` returns the spool ID given."""
+
+    def add(self, sf: SpoolFile) -> int: ...
+
+
+class TrackSource(Protocol):
+    """A DASD image: what ``trackread`` reads."""
+
+    def tracks(self, first_cyl: int = 0, last_cyl: Optional[int] = None) -> Iterator[Track]: ...
+
+
+class TrackSink(Protocol):
+    """A DASD image (or a guarded one): what ``trackwrite`` writes to."""
+
+    def write_track(self, cyl: int, head: int, track: Track) -> None: ...
+
+
+class SelectionFields(TypedDict, total=False):
+    """The keyword arguments of :class:`~spoolkit.spool.select.Selection`, as a
+    dict for ``readspool(select=...)``."""
+
+    owner: Union[str, Iterable[str]]
+    spoolid: Ranges
+    type: Union[str, Iterable[str]]
+    class_: Union[str, Iterable[str]]
+    form: Union[str, Iterable[str]]
+    dest: Union[str, Iterable[str]]
+    since: _dt.datetime
+    until: _dt.datetime
+    sdf: bool
+    hold: Union[str, bool]
+
+
 # -- stages --------------------------------------------------------------------
 
-def _readspool(_up: Any, source: Any, select: Any) -> Iterator[SpoolFile]:
-    if isinstance(select, dict):
-        select = Selection(**select)
+def _readspool(_up: None, source: SpoolSource, select: SpoolSelect) -> Iterator[SpoolFile]:
     yield from source.files(select)
 
 
-def readspool(source: Any, select: Selection | dict | Callable | None = None) -> Stage:
-    """Spool files of a volume or :class:`~spoolkit.spool.System` (records lazy)."""
+def readspool(source: SpoolSource,
+              select: Union[SpoolSelect, SelectionFields] = None) -> Stage[None, SpoolFile]:
+    """Spool files of a volume or :class:`~spoolkit.spool.System` (records lazy);
+    ``select``: a Selection, its keyword arguments as a dict, or a callable."""
+    if isinstance(select, dict):
+        select = Selection(**select)
     return Stage(_readspool, source, select, source=True)
 
 
-def _writespool(up: Iterable[SpoolFile], volume: Any) -> Iterator[int]:
+def _writespool(up: Iterable[SpoolFile], volume: SpoolSink) -> Iterator[int]:
     for sf in up:
         yield volume.add(sf)
 
 
-def writespool(volume: Any) -> Stage:
+def writespool(volume: SpoolSink) -> Stage[SpoolFile, int]:
     """Store every spool file from upstream; yields the spool IDs given."""
     return Stage(_writespool, volume)
 
 
-def _trackread(_up: Any, dev: Any, first_cyl: int, last_cyl: Optional[int]) -> Iterator[Any]:
+def _trackread(_up: None, dev: TrackSource, first_cyl: int,
+               last_cyl: Optional[int]) -> Iterator[Track]:
     yield from dev.tracks(first_cyl, last_cyl)
 
 
-def trackread(dev: Any, first_cyl: int = 0, last_cyl: Optional[int] = None) -> Stage:
+def trackread(dev: TrackSource, first_cyl: int = 0,
+              last_cyl: Optional[int] = None) -> Stage[None, Track]:
     """TRACKREAD: every track of a cylinder range (a :class:`~spoolkit.dasd.Track` each)."""
     return Stage(_trackread, dev, first_cyl, last_cyl, source=True)
 
 
-def _trackwrite(up: Iterable[Any], dev: Any) -> Iterator[Any]:
+def _trackwrite(up: Iterable[Track], dev: TrackSink) -> Iterator[Track]:
     for track in up:
         if track.cyl is None or track.head is None:
             raise InvalidArgumentError("trackwrite: a track without its cylinder and head")
@@ -109,7 +187,7 @@ def _trackwrite(up: Iterable[Any], dev: Any) -> Iterator[Any]:
         yield track
 
 
-def trackwrite(dev: Any) -> Stage:
+def trackwrite(dev: TrackSink) -> Stage[Track, Track]:
     """TRACKWRITE: write each upstream track to its own address; passes it on."""
     return Stage(_trackwrite, dev)
 

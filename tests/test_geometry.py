@@ -109,3 +109,13 @@ def test_capacity_with_used_past_the_track_is_no_fit():
     for bad in [(0, 100, 2**31), (0, 100, -1), (256, 0, 0), (0, 65536, 0)]:
         with pytest.raises(InvalidArgumentError):
             dev.capacity(*bad)
+
+
+def test_a_device_row_made_by_hand_finds_its_table_row():
+    import dataclasses
+    row = g.lookup_ckd("3390")
+    by_hand = dataclasses.replace(row, _ptr=None)        # as CKDDevice(...) makes it
+    assert by_hand.capacity(0, 4096) == row.capacity(0, 4096)
+    assert by_hand.max_data_length(12) == row.max_data_length(12) >= 4096
+    with pytest.raises(NotFoundError, match="unknown CKD device type"):
+        dataclasses.replace(row, name="9999-9", _ptr=None).capacity(0, 80)

@@ -161,3 +161,26 @@ def test_profile_mdisk_locks_nothing(vol, monkeypatch):
     with pytest.raises(ProtectedExtentError, match=r"SPOL extent of \$SPOOL\$ 6-7"):
         g.write_track(6, 0, payload(6, 0))
     assert vol.read_track(6, 0).image == before
+
+
+def test_fba_volume_has_no_cp_map_and_no_tracks(tmp_path):
+    from spoolkit.dasd.fba import create_fba
+    from spoolkit.overlay import volume_info
+    dev = create_fba(tmp_path / "f.fba", "3370", blocks=2000, volser="FBA001")
+    assert protected_extents(dev) == []
+    info = volume_info(dev)
+    assert (info.volser, info.size, info.unit, info.cp_areas) == ("FBA001", 2000, "block", [])
+    g = guard(dev, [(100, 199, "SPOL")])
+    with pytest.raises(InvalidArgumentError, match="use write_blocks"):
+        g.write_track(0, 0, payload(0, 0))
+    assert g.device is dev
+    dev.close()
+    assert volume_info(tmp_path / "f.fba").size == 2000
+
+
+def test_ckd_volume_has_no_blocks(vol):
+    g = guard(vol, [(3, 5, "SPOL")])
+    before = vol.read_track(0, 1).image
+    with pytest.raises(InvalidArgumentError, match="use write_track"):
+        g.write_blocks(0, bytes(512))
+    assert vol.read_track(0, 1).image == before

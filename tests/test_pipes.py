@@ -73,3 +73,16 @@ def test_reader_form_round_trip():
     assert back == sf
     with pytest.raises(FormatError):
         from_reader_records([b"\x03", b""], owner="X")
+
+
+def test_a_bad_selection_dict_is_refused_when_the_stage_is_made(tmp_path):
+    src = _vol(tmp_path / "a.ckd", FILES)
+    with pytest.raises(InvalidArgumentError, match="spool ID range"):
+        readspool(src, select={"spoolid": "x-y"})
+    src.close()
+
+
+def test_an_empty_pipeline_is_refused():
+    from spoolkit.pipes import Pipeline
+    with pytest.raises(InvalidArgumentError, match="without stages"):
+        list(Pipeline([]))

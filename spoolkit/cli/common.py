@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any, Callable, Optional, TextIO
+from typing import Callable, Optional, TextIO, TypeVar
+
+_T = TypeVar("_T")
 
 
-def add_json(parser: Any) -> None:
+def add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
-def add_force(parser: Any, what: str = "the output") -> None:
+def add_force(parser: argparse.ArgumentParser, what: str = "the output") -> None:
     """``-f/--force``: replace an existing destination (refused by default)."""
     parser.add_argument("-f", "--force", action="store_true",
                         help=f"replace {what} if it exists (refused by default)")
 
 
-def emit(args: Any, data: Any, text: Callable[[Any], str], out: TextIO = None) -> None:
+def emit(args: argparse.Namespace, data: _T, text: Callable[[_T], str],
+         out: Optional[TextIO] = None) -> None:
     """Print ``data`` as JSON when ``--json`` was given, else ``text(data)``."""
     out = out or sys.stdout
     if getattr(args, "json", False):
@@ -31,17 +35,19 @@ def emit(args: Any, data: Any, text: Callable[[Any], str], out: TextIO = None) -
             out.write(s if s.endswith("\n") else s + "\n")
 
 
-def _json_default(o: Any) -> Any:
-    if hasattr(o, "to_dict"):
-        return o.to_dict()
+def _json_default(o: object) -> object:
+    to_dict = getattr(o, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
     if isinstance(o, (bytes, bytearray, memoryview)):
         return bytes(o).hex()
-    if hasattr(o, "isoformat"):
-        return o.isoformat()
+    isoformat = getattr(o, "isoformat", None)
+    if callable(isoformat):
+        return isoformat()
     raise TypeError(f"cannot serialise {type(o).__name__}")
 
 
-def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
+def table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
     """A plain left-aligned text table (numbers right-aligned)."""
     cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
@@ -103,5 +109,5 @@ class Progress:
     def __enter__(self) -> Progress:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()

@@ -18,9 +18,10 @@ import errno
 import os
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Optional, Union
+from typing import Callable, Optional, Union
 
 from ..errors import InvalidArgumentError, NotFoundError
+from ..jsonvalue import JSONDict
 
 #: device types whose MDISK start/size are 512-byte blocks, not cylinders
 FBA_TYPES = frozenset({"FB-512", "9336", "3370", "0671", "671", "9332", "3310", "9313",
@@ -48,7 +49,7 @@ POSIXGLIST POSIXGROUP POSIXINFO POSIXOPT SCREEN SHARE SPECIAL SPOOL SPOOLFILE
 STDEVOPT STORAGE SYSAFFIN VMRELOCATE XAUTOLOG XCONFIG ESM_PASSWORD COMMIT ZVMSHIP
 """.split())
 
-PathOrText = Union[str, os.PathLike]
+PathOrText = Union[str, os.PathLike[str]]
 
 
 @dataclass
@@ -66,7 +67,7 @@ class Finding:
         where = f"{where} line {self.line}" if self.line else where
         return f"{where}: {self.message}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         return asdict(self)
 
 
@@ -98,7 +99,7 @@ class Minidisk:
             return None
         return self.start + self.size - 1
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         d = asdict(self)
         d["end"] = self.end
         return d
@@ -127,10 +128,10 @@ class Directory:
     minidisks: list[Minidisk] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     #: VM/370 ``DIRECTORY vaddr devtype volser`` (where the directory lives)
-    directory_volumes: list[dict[str, Any]] = field(default_factory=list)
+    directory_volumes: list[dict[str, Union[str, int]]] = field(default_factory=list)
     path: Optional[str] = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         return {"path": self.path,
                 "users": [asdict(u) for u in self.users],
                 "minidisks": [m.to_dict() for m in self.minidisks],
@@ -321,7 +322,8 @@ def _resolve_includes(out: Directory, profile_mdisks: list[tuple[str, int, str]]
     out.findings.sort(key=lambda f: f.line or 0)
 
 
-def _parse_mdisk(ops: list[str], owner: Optional[str], n: int, bad: Any) -> Optional[Minidisk]:
+def _parse_mdisk(ops: list[str], owner: Optional[str], n: int,
+                 bad: Callable[[int, str, str], None]) -> Optional[Minidisk]:
     """One MDISK statement, every number checked against what the statement
     allows (a finding and None otherwise)."""
     if owner is None:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import asdict, dataclass
-from typing import Any, Optional
+from typing import Optional
+
+from ..jsonvalue import JSONDict
 
 #: extent kinds, in the order the report explains them
 KINDS = ("full-pack", "locked-out", "cp", "minidisk")
@@ -62,7 +64,7 @@ class Extent:
         what = f"{self.area} area" if self.kind == "cp" else f"{self.owner} {self.vaddr}".strip()
         return f"{what} {self.unit} {self.start}-{self.end}{where}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         d = asdict(self)
         d["size"] = self.size
         return d
@@ -90,7 +92,7 @@ class Overlap:
         return (f"{self.first.label()} and {self.second.label()} share "
                 f"{self.first.unit} {self.start}-{self.end}: {what}")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         return {"volume": self.volume, "start": self.start, "end": self.end,
                 "classification": self.classification, "intended": self.intended,
                 "area": self.area, "first": self.first.to_dict(),

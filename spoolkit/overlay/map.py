@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Optional, Union
+from typing import TYPE_CHECKING, Callable, Iterable, Optional, Union, cast
 
 from ..errors import InvalidArgumentError
+from .device import BlockVolume, Volume
 from .devices import (
     PackModel,
     base_type,
@@ -19,6 +20,10 @@ from .devices import (
 from .directory import FBA_TYPES, MAX_BLOCKS, MAX_CYLINDERS, Directory, Finding, Minidisk
 from .extents import Extent, Overlap, dollar_area, gaps, is_locked_out, sweep_bounded
 from .sysconfig import SystemConfig
+
+if TYPE_CHECKING:
+    from ..cp.volume import Extent as CPExtent
+    from ..dasd.base import DasdImage
 
 log = logging.getLogger("spoolkit.overlay")
 
@@ -42,25 +47,29 @@ class VolumeInfo:
                                        "not a non-negative integer", path=self.path)
 
 
-def _cp_extents(dev: Any) -> list[Any]:
-    """CP-owned extents from the volume's allocation map ([] without one)."""
+def _cp_extents(dev: Volume) -> list[CPExtent]:
+    """CP-owned extents from the volume's allocation map ([] without one; an
+    FBA volume has none)."""
+    if isinstance(dev, BlockVolume):
+        return []
     try:
         from ..cp import read_cp_extents  # lazy: the CP volume layer is optional here
     except ImportError:  # pragma: no cover - spoolkit.cp not installed
-        log.warning("spoolkit.cp is not available: no allocation map read from %s",
-                    getattr(dev, "path", dev))
+        log.warning("spoolkit.cp is not available: no allocation map read from %s", dev.path)
         return []
-    return list(read_cp_extents(dev))
+    # read_cp_extents reads only read_track, cylinders and path, which every
+    # TrackVolume has (the volumes of tests and callers are not all DasdImages)
+    return list(read_cp_extents(cast("DasdImage", dev)))
 
 
-def volume_info(image: Union[str, os.PathLike, Any]) -> VolumeInfo:
+def volume_info(image: Union[str, os.PathLike[str], Volume]) -> VolumeInfo:
     """Read volser, size and CP allocation map of a volume image (path or an
     open image)."""
     from ..dasd import open_dasd
-    dev = open_dasd(image) if isinstance(image, (str, os.PathLike)) else image
+    dev: Volume = open_dasd(image) if isinstance(image, (str, os.PathLike)) else image
     try:
-        fba = hasattr(dev, "write_blocks")
-        size = getattr(dev, "blocks", None) if fba else dev.cylinders
+        fba = isinstance(dev, BlockVolume)
+        size = dev.blocks if isinstance(dev, BlockVolume) else dev.cylinders
         volser = dev.volser or os.path.basename(dev.path)
         areas = [(str(x.kind).upper(), int(x.first_cyl), int(x.last_cyl))
                  for x in _cp_extents(dev)]
@@ -248,11 +257,11 @@ def build_map(directory: Directory, system_config: Optional[SystemConfig] = None
         last = size - 1 if size is not None else explicit_end
         extents: list[Extent] = []
         for md in mds:
-            if md.kind == "devno" or md.size is None:
-                end = max(last, md.start or 0)
-            else:
-                end = md.start + md.size - 1
             start = md.start or 0
+            if md.kind == "devno" or md.size is None:
+                end = max(last, start)
+            else:
+                end = start + md.size - 1
             if size is not None and end >= size:
                 note(md.line, "past-end", f"{md.owner} MDISK {md.vaddr} {unit} {start}-{end} "
                      f"goes past the end of {vol} ({size} {unit}s)")

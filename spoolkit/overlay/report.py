@@ -5,10 +5,11 @@ from __future__ import annotations
 import heapq
 import os
 import re
-from typing import Any
 from xml.sax.saxutils import escape as _escape
 
+from ..jsonvalue import JSONDict
 from ..output import atomic_outputs
+from .extents import Extent
 from .map import OverlayMap, VolumeMap
 
 #: fill colour per extent kind (CP areas by area name)
@@ -27,7 +28,7 @@ def escape(text: str) -> str:
     return _escape(_NOT_XML.sub("?", text))
 
 
-def _line(e: Any) -> str:
+def _line(e: Extent) -> str:
     kind = e.kind if e.area is None else f"{e.kind} {e.area}"
     src = f"line {e.line}" if e.line else e.source
     end, size = ("END", "?") if e.to_end else (e.end, e.size)
@@ -83,7 +84,7 @@ def text_report(m: OverlayMap, *, intended: bool = True) -> str:
     return "\n\n".join(parts)
 
 
-def json_report(m: OverlayMap) -> dict[str, Any]:
+def json_report(m: OverlayMap) -> JSONDict:
     return {
         "ok": m.ok,
         "volumes": [{"volser": v.volser, "size": v.size, "unit": v.unit,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
+from ..jsonvalue import JSONDict
 from .directory import MAX_VOLSER, Finding, PathOrText, _read_text, _shown, text_lines
 
 _QUALIFIER = re.compile(r"^\s*[A-Za-z0-9@#$]{1,8}\s*:\s*")
@@ -32,7 +33,7 @@ class SystemConfig:
         return (v in self.cp_owned or v in self.user_volumes
                 or any(fnmatchcase(v, p) for p in self.user_patterns))
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         return {"path": self.path, "cp_owned": self.cp_owned,
                 "user_volumes": self.user_volumes, "user_patterns": self.user_patterns,
                 "findings": [f.to_dict() for f in self.findings]}

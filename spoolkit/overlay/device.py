@@ -1,0 +1,57 @@
+"""What the overlay tools need of a volume image: a CKD volume (tracks) or an
+FBA volume (blocks), as :func:`spoolkit.open_dasd` returns them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional, Protocol, Union, runtime_checkable
+
+if TYPE_CHECKING:
+    from ..dasd.base import TrackLike
+    from ..dasd.track import Track
+
+
+class TrackVolume(Protocol):
+    """A CKD volume image (:class:`~spoolkit.dasd.DasdImage`)."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def volser(self) -> Optional[str]: ...
+
+    @property
+    def devtype(self) -> Optional[str]: ...
+
+    @property
+    def cylinders(self) -> int: ...
+
+    def read_track(self, cyl: int, head: int) -> Track: ...
+
+    def write_track(self, cyl: int, head: int, track: TrackLike) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class BlockVolume(Protocol):
+    """An FBA volume image (:class:`~spoolkit.dasd.FBAImage`): told from a CKD
+    one by ``isinstance(dev, BlockVolume)``."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def volser(self) -> Optional[str]: ...
+
+    @property
+    def devtype(self) -> Optional[str]: ...
+
+    @property
+    def blocks(self) -> int: ...
+
+    def write_blocks(self, start: int, data: Union[bytes, bytearray, memoryview]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+Volume = Union[TrackVolume, BlockVolume]
