@@ -3,7 +3,9 @@
  *
  * cdef rules (spoolkit/_build.py feeds this file to cffi): lines starting
  * with '#' are dropped, so keep every declaration free of macros; use enums
- * for constants and only <stdint.h>/<stddef.h> types.
+ * for constants and only <stdint.h>/<stddef.h> types.  After a change, run
+ * `python tools/gen_stub.py`: it regenerates spoolkit/_spoolkit.pyi, the
+ * typed view of this API (tests/test_stub.py fails until it matches).
  *
  * Conventions: functions return >= 0 on success (often a count) and a
  * negative SPK_E* code on failure; details go to an optional spk_errinfo.
