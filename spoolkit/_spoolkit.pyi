@@ -38,8 +38,12 @@ class CharPtr(CData):
 
 @type_check_only
 class Buffer(CData):
-    """``char[]`` over a Python buffer (``ffi.from_buffer``): C byte memory."""
+    """``char[]`` over a Python buffer (``ffi.from_buffer``): C byte memory
+    (slices need a start: ``buf[0:n]``)."""
+    @overload
     def __getitem__(self, index: int, /) -> bytes: ...
+    @overload
+    def __getitem__(self, index: slice, /) -> Buffer: ...
     def __len__(self) -> int: ...
     def __add__(self, offset: int, /) -> Buffer: ...
 
@@ -59,8 +63,11 @@ class CBuffer:
 
 @type_check_only
 class IntArray(CData):
-    """A pointer to or an array of C integers."""
+    """A pointer to or an array of C integers (slices need a start)."""
+    @overload
     def __getitem__(self, index: int, /) -> int: ...
+    @overload
+    def __getitem__(self, index: slice, /) -> Self: ...
     def __setitem__(self, index: int, value: int, /) -> None: ...
     def __len__(self) -> int: ...
     def __iter__(self) -> Iterator[int]: ...
@@ -68,8 +75,12 @@ class IntArray(CData):
 
 @type_check_only
 class Array(CData, Generic[_S]):
-    """``S[]``: an array of structs (its items are struct classes)."""
+    """``S[]``: an array of structs (its items are struct classes; slices need
+    a start: ``arr[0:n]``)."""
+    @overload
     def __getitem__(self, index: int, /) -> _S: ...
+    @overload
+    def __getitem__(self, index: slice, /) -> Array[_S]: ...
     def __setitem__(self, index: int, value: _S | Mapping[str, object], /) -> None: ...
     def __len__(self) -> int: ...
     def __iter__(self) -> Iterator[_S]: ...
@@ -459,7 +470,8 @@ class spk_archive_file(CData):
 
 @type_check_only
 class Allocator:
-    """What ``ffi.new_allocator`` returns: called like ``ffi.new``."""
+    """``ffi.new`` and what ``ffi.new_allocator`` returns: a C declaration ->
+    its cdata."""
     @overload
     def __call__(self, cdecl: Literal["spk_errinfo *"], init: object = ...) -> spk_errinfo: ...
     @overload
@@ -866,318 +878,7 @@ class FFI:
     """The ``ffi`` object of the compiled module (the calls spoolkit uses)."""
     NULL: NullPtr
     error: type[Exception]
-    @overload
-    def new(self, cdecl: Literal["spk_errinfo *"], init: object = ...) -> spk_errinfo: ...
-    @overload
-    def new(self, cdecl: Literal["spk_errinfo[]"], init: object = ...) -> Array[spk_errinfo]: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_errinfo *[]"],
-        init: object = ...,
-    ) -> PtrArray[spk_errinfo]: ...
-    @overload
-    def new(self, cdecl: Literal["spk_ckddev *"], init: object = ...) -> spk_ckddev: ...
-    @overload
-    def new(self, cdecl: Literal["spk_ckddev[]"], init: object = ...) -> Array[spk_ckddev]: ...
-    @overload
-    def new(self, cdecl: Literal["spk_ckddev *[]"], init: object = ...) -> PtrArray[spk_ckddev]: ...
-    @overload
-    def new(self, cdecl: Literal["spk_fbadev *"], init: object = ...) -> spk_fbadev: ...
-    @overload
-    def new(self, cdecl: Literal["spk_fbadev[]"], init: object = ...) -> Array[spk_fbadev]: ...
-    @overload
-    def new(self, cdecl: Literal["spk_fbadev *[]"], init: object = ...) -> PtrArray[spk_fbadev]: ...
-    @overload
-    def new(self, cdecl: Literal["spk_capacity *"], init: object = ...) -> spk_capacity: ...
-    @overload
-    def new(self, cdecl: Literal["spk_capacity[]"], init: object = ...) -> Array[spk_capacity]: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_capacity *[]"],
-        init: object = ...,
-    ) -> PtrArray[spk_capacity]: ...
-    @overload
-    def new(self, cdecl: Literal["spk_record *"], init: object = ...) -> spk_record: ...
-    @overload
-    def new(self, cdecl: Literal["spk_record[]"], init: object = ...) -> Array[spk_record]: ...
-    @overload
-    def new(self, cdecl: Literal["spk_record *[]"], init: object = ...) -> PtrArray[spk_record]: ...
-    @overload
-    def new(self, cdecl: Literal["spk_track_info *"], init: object = ...) -> spk_track_info: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_track_info[]"],
-        init: object = ...,
-    ) -> Array[spk_track_info]: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_track_info *[]"],
-        init: object = ...,
-    ) -> PtrArray[spk_track_info]: ...
-    @overload
-    def new(self, cdecl: Literal["spk_recspec *"], init: object = ...) -> spk_recspec: ...
-    @overload
-    def new(self, cdecl: Literal["spk_recspec[]"], init: object = ...) -> Array[spk_recspec]: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_recspec *[]"],
-        init: object = ...,
-    ) -> PtrArray[spk_recspec]: ...
-    @overload
-    def new(self, cdecl: Literal["spk_ckd_devhdr *"], init: object = ...) -> spk_ckd_devhdr: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_ckd_devhdr[]"],
-        init: object = ...,
-    ) -> Array[spk_ckd_devhdr]: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_ckd_devhdr *[]"],
-        init: object = ...,
-    ) -> PtrArray[spk_ckd_devhdr]: ...
-    @overload
-    def new(self, cdecl: Literal["spk_scan_stats *"], init: object = ...) -> spk_scan_stats: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_scan_stats[]"],
-        init: object = ...,
-    ) -> Array[spk_scan_stats]: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_scan_stats *[]"],
-        init: object = ...,
-    ) -> PtrArray[spk_scan_stats]: ...
-    @overload
-    def new(self, cdecl: Literal["spk_cckd_hdr *"], init: object = ...) -> spk_cckd_hdr: ...
-    @overload
-    def new(self, cdecl: Literal["spk_cckd_hdr[]"], init: object = ...) -> Array[spk_cckd_hdr]: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_cckd_hdr *[]"],
-        init: object = ...,
-    ) -> PtrArray[spk_cckd_hdr]: ...
-    @overload
-    def new(self, cdecl: Literal["spk_cckd_l2ent *"], init: object = ...) -> spk_cckd_l2ent: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_cckd_l2ent[]"],
-        init: object = ...,
-    ) -> Array[spk_cckd_l2ent]: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_cckd_l2ent *[]"],
-        init: object = ...,
-    ) -> PtrArray[spk_cckd_l2ent]: ...
-    @overload
-    def new(self, cdecl: Literal["spk_cckd_free *"], init: object = ...) -> spk_cckd_free: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_cckd_free[]"],
-        init: object = ...,
-    ) -> Array[spk_cckd_free]: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_cckd_free *[]"],
-        init: object = ...,
-    ) -> PtrArray[spk_cckd_free]: ...
-    @overload
-    def new(self, cdecl: Literal["spk_cckd_space *"], init: object = ...) -> spk_cckd_space: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_cckd_space[]"],
-        init: object = ...,
-    ) -> Array[spk_cckd_space]: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_cckd_space *[]"],
-        init: object = ...,
-    ) -> PtrArray[spk_cckd_space]: ...
-    @overload
-    def new(self, cdecl: Literal["spk_cckd_overlap *"], init: object = ...) -> spk_cckd_overlap: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_cckd_overlap[]"],
-        init: object = ...,
-    ) -> Array[spk_cckd_overlap]: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_cckd_overlap *[]"],
-        init: object = ...,
-    ) -> PtrArray[spk_cckd_overlap]: ...
-    @overload
-    def new(self, cdecl: Literal["spk_tape_block *"], init: object = ...) -> spk_tape_block: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_tape_block[]"],
-        init: object = ...,
-    ) -> Array[spk_tape_block]: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_tape_block *[]"],
-        init: object = ...,
-    ) -> PtrArray[spk_tape_block]: ...
-    @overload
-    def new(self, cdecl: Literal["spk_tape_src *"], init: object = ...) -> spk_tape_src: ...
-    @overload
-    def new(self, cdecl: Literal["spk_tape_src[]"], init: object = ...) -> Array[spk_tape_src]: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_tape_src *[]"],
-        init: object = ...,
-    ) -> PtrArray[spk_tape_src]: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_tape_recode_stat *"],
-        init: object = ...,
-    ) -> spk_tape_recode_stat: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_tape_recode_stat[]"],
-        init: object = ...,
-    ) -> Array[spk_tape_recode_stat]: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_tape_recode_stat *[]"],
-        init: object = ...,
-    ) -> PtrArray[spk_tape_recode_stat]: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_tape_filestat *"],
-        init: object = ...,
-    ) -> spk_tape_filestat: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_tape_filestat[]"],
-        init: object = ...,
-    ) -> Array[spk_tape_filestat]: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_tape_filestat *[]"],
-        init: object = ...,
-    ) -> PtrArray[spk_tape_filestat]: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_tape_walk_state *"],
-        init: object = ...,
-    ) -> spk_tape_walk_state: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_tape_walk_state[]"],
-        init: object = ...,
-    ) -> Array[spk_tape_walk_state]: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_tape_walk_state *[]"],
-        init: object = ...,
-    ) -> PtrArray[spk_tape_walk_state]: ...
-    @overload
-    def new(self, cdecl: Literal["spk_spool_chain *"], init: object = ...) -> spk_spool_chain: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_spool_chain[]"],
-        init: object = ...,
-    ) -> Array[spk_spool_chain]: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_spool_chain *[]"],
-        init: object = ...,
-    ) -> PtrArray[spk_spool_chain]: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_archive_frame *"],
-        init: object = ...,
-    ) -> spk_archive_frame: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_archive_frame[]"],
-        init: object = ...,
-    ) -> Array[spk_archive_frame]: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_archive_frame *[]"],
-        init: object = ...,
-    ) -> PtrArray[spk_archive_frame]: ...
-    @overload
-    def new(self, cdecl: Literal["spk_archive_file *"], init: object = ...) -> spk_archive_file: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_archive_file[]"],
-        init: object = ...,
-    ) -> Array[spk_archive_file]: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["spk_archive_file *[]"],
-        init: object = ...,
-    ) -> PtrArray[spk_archive_file]: ...
-    @overload
-    def new(self, cdecl: Literal["int *", "int[]"], init: object = ...) -> CIntArray: ...
-    @overload
-    def new(self, cdecl: Literal["int16_t *", "int16_t[]"], init: object = ...) -> Int16Array: ...
-    @overload
-    def new(self, cdecl: Literal["int32_t *", "int32_t[]"], init: object = ...) -> Int32Array: ...
-    @overload
-    def new(self, cdecl: Literal["int64_t *", "int64_t[]"], init: object = ...) -> Int64Array: ...
-    @overload
-    def new(self, cdecl: Literal["uint8_t *", "uint8_t[]"], init: object = ...) -> UInt8Array: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["uint16_t *", "uint16_t[]"],
-        init: object = ...,
-    ) -> UInt16Array: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["uint32_t *", "uint32_t[]"],
-        init: object = ...,
-    ) -> UInt32Array: ...
-    @overload
-    def new(
-        self,
-        cdecl: Literal["uint64_t *", "uint64_t[]"],
-        init: object = ...,
-    ) -> UInt64Array: ...
-    @overload
-    def new(self, cdecl: Literal["size_t *", "size_t[]"], init: object = ...) -> SizeTArray: ...
-    @overload
-    def new(self, cdecl: Literal["char[]"], init: object = ...) -> Buffer: ...
+    new: Allocator
     @overload
     def from_buffer(
         self,

@@ -267,8 +267,12 @@ class CharPtr(CData):
 
 @type_check_only
 class Buffer(CData):
-    """``char[]`` over a Python buffer (``ffi.from_buffer``): C byte memory."""
+    """``char[]`` over a Python buffer (``ffi.from_buffer``): C byte memory
+    (slices need a start: ``buf[0:n]``)."""
+    @overload
     def __getitem__(self, index: int, /) -> bytes: ...
+    @overload
+    def __getitem__(self, index: slice, /) -> Buffer: ...
     def __len__(self) -> int: ...
     def __add__(self, offset: int, /) -> Buffer: ...
 
@@ -288,8 +292,11 @@ class CBuffer:
 
 @type_check_only
 class IntArray(CData):
-    """A pointer to or an array of C integers."""
+    """A pointer to or an array of C integers (slices need a start)."""
+    @overload
     def __getitem__(self, index: int, /) -> int: ...
+    @overload
+    def __getitem__(self, index: slice, /) -> Self: ...
     def __setitem__(self, index: int, value: int, /) -> None: ...
     def __len__(self) -> int: ...
     def __iter__(self) -> Iterator[int]: ...
@@ -297,8 +304,12 @@ class IntArray(CData):
 
 @type_check_only
 class Array(CData, Generic[_S]):
-    """``S[]``: an array of structs (its items are struct classes)."""
+    """``S[]``: an array of structs (its items are struct classes; slices need
+    a start: ``arr[0:n]``)."""
+    @overload
     def __getitem__(self, index: int, /) -> _S: ...
+    @overload
+    def __getitem__(self, index: slice, /) -> Array[_S]: ...
     def __setitem__(self, index: int, value: _S | Mapping[str, object], /) -> None: ...
     def __len__(self) -> int: ...
     def __iter__(self) -> Iterator[_S]: ...
@@ -324,7 +335,7 @@ def _def(name: str, params: list[str], result: str, overload: bool = False) -> l
 
 
 def _new_overloads(h: Header, name: str) -> list[str]:
-    """Overloads of ffi.new (name 'new') and of an allocator ('__call__')."""
+    """The overloads of ``name``: one per C declaration the stub types."""
     decls: list[tuple[str, str]] = []
     for s in h.structs:
         decls += [(f'"{s.name} *"', s.name), (f'"{s.name}[]"', f"Array[{s.name}]"),
@@ -353,13 +364,14 @@ def render(header: str) -> str:
             out += _field(fname, ftype, names, f"{s.name}.{fname}")
         out += _def("__getitem__", ["self", "index: int", "/"], s.name) + [""]
     out += ["@type_check_only", "class Allocator:",
-            '    """What ``ffi.new_allocator`` returns: called like ``ffi.new``."""']
+            '    """``ffi.new`` and what ``ffi.new_allocator`` returns: a C declaration'
+            ' ->\n    its cdata."""']
     out += _new_overloads(h, "__call__") + [""]
     out += ["@type_check_only", "class FFI:",
             '    """The ``ffi`` object of the compiled module (the calls spoolkit uses)."""',
             "    NULL: NullPtr",
-            "    error: type[Exception]"]
-    out += _new_overloads(h, "new")
+            "    error: type[Exception]",
+            "    new: Allocator"]
     tail = ["/", "require_writable: bool = False"]
     out += _def("from_buffer", ["self", "python_buffer: ReadableBuffer"] + tail, "Buffer", True)
     for lit, cls in [("char", "Buffer")] + list(INT_TYPES.items()):

@@ -10,9 +10,7 @@ if TYPE_CHECKING:
     from ..dasd.track import Track
 
 
-class TrackVolume(Protocol):
-    """A CKD volume image (:class:`~spoolkit.dasd.DasdImage`)."""
-
+class _Image(Protocol):
     @property
     def path(self) -> str: ...
 
@@ -21,6 +19,12 @@ class TrackVolume(Protocol):
 
     @property
     def devtype(self) -> Optional[str]: ...
+
+    def close(self) -> None: ...
+
+
+class TrackVolume(_Image, Protocol):
+    """A CKD volume image (:class:`~spoolkit.dasd.DasdImage`)."""
 
     @property
     def cylinders(self) -> int: ...
@@ -29,29 +33,16 @@ class TrackVolume(Protocol):
 
     def write_track(self, cyl: int, head: int, track: TrackLike) -> None: ...
 
-    def close(self) -> None: ...
-
 
 @runtime_checkable
-class BlockVolume(Protocol):
+class BlockVolume(_Image, Protocol):
     """An FBA volume image (:class:`~spoolkit.dasd.FBAImage`): told from a CKD
     one by ``isinstance(dev, BlockVolume)``."""
-
-    @property
-    def path(self) -> str: ...
-
-    @property
-    def volser(self) -> Optional[str]: ...
-
-    @property
-    def devtype(self) -> Optional[str]: ...
 
     @property
     def blocks(self) -> int: ...
 
     def write_blocks(self, start: int, data: Union[bytes, bytearray, memoryview]) -> None: ...
-
-    def close(self) -> None: ...
 
 
 Volume = Union[TrackVolume, BlockVolume]
