@@ -182,6 +182,9 @@ def test_split_volume_like_dasdinit(tmp_path, herc):
         assert a.stat().st_size == b.stat().st_size
         with open(a, "rb") as fa, open(b, "rb") as fb:
             assert fa.read(512 + 56832) == fb.read(512 + 56832)  # header (fileseq, highcyl)
+    # either set opens by its base name too, as dasdls opens it
+    with open_dasd(tmp_path / "h.3390") as h, open_dasd(tmp_path / "s.3390") as s:
+        assert [len(h.files), len(s.files)] == [2, 2]
     with open_dasd(tmp_path / "h_1.3390") as h, open_dasd(tmp_path / "s_1.3390") as s:
         assert (h.cylinders, h.volser, s.cylinders, s.volser) == (2600, "SPLIT1", 2600, "SPLIT1")
         assert bytes(s.read_track(2599, 14).records[0].data) == b"end"

@@ -3,6 +3,7 @@ copy, check)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -97,9 +98,15 @@ def register(sub: Any) -> None:
     register_ddr(s)
 
 
+def _image_name(path: str, files: list[str]) -> str:
+    """A volume as a listing names it: a split set by its files' range."""
+    return path if len(files) < 2 else f"{files[0]}..{os.path.basename(files[-1])}"
+
+
 def _info_text(rows: list[dict[str, Any]]) -> str:
-    return table([(r["path"], r["format"], r["model"], r["cylinders"], r["heads"],
-                   r["track_size"], r["volser"] or "") for r in rows],
+    return table([(_image_name(r["path"], r.get("files", [])), r["format"], r["model"],
+                   r["cylinders"], r["heads"], r["track_size"], r["volser"] or "")
+                  for r in rows],
                  ["IMAGE", "FORMAT", "MODEL", "CYLS", "HEADS", "TRKSIZE", "VOLSER"])
 
 
@@ -198,13 +205,17 @@ def cmd_copy(args: Any) -> int:
         result = convert(args.src, args.dst, compress=compress, level=args.level,
                          cckd64=args.cckd64, workers=args.jobs, sf=args.sf, lfs=args.lfs,
                          overwrite=args.force, progress=bar.update)
-    emit(args, result, lambda d: "%s -> %s: %s, %d bytes" % (
-        d["source"], d["destination"], d["format"], d["bytes_out"]))
+    emit(args, result, lambda d: "%s -> %s: %s, %d bytes%s" % (
+        _image_name(d["source"], d["source_files"]), d["destination"], d["format"],
+        d["bytes_out"],
+        " in %d files (%s)" % (len(d["files"]), ", ".join(d["files"]))
+        if len(d["files"]) > 1 else ""))
     return 0
 
 
 def _check_text(r: dict[str, Any]) -> str:
-    lines = ["%s: %s (level %d, %s)" % (r["path"], "OK" if r["ok"] else "ERRORS",
+    lines = ["%s: %s (level %d, %s)" % (_image_name(r["path"], r.get("files", [])),
+                                        "OK" if r["ok"] else "ERRORS",
                                         r["level"], r.get("format", "?"))]
     for e in r["errors"]:
         where = (" track %s" % e["track"]) if "track" in e else ""

@@ -22,6 +22,7 @@ from .._native import check, ffi, lib, new_err
 from ..dasd import create_dasd, open_dasd
 from ..dasd.base import DasdImage
 from ..dasd.ckd import IPL1_DATA, check_volser, vol1_data
+from ..dasd.split import locate
 from ..dasd.track import Track
 from ..errors import (
     AddressError,
@@ -549,8 +550,9 @@ def read_cp_extents(dev: DasdImage) -> list[Extent]:
 def open_cp_volume(path: Union[str, os.PathLike], mode: str = "r") -> CPVolume:
     """Open a CP-formatted volume image for page-slot access; a file that is
     not one (a tape, an FBA disk, a CMS minidisk, a directory) is refused
-    with a FormatError or InvalidArgumentError saying what it is."""
-    p = os.fspath(path)
+    with a FormatError or InvalidArgumentError saying what it is.  A split
+    volume opens by its base name too."""
+    p = locate(path)
     why = not_a_file(p)
     if why:
         raise InvalidArgumentError(why, path=p)

@@ -16,6 +16,7 @@ from .cckd import CCKDImage, create_cckd
 from .ckd import CKDImage, DevHeader, check_cylinders, create_ckd, read_devheader
 from .fba import FBAImage, create_fba
 from .sniff import check_plain_fba, describe, read_head
+from .split import locate
 from .track import Record, Track
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -36,9 +37,11 @@ def open_dasd(path: PathLike, mode: str = "r", **options: object) -> DasdImage:
 
     The format comes from the 8-byte device id in the header.  Options go to
     the image class, e.g. ``sf="shadow_*.cckd"`` for compressed volumes with
-    shadow files.
+    shadow files.  A split volume opens by its base name (``vol.3390`` for
+    ``vol_1.3390``, ``vol_2.3390``, ...) or by the name of its file 1, as in
+    Hercules' utilities (not with shadow files, as there).
     """
-    path = os.fspath(path)
+    path = os.fspath(path) if options.get("sf") else locate(path)
     head, size = read_head(path)
     if size == 0:
         raise FormatError("empty file (0 bytes), not a disk image", path=path, offset=0)

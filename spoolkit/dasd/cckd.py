@@ -40,6 +40,7 @@ from ..lock import lock_fd
 from ..output import atomic_output, fsync_checked, write_all
 from .base import DasdImage, model_for
 from .ckd import DEVHDR_SIZE, DevHeader, check_cylinders, check_volser, ipl_track
+from .split import locate
 
 SPACE_NAMES = {lib.SPK_SPACE_HEADER: "header", lib.SPK_SPACE_L1: "L1 table",
                lib.SPK_SPACE_L2: "L2 table", lib.SPK_SPACE_TRACK: "track image",
@@ -781,7 +782,8 @@ class CCKDImage(DasdImage):
     def __init__(self, path: Union[str, os.PathLike], mode: str = "r", *,
                  sf: Optional[str] = None, compress: Optional[str] = "default",
                  level: Optional[int] = None) -> None:
-        path = os.fspath(path)
+        # as Hercules: a base name finds file "_1", unless shadow files are named
+        path = os.fspath(path) if sf else locate(path)
         if mode not in ("r", "r+"):
             raise InvalidArgumentError(f"mode must be 'r' or 'r+', not {mode!r}")
         found: list[CKDDevice] = []

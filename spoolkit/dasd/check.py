@@ -32,6 +32,7 @@ from .cckd import (
     CompressedFile,
 )
 from .sniff import check_plain_fba, read_head
+from .split import family, locate
 
 KIND_NAMES = SPACE_NAMES
 MAX_REPORTED = 200
@@ -39,8 +40,10 @@ MAX_REPORTED = 200
 
 def check_dasd(path: Union[str, os.PathLike], level: int = 1, *, repair: bool = False,
                workers: Optional[int] = None) -> dict[str, Any]:
-    """Check a disk image; returns ``{"ok", "errors", "warnings", "repaired", ...}``."""
-    path = os.fspath(path)
+    """Check a disk image; returns ``{"ok", "errors", "warnings", "repaired", ...}``.
+    A split volume is checked whole, by its base name or file 1's name."""
+    given = os.fspath(path)
+    path = locate(given)
     if not 0 <= level <= 3:
         raise ValueError("level must be 0..3")
     report: dict[str, Any] = {"path": path, "level": level, "ok": True, "errors": [],
@@ -50,14 +53,17 @@ def check_dasd(path: Union[str, os.PathLike], level: int = 1, *, repair: bool = 
     if len(head) < 8 or devid not in OPENERS:
         check_plain_fba(path, head, size)  # not a disk image at all: refused, not reported
     if repair:
-        _remove_temps(path, report)
+        _remove_temps([given, path], report)
     if devid in ALL_IDS:
         _check_compressed(path, level, repair, workers, report)
     else:
         # plain CKD: parse every track; plain FBA: nothing beyond its size
         try:
             with open_dasd(path) as img:
-                report["format"] = img.info()["format"]
+                info = img.info()
+                report["format"] = info["format"]
+                if "files" in info:
+                    report["files"] = info["files"]
                 report["stats"] = img.scan().to_dict() if hasattr(img, "scan") else {
                     "blocks": img.blocks}
         except SpoolkitError as exc:
@@ -67,11 +73,11 @@ def check_dasd(path: Union[str, os.PathLike], level: int = 1, *, repair: bool = 
     return report
 
 
-def _remove_temps(path: str, report: dict[str, Any]) -> None:
+def _remove_temps(paths: list[str], report: dict[str, Any]) -> None:
     """Temporary files of killed runs writing this image (or a piece of its
     split set) go; those of live writers stay."""
-    from .ckd import split_family
-    for name in split_family(path):
+    names = dict.fromkeys(n for p in paths for n in family(p))
+    for name in names:
         for tmp in remove_stale_temps(name):
             report["repaired"].append({"message": f"removed {tmp}, the temporary file of "
                                        "a run that was killed", "file": tmp})

@@ -33,10 +33,10 @@ from ..lock import lock_fd
 from ..output import atomic_outputs, check_destination, fsync_checked, write_all
 from ..util import map_threads
 from .base import DasdImage, ScanStats, model_for
+from .split import MAX_FILES, family, first_split_name, locate, split_name
 from .track import Track
 
 DEVHDR_SIZE = 512
-MAX_FILES = 27
 #: a plain volume is split into files of at most this many bytes (dasdinit's 2 GB)
 SPLIT_LIMIT = 0x7FFFFFFF
 PLAIN_IDS = ("CKD_P370", "CKD_P064")
@@ -75,40 +75,15 @@ class DevHeader:
         return bytes(out)
 
 
-def read_devheader(path: Union[str, os.PathLike]) -> DevHeader:
+def read_devheader(path: Union[str, "os.PathLike[str]"]) -> DevHeader:
+    """The device header of a CKD image; a split set's base name reads file 1's."""
+    return _read_devheader(locate(path))
+
+
+def _read_devheader(path: str) -> DevHeader:
     with open(path, "rb") as f:
         buf = f.read(DEVHDR_SIZE)
-    return DevHeader.parse(buf, os.fspath(path))
-
-
-# -- split-volume file names ------------------------------------------------
-def _seq_char(k: int) -> str:
-    return str(k) if k < 10 else chr(ord("A") + k - 10)
-
-
-def _seq_pos(name: str) -> int:
-    dot = name.find(".")
-    return dot - 1 if dot > 0 else len(name) - 1
-
-
-def split_name(path: str, k: int) -> str:
-    """Name of file ``k`` (1-based) of a split volume whose first file is ``path``:
-    the character before the first dot of the base name is the sequence."""
-    head, name = os.path.split(path)
-    pos = _seq_pos(name)
-    return os.path.join(head, name[:pos] + _seq_char(k) + name[pos + 1:])
-
-
-def first_split_name(path: str) -> str:
-    """What ``dasdinit`` names file 1: ``_1`` inserted before the first dot
-    unless the name already has ``_<c>`` there."""
-    head, name = os.path.split(path)
-    dot = name.find(".")
-    if dot < 0:
-        dot = len(name)
-    if dot >= 2 and name[dot - 2] == "_":
-        return os.path.join(head, name[:dot - 1] + "1" + name[dot:])
-    return os.path.join(head, name[:dot] + "_1" + name[dot:])
+    return DevHeader.parse(buf, path)
 
 
 @dataclass
@@ -117,6 +92,7 @@ class _Piece:
     first_trk: int
     ntrks: int
     fd: int
+    size: int = 0
 
 
 class CKDImage(DasdImage):
@@ -125,8 +101,8 @@ class CKDImage(DasdImage):
     kind = "CKD"
 
     def __init__(self, path: Union[str, os.PathLike], mode: str = "r") -> None:
-        path = os.fspath(path)
-        hdr = read_devheader(path)
+        path = locate(path)   # a split set opens by its base name too
+        hdr = _read_devheader(path)
         if hdr.devid not in PLAIN_IDS:
             raise FormatError(f"not a plain CKD image (device id {hdr.devid!r})", path=path)
         if not (0 < hdr.heads <= 255 and 512 <= hdr.track_size <= 65536 + 512):
@@ -163,6 +139,12 @@ class CKDImage(DasdImage):
         """The files of the volume, first to last."""
         return [p.path for p in self._pieces]
 
+    def info(self) -> dict[str, Any]:
+        d = super().info()
+        # a split set is one volume: its files and their size together
+        d.update(files=self.files, file_size=sum(p.size for p in self._pieces))
+        return d
+
     def _open_pieces(self, path: str, hdr: DevHeader, mode: str) -> None:
         flags = os.O_RDWR if mode == "r+" else os.O_RDONLY
         slot = hdr.track_size
@@ -173,13 +155,14 @@ class CKDImage(DasdImage):
             # the file given is file 1, whatever its name; the others follow its name
             names = [path] + [split_name(path, k) for k in range(2, MAX_FILES + 1)]
         else:
-            raise FormatError(f"this is file {hdr.fileseq} of a split volume; open file 1",
-                              path=path, offset=17)
+            first = split_name(path, 1) if hdr.fileseq <= MAX_FILES else "file 1"
+            raise FormatError(f"this is file {hdr.fileseq} of a split volume; open file 1 "
+                              f"({first}) or the set by its base name", path=path, offset=17)
         cyls_so_far = 0
         for k, name in enumerate(names, start=1):
             if k > 1 and not os.path.exists(name):
                 raise FormatError(f"split volume file {k} is missing: {name}", path=path)
-            fhdr = hdr if k == 1 else read_devheader(name)
+            fhdr = hdr if k == 1 else _read_devheader(name)
             if k > 1:
                 if fhdr.devid != hdr.devid or fhdr.heads != hdr.heads or \
                         fhdr.track_size != hdr.track_size or fhdr.devtype != hdr.devtype:
@@ -207,7 +190,8 @@ class CKDImage(DasdImage):
             except BaseException:
                 os.close(fd)
                 raise
-            self._pieces.append(_Piece(name, cyls_so_far * hdr.heads, ncyl * hdr.heads, fd))
+            self._pieces.append(_Piece(name, cyls_so_far * hdr.heads, ncyl * hdr.heads, fd,
+                                       size))
             cyls_so_far += ncyl
             if last:
                 break
@@ -374,10 +358,7 @@ def check_cylinders(cylinders: int, path: Optional[str] = None) -> None:
 def split_family(path: Union[str, os.PathLike]) -> list[str]:
     """Every name a plain volume created at ``path`` may occupy: ``path`` and
     the pieces ``name_1.3390`` .. of a split set."""
-    path = os.fspath(path)
-    first = first_split_name(path)
-    names = [path] + [split_name(first, k) for k in range(1, MAX_FILES + 1)]
-    return list(dict.fromkeys(names))
+    return family(path)
 
 
 def _is_piece(name: str, k: int) -> bool:
@@ -386,7 +367,7 @@ def _is_piece(name: str, k: int) -> bool:
         st = os.lstat(name)
         if not stat.S_ISREG(st.st_mode):
             return False
-        hdr = read_devheader(name)
+        hdr = _read_devheader(name)
     except (OSError, FormatError):
         return False
     return hdr.devid in PLAIN_IDS and hdr.fileseq == k

@@ -37,6 +37,7 @@ from .ckd import (
     volume_outputs,
 )
 from .fba import GROUP_SIZE, PER_GROUP, FBAImage, group_image, write_zeros
+from .split import family, locate
 
 PathLike = Union[str, "os.PathLike[str]"]
 GROUP = 256
@@ -178,7 +179,7 @@ def convert(src: PathLike, dst: PathLike, *, compress: Optional[str] = None,
     is called with the number of tracks done after each group.  Returns a
     summary (tracks, bytes in and out).
     """
-    src_p, dst_p = os.fspath(src), os.fspath(dst)
+    src_p, dst_p = os.fspath(src) if sf else locate(src), os.fspath(dst)
     if os.path.abspath(src_p) == os.path.abspath(dst_p) or _same_file(src_p, dst_p):
         raise InvalidArgumentError("source and destination are the same file", path=dst_p)
     check_destination(dst_p, overwrite=overwrite)
@@ -195,9 +196,13 @@ def convert(src: PathLike, dst: PathLike, *, compress: Optional[str] = None,
         if nullfmt is None:
             nullfmt = img.nullfmt if isinstance(img, CCKDImage) else 1
         ngroups = -(-img.total_tracks // GROUP)
+        names = [dst_p]
+        if not compressed:
+            names, _ = plan_files(dst_p, img.device, img.cylinders, lfs)
+        # a plain output replaces every file of its name's split set
+        _refuse_source_files(img, family(dst_p) if not compressed else names)
         if not compressed:
             # every file of a plain output set is refused before any work
-            names, _ = plan_files(dst_p, img.device, img.cylinders, lfs)
             check_volume_destination(dst_p, names, overwrite=overwrite)
         with ThreadPoolExecutor(max_workers=workers) as pool:
             if compressed:
@@ -208,13 +213,34 @@ def convert(src: PathLike, dst: PathLike, *, compress: Optional[str] = None,
             else:
                 _to_plain(img, dst_p, pool, workers, ngroups, nullfmt, lfs, overwrite,
                           progress)
-        return {"source": src_p, "destination": dst_p, "tracks": img.total_tracks,
+        return {"source": src_p, "source_files": _source_files(img),
+                "destination": dst_p, "tracks": img.total_tracks,
                 "format": ("CCKD64" if cckd64 else "CCKD") if compressed else "CKD",
-                "bytes_out": _size(dst_p)}
+                "files": names, "bytes_out": _size(names)}
 
 
-def _size(path: str) -> int:
-    return os.path.getsize(path) if os.path.exists(path) else 0
+def _size(names: list[str]) -> int:
+    """Bytes of the output, all files of a split set together."""
+    return sum(os.path.getsize(n) for n in names if os.path.exists(n))
+
+
+def _source_files(img: DasdImage) -> list[str]:
+    """The files a source volume is read from: a split set's, a base and its shadows."""
+    if isinstance(img, CKDImage):
+        return img.files
+    if isinstance(img, CCKDImage):
+        return [f.path for f in img.files]
+    return [img.path]
+
+
+def _refuse_source_files(img: DasdImage, names: list[str]) -> None:
+    """Refuse an output that would replace a file of the source (a split set
+    named by its base name on one side and by file 1 on the other)."""
+    for src_path in _source_files(img):
+        for n in names:
+            if os.path.abspath(n) == os.path.abspath(src_path) or _same_file(n, src_path):
+                raise InvalidArgumentError(f"source and destination are the same volume "
+                                           f"({n} is a file of both)", path=n)
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -318,6 +344,7 @@ def _convert_fba(img: FBAImage, dst: str, compressed: bool, method: int, level: 
                     write_all(f.fileno(), memoryview(data)[:n * 512], tmp, g * GROUP_SIZE)
                 if progress:
                     progress(n)
-    return {"source": img.path, "destination": dst, "blocks": img.blocks,
+    return {"source": img.path, "source_files": [img.path], "destination": dst,
+            "blocks": img.blocks,
             "format": ("CFBA64" if cckd64 else "CFBA") if compressed else "FBA",
-            "bytes_out": _size(dst)}
+            "files": [dst], "bytes_out": _size([dst])}

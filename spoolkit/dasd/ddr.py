@@ -26,6 +26,7 @@ from ..spool.tapeio import TAPEMARK, open_archive_tape, read_next
 from ..util import atomic_output
 from . import create_dasd, open_dasd
 from .base import DasdImage
+from .split import locate
 from .track import validate_image
 
 VERSION = 1
@@ -238,7 +239,7 @@ def restore_volume(tape: Any, target: PathLike, *, path: str = "", progress: Pro
     hdr = read_header(tape, path)
     start = tape.tell()
     if create is None:
-        create = not os.path.exists(target)
+        create = not os.path.exists(locate(target))   # a split set by its base name
     if not create:
         with open_dasd(target, "r+") as dev:
             _check_target(dev, hdr)
