@@ -144,7 +144,7 @@ def process_convert(src: Path, dst: Path, workers: int = 2) -> None:
                         img.device.devt & 0xFF)
         w = CompressedWriter(f, hdr, img.cylinders, img.total_tracks, False, 1, 1, -1)
         n = -(-img.total_tracks // GROUP)
-        for l1x, (lens, data) in enumerate(pool.map(_proc_group, range(n), chunksize=2)):
+        for l1x, (lens, data, _) in enumerate(pool.map(_proc_group, range(n), chunksize=2)):
             w.write_group(l1x, lens, data)
         w.finish()
 

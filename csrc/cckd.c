@@ -375,10 +375,78 @@ int spk_cckd_null_format(const uint8_t *image, size_t len, uint32_t cyl, uint32_
     return memcmp(ref, image, len) == 0 ? fmt : SPK_CCKD_NOT_NULL;
 }
 
+/* Hercules 3.x cckdcdsk -3 (cckdutil.c cdsk_valid_trk) on a CKD image that
+ * spk_track_parse accepted: it also wants more than 37 bytes, an R0 count of
+ * the HA's CCHH with R 0, KL 0, DL 8, and in every record a head below
+ * `heads` and a record number other than 0.  A track it rejects it treats
+ * as damaged and replaces with a null track. */
+int spk_cckd_herc_check(const uint8_t *image, size_t len, uint32_t trk, uint32_t heads,
+                        spk_errinfo *err)
+{
+    static const uint8_t eot[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    size_t i;
+
+    if (!image || heads == 0)
+        return spk_fail(err, SPK_EARG, -1, trk, "bad arguments");
+    if (len <= 37)
+        return spk_fail(err, SPK_EFORMAT, 0, trk,
+                        "a %zu-byte track image (R0%s only); Hercules 3.x cckdcdsk -3 takes "
+                        "any image of 37 bytes or less for a damaged track", len,
+                        len > 29 ? " and one empty record" : "");
+    if (spk_be16(image + 1) != trk / heads || spk_be16(image + 3) != trk % heads)
+        return spk_fail(err, SPK_EFORMAT, 1, trk, "home address is not cylinder %u head %u",
+                        trk / heads, trk % heads);
+    if (spk_be16(image + 5) != spk_be16(image + 1) || spk_be16(image + 7) != spk_be16(image + 3)
+        || image[9] != 0 || image[10] != 0 || spk_be16(image + 11) != 8)
+        return spk_fail(err, SPK_EFORMAT, 5, trk,
+                        "R0 count is CCHH %04X%04X R%u KL %u DL %u; Hercules 3.x cckdcdsk -3 "
+                        "wants the home address's CCHH, R0, KL 0, DL 8",
+                        spk_be16(image + 5), spk_be16(image + 7), image[9], image[10],
+                        spk_be16(image + 11));
+    for (i = HA_LEN + 16; i + 8 < len;) {
+        const uint8_t *c = image + i;
+        if (spk_be16(c + 2) >= heads || c[4] == 0)
+            return spk_fail(err, SPK_EFORMAT, (int64_t)i, trk,
+                            "record at offset %zu has head %u, record number %u; Hercules 3.x "
+                            "cckdcdsk -3 wants a head below %u and a record number above 0",
+                            i, spk_be16(c + 2), c[4], heads);
+        i += 8 + (size_t)c[5] + spk_be16(c + 6);
+    }
+    if (i != len - 8 || memcmp(image + i, eot, 8) != 0)
+        return spk_fail(err, SPK_EFORMAT, (int64_t)i, trk, "no end-of-track marker at %zu",
+                        len - 8);
+    return SPK_OK;
+}
+
+int spk_cckd_pass_image(const uint8_t *stored, size_t len, uint32_t trk, uint32_t heads,
+                        int flags, uint32_t trksize, int cdh_nullfmt, uint8_t *scratch,
+                        size_t cap, spk_errinfo *err)
+{
+    int n, fmt;
+
+    if (cap < trksize)
+        return spk_fail(err, SPK_EARG, -1, trk, "scratch buffer smaller than a track");
+    n = spk_cckd_trk_expand(stored, len, SPK_CCKD_KIND_CKD, trk, heads, flags, scratch,
+                            trksize, err);
+    if (n < 0)
+        return n;
+    if (spk_cckd_herc_check(scratch, (size_t)n, trk, heads, err) != SPK_OK) {
+        /* a null track stored as an image: the null entry is the same track */
+        fmt = spk_cckd_null_format(scratch, (size_t)n, trk / heads, trk % heads, cdh_nullfmt);
+        return fmt != SPK_CCKD_NOT_NULL ? fmt : SPK_CCKD_FLAGGED;
+    }
+    /* cckdcdsk's own limits on the stored form: at least 13 bytes (its
+     * first test), at most a track's size (an L2 inconsistency otherwise) */
+    if (len < HA_LEN + 8 || len > trksize)
+        return SPK_CCKD_RESTORE;
+    return SPK_CCKD_KEEP;
+}
+
 int spk_cckd_compress_slots(const uint8_t *slots, size_t len, uint32_t trksize,
                             uint32_t first_trk, uint32_t n, uint32_t heads, int flags,
                             int method, int level, int cdh_nullfmt, uint8_t *out,
-                            size_t outcap, uint32_t *lens, spk_errinfo *err)
+                            size_t outcap, uint32_t *lens, uint8_t *flagged,
+                            spk_errinfo *err)
 {
     size_t used = 0;
 
@@ -401,6 +469,9 @@ int spk_cckd_compress_slots(const uint8_t *slots, size_t len, uint32_t trksize,
             return r;
         }
         fmt = spk_cckd_null_format(img, info.length, cyl, head, cdh_nullfmt);
+        if (flagged)
+            flagged[i] = fmt == SPK_CCKD_NOT_NULL
+                         && spk_cckd_herc_check(img, info.length, trk, heads, NULL) != SPK_OK;
         if (fmt != SPK_CCKD_NOT_NULL) {
             lens[i] = (uint32_t)fmt;
             continue;

@@ -260,6 +260,9 @@ enum spk_cckd_const {
     SPK_CCKD_KIND_CKD = 0,
     SPK_CCKD_KIND_FBA = 1,
     SPK_CCKD_NOT_NULL = 3,       /* spk_cckd_null_format: not a storable null track */
+    SPK_CCKD_KEEP = 3,           /* spk_cckd_pass_image: copy the stored image as it is */
+    SPK_CCKD_FLAGGED = 4,        /* ... as it is, though Hercules 3.x cckdcdsk -3 flags it */
+    SPK_CCKD_RESTORE = 5,        /* ... store the expanded image afresh */
     SPK_CCKD_BASE_ID_POS = 496   /* in the compressed header: "SPKBASE1" + U32 LE id */
 };
 
@@ -344,14 +347,34 @@ int spk_cckd_trk_compress(const uint8_t *image, size_t len, int method, int leve
 int spk_cckd_null_format(const uint8_t *image, size_t len, uint32_t cyl, uint32_t head,
                          int cdh_nullfmt);
 
+/* SPK_OK when Hercules 3.x cckdcdsk -3 accepts this CKD image of absolute
+ * track trk (one spk_track_parse accepted), else SPK_EFORMAT saying why: it
+ * replaces such a track with a null track. */
+int spk_cckd_herc_check(const uint8_t *image, size_t len, uint32_t trk, uint32_t heads,
+                        spk_errinfo *err);
+/* A stored CKD image that a conversion with the same compression method
+ * would copy: expanded and validated into scratch (cap >= trksize) as by
+ * spk_cckd_trk_expand, then what the output stores: SPK_CCKD_KEEP (the
+ * stored image), 0..2 (that null entry: a null track stored as an image,
+ * which cckdcdsk -3 flags), SPK_CCKD_RESTORE (the image in scratch stored
+ * afresh: the stored form is one cckdcdsk rejects) or SPK_CCKD_FLAGGED
+ * (kept: cckdcdsk -3 flags the track's content, err says why).  Negative:
+ * the stored image is bad. */
+int spk_cckd_pass_image(const uint8_t *stored, size_t len, uint32_t trk, uint32_t heads,
+                        int flags, uint32_t trksize, int cdh_nullfmt, uint8_t *scratch,
+                        size_t cap, spk_errinfo *err);
+
 /* Compress n consecutive plain-CKD slots (absolute tracks first_trk..): each
  * image is parsed (HA checked), stored as a null entry when
  * spk_cckd_null_format allows (lens[i] = format 0..2), else compressed into
- * out back to back (lens[i] = stored length >= 5).  Returns bytes used in out. */
+ * out back to back (lens[i] = stored length >= 5).  flagged (NULL or n
+ * bytes): 1 for a stored track that spk_cckd_herc_check rejects.  Returns
+ * bytes used in out. */
 int spk_cckd_compress_slots(const uint8_t *slots, size_t len, uint32_t trksize,
                             uint32_t first_trk, uint32_t n, uint32_t heads, int flags,
                             int method, int level, int cdh_nullfmt, uint8_t *out,
-                            size_t outcap, uint32_t *lens, spk_errinfo *err);
+                            size_t outcap, uint32_t *lens, uint8_t *flagged,
+                            spk_errinfo *err);
 
 /* Read the free-space chain of a mapped file in either on-disk form (linked
  * blocks, or the "FREE_BLK" table).  Offsets must rise (else SPK_ELOOP) and

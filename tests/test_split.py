@@ -281,3 +281,15 @@ def test_we_open_dasdinits_split_set_by_base_name(tmp_path, herc):
     assert r["source_files"] == [str(tmp_path / "h_1.3390"), str(tmp_path / "h_2.3390")]
     out = herc("cckdcdsk", "-3", "-ro", tmp_path / "h.cckd")
     assert "error" not in (out.stdout + out.stderr).lower(), out.stdout + out.stderr
+
+
+def test_a_set_is_locked_whatever_name_opens_it(split_vol):
+    from spoolkit.errors import InUseError
+    with open_dasd(split_vol, "r+"):
+        for name in ("vol.3380", "vol_1.3380"):
+            with pytest.raises(InUseError):
+                open_dasd(split_vol.with_name(name), "r+")
+        with pytest.raises(InUseError):   # a reader waits for no writer of any file
+            open_dasd(split_vol.with_name("vol_1.3380"))
+    with open_dasd(split_vol), open_dasd(split_vol.with_name("vol_1.3380")):
+        pass                              # readers share

@@ -258,8 +258,9 @@ def _check_tracks(f: CompressedFile, level: int, fba: bool, workers: Optional[in
     ntrk = f.num_l1 * 256
     kind = KIND_FBA if fba else KIND_CKD
 
-    def one_group(g: int) -> list[dict[str, Any]]:
-        errs = []
+    def one_group(g: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        errs: list[dict[str, Any]] = []
+        warns: list[dict[str, Any]] = []
         out = bytearray(max(trksize, 65536))
         err = new_err()
         for trk in range(g * 256, min(ntrk, g * 256 + 256)):
@@ -290,11 +291,21 @@ def _check_tracks(f: CompressedFile, level: int, fba: bool, workers: Optional[in
                 errs.append({"kind": "track", "track": trk, "offset": int(e.off),
                              "error": error_name(rc),
                              "message": ffi.string(err.msg).decode("utf-8", "replace")})
-        return errs
+            elif not fba and lib.spk_cckd_herc_check(ffi.from_buffer(out), rc, trk, heads,
+                                                     err) < 0:
+                # readable, but Hercules 3.x cckdcdsk -3 would replace it with a null track
+                warns.append({"kind": "hercules3", "track": trk, "offset": int(e.off),
+                              "message": ffi.string(err.msg).decode("utf-8", "replace")})
+        return errs, warns
 
+    flagged: list[dict[str, Any]] = []
     with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
-        for errs in pool.map(one_group, range(f.num_l1)):
+        for errs, warns in pool.map(one_group, range(f.num_l1)):
             report["errors"].extend(errs)
+            flagged.extend(warns)
+    if flagged:
+        report["warnings"].extend(flagged[:MAX_REPORTED])
+        report["stats"]["hercules3_flagged"] = len(flagged)
 
 
 def error_name(rc: int) -> str:

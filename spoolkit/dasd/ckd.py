@@ -75,7 +75,7 @@ class DevHeader:
         return bytes(out)
 
 
-def read_devheader(path: Union[str, "os.PathLike[str]"]) -> DevHeader:
+def read_devheader(path: Union[str, os.PathLike[str]]) -> DevHeader:
     """The device header of a CKD image; a split set's base name reads file 1's."""
     return _read_devheader(locate(path))
 

@@ -12,6 +12,7 @@ The output is written under a temporary name and renamed when complete.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections import deque
@@ -25,7 +26,14 @@ from ..output import atomic_output, check_destination, write_all
 from ..util import default_workers
 from . import open_dasd
 from .base import DasdImage
-from .cckd import KIND_CKD, NOT_NULL, CCKDImage, CompressedWriter, compress_image, compressed_devid
+from .cckd import (
+    KIND_CKD,
+    NOT_NULL,
+    CCKDImage,
+    CompressedWriter,
+    compress_image,
+    compressed_devid,
+)
 from .ckd import (
     DEVHDR_SIZE,
     CKDImage,
@@ -41,7 +49,10 @@ from .split import family, locate
 
 PathLike = Union[str, "os.PathLike[str]"]
 GROUP = 256
+log = logging.getLogger("spoolkit.dasd")
 _TLS = threading.local()   # per-thread output buffers of the group workers
+FLAGGED = lib.SPK_CCKD_FLAGGED
+RESTORE = lib.SPK_CCKD_RESTORE
 
 
 def _ordered(pool: ThreadPoolExecutor, fn: Callable[[int], Any], n: int, depth: int):
@@ -55,33 +66,53 @@ def _ordered(pool: ThreadPoolExecutor, fn: Callable[[int], Any], n: int, depth: 
         yield pending.popleft().result()
 
 
+#: a group's stored images: lens[i] < 3 is a null format, else the length of
+#: the next image in data; flagged: tracks Hercules 3.x cckdcdsk -3 flags
+Group = tuple[list[int], bytes, list[int]]
+MIN_STORED = 13          # cckdcdsk's smallest stored image (header + 8 bytes)
+
+
 def _compress_group(src: DasdImage, l1x: int, method: int, level: int, nullfmt: int,
-                    passthrough: bool = False) -> tuple[list[int], bytes]:
-    """Stored images of tracks 256*l1x.. (lens[i] < 3: a null format).
+                    passthrough: bool = False) -> Group:
+    """Stored images of tracks 256*l1x.. for a new file of null format ``nullfmt``.
 
     ``passthrough`` (a compressed source with the same method): each stored
-    image is verified by expanding it in C, then copied as it is."""
+    image is expanded and validated in C and copied as it is, unless
+    Hercules 3.x ``cckdcdsk -3`` would reject it: a null track stored as an
+    image becomes its null entry, a stored form it cannot take is stored
+    afresh.  A track whose content it rejects is kept and listed."""
     first = l1x * GROUP
     n = min(GROUP, src.total_tracks - first)
     err = new_err()
+    flagged: list[int] = []
     if passthrough and isinstance(src, CCKDImage):
         lens_p: list[int] = []
         kept: list[bytes] = []
-        scratch = bytearray(src.track_size)
+        scratch = getattr(_TLS, "scratch", None)
+        if scratch is None or len(scratch) < src.track_size:
+            scratch = _TLS.scratch = bytearray(src.track_size)
+        cscratch = ffi.from_buffer(scratch)
         for trk in range(first, first + n):
             stored, fmt = src.read_stored(trk)
             if stored is None:
                 lens_p.append(fmt)
                 continue
-            check(lib.spk_cckd_trk_expand(stored, len(stored), KIND_CKD, trk, src.heads,
-                                          src.track_flags, ffi.from_buffer(scratch),
-                                          len(scratch), err), err, path=src.path,
-                  track=divmod(trk, src.heads))
+            rc = lib.spk_cckd_pass_image(stored, len(stored), trk, src.heads, src.track_flags,
+                                         src.track_size, nullfmt, cscratch, len(scratch), err)
+            check(rc, err, path=src.path, track=divmod(trk, src.heads))
+            if rc < 3:                          # a null track: its null entry
+                lens_p.append(rc)
+                continue
+            if rc == FLAGGED:
+                flagged.append(trk)
+            if rc == RESTORE or not MIN_STORED <= len(stored) <= src.track_size:
+                stored = _restore(src._read_image(trk), method, level)
             kept.append(stored)
             lens_p.append(len(stored))
-        return lens_p, b"".join(kept)
+        return lens_p, b"".join(kept), flagged
     if isinstance(src, CKDImage):
         lens = ffi.new("uint32_t[]", n)
+        marks = ffi.new("uint8_t[]", n)
         out = getattr(_TLS, "cbuf", None)  # reused: a fresh one is zero-filled each group
         if out is None or len(out) < GROUP * src.track_size:
             out = _TLS.cbuf = bytearray(GROUP * src.track_size)
@@ -95,12 +126,13 @@ def _compress_group(src: DasdImage, l1x: int, method: int, level: int, nullfmt: 
             rc = lib.spk_cckd_compress_slots(
                 ffi.from_buffer(slots), k * src.track_size, src.track_size, t, k, src.heads,
                 src.track_flags, method, level, nullfmt, ffi.from_buffer(out) + used,
-                len(out) - used, lens + (t - first), err)
+                len(out) - used, lens + (t - first), marks + (t - first), err)
             check(rc, err, path=p.path, track=divmod(err.index, src.heads)
                   if err.index >= 0 else None)
             used += rc
             t += k
-        return list(lens), bytes(memoryview(out)[:used])
+        flagged = [first + i for i in range(n) if marks[i]]
+        return list(lens), bytes(memoryview(out)[:used]), flagged
     lens_l: list[int] = []
     parts: list[bytes] = []
     buf = bytearray(65536)
@@ -111,12 +143,30 @@ def _compress_group(src: DasdImage, l1x: int, method: int, level: int, nullfmt: 
         if fmt != NOT_NULL:
             lens_l.append(fmt)
             continue
+        if lib.spk_cckd_herc_check(image, len(image), trk, src.heads, ffi.NULL) < 0:
+            flagged.append(trk)
         rc = check(lib.spk_cckd_trk_compress(image, len(image), method, level,
                                              ffi.from_buffer(buf), len(buf), err), err,
                    path=src.path, track=(cyl, head))
         parts.append(bytes(buf[:rc]))
         lens_l.append(rc)
-    return lens_l, b"".join(parts)
+    return lens_l, b"".join(parts), flagged
+
+
+def _restore(image: bytes, method: int, level: int) -> bytes:
+    """An image stored afresh; one cckdcdsk would find too short compressed
+    is stored plain."""
+    stored = compress_image(image, method, level)
+    return stored if len(stored) >= MIN_STORED else compress_image(image, 0)
+
+
+def herc_reason(image: bytes, trk: int, heads: int) -> Optional[str]:
+    """Why Hercules 3.x ``cckdcdsk -3`` rejects this CKD track image (it then
+    replaces the track with a null track), or None."""
+    err = new_err()
+    if lib.spk_cckd_herc_check(image, len(image), trk, heads, err) >= 0:
+        return None
+    return ffi.string(err.msg).decode("utf-8", "replace")
 
 
 NULL_LEN = {0: 37, 1: 29, 2: 49277}
@@ -177,7 +227,14 @@ def convert(src: PathLike, dst: PathLike, *, compress: Optional[str] = None,
     unless ``recompress`` (or a ``level``) is given.
     ``workers`` threads compress or expand (default: all cores).  ``progress``
     is called with the number of tracks done after each group.  Returns a
-    summary (tracks, bytes in and out).
+    summary (tracks, files, bytes out).
+
+    A compressed output passes Hercules' ``cckdcdsk -3``: a null track that
+    the source stores as an image gets its null entry, a stored image it
+    cannot take is stored afresh.  A track whose *content* it rejects
+    (e.g. R0 data on an otherwise empty track, see
+    :func:`~spoolkit.dasd.convert.herc_reason`) is copied as it is, never
+    altered; ``flagged_tracks`` counts them and ``flagged`` names the first.
     """
     src_p, dst_p = os.fspath(src) if sf else locate(src), os.fspath(dst)
     if os.path.abspath(src_p) == os.path.abspath(dst_p) or _same_file(src_p, dst_p):
@@ -204,19 +261,40 @@ def convert(src: PathLike, dst: PathLike, *, compress: Optional[str] = None,
         if not compressed:
             # every file of a plain output set is refused before any work
             check_volume_destination(dst_p, names, overwrite=overwrite)
+        flagged: list[int] = []
         with ThreadPoolExecutor(max_workers=workers) as pool:
             if compressed:
                 passthrough = (isinstance(img, CCKDImage) and not recompress and level == -1
                                and all(f.hdr.algo == method for f in img.files))
-                _to_compressed(img, dst_p, pool, workers, ngroups, method, level, cckd64,
-                               nullfmt, passthrough, overwrite, progress)
+                flagged = _to_compressed(img, dst_p, pool, workers, ngroups, method, level,
+                                         cckd64, nullfmt, passthrough, overwrite, progress)
             else:
                 _to_plain(img, dst_p, pool, workers, ngroups, nullfmt, lfs, overwrite,
                           progress)
+        if flagged:
+            f = _flag_report(img, flagged[:1])[0]
+            log.warning("warning: %d track(s) of %s hold what Hercules 3.x cckdcdsk -3 "
+                        "flags and would replace with null tracks; they are copied as they "
+                        "are (first: cylinder %d head %d: %s)", len(flagged), dst_p, f["cyl"],
+                        f["head"], f["reason"])
         return {"source": src_p, "source_files": _source_files(img),
                 "destination": dst_p, "tracks": img.total_tracks,
                 "format": ("CCKD64" if cckd64 else "CCKD") if compressed else "CKD",
-                "files": names, "bytes_out": _size(names)}
+                "files": names, "bytes_out": _size(names),
+                "flagged_tracks": len(flagged), "flagged": _flag_report(img, flagged)}
+
+
+MAX_FLAGGED = 20
+
+
+def _flag_report(img: DasdImage, flagged: list[int]) -> list[dict[str, Any]]:
+    """The first tracks Hercules 3.x cckdcdsk -3 would flag, with the reason."""
+    out = []
+    for trk in flagged[:MAX_FLAGGED]:
+        cyl, head = divmod(trk, img.heads)
+        out.append({"cyl": cyl, "head": head,
+                    "reason": herc_reason(img.read_track(cyl, head).image, trk, img.heads)})
+    return out
 
 
 def _size(names: list[str]) -> int:
@@ -253,20 +331,24 @@ def _same_file(a: str, b: str) -> bool:
 def _to_compressed(img: DasdImage, dst: str, pool: ThreadPoolExecutor, workers: int,
                    ngroups: int, method: int, level: int, cckd64: bool, nullfmt: int,
                    passthrough: bool, overwrite: bool,
-                   progress: Optional[Callable[[int], None]]) -> None:
+                   progress: Optional[Callable[[int], None]]) -> list[int]:
+    """Write the compressed file; returns the tracks cckdcdsk -3 flags."""
     dev = img.device
     devhdr = DevHeader(compressed_devid(False, cckd64), img.heads, img.track_size,
                        dev.devt & 0xFF)
     with atomic_output(dst, overwrite=overwrite) as tmp, open(tmp, "r+b", buffering=0) as f:
         w = CompressedWriter(f, devhdr, img.cylinders, img.total_tracks, cckd64, nullfmt,
                              method, level)
-        for l1x, (lens, data) in enumerate(_ordered(
+        flagged: list[int] = []
+        for l1x, (lens, data, marks) in enumerate(_ordered(
                 pool, lambda g: _compress_group(img, g, method, level, nullfmt, passthrough),
                 ngroups, 2 * workers)):
             w.write_group(l1x, lens, data)
+            flagged += marks
             if progress:
                 progress(len(lens))
         w.finish()
+    return flagged
 
 
 def _to_plain(img: DasdImage, dst: str, pool: ThreadPoolExecutor, workers: int,
