@@ -38,7 +38,7 @@ KIND_NAMES = SPACE_NAMES
 MAX_REPORTED = 200
 
 
-def check_dasd(path: Union[str, os.PathLike], level: int = 1, *, repair: bool = False,
+def check_dasd(path: Union[str, os.PathLike[str]], level: int = 1, *, repair: bool = False,
                workers: Optional[int] = None) -> dict[str, Any]:
     """Check a disk image; returns ``{"ok", "errors", "warnings", "repaired", ...}``.
     A split volume is checked whole, by its base name or file 1's name."""

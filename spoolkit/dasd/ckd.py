@@ -100,7 +100,7 @@ class CKDImage(DasdImage):
 
     kind = "CKD"
 
-    def __init__(self, path: Union[str, os.PathLike], mode: str = "r") -> None:
+    def __init__(self, path: Union[str, os.PathLike[str]], mode: str = "r") -> None:
         path = locate(path)   # a split set opens by its base name too
         hdr = _read_devheader(path)
         if hdr.devid not in PLAIN_IDS:

@@ -166,7 +166,8 @@ def herc_reason(image: bytes, trk: int, heads: int) -> Optional[str]:
     err = new_err()
     if lib.spk_cckd_herc_check(image, len(image), trk, heads, err) >= 0:
         return None
-    return ffi.string(err.msg).decode("utf-8", "replace")
+    msg: bytes = ffi.string(err.msg)
+    return msg.decode("utf-8", "replace")
 
 
 NULL_LEN = {0: 37, 1: 29, 2: 49277}
