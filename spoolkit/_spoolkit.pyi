@@ -1023,6 +1023,9 @@ class Lib:
     SPK_CCKD_KIND_CKD: Final = 0
     SPK_CCKD_KIND_FBA: Final = 1
     SPK_CCKD_NOT_NULL: Final = 3
+    SPK_CCKD_KEEP: Final = 3
+    SPK_CCKD_FLAGGED: Final = 4
+    SPK_CCKD_RESTORE: Final = 5
     SPK_CCKD_BASE_ID_POS: Final = 496
     SPK_SPACE_HEADER: Final = 0
     SPK_SPACE_L1: Final = 1
@@ -1335,6 +1338,29 @@ class Lib:
         cdh_nullfmt: int,
         /,
     ) -> int: ...
+    def spk_cckd_herc_check(
+        self,
+        image: bytes | Buffer | UInt8Array | NullPtr,
+        len: int,
+        trk: int,
+        heads: int,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cckd_pass_image(
+        self,
+        stored: bytes | Buffer | UInt8Array | NullPtr,
+        len: int,
+        trk: int,
+        heads: int,
+        flags: int,
+        trksize: int,
+        cdh_nullfmt: int,
+        scratch: Buffer | UInt8Array | NullPtr,
+        cap: int,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
     def spk_cckd_compress_slots(
         self,
         slots: bytes | Buffer | UInt8Array | NullPtr,
@@ -1350,6 +1376,7 @@ class Lib:
         out: Buffer | UInt8Array | NullPtr,
         outcap: int,
         lens: UInt32Array | NullPtr,
+        flagged: Buffer | UInt8Array | NullPtr,
         err: spk_errinfo | Array[spk_errinfo] | NullPtr,
         /,
     ) -> int: ...
