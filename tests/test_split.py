@@ -293,3 +293,9 @@ def test_a_set_is_locked_whatever_name_opens_it(split_vol):
             open_dasd(split_vol.with_name("vol_1.3380"))
     with open_dasd(split_vol), open_dasd(split_vol.with_name("vol_1.3380")):
         pass                              # readers share
+
+
+def test_overlay_volume_info_by_base_name(split_vol):
+    from spoolkit.overlay import volume_info
+    info = volume_info(split_vol)
+    assert (info.volser, info.size) == ("SPL001", 5)
