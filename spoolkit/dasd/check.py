@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from .._native import check, ffi, lib, new_err
 from ..errors import SpoolkitError
@@ -34,12 +34,16 @@ from .cckd import (
 from .sniff import check_plain_fba, read_head
 
 KIND_NAMES = SPACE_NAMES
+ProgressFn = Optional[Callable[[int], None]]
 MAX_REPORTED = 200
 
 
 def check_dasd(path: Union[str, os.PathLike], level: int = 1, *, repair: bool = False,
-               workers: Optional[int] = None) -> dict[str, Any]:
-    """Check a disk image; returns ``{"ok", "errors", "warnings", "repaired", ...}``."""
+               workers: Optional[int] = None,
+               progress: Optional[Callable[[int], None]] = None) -> dict[str, Any]:
+    """Check a disk image; returns ``{"ok", "errors", "warnings", "repaired", ...}``.
+    ``progress`` is called with the number of tracks (FBA: block groups)
+    whose images were checked, group by group (compressed images, level >= 2)."""
     path = os.fspath(path)
     if not 0 <= level <= 3:
         raise ValueError("level must be 0..3")
@@ -52,7 +56,7 @@ def check_dasd(path: Union[str, os.PathLike], level: int = 1, *, repair: bool = 
     if repair:
         _remove_temps(path, report)
     if devid in ALL_IDS:
-        _check_compressed(path, level, repair, workers, report)
+        _check_compressed(path, level, repair, workers, report, progress)
     else:
         # plain CKD: parse every track; plain FBA: nothing beyond its size
         try:
@@ -88,21 +92,21 @@ def _err(kind: str, exc: SpoolkitError, **extra: Any) -> dict[str, Any]:
 
 
 def _check_compressed(path: str, level: int, repair: bool, workers: Optional[int],
-                      report: dict[str, Any]) -> None:
+                      report: dict[str, Any], progress: ProgressFn = None) -> None:
     if not repair:
-        _check_compressed_file(path, level, False, workers, report)
+        _check_compressed_file(path, level, False, workers, report, progress)
         return
     # a repair holds the file exclusively from the check to the rewrite
     fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
     try:
         lock_fd(fd, path, exclusive=True, what="image")
-        _check_compressed_file(path, level, True, workers, report)
+        _check_compressed_file(path, level, True, workers, report, progress)
     finally:
         os.close(fd)
 
 
 def _check_compressed_file(path: str, level: int, repair: bool, workers: Optional[int],
-                           report: dict[str, Any]) -> None:
+                           report: dict[str, Any], progress: ProgressFn = None) -> None:
     problems: list[dict[str, Any]] = []
     try:
         f = CompressedFile(path, False, KIND_CKD, problems=problems, lock=not repair)
@@ -138,7 +142,7 @@ def _check_compressed_file(path: str, level: int, repair: bool, workers: Optiona
                            "stored_tracks": sum(1 for sp in spaces
                                                 if sp.kind == lib.SPK_SPACE_TRACK)}
         if level >= 2:
-            _check_tracks(f, level, fba, workers, report)
+            _check_tracks(f, level, fba, workers, report, progress)
         lossless = all(e.get("repairable") for e in report["errors"])
         if repair and lossless and (hdr_issues or gaps or h.opts & OPENED
                                     or f.free_error is not None):
@@ -245,7 +249,7 @@ def _invariants(f: CompressedFile, calc: dict[str, int], report: dict[str, Any])
 
 
 def _check_tracks(f: CompressedFile, level: int, fba: bool, workers: Optional[int],
-                  report: dict[str, Any]) -> None:
+                  report: dict[str, Any], progress: ProgressFn = None) -> None:
     heads = f.devhdr.heads if not fba else 1
     trksize = f.devhdr.track_size if not fba else 5 + lib.SPK_CFBA_GRP_SIZE
     flags = 1 if (not fba and f.hdr.cyls < 32768) else 0
@@ -286,9 +290,13 @@ def _check_tracks(f: CompressedFile, level: int, fba: bool, workers: Optional[in
                              "message": ffi.string(err.msg).decode("utf-8", "replace")})
         return errs
 
+    # the volume's own tracks (the last group's table may have slots past them)
+    real = min(ntrk, -(-f.hdr.cyls // 120) if fba else f.hdr.cyls * heads)
     with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
-        for errs in pool.map(one_group, range(f.num_l1)):
+        for g, errs in enumerate(pool.map(one_group, range(f.num_l1))):
             report["errors"].extend(errs)
+            if progress:
+                progress(max(0, min(256, real - g * 256)))
 
 
 def error_name(rc: int) -> str:
