@@ -146,6 +146,17 @@ def _inputs(paths: Optional[list[str]], what: str) -> Iterator[Optional[list[str
         yield [stack.enter_context(input_path(p, what)) for p in paths]
 
 
+def _pages(vol: Any, sel: Any) -> int:
+    """The data pages of the selected files, from their header pages (no
+    data read): the dump's progress total."""
+    total = 0
+    for sf in vol.files():
+        if sel is None or sel(sf):
+            owner = vol.volume_of(sf.spoolid) if hasattr(vol, "volume_of") else vol
+            total += owner.header(sf.spoolid).npages
+    return total
+
+
 def _log_files(args: Any, target: Optional[str] = None) -> tuple[Optional[str], Optional[str]]:
     """The library's ``log``/``json_log``: a file, or None for ``-`` (the
     verb prints that log itself, see :func:`_print_log`)."""
@@ -158,10 +169,12 @@ def _log_files(args: Any, target: Optional[str] = None) -> tuple[Optional[str], 
     return (None if is_stdio(log) else log), (None if is_stdio(json_log) else json_log)
 
 
-def _print_log(args: Any, runlog: Any) -> None:
+def _print_log(args: Any, runlog: Any, message: bool = False) -> None:
+    """The run log, as text or JSON (``message``: the log of what a DUMP or
+    LOAD did, left out with -q unless asked for with --json or --json-log -)."""
     if is_stdio(getattr(args, "json_log", None)):
         args.json = True
-    emit(args, runlog.to_dict(), lambda d: runlog.text())
+    emit(args, runlog.to_dict(), lambda d: runlog.text(), message=message)
 
 
 def cmd_dump(args: Any) -> int:
@@ -176,9 +189,7 @@ def cmd_dump(args: Any) -> int:
         src = _source(sources or [])
         sel = selector(args)
         try:
-            # the bar's total from the header pages' counts, without reading any data
-            total = sum(getattr(getattr(sf, "header_info", None), "npages", 0)
-                        for sf in src.vol.files() if sel is None or sel(sf))
+            total = _pages(src.vol, sel)
             with Progress.for_args(args, total, "dump", unit=" pages") as bar:
                 log = dump(src, target, select=sel, incremental=incremental,
                            append=not args.new, format=args.format, compress=args.compress,
@@ -187,7 +198,7 @@ def cmd_dump(args: Any) -> int:
         finally:
             src.close()
     _name_stdio(log, args.sources, args.to)
-    _print_log(args, log)
+    _print_log(args, log, message=True)
     return 1 if log.errors else 0
 
 
@@ -208,7 +219,7 @@ def cmd_load(args: Any) -> int:
                        on_error="raise" if args.stop_on_error else "continue",
                        progress=bar.update, log=logs[0], json_log=logs[1])
     _name_stdio(log, args.archives)
-    _print_log(args, log)
+    _print_log(args, log, message=True)
     return 1 if log.errors else 0
 
 
