@@ -129,6 +129,8 @@ def test_reading_verbs_take_stdin(data, cwd):
                               input=data["vol"].read_bytes())).stdout)
     direct = json.loads(ok(run("dasd", "tracks", data["vol"], "--json", cwd=cwd)).stdout)
     assert piped == direct and len(direct) == 75
+    proc = run("dasd", "info", "-", "-", cwd=cwd, input=data["vol"].read_bytes())
+    assert proc.returncode == 2 and b"only one IMG can be '-' (stdin)" in proc.stderr
     rep = json.loads(ok(run("dasd", "check", "-", "--level", "3", "--json", cwd=cwd,
                             input=data["cckd"].read_bytes())).stdout)
     assert rep["ok"] and rep["path"] == "<stdin>"

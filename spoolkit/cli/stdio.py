@@ -62,10 +62,16 @@ def reset() -> None:
 
 
 def _claim(stream: str, what: str) -> None:
-    held = _claims.setdefault(stream, what)
-    if held != what:
-        raise InvalidArgumentError(f"{what} and {held} cannot both be '-' ({stream}); "
-                                   "name a file for one of them")
+    """``what`` takes stdin (read once: every claim is a new reader) or
+    stdout (which the checks and the writing of one output both claim)."""
+    held = _claims.get(stream)
+    if held is None:
+        _claims[stream] = what
+        return
+    if stream == "stdout" and held == what:
+        return
+    both = f"{what} and {held} cannot both" if held != what else f"only one {what} can"
+    raise InvalidArgumentError(f"{both} be '-' ({stream}); name a file for the other")
 
 
 def stdout_is_data() -> bool:
