@@ -111,12 +111,14 @@ def cmd_format(args: Any) -> int:
                              compress=args.compress, cylinders=args.cylinders,
                              overwrite=args.force)
         with open_volume(path) as vol:
-            info = {"path": path if path != image else shown(args.image, output=True),
-                    "volser": vol.cp.volser, "device": vol.cp.dev.model,
-                    "cylinders": vol.cp.dev.cylinders,
-                    "slots_per_track": vol.cp.slots_per_track,
-                    "extents": [{"type": e.kind, "first": e.first_cyl, "last": e.last_cyl}
-                                for e in vol.cp.extents]}
+            shown_as = path if path != image else shown(args.image, output=True)
+            info: dict[str, Any] = {"path": shown_as,
+                                    "volser": vol.cp.volser, "device": vol.cp.dev.model,
+                                    "cylinders": vol.cp.dev.cylinders,
+                                    "slots_per_track": vol.cp.slots_per_track,
+                                    "extents": [{"type": e.kind, "first": e.first_cyl,
+                                                 "last": e.last_cyl}
+                                                for e in vol.cp.extents]}
     emit(args, info, lambda d: f"{d['path']}: {d['volser']} {d['device']} "
          f"{d['cylinders']} cylinders, " + ", ".join(
              f"{e['type']} {e['first']}-{e['last']}" for e in d["extents"]), message=True)
