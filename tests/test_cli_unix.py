@@ -538,6 +538,17 @@ def test_every_verb_reports_errors_as_json(tmp_path, capsys):
         assert "spoolkit: error" not in err_text and "Traceback" not in err_text, err_text
 
 
+@pytest.mark.parametrize("argv", [["dasd", "copy", "a.3390", "b.cckd", "-z"],
+                                  ["dasd", "check", "a.cckd"], ["tape", "copy", "a.aws", "b.aws"]])
+def test_job_counts_are_checked_by_the_cli(argv, capsys):
+    """-j 0 or -1 is refused as the option, not as a Python parameter."""
+    with pytest.raises(SystemExit) as ei:
+        main([*argv, "-j", "-1"])
+    err = capsys.readouterr().err
+    assert ei.value.code == 2 and "argument -j/" in err and "at least 1" in err
+    assert "max_workers" not in err and "workers must" not in err, err
+
+
 def test_usage_errors_are_json_with_json(capsys):
     with pytest.raises(SystemExit) as ei:
         main(["dasd", "info", "x.3390", "--json", "--no-such-option"])

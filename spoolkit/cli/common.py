@@ -92,6 +92,17 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def positive_int(text: str) -> int:
+    """An argparse ``type`` for counts such as ``-j N``: 1 or more."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n}: must be at least 1")
+    return n
+
+
 def parse_range(text: str, what: str = "range") -> tuple[int, int]:
     """``"5"`` -> (5, 5); ``"5-9"`` -> (5, 9)."""
     a, sep, b = text.partition("-")
@@ -191,7 +202,7 @@ class Progress:
 
 
 __all__ = ["add_json", "add_force", "add_progress", "quiet", "emit", "note", "table",
-           "parse_range", "Progress", "PROGRESS_MODES", "progress_mode",
+           "parse_range", "positive_int", "Progress", "PROGRESS_MODES", "progress_mode",
            "STDIO", "STDIN_NAME", "STDOUT_NAME", "Sink", "check_output", "input_path",
            "is_stdio", "message_stream", "open_output", "output_path", "read_input",
            "refuse_stdio", "shown", "stdout_is_data", "text_source"]

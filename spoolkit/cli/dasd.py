@@ -18,6 +18,7 @@ from .common import (
     open_output,
     output_path,
     parse_range,
+    positive_int,
     read_input,
     refuse_stdio,
     shown,
@@ -92,7 +93,7 @@ def register(sub: Any) -> None:
     q.add_argument("--cckd64", action="store_true", help="64-bit compressed output (CCKD64)")
     q.add_argument("--level", type=int, default=-1, help="compression level (default: 6 "
                    "for zlib, 5 for bzip2)")
-    q.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+    q.add_argument("-j", "--jobs", type=positive_int, default=None, metavar="N",
                    help="worker threads (default: all cores)")
     q.add_argument("--sf", metavar="TEMPLATE", help="shadow files of SRC to merge")
     q.add_argument("--lfs", action="store_true", help="plain output as one large file")
@@ -108,7 +109,7 @@ def register(sub: Any) -> None:
                    "3 + decompress and validate every track")
     q.add_argument("--repair", action="store_true",
                    help="fix what loses no data (header totals, free chain, OPENED bit)")
-    q.add_argument("-j", "--jobs", type=int, default=None, metavar="N")
+    q.add_argument("-j", "--jobs", type=positive_int, default=None, metavar="N")
     add_progress(q)
     add_json(q)
     q.set_defaults(func=cmd_check)

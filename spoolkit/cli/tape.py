@@ -23,6 +23,7 @@ from .common import (
     input_path,
     open_output,
     output_path,
+    positive_int,
     shown,
 )
 
@@ -66,7 +67,8 @@ def register(sub: Any) -> None:
     q.add_argument("dest", metavar="DST")
     _format_options(q)
     q.add_argument("--chunk", type=int, default=65535, help="chunk size (4096: strict AWS)")
-    q.add_argument("-j", "--workers", type=int, help="compression threads (default: cores)")
+    q.add_argument("-j", "--workers", type=positive_int, metavar="N",
+                   help="compression threads (default: cores)")
     add_force(q, "an existing destination")
     add_progress(q)
     q.set_defaults(func=cmd_copy)
