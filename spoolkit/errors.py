@@ -4,7 +4,10 @@ Every error raised for bad input or a refused operation is a
 :class:`SpoolkitError`; each subclass also inherits the fitting built-in, so
 ``except ValueError`` keeps working for callers that do not know spoolkit.
 Each error carries what it is about: the file, and where known the byte
-offset, the track (cylinder, head), block, page or record.
+offset, the track (cylinder, head), block, page or record.  An error that
+tells how to get past it has a ``hint`` in the API's spelling
+(``overwrite=True``) and a ``cli_hint`` in the command line's (``--force``);
+the ``spoolkit`` command prints :meth:`SpoolkitError.cli_str`.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ class Where(TypedDict, total=False):
     block: Optional[int]
     page: Optional[int]
     record: Optional[int]
+    hint: Optional[str]         # how to get past the error, in the API's spelling
+    cli_hint: Optional[str]     # the same in the command line's
 
 
 class SpoolkitError(Exception):
@@ -44,8 +49,12 @@ class SpoolkitError(Exception):
         page: Optional[int] = None,
         record: Optional[int] = None,
         code: Optional[int] = None,
+        hint: Optional[str] = None,
+        cli_hint: Optional[str] = None,
     ) -> None:
         self.message = message
+        self.hint = hint
+        self.cli_hint = cli_hint
         self.path = None if path is None else str(path)
         self.offset = offset
         self.track = track
@@ -74,13 +83,27 @@ class SpoolkitError(Exception):
             parts.append("offset %d" % self.offset)
         return ": ".join([", ".join(parts)]) if parts else ""
 
-    def __str__(self) -> str:
+    def _text(self, hint: Optional[str]) -> str:
+        text = f"{self.message} ({hint})" if hint else self.message
         where = self.where()
-        return f"{where}: {self.message}" if where else self.message
+        return f"{where}: {text}" if where else text
 
-    def to_dict(self) -> dict[str, JSONField]:
-        """A JSON-ready description (used by the CLI's --json error output)."""
+    def __str__(self) -> str:
+        return self._text(self.hint)
+
+    def cli_str(self) -> str:
+        """The message as the ``spoolkit`` command prints it: its options, not
+        the API's keyword arguments, in the hint."""
+        return self._text(self.cli_hint or self.hint) if self.hint or self.cli_hint \
+            else str(self)
+
+    def to_dict(self, *, cli: bool = False) -> dict[str, JSONField]:
+        """A JSON-ready description (``cli``: the hint in the command line's
+        spelling, for the CLI's --json error output)."""
         out: dict[str, JSONField] = {"error": type(self).__name__, "message": self.message}
+        hint = (self.cli_hint or self.hint) if cli else self.hint
+        if hint:
+            out["hint"] = hint
         fields: tuple[tuple[str, Union[str, int, tuple[int, int], None]], ...] = (
             ("path", self.path), ("offset", self.offset), ("track", self.track),
             ("block", self.block), ("page", self.page), ("record", self.record))

@@ -57,9 +57,11 @@ def lock_fd(fd: int, path: str, *, exclusive: bool = True,
     pid = lock_holder(fd)
     who = f"process {pid}" if pid is not None else "another process"
     waited = f" (waited {wait:g} s)" if wait else ""
-    raise InUseError(f"{what} is in use by {who}{waited}; "
-                     f"{'wait for it or use --wait SECONDS' if not wait else 'try again later'}",
-                     path=path, pid=pid)
+    if wait:
+        raise InUseError(f"{what} is in use by {who}{waited}; try again later",
+                         path=path, pid=pid)
+    raise InUseError(f"{what} is in use by {who}", hint="wait for it, or pass wait=SECONDS",
+                     cli_hint="wait for it, or use --wait SECONDS", path=path, pid=pid)
 
 
 def unlock_fd(fd: int) -> None:

@@ -98,7 +98,8 @@ def check_destination(path: PathLike, *, overwrite: bool = False,
     if stat.S_ISDIR(lst.st_mode):
         raise ExistsError("is a directory", path=p)
     if not overwrite:
-        raise ExistsError("already exists (overwrite=True or --force replaces it)", path=p)
+        raise ExistsError("already exists", hint="overwrite=True replaces it",
+                          cli_hint="--force replaces it", path=p)
     if not stat.S_ISREG(lst.st_mode):
         raise ExistsError("is not a regular file; refusing to replace it", path=p)
     return _Target(p, stat.S_IMODE(lst.st_mode), (lst.st_uid, lst.st_gid))

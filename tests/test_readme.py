@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -166,3 +167,69 @@ def test_every_block_is_covered():
     langs = {b[0] for b in blocks()}
     assert langs <= {"python", "sh", "", "text"}, langs
     assert len(runnable()) >= 8
+
+
+def quick_start() -> str:
+    """The shell block of the README's Quick start section."""
+    text = README.read_text()
+    section = text[text.index("## Quick start"):]
+    section = section[:section.index("\n## ", 1)]
+    m = re.search(r"^```sh\n(.*?)^```", section, flags=re.M | re.S)
+    assert m, "the Quick start has no sh block"
+    return m.group(1)
+
+
+def _source_tree(dest: Path) -> None:
+    """The checkout's tracked files (what a user has after cloning)."""
+    try:
+        names = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
+                               check=True).stdout.decode().split("\0")
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("the Quick start test copies a git checkout's files")
+    for name in filter(None, names):
+        src = ROOT / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+
+
+@pytest.mark.parametrize("who", [
+    pytest.param("root", marks=pytest.mark.slow),   # CI's sdist step installs as root too
+    "user",
+])
+def test_quick_start(who):
+    """The Quick start, run as written on a copy of the checkout, as root and
+    as a user without root (``nobody`` when the tests run as root): no step
+    may need ``sudo`` or write outside the user's directory."""
+    code = quick_start()
+    assert "sudo" not in code and "apt-get" not in code
+    is_root = os.geteuid() == 0
+    if who == "root" and not is_root:
+        pytest.skip("the tests do not run as root")
+    prefix: list[str] = []
+    if who == "user" and is_root:
+        if shutil.which("runuser") is None:
+            pytest.skip("runuser (util-linux) is needed to run as a user")
+        prefix = ["runuser", "-u", "nobody", "--"]
+    # a directory the user owns, outside root's private temporary directories
+    base = Path(tempfile.mkdtemp(prefix="spoolkit-quickstart-"))
+    try:
+        os.chmod(base, 0o755)
+        work, home = base / "spoolkit", base / "home"
+        work.mkdir()
+        home.mkdir()
+        _source_tree(work)
+        if prefix:
+            subprocess.run(["chown", "-R", "nobody:", str(work), str(home)], check=True)
+        # a fresh login's environment: system paths, no virtualenv, no PYTHONPATH
+        env = {k: v for k, v in os.environ.items() if k.startswith(("PIP_", "LANG", "LC_"))}
+        env.update(HOME=str(home), PATH="/usr/local/bin:/usr/bin:/bin")
+        proc = subprocess.run([*prefix, "env", "-i", *(f"{k}={v}" for k, v in env.items()),
+                               "bash", "-euo", "pipefail", "-c", code], cwd=work,
+                              capture_output=True, text=True, timeout=1200)
+        assert proc.returncode == 0, (f"Quick start as {who} failed:\n{code}\n"
+                                      f"stdout:\n{proc.stdout[-3000:]}\n"
+                                      f"stderr:\n{proc.stderr[-3000:]}")
+        assert "volumes equal: yes" in proc.stdout, proc.stdout[-3000:]
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

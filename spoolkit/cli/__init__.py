@@ -2,7 +2,10 @@
 
 Each group lives in its own module with a ``register(subparsers)`` function.
 User errors print one line naming the file and place and exit with status 2
-(with ``--json``, a JSON object on stdout); no tracebacks.  SIGINT, SIGTERM and
+(with ``--json``, a JSON object on stdout, or on stderr while stdout carries a
+verb's data; usage errors too); no tracebacks.  Every verb takes ``--json``,
+``-q/--quiet`` (no messages but errors) and ``--wait``; ``-`` names stdin or
+stdout (:mod:`spoolkit.cli.stdio`).  SIGINT, SIGTERM and
 SIGHUP unwind like an exception: temporary outputs are removed, destinations
 stay as they were, and the exit status is 128 + the signal number.
 """
@@ -17,17 +20,34 @@ import logging
 import os
 import signal
 import sys
-from typing import Optional
+from typing import NoReturn, Optional
 
 from .._version import __version__
 from ..errors import SpoolkitError
+from . import stdio
 
 #: command groups, each a module of this package with register(subparsers)
 GROUPS = ["dasd", "tape", "spool", "backup", "overlay", "demo"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as JSON on stdout when the command line asks for --json
+    (argparse makes the verbs' parsers of this class too)."""
+
+    json_errors = False
+
+    def error(self, message: str) -> NoReturn:
+        if _Parser.json_errors:
+            self.print_usage(sys.stderr)
+            sys.stdout.write(json.dumps({"error": "UsageError",
+                                         "message": f"{self.prog}: {message}"}) + "\n")
+            sys.stdout.flush()
+            sys.exit(2)
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="spoolkit",
         description="Mainframe device images: CKD/CCKD/FBA disks, AWS/HET tapes, z/VM spool.")
     parser.add_argument("--version", action="version", version=f"spoolkit {__version__}")
@@ -59,26 +79,36 @@ def _install_signal_handlers() -> None:
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    """Options every verb takes: --wait for locks held by another process."""
+    """Options every verb takes: --wait for locks held by another process,
+    -q/--quiet, --json (errors as JSON, and the result where the verb has one)."""
     actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     if not actions:
-        if not any("--wait" in a.option_strings for a in parser._actions):
+        have = {o for a in parser._actions for o in a.option_strings}
+        if "--wait" not in have:
             parser.add_argument("--wait", type=float, metavar="SECONDS", default=None,
                                 help="wait this long for an image, volume or archive that "
                                      "another process holds (default: fail at once)")
+        if "--quiet" not in have:
+            parser.add_argument("-q", "--quiet", action="store_true",
+                                help="no messages but errors")
+        if "--json" not in have:
+            parser.add_argument("--json", action="store_true",
+                                help="errors (and the result) as JSON on stdout")
         return
     for action in actions:
         for child in set(action.choices.values()):
             _add_common(child)
 
 
-def _error(args: Optional[argparse.Namespace], exc: BaseException, message: str) -> None:
+def _error(args: Optional[argparse.Namespace], exc: BaseException, message: str,
+           kind: Optional[str] = None) -> None:
     if args is not None and getattr(args, "json", False):
-        data = exc.to_dict() if isinstance(exc, SpoolkitError) else {
-            "error": type(exc).__name__, "message": message}
+        data = exc.to_dict(cli=True) if isinstance(exc, SpoolkitError) else {
+            "error": kind or type(exc).__name__, "message": message}
+        out = stdio.message_stream()
         try:
-            sys.stdout.write(json.dumps(data) + "\n")
-            sys.stdout.flush()
+            out.write(json.dumps(data) + "\n")
+            out.flush()
             return
         except OSError:
             pass
@@ -102,13 +132,16 @@ def _quiet_broken_pipe() -> int:
 def main(argv: Optional[list[str]] = None) -> int:
     """Run the ``spoolkit`` command; returns the exit status."""
     _install_signal_handlers()
+    stdio.reset()
     parser = build_parser()
     _add_common(parser)
     args = None
+    _Parser.json_errors = "--json" in (sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
         # warnings such as logged overrides of protected extents go to stderr
         logging.basicConfig(format="spoolkit: %(message)s", level=logging.WARNING)
+        logging.getLogger("spoolkit").setLevel(logging.ERROR if args.quiet else logging.NOTSET)
         if getattr(args, "wait", None) is not None:
             from .. import lock
             lock.set_default_wait(args.wait)
@@ -117,15 +150,22 @@ def main(argv: Optional[list[str]] = None) -> int:
     except BrokenPipeError:
         return _quiet_broken_pipe()
     except SpoolkitError as exc:
-        _error(args, exc, str(exc))
+        _error(args, exc, exc.cli_str())
         return 2
     except (OSError, ValueError) as exc:
         _error(args, exc, _os_message(exc) if isinstance(exc, OSError) else str(exc))
         return 2
-    except KeyboardInterrupt:
-        print("spoolkit: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        if getattr(args, "json", False):
+            _error(args, exc, "interrupted", "Interrupted")
+        else:
+            print("spoolkit: interrupted", file=sys.stderr)
         return 130
     except SignalExit as exc:
-        print(f"spoolkit: terminated by {signal.Signals(exc.signum).name}", file=sys.stderr)
+        text = f"terminated by {signal.Signals(exc.signum).name}"
+        if getattr(args, "json", False):
+            _error(args, exc, text, "Terminated")
+        else:
+            print(f"spoolkit: {text}", file=sys.stderr)
         return 128 + exc.signum
     return int(rc or 0)

@@ -8,10 +8,25 @@ adds them there (or creates the group when the spool CLI is absent).
 from __future__ import annotations
 
 import argparse
-import sys
+import contextlib
+from collections.abc import Iterator
 from typing import Any, Optional
 
-from .common import Progress, add_force, add_json, emit, table
+from .common import (
+    Progress,
+    add_force,
+    add_json,
+    add_progress,
+    check_output,
+    emit,
+    input_path,
+    is_stdio,
+    note,
+    output_path,
+    refuse_stdio,
+    shown,
+    table,
+)
 
 
 def register(sub: Any) -> None:
@@ -54,6 +69,7 @@ def register_backup(s: Any) -> None:
     add_force(q, "an existing archive (with --new)")
     _logs(q)
     _selection(q)
+    add_progress(q)
     add_json(q)
     q.set_defaults(func=cmd_dump)
 
@@ -66,6 +82,7 @@ def register_backup(s: Any) -> None:
     q.add_argument("--stop-on-error", action="store_true")
     _logs(q)
     _selection(q)
+    add_progress(q)
     add_json(q)
     q.set_defaults(func=cmd_load)
 
@@ -93,8 +110,10 @@ def register_backup(s: Any) -> None:
 
 
 def _logs(q: Any) -> None:
-    q.add_argument("--log", metavar="FILE", help="append the run log (text) to FILE")
-    q.add_argument("--json-log", metavar="FILE", help="write the JSON summary to FILE")
+    q.add_argument("--log", metavar="FILE", help="append the run log (text) to FILE "
+                   "('-': print it, as without --json)")
+    q.add_argument("--json-log", metavar="FILE", help="write the JSON summary to FILE "
+                   "('-': print it, as with --json)")
 
 
 _SELECTION = ("owner", "spoolid", "kind", "klass", "form", "dest", "date", "hold")
@@ -116,44 +135,91 @@ def _source(paths: list[str]) -> Any:
     return open_source(paths[0] if len(paths) == 1 else paths)
 
 
-def _print_log(args: Any, runlog: Any) -> None:
-    emit(args, runlog.to_dict(), lambda d: runlog.text())
+@contextlib.contextmanager
+def _inputs(paths: Optional[list[str]], what: str) -> Iterator[Optional[list[str]]]:
+    """Names the library opens for input arguments (``-``: stdin, see
+    :func:`~spoolkit.cli.stdio.input_path`)."""
+    if paths is None:
+        yield None
+        return
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(input_path(p, what)) for p in paths]
+
+
+def _pages(vol: Any, sel: Any) -> int:
+    """The data pages of the selected files, from their header pages (no
+    data read): the dump's progress total."""
+    total = 0
+    for sf in vol.files():
+        if sel is None or sel(sf):
+            owner = vol.volume_of(sf.spoolid) if hasattr(vol, "volume_of") else vol
+            total += owner.header(sf.spoolid).npages
+    return total
+
+
+def _log_files(args: Any, target: Optional[str] = None) -> tuple[Optional[str], Optional[str]]:
+    """The library's ``log``/``json_log``: a file, or None for ``-`` (the
+    verb prints that log itself, see :func:`_print_log`)."""
+    log, json_log = getattr(args, "log", None), getattr(args, "json_log", None)
+    if is_stdio(log) and (is_stdio(json_log) or getattr(args, "json", False)):
+        raise ValueError("--log - prints the text log, --json and --json-log - the JSON "
+                         "summary: choose one")
+    if is_stdio(target) and (is_stdio(log) or is_stdio(json_log)):
+        raise ValueError("stdout carries the archive (--to -): name a file for the log")
+    return (None if is_stdio(log) else log), (None if is_stdio(json_log) else json_log)
+
+
+def _print_log(args: Any, runlog: Any, message: bool = False) -> None:
+    """The run log, as text or JSON (``message``: the log of what a DUMP or
+    LOAD did, left out with -q unless asked for with --json or --json-log -)."""
+    if is_stdio(getattr(args, "json_log", None)):
+        args.json = True
+    emit(args, runlog.to_dict(), lambda d: runlog.text(), message=message)
 
 
 def cmd_dump(args: Any) -> int:
     from ..spool.backup import dump
 
-    src = _source(args.sources)
-    sel = selector(args)
-    try:
-        # the bar's total from the header pages' counts, without reading any data
-        total = sum(getattr(getattr(sf, "header_info", None), "npages", 0)
-                    for sf in src.vol.files() if sel is None or sel(sf))
-        with Progress(total, "dump", unit=" pages") as bar:
-            log = dump(src, args.to, select=sel, incremental=args.incremental,
-                       log=args.log, json_log=args.json_log, append=not args.new,
-                       format=args.format, compress=args.compress, progress=bar.update,
-                       overwrite=args.force)
-    finally:
-        src.close()
-    _print_log(args, log)
+    logs = _log_files(args, args.to)
+    if is_stdio(args.to):
+        check_output(args.to, what="--to")
+    with _inputs(args.sources, "SRC") as sources, \
+            _inputs(args.incremental, "--incremental") as incremental, \
+            output_path(args.to, "--to") as target:
+        src = _source(sources or [])
+        sel = selector(args)
+        try:
+            total = _pages(src.vol, sel)
+            with Progress.for_args(args, total, "dump", unit=" pages") as bar:
+                log = dump(src, target, select=sel, incremental=incremental,
+                           append=not args.new, format=args.format, compress=args.compress,
+                           progress=bar.update, overwrite=args.force, log=logs[0],
+                           json_log=logs[1])
+        finally:
+            src.close()
+    _name_stdio(log, args.sources, args.to)
+    _print_log(args, log, message=True)
     return 1 if log.errors else 0
 
 
 def cmd_load(args: Any) -> int:
     from ..spool.backup import load, scan
 
+    refuse_stdio(args.to, "--to VOL")
+    logs = _log_files(args)
     sel = selector(args)
-    res = scan(args.archives)
-    entries = res.entries if args.all_versions else res.latest()
-    total = sum(e.pages for e in entries if not e.is_ref)
-    with Progress(total, "load", unit=" pages") as bar:
-        log = load(args.archives, args.to, select=sel,
-                   spoolid="new" if args.new_spoolids else "keep",
-                   state="all" if args.all_versions else "latest", log=args.log,
-                   json_log=args.json_log, on_error="raise" if args.stop_on_error else
-                   "continue", progress=bar.update)
-    _print_log(args, log)
+    with _inputs(args.archives, "ARCHIVE") as archives:
+        res = scan(archives)
+        entries = res.entries if args.all_versions else res.latest()
+        total = sum(e.pages for e in entries if not e.is_ref)
+        with Progress.for_args(args, total, "load", unit=" pages") as bar:
+            log = load(archives, args.to, select=sel,
+                       spoolid="new" if args.new_spoolids else "keep",
+                       state="all" if args.all_versions else "latest",
+                       on_error="raise" if args.stop_on_error else "continue",
+                       progress=bar.update, log=logs[0], json_log=logs[1])
+    _name_stdio(log, args.archives)
+    _print_log(args, log, message=True)
     return 1 if log.errors else 0
 
 
@@ -161,7 +227,8 @@ def cmd_scan(args: Any) -> int:
     from ..spool.backup import scan
 
     sel = selector(args)
-    res = scan(args.archives, select=sel, log=args.log)
+    with _inputs(args.archives, "ARCHIVE") as archives:
+        res = scan(archives, select=sel, log=_log_files(args)[0])
     entries = res.latest() if args.latest else res.entries
     if sel is not None:
         from ..spool.backup import EntryView
@@ -185,7 +252,9 @@ def cmd_scan(args: Any) -> int:
 def cmd_verify(args: Any) -> int:
     from ..spool.backup import verify
 
-    log = verify(args.archive, log=args.log)
+    with input_path(args.archive, "ARCHIVE") as archive:
+        log = verify(archive, log=_log_files(args)[0])
+    _name_stdio(log, [args.archive])
     _print_log(args, log)
     return 1 if log.errors else 0
 
@@ -193,10 +262,22 @@ def cmd_verify(args: Any) -> int:
 def cmd_watch(args: Any) -> int:
     from ..spool.backup import watch
 
+    refuse_stdio(args.volume, "VOL (watched)")
+    refuse_stdio(args.to, "--to ARCHIVE (appended to)")
+
     def report(runlog: Any) -> None:
-        print(runlog.totals(), file=sys.stderr)
+        note(args, runlog.totals())
 
     n = watch(args.volume, args.to, select=selector(args), interval=args.interval,
-              log=args.log, on_run=report)
-    print(f"watch ended: {n} runs appended to {args.to}")
+              log=_log_files(args)[0], on_run=report)
+    emit(args, {"runs": n, "archive": args.to},
+         lambda d: f"watch ended: {d['runs']} runs appended to {d['archive']}", message=True)
     return 0
+
+
+def _name_stdio(runlog: Any, sources: list[str], target: Optional[str] = None) -> None:
+    """The run log names stdin and stdout, not their temporary stand-ins."""
+    if len(sources) == 1 and is_stdio(sources[0]):
+        runlog.source = shown(sources[0])
+    if is_stdio(target):
+        runlog.target = shown("-", output=True)

@@ -1,4 +1,5 @@
-"""Shared CLI plumbing: output (text or --json), progress bars, ranges."""
+"""Shared CLI plumbing: output (text or --json), messages (-q), progress
+bars (--progress), ranges, and ``-`` for stdin/stdout (from :mod:`.stdio`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,24 @@ import sys
 import time
 from collections.abc import Sequence
 from typing import Callable, Optional, TextIO, TypeVar
+
+from .stdio import (
+    STDIN_NAME,
+    STDIO,
+    STDOUT_NAME,
+    Sink,
+    check_output,
+    input_path,
+    is_stdio,
+    message_stream,
+    open_output,
+    output_path,
+    read_input,
+    refuse_stdio,
+    shown,
+    stdout_is_data,
+    text_source,
+)
 
 _T = TypeVar("_T")
 
@@ -22,17 +41,30 @@ def add_force(parser: argparse.ArgumentParser, what: str = "the output") -> None
                         help=f"replace {what} if it exists (refused by default)")
 
 
+def quiet(args: argparse.Namespace) -> bool:
+    """``-q/--quiet``: no messages but errors."""
+    return bool(getattr(args, "quiet", False))
+
+
 def emit(args: argparse.Namespace, data: _T, text: Callable[[_T], str],
-         out: Optional[TextIO] = None) -> None:
-    """Print ``data`` as JSON when ``--json`` was given, else ``text(data)``."""
-    out = out or sys.stdout
+         out: Optional[TextIO] = None, *, message: bool = False) -> None:
+    """Print ``data`` as JSON when ``--json`` was given, else ``text(data)``,
+    to stdout (stderr while stdout carries data).  ``message``: the text is
+    a confirmation of what was done, left out with ``-q``."""
+    out = out or message_stream()
     if getattr(args, "json", False):
         json.dump(data, out, indent=2, default=_json_default)
         out.write("\n")
-    else:
+    elif not (message and quiet(args)):
         s = text(data)
         if s:
             out.write(s if s.endswith("\n") else s + "\n")
+
+
+def note(args: argparse.Namespace, text: str) -> None:
+    """A message on stderr (what was written, a watch's runs), left out with ``-q``."""
+    if not quiet(args):
+        print(text, file=sys.stderr)
 
 
 def _json_default(o: object) -> object:
@@ -60,6 +92,17 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def positive_int(text: str) -> int:
+    """An argparse ``type`` for counts such as ``-j N``: 1 or more."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n}: must be at least 1")
+    return n
+
+
 def parse_range(text: str, what: str = "range") -> tuple[int, int]:
     """``"5"`` -> (5, 5); ``"5-9"`` -> (5, 9)."""
     a, sep, b = text.partition("-")
@@ -73,41 +116,93 @@ def parse_range(text: str, what: str = "range") -> tuple[int, int]:
     return lo, hi
 
 
+PROGRESS_MODES = ("auto", "always", "never")
+
+
+def add_progress(parser: argparse.ArgumentParser) -> None:
+    """``--progress auto|always|never`` for a long verb."""
+    parser.add_argument("--progress", choices=PROGRESS_MODES, default=None,
+                        help="a progress bar on stderr: auto (the default) only when stderr "
+                        "is a terminal, always (line by line when it is not), never; "
+                        "-q makes the default never")
+
+
+def progress_mode(args: argparse.Namespace) -> str:
+    mode: Optional[str] = getattr(args, "progress", None)
+    return mode or ("never" if quiet(args) else "auto")
+
+
 class Progress:
-    """A one-line progress bar on stderr, shown only when stderr is a terminal."""
+    """Progress on stderr: a one-line bar redrawn in place on a terminal, or
+    (``mode="always"`` when stderr is not one) a line at most every
+    ``interval`` seconds and at the end.  ``mode="auto"`` shows the bar only
+    on a terminal; ``"never"`` nothing."""
 
     def __init__(self, total: int, label: str = "", stream: Optional[TextIO] = None,
-                 unit: str = "") -> None:
+                 unit: str = "", mode: str = "auto", interval: float = 1.0) -> None:
+        if mode not in PROGRESS_MODES:
+            raise ValueError(f"progress mode must be one of {', '.join(PROGRESS_MODES)}")
         self.total = max(1, total)
         self.label = label
         self.unit = unit
         self.stream = stream or sys.stderr
-        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.enabled = mode == "always" or (mode == "auto" and tty)
+        self.lines = not tty              # line by line: no carriage returns in a log
+        self.interval = interval if self.lines else 0.1
         self.done = 0
-        self._last = 0.0
+        self._shown = -1                  # self.done when last shown
         self._start = time.monotonic()
+        # a terminal shows the bar at once; a log's first line waits an interval
+        self._last = self._start if self.lines else 0.0
+
+    @classmethod
+    def for_args(cls, args: argparse.Namespace, total: int, label: str = "",
+                 unit: str = "") -> Progress:
+        """The bar a verb shows, as its ``--progress`` and ``-q`` say."""
+        return cls(total, label, unit=unit, mode=progress_mode(args))
+
+    def _status(self) -> str:
+        frac = min(1.0, self.done / self.total)
+        return f"{frac * 100:5.1f}% {self.done}/{self.total}{self.unit}"
 
     def update(self, n: int = 1) -> None:
         self.done += n
         if not self.enabled:
             return
         now = time.monotonic()
-        if now - self._last < 0.1 and self.done < self.total:
+        if now - self._last < self.interval and self.done < self.total:
+            return
+        if self.lines and self.done >= self.total and self._shown >= self.total:
             return
         self._last = now
-        frac = min(1.0, self.done / self.total)
-        bar = "#" * int(frac * 30)
-        self.stream.write(f"\r{self.label} [{bar:<30}] {frac * 100:5.1f}% "
-                          f"{self.done}/{self.total}{self.unit}")
+        self._shown = self.done
+        if self.lines:
+            self.stream.write(f"{self.label}: {self._status()}\n")
+        else:
+            bar = "#" * int(min(1.0, self.done / self.total) * 30)
+            self.stream.write(f"\r{self.label} [{bar:<30}] {self._status()}")
         self.stream.flush()
 
     def close(self) -> None:
-        if self.enabled:
+        if not self.enabled:
+            return
+        if self.lines:
+            if self.done and self._shown != self.done:
+                self.stream.write(f"{self.label}: {self._status()}\n")
+        elif self._shown >= 0:
             self.stream.write("\n")
-            self.stream.flush()
+        self.stream.flush()
 
     def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+__all__ = ["add_json", "add_force", "add_progress", "quiet", "emit", "note", "table",
+           "parse_range", "positive_int", "Progress", "PROGRESS_MODES", "progress_mode",
+           "STDIO", "STDIN_NAME", "STDOUT_NAME", "Sink", "check_output", "input_path",
+           "is_stdio", "message_stream", "open_output", "output_path", "read_input",
+           "refuse_stdio", "shown", "stdout_is_data", "text_source"]

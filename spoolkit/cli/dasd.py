@@ -4,11 +4,28 @@ copy, check)."""
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
 from ..dasd import create_dasd, open_dasd
-from .common import Progress, add_force, add_json, emit, parse_range, table
+from .common import (
+    Progress,
+    add_force,
+    add_json,
+    add_progress,
+    check_output,
+    emit,
+    input_path,
+    is_stdio,
+    open_output,
+    output_path,
+    parse_range,
+    positive_int,
+    read_input,
+    refuse_stdio,
+    shown,
+    table,
+    text_source,
+)
 from .ddr import register_ddr
 
 
@@ -45,7 +62,8 @@ def register(sub: Any) -> None:
     q.add_argument("image", metavar="IMG")
     q.add_argument("cyl", type=int, metavar="CYL")
     q.add_argument("head", type=int, metavar="HEAD")
-    q.add_argument("-o", "--output", metavar="FILE", help="file to write (default stdout)")
+    q.add_argument("-o", "--output", metavar="FILE",
+                   help="file to write (default, or '-': stdout)")
     add_force(q, "FILE")
     q.set_defaults(func=cmd_read)
 
@@ -76,11 +94,12 @@ def register(sub: Any) -> None:
     q.add_argument("--cckd64", action="store_true", help="64-bit compressed output (CCKD64)")
     q.add_argument("--level", type=int, default=-1, help="compression level (default: 6 "
                    "for zlib, 5 for bzip2)")
-    q.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+    q.add_argument("-j", "--jobs", type=positive_int, default=None, metavar="N",
                    help="worker threads (default: all cores)")
     q.add_argument("--sf", metavar="TEMPLATE", help="shadow files of SRC to merge")
     q.add_argument("--lfs", action="store_true", help="plain output as one large file")
     add_force(q, "DST")
+    add_progress(q)
     add_json(q)
     q.set_defaults(func=cmd_copy)
 
@@ -91,7 +110,8 @@ def register(sub: Any) -> None:
                    "3 + decompress and validate every track")
     q.add_argument("--repair", action="store_true",
                    help="fix what loses no data (header totals, free chain, OPENED bit)")
-    q.add_argument("-j", "--jobs", type=int, default=None, metavar="N")
+    q.add_argument("-j", "--jobs", type=positive_int, default=None, metavar="N")
+    add_progress(q)
     add_json(q)
     q.set_defaults(func=cmd_check)
 
@@ -113,27 +133,33 @@ def _info_text(rows: list[dict[str, Any]]) -> str:
 def cmd_info(args: Any) -> int:
     rows = []
     for path in args.images:
-        with open_dasd(path) as dev:
-            rows.append(dev.info())
+        with input_path(path) as name, open_dasd(name) as dev:
+            rows.append({**dev.info(), "path": shown(path)})
     emit(args, rows if len(rows) > 1 else rows[0], lambda d: _info_text(rows))
     return 0
 
 
 def cmd_init(args: Any) -> int:
-    dev = create_dasd(args.image, args.device, None if args.raw else args.volser,
-                      cylinders=args.cylinders, lfs=args.lfs, nullfmt=args.nullfmt,
-                      raw=args.raw, overwrite=args.force)
-    with dev:
-        info = dev.info()
-        info["files"] = list(getattr(dev, "files", [dev.path]))
+    check_output(args.image, overwrite=args.force, what="IMG")
+    with output_path(args.image, "IMG") as image:
+        # a volume on stdout is one stream: one large file, never split
+        dev = create_dasd(image, args.device, None if args.raw else args.volser,
+                          cylinders=args.cylinders, lfs=args.lfs or is_stdio(args.image),
+                          nullfmt=args.nullfmt, raw=args.raw, overwrite=args.force)
+        with dev:
+            info = dev.info()
+            info["files"] = list(getattr(dev, "files", [dev.path]))
+    if is_stdio(args.image):
+        info["path"], info["files"] = shown(args.image, output=True), [shown("-", output=True)]
     emit(args, info, lambda d: "created %s: %s, %d cylinders, volser %s" % (
-        ", ".join(d["files"]), d["model"], d["cylinders"], d["volser"] or "(raw)"))
+        ", ".join(d["files"]), d["model"], d["cylinders"], d["volser"] or "(raw)"),
+        message=True)
     return 0
 
 
 def cmd_tracks(args: Any) -> int:
     out = []
-    with open_dasd(args.image) as dev:
+    with input_path(args.image) as image, open_dasd(image) as dev:
         lo, hi = parse_range(args.cyl, "cylinder range") if args.cyl else (0, dev.cylinders - 1)
         for trk in dev.tracks(lo, hi):
             if args.nonempty and trk.nrecs == 0:
@@ -157,36 +183,33 @@ def cmd_tracks(args: Any) -> int:
 
 
 def cmd_read(args: Any) -> int:
-    from ..output import atomic_output, check_destination, write_all
-
-    if args.output:
-        check_destination(args.output, overwrite=args.force)  # before any work
-    with open_dasd(args.image) as dev:
+    check_output(args.output, overwrite=args.force, what="-o FILE")  # before any work
+    with input_path(args.image) as name, open_dasd(name) as dev:
         image = dev.read_track(args.cyl, args.head).image
-    if args.output:
-        with atomic_output(args.output, overwrite=args.force) as tmp, \
-                open(tmp, "r+b", buffering=0) as f:
-            write_all(f.fileno(), image, tmp, 0)
-    else:
-        sys.stdout.buffer.write(image)
-        sys.stdout.buffer.flush()
+    with open_output(args.output, overwrite=args.force, what="-o FILE") as out:
+        out.write(image)
+    emit(args, {"image": shown(args.image), "cyl": args.cyl, "head": args.head,
+                "bytes": len(image), "output": shown(args.output or "-", output=True)},
+         lambda d: "", message=True)
     return 0
 
 
 def cmd_write(args: Any) -> int:
-    if args.file == "-":
-        data = sys.stdin.buffer.read()
-    else:
-        with open(args.file, "rb") as f:
-            data = f.read()
+    refuse_stdio(args.image, "IMG")
+    data = read_input(args.file, "FILE")
     from ..overlay import guard, parse_directory, parse_system_config, protected_extents
 
-    directory = parse_directory(args.directory) if args.directory else None
-    config = parse_system_config(args.system_config) if args.system_config else None
+    directory = parse_directory(text_source(args.directory, "--directory")) \
+        if args.directory else None
+    config = parse_system_config(text_source(args.system_config, "--system-config")) \
+        if args.system_config else None
     with open_dasd(args.image, "r+") as dev:
         # TRACKWRITE is guarded by default: CP-owned extents need --override
         guarded = guard(dev, protected_extents(dev, directory, config))
         guarded.write_track(args.cyl, args.head, data, override=args.override)
+        overrides = guarded.overrides
+    emit(args, {"image": args.image, "cyl": args.cyl, "head": args.head, "bytes": len(data),
+                "overrides": overrides}, lambda d: "", message=True)
     return 0
 
 
@@ -198,18 +221,27 @@ def cmd_copy(args: Any) -> int:
     if args.cckd64 and args.compress == "none":
         raise ValueError("--cckd64 is a compressed format; drop --uncompressed")
     opts = {"sf": args.sf} if args.sf else {}
-    with open_dasd(args.src, **opts) as dev:
-        total = dev.blocks if isinstance(dev, FBAImage) else dev.total_tracks
-        unit = " blocks" if isinstance(dev, FBAImage) else " tracks"
-    with Progress(total, "copy", unit=unit) as bar:
-        result = convert(args.src, args.dst, compress=compress, level=args.level,
-                         cckd64=args.cckd64, workers=args.jobs, sf=args.sf, lfs=args.lfs,
-                         overwrite=args.force, progress=bar.update)
+    check_output(args.dst, overwrite=args.force, what="DST")
+    with input_path(args.src, "SRC") as src, output_path(args.dst, "DST") as dst:
+        with open_dasd(src, **opts) as dev:
+            total = dev.blocks if isinstance(dev, FBAImage) else dev.total_tracks
+            unit = " blocks" if isinstance(dev, FBAImage) else " tracks"
+        with Progress.for_args(args, total, "copy", unit=unit) as bar:
+            # a volume on stdout is one stream: one large file, never split
+            result = convert(src, dst, compress=compress, level=args.level,
+                             cckd64=args.cckd64, workers=args.jobs, sf=args.sf,
+                             lfs=args.lfs or is_stdio(args.dst), overwrite=args.force,
+                             progress=bar.update)
+    result.update(source=shown(args.src), destination=shown(args.dst, output=True))
+    if is_stdio(args.src):
+        result["source_files"] = [result["source"]]
+    if is_stdio(args.dst):
+        result["files"] = [result["destination"]]
     emit(args, result, lambda d: "%s -> %s: %s, %d bytes%s" % (
         _image_name(d["source"], d["source_files"]), d["destination"], d["format"],
         d["bytes_out"],
         " in %d files (%s)" % (len(d["files"]), ", ".join(d["files"]))
-        if len(d["files"]) > 1 else ""))
+        if len(d["files"]) > 1 else ""), message=True)
     return 0
 
 
@@ -228,9 +260,28 @@ def _check_text(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _tracks(image: str) -> int:
+    """The tracks (FBA: block groups) a check goes through; 0 when the image
+    does not open (the check reports why)."""
+    from ..dasd.fba import FBAImage
+    from ..errors import SpoolkitError
+
+    try:
+        with open_dasd(image) as dev:
+            return -(-dev.blocks // 120) if isinstance(dev, FBAImage) else dev.total_tracks
+    except (SpoolkitError, OSError):
+        return 0
+
+
 def cmd_check(args: Any) -> int:
     from ..dasd.check import check_dasd
 
-    report = check_dasd(args.image, args.level, repair=args.repair, workers=args.jobs)
+    if args.repair:
+        refuse_stdio(args.image, "IMG (with --repair)")
+    with input_path(args.image) as image:
+        with Progress.for_args(args, _tracks(image), "check", unit=" tracks") as bar:
+            report = check_dasd(image, args.level, repair=args.repair, workers=args.jobs,
+                                progress=bar.update)
+    report["path"] = shown(args.image)
     emit(args, report, _check_text)
     return 0 if report["ok"] else 1

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Any
 
 from ..cp import format_volume
 from ..errors import InvalidArgumentError
-from ..output import atomic_output, check_destination, write_all
 from ..spool import SpoolFile, open_volume
 from ..spool.pages import PAGE_SIZE
 from ..spool.vmur import import_raw
-from .common import add_force, add_json, emit, parse_range, table
+from .common import (
+    add_force,
+    add_json,
+    check_output,
+    emit,
+    input_path,
+    open_output,
+    output_path,
+    parse_range,
+    read_input,
+    refuse_stdio,
+    shown,
+    table,
+)
 
 
 def _span(text: str) -> tuple[int, int]:
@@ -73,7 +83,8 @@ def register(sub: Any) -> None:
     g.add_argument("--pipes", dest="form", action="store_const", const="pipes",
                    help="CMS Pipelines READER records, each with a 2-byte length prefix")
     q.add_argument("--asa", action="store_true", help="ASA carriage control in text")
-    q.add_argument("-o", "--output", metavar="FILE", help="file to write (default stdout)")
+    q.add_argument("-o", "--output", metavar="FILE",
+                   help="file to write (default, or '-': stdout)")
     add_force(q, "the -o file")
     q.set_defaults(func=cmd_get, form="text")
 
@@ -94,17 +105,23 @@ def cmd_format(args: Any) -> int:
     if args.cylinders is not None and args.cylinders < 1:
         raise InvalidArgumentError(f"--cylinders {args.cylinders}: a volume has at least one "
                                    "cylinder", path=args.image)
-    path = format_volume(args.image, args.device, volser=args.volser, extents=extents,
-                         compress=args.compress, cylinders=args.cylinders,
-                         overwrite=args.force)
-    with open_volume(path) as vol:
-        info = {"path": path, "volser": vol.cp.volser, "device": vol.cp.dev.model,
-                "cylinders": vol.cp.dev.cylinders, "slots_per_track": vol.cp.slots_per_track,
-                "extents": [{"type": e.kind, "first": e.first_cyl, "last": e.last_cyl}
-                            for e in vol.cp.extents]}
+    check_output(args.image, overwrite=args.force, what="IMG")
+    with output_path(args.image, "IMG") as image:
+        path = format_volume(image, args.device, volser=args.volser, extents=extents,
+                             compress=args.compress, cylinders=args.cylinders,
+                             overwrite=args.force)
+        with open_volume(path) as vol:
+            shown_as = path if path != image else shown(args.image, output=True)
+            info: dict[str, Any] = {"path": shown_as,
+                                    "volser": vol.cp.volser, "device": vol.cp.dev.model,
+                                    "cylinders": vol.cp.dev.cylinders,
+                                    "slots_per_track": vol.cp.slots_per_track,
+                                    "extents": [{"type": e.kind, "first": e.first_cyl,
+                                                 "last": e.last_cyl}
+                                                for e in vol.cp.extents]}
     emit(args, info, lambda d: f"{d['path']}: {d['volser']} {d['device']} "
          f"{d['cylinders']} cylinders, " + ", ".join(
-             f"{e['type']} {e['first']}-{e['last']}" for e in d["extents"]))
+             f"{e['type']} {e['first']}-{e['last']}" for e in d["extents"]), message=True)
     return 0
 
 
@@ -121,7 +138,7 @@ def cmd_list(args: Any) -> int:
     """Files of every volume in spool ID order; volumes need not form one system."""
     rows = []
     for path in args.images:
-        with open_volume(path) as vol:
+        with input_path(path) as image, open_volume(image) as vol:
             volser = vol.cp.volser
             rows += [dict(_row(sf), volser=volser) for sf in vol.files()]
     rows.sort(key=lambda r: r["spoolid"])
@@ -135,15 +152,9 @@ def cmd_list(args: Any) -> int:
     return 0
 
 
-def _read_input(name: str) -> bytes:
-    if name == "-":
-        return sys.stdin.buffer.read()
-    with open(name, "rb") as f:
-        return f.read()
-
-
 def cmd_add(args: Any) -> int:
-    data = _read_input(args.file)
+    refuse_stdio(args.image, "IMG")
+    data = read_input(args.file, "FILE")
     attrs = {"type": args.type, "class_": args.class_, "owner": args.owner,
              "spoolid": args.spoolid, "fname": args.name, "ftype": args.ftype,
              "form": args.form, "tag": args.tag, "hold": args.hold}
@@ -158,7 +169,7 @@ def cmd_add(args: Any) -> int:
         else:
             form = "text"
     if form == "raw":
-        sf = import_raw(data, path=args.file, **{k: v for k, v in attrs.items()
+        sf = import_raw(data, path=shown(args.file), **{k: v for k, v in attrs.items()
                                                  if v is not None and v != ""})
         if args.spoolid is None:
             sf = sf.with_attrs(spoolid=sf.spoolid)
@@ -173,7 +184,7 @@ def cmd_add(args: Any) -> int:
     with open_volume(args.image, "r+") as vol:
         sid = vol.add(sf)
     emit(args, {"spoolid": sid, "records": sf.record_count},
-         lambda d: f"spool file {d['spoolid']}: {d['records']} records")
+         lambda d: f"spool file {d['spoolid']}: {d['records']} records", message=True)
     return 0
 
 
@@ -181,9 +192,9 @@ def cmd_get(args: Any) -> int:
     from ..pipes import reader_records
     from ..spool.vmur import export_raw
 
-    if args.output:
-        check_destination(args.output, overwrite=args.force)   # refuse before any work
-    with open_volume(args.image) as vol:
+    binary = args.form != "text"
+    check_output(args.output, overwrite=args.force, what="-o FILE", binary=binary)  # before work
+    with input_path(args.image) as image, open_volume(image) as vol:
         sf = vol.get(args.spoolid)
         if args.form == "raw":
             out = export_raw(sf)
@@ -191,27 +202,25 @@ def cmd_get(args: Any) -> int:
             out = b"".join(len(r).to_bytes(2, "big") + r for r in reader_records(sf))
         else:
             out = sf.render_text(asa=args.asa).encode()
-    if args.output:
-        with atomic_output(args.output, overwrite=args.force) as tmp:
-            fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
-            try:
-                write_all(fd, out, tmp)
-            finally:
-                os.close(fd)
-    else:
-        sys.stdout.buffer.write(out)
-        sys.stdout.flush()
+    with open_output(args.output, overwrite=args.force, what="-o FILE", binary=binary) as f:
+        f.write(out)
+    emit(args, {"image": shown(args.image), "spoolid": args.spoolid, "form": args.form,
+                "bytes": len(out), "output": shown(args.output or "-", output=True)},
+         lambda d: "", message=True)
     return 0
 
 
 def cmd_remove(args: Any) -> int:
+    refuse_stdio(args.image, "IMG")
     with open_volume(args.image, "r+") as vol:
         for sid in args.spoolids:
             vol.remove(sid)
+    emit(args, {"image": args.image, "removed": args.spoolids}, lambda d: "", message=True)
     return 0
 
 
 def cmd_recover(args: Any) -> int:
+    refuse_stdio(args.image, "IMG")
     with open_volume(args.image, "r+") as vol:
         report = vol.recover()
     emit(args, report, lambda r: "\n".join(

@@ -6,15 +6,26 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from typing import Any, TextIO
+from typing import Any, Optional, TextIO
 
 from ..errors import NotFoundError
-from ..output import atomic_output, check_destination
 from ..tape import TapeImage, datasets, deblock, open_tape
 from ..tape import labels as sl
 from ..tape.copy import copy_tape
 from ..tape.image import refuse_non_tape
-from .common import Progress, add_force, add_json
+from .common import (
+    Progress,
+    add_force,
+    add_json,
+    add_progress,
+    check_output,
+    emit,
+    input_path,
+    open_output,
+    output_path,
+    positive_int,
+    shown,
+)
 
 
 def register(sub: Any) -> None:
@@ -39,7 +50,7 @@ def register(sub: Any) -> None:
     q = s.add_parser("get", help="extract one data set (like hetget)")
     q.add_argument("image", metavar="IMG")
     q.add_argument("file", type=int, metavar="FILE#", help="data set number (NL: file number)")
-    q.add_argument("output", metavar="OUT", nargs="?")
+    q.add_argument("output", metavar="OUT", nargs="?", help="output file ('-': stdout)")
     q.add_argument("-o", "--output", dest="output_opt", metavar="OUT",
                    help="output file (instead of the OUT argument)")
     q.add_argument("--raw", action="store_true", help="blocks as they are, not records")
@@ -56,8 +67,10 @@ def register(sub: Any) -> None:
     q.add_argument("dest", metavar="DST")
     _format_options(q)
     q.add_argument("--chunk", type=int, default=65535, help="chunk size (4096: strict AWS)")
-    q.add_argument("-j", "--workers", type=int, help="compression threads (default: cores)")
+    q.add_argument("-j", "--workers", type=positive_int, metavar="N",
+                   help="compression threads (default: cores)")
     add_force(q, "an existing destination")
+    add_progress(q)
     q.set_defaults(func=cmd_copy)
 
 
@@ -141,14 +154,16 @@ def _map_text(m: dict[str, Any]) -> str:
     return "\n".join(out + _summary_lines(m["total"]))
 
 
-def stream_map(path: str, as_json: bool, out: TextIO) -> None:
+def stream_map(path: str, as_json: bool, out: TextIO, name: Optional[str] = None) -> None:
     """Print the map of the tape file by file (text as hetmap, or the JSON
-    of :func:`tape_map`), holding one file's entry at a time."""
+    of :func:`tape_map`), holding one file's entry at a time; ``name``: how
+    the map names the tape (default ``path``)."""
     total = _new_total()
     refuse_non_tape(path)
+    name = path if name is None else name
     with open_tape(path) as t:
         if as_json:
-            out.write('{\n  "path": %s,\n  "files": [' % json.dumps(path))
+            out.write('{\n  "path": %s,\n  "files": [' % json.dumps(name))
             sep = "\n"
             for f in map_files(t):
                 _count(total, f)
@@ -157,7 +172,7 @@ def stream_map(path: str, as_json: bool, out: TextIO) -> None:
             out.write("\n  ],\n  \"total\": %s\n}\n"
                       % json.dumps(total, indent=2).replace("\n", "\n  "))
             return
-        out.write(f"{SEP}\n{'Filename':<20}: {path}\n")
+        out.write(f"{SEP}\n{'Filename':<20}: {name}\n")
         for f in map_files(t):
             _count(total, f)
             out.write("\n".join(_file_lines(f)) + "\n")
@@ -174,7 +189,8 @@ def _json_file(f: dict[str, Any]) -> str:
 
 
 def cmd_map(args: Any) -> int:
-    stream_map(args.image, bool(getattr(args, "json", False)), sys.stdout)
+    with input_path(args.image) as image:
+        stream_map(image, bool(getattr(args, "json", False)), sys.stdout, shown(args.image))
     return 0
 
 
@@ -184,8 +200,10 @@ IEHINITT_HDR1 = "HDR1".encode("cp037") + "0".encode("cp037") * 76
 def cmd_init(args: Any) -> int:
     if not args.nl and not args.volser:
         raise ValueError("--volser is required for a labelled tape (or use --nl)")
-    with open_tape(args.image, "w", format=args.format, compress=args.compress,
-                   level=args.level, overwrite=args.force) as t:
+    check_output(args.image, overwrite=args.force, what="IMG")
+    with output_path(args.image, "IMG") as image, \
+            open_tape(image, "w", format=args.format, compress=args.compress,
+                      level=args.level, overwrite=args.force) as t:
         if not args.nl:
             t.write_block(sl.vol1(args.volser, args.owner))
             t.write_block(IEHINITT_HDR1)
@@ -194,6 +212,9 @@ def cmd_init(args: Any) -> int:
             t.tapemark()
             t.tapemark()
         t.close(finish=False)
+        fmt = t.format
+    emit(args, {"path": shown(args.image, output=True), "format": fmt,
+                "volser": None if args.nl else args.volser}, lambda d: "", message=True)
     return 0
 
 
@@ -201,39 +222,54 @@ def cmd_get(args: Any) -> int:
     output = args.output_opt or args.output
     if output is None or (args.output_opt and args.output):
         raise ValueError("give the output file once: OUT or -o OUT")
-    check_destination(output, overwrite=args.force)
-    refuse_non_tape(args.image)
-    with open_tape(args.image) as t:
+    binary = not args.ascii
+    check_output(output, overwrite=args.force, what="OUT", binary=binary)
+    with input_path(args.image) as image:
+        n, size = _get(args, image, output, binary)
+    emit(args, {"image": shown(args.image), "file": args.file, "output": shown(output, output=True),
+                "records" if not args.raw else "blocks": n, "bytes": size},
+         lambda d: "", message=True)
+    return 0
+
+
+def _get(args: Any, image: str, output: str, binary: bool) -> tuple[int, int]:
+    """Write the data set (or file) to ``output``; returns (items, bytes written)."""
+    n = size = 0
+    refuse_non_tape(image)
+    with open_tape(image) as t:
         if args.nl:
             if t.skip_files(args.file - 1) != args.file - 1:
-                raise NotFoundError(f"tape has fewer than {args.file} files", path=args.image)
+                raise NotFoundError(f"tape has fewer than {args.file} files", path=image)
             recfm, lrecl = args.recfm or "U", args.lrecl
         else:
             ds = next((d for d in datasets(t) if d.seq == args.file), None)
             if ds is None:
-                raise NotFoundError(f"no data set {args.file} on the tape", path=args.image)
+                raise NotFoundError(f"no data set {args.file} on the tape", path=image)
             recfm, lrecl = args.recfm or ds.recfm or "U", args.lrecl or ds.lrecl
             t.rewind()
             t.skip_files(ds.file - 1)
         blocks = (b.data for b in t.blocks())
         items = blocks if args.raw else deblock(blocks, recfm, lrecl)
-        with atomic_output(os.fspath(output), overwrite=args.force) as tmp, \
-                open(tmp, "wb") as f:
+        with open_output(output, overwrite=args.force, what="OUT", binary=binary) as f:
             for item in items:
                 if args.ascii:
-                    f.write(item.decode("cp037").rstrip().encode() + b"\n")
-                else:
-                    f.write(item)
-    return 0
+                    item = item.decode("cp037").rstrip().encode() + b"\n"
+                f.write(item)
+                n += 1
+                size += len(item)
+    return n, size
 
 
 def cmd_copy(args: Any) -> int:
-    check_destination(args.dest, overwrite=args.force)
-    refuse_non_tape(args.source)
-    total = os.path.getsize(args.source)
-    with Progress(total, "copy", unit=" bytes") as bar:
-        blocks, marks = copy_tape(args.source, args.dest, format=args.format,
-                                  compress=args.compress, level=args.level,
-                                  chunk_size=args.chunk, workers=args.workers,
-                                  progress=bar.update, overwrite=args.force)
-    return 0 if blocks + marks >= 0 else 1
+    check_output(args.dest, overwrite=args.force, what="DST")
+    with input_path(args.source, "SRC") as src, output_path(args.dest, "DST") as dst:
+        refuse_non_tape(src)
+        total = os.path.getsize(src)
+        with Progress.for_args(args, total, "copy", unit=" bytes") as bar:
+            blocks, marks = copy_tape(src, dst, format=args.format,
+                                      compress=args.compress, level=args.level,
+                                      chunk_size=args.chunk, workers=args.workers,
+                                      progress=bar.update, overwrite=args.force)
+    emit(args, {"source": shown(args.source), "destination": shown(args.dest, output=True),
+                "blocks": blocks, "tapemarks": marks}, lambda d: "", message=True)
+    return 0

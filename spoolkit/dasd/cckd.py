@@ -961,8 +961,8 @@ class CompressedWriter:
         l2 = ffi.new("spk_cckd_l2ent[256]")
         off = self.pos + self.l2_bytes
         if not self.is64 and off + len(data) > MAX_CCKD_SIZE:
-            raise NoSpaceError("the volume does not fit the 4 GB limit of CCKD; use CCKD64 "
-                               "(cckd64=True / --cckd64)", offset=off)
+            raise NoSpaceError("the volume does not fit the 4 GB limit of CCKD; use CCKD64",
+                               hint="cckd64=True", cli_hint="--cckd64", offset=off)
         for i in range(256):
             n = lens[i] if i < len(lens) else self.nullfmt
             if n < 3:

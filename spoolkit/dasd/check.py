@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from .._native import check, ffi, lib, new_err
 from ..errors import SpoolkitError
@@ -35,13 +35,17 @@ from .sniff import check_plain_fba, read_head
 from .split import family, locate
 
 KIND_NAMES = SPACE_NAMES
+ProgressFn = Optional[Callable[[int], None]]
 MAX_REPORTED = 200
 
 
 def check_dasd(path: Union[str, os.PathLike[str]], level: int = 1, *, repair: bool = False,
-               workers: Optional[int] = None) -> dict[str, Any]:
+               workers: Optional[int] = None,
+               progress: Optional[Callable[[int], None]] = None) -> dict[str, Any]:
     """Check a disk image; returns ``{"ok", "errors", "warnings", "repaired", ...}``.
-    A split volume is checked whole, by its base name or file 1's name."""
+    A split volume is checked whole, by its base name or file 1's name. ``progress``
+    is called with the number of tracks (FBA: block groups) whose images were
+    checked, group by group (compressed images, level >= 2)."""
     given = os.fspath(path)
     path = locate(given)
     if not 0 <= level <= 3:
@@ -55,7 +59,7 @@ def check_dasd(path: Union[str, os.PathLike[str]], level: int = 1, *, repair: bo
     if repair:
         _remove_temps([given, path], report)
     if devid in ALL_IDS:
-        _check_compressed(path, level, repair, workers, report)
+        _check_compressed(path, level, repair, workers, report, progress)
     else:
         # plain CKD: parse every track; plain FBA: nothing beyond its size
         try:
@@ -94,21 +98,21 @@ def _err(kind: str, exc: SpoolkitError, **extra: Any) -> dict[str, Any]:
 
 
 def _check_compressed(path: str, level: int, repair: bool, workers: Optional[int],
-                      report: dict[str, Any]) -> None:
+                      report: dict[str, Any], progress: ProgressFn = None) -> None:
     if not repair:
-        _check_compressed_file(path, level, False, workers, report)
+        _check_compressed_file(path, level, False, workers, report, progress)
         return
     # a repair holds the file exclusively from the check to the rewrite
     fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
     try:
         lock_fd(fd, path, exclusive=True, what="image")
-        _check_compressed_file(path, level, True, workers, report)
+        _check_compressed_file(path, level, True, workers, report, progress)
     finally:
         os.close(fd)
 
 
 def _check_compressed_file(path: str, level: int, repair: bool, workers: Optional[int],
-                           report: dict[str, Any]) -> None:
+                           report: dict[str, Any], progress: ProgressFn = None) -> None:
     problems: list[dict[str, Any]] = []
     try:
         f = CompressedFile(path, False, KIND_CKD, problems=problems, lock=not repair)
@@ -144,7 +148,7 @@ def _check_compressed_file(path: str, level: int, repair: bool, workers: Optiona
                            "stored_tracks": sum(1 for sp in spaces
                                                 if sp.kind == lib.SPK_SPACE_TRACK)}
         if level >= 2:
-            _check_tracks(f, level, fba, workers, report)
+            _check_tracks(f, level, fba, workers, report, progress)
         lossless = all(e.get("repairable") for e in report["errors"])
         if repair and lossless and (hdr_issues or gaps or h.opts & OPENED
                                     or f.free_error is not None):
@@ -251,7 +255,7 @@ def _invariants(f: CompressedFile, calc: dict[str, int], report: dict[str, Any])
 
 
 def _check_tracks(f: CompressedFile, level: int, fba: bool, workers: Optional[int],
-                  report: dict[str, Any]) -> None:
+                  report: dict[str, Any], progress: ProgressFn = None) -> None:
     heads = f.devhdr.heads if not fba else 1
     trksize = f.devhdr.track_size if not fba else 5 + lib.SPK_CFBA_GRP_SIZE
     flags = 1 if (not fba and f.hdr.cyls < 32768) else 0
@@ -299,10 +303,14 @@ def _check_tracks(f: CompressedFile, level: int, fba: bool, workers: Optional[in
         return errs, warns
 
     flagged: list[dict[str, Any]] = []
+    # the volume's own tracks (the last group's table may have slots past them)
+    real = min(ntrk, -(-f.hdr.cyls // 120) if fba else f.hdr.cyls * heads)
     with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
-        for errs, warns in pool.map(one_group, range(f.num_l1)):
+        for g, (errs, warns) in enumerate(pool.map(one_group, range(f.num_l1))):
             report["errors"].extend(errs)
             flagged.extend(warns)
+            if progress:
+                progress(max(0, min(256, real - g * 256)))
     if flagged:
         report["warnings"].extend(flagged[:MAX_REPORTED])
         report["stats"]["hercules3_flagged"] = len(flagged)

@@ -118,9 +118,10 @@ class GuardedDevice(Generic[_D]):
                track: Optional[tuple[int, int]] = None, block: Optional[int] = None) -> None:
         if not override:
             raise ProtectedExtentError(
-                f"write refused: {where} is inside the protected {hit} "
-                "(pass override='reason' to write anyway)", path=self._dev.path, track=track,
-                block=block)
+                f"write refused: {where} is inside the protected {hit}",
+                hint="pass override='reason' to write anyway",
+                cli_hint="pass --override REASON to write anyway", path=self._dev.path,
+                track=track, block=block)
         entry = {"path": self._dev.path, "where": where, "extent": str(hit),
                  "reason": str(override)}
         self.overrides.append(entry)

@@ -510,8 +510,10 @@ def dump(source: Any, target: Any, *, select: Selector = None, incremental: Any 
     mode = "a" if (append is not False and exists) else "w"
     if mode == "w" and exists and not overwrite:
         from ..errors import ExistsError
-        raise ExistsError("holds an archive already (append to it, or replace it with "
-                          "overwrite=True / --force)", path=ref.name)
+        raise ExistsError("holds an archive already",
+                          hint="append to it, or replace it with overwrite=True",
+                          cli_hint="append to it (no --new), or replace it with --force",
+                          path=ref.name)
     runlog = RunLog("DUMP", getattr(src, "name", ""), ref.name)
     kw = {} if ref.extent is not None else {"compress": compress, "level": level,
                                             "overwrite": overwrite}
