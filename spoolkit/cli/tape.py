@@ -13,6 +13,7 @@ from ..tape import TapeImage, datasets, deblock, open_tape
 from ..tape import labels as sl
 from ..tape.copy import copy_tape
 from ..tape.image import refuse_non_tape
+from ..tape.views import file_labels
 from .common import (
     Progress,
     add_force,
@@ -35,6 +36,18 @@ def register(sub: Any) -> None:
 
     q = s.add_parser("map", help="files, blocks, sizes and labels (like hetmap -a)")
     q.add_argument("image", metavar="IMG")
+    g = q.add_mutually_exclusive_group()
+    g.add_argument("-a", "--all", dest="view", action="store_const", const="all",
+                   help="labels and file information (the default)")
+    g.add_argument("-d", "--datasets", dest="view", action="store_const", const="datasets",
+                   help="data sets as the trailer labels name them (hetmap -d)")
+    g.add_argument("-f", "--files", dest="view", action="store_const", const="files",
+                   help="file information only (hetmap -f)")
+    g.add_argument("-l", "--labels", dest="view", action="store_const", const="labels",
+                   help="label information only (hetmap -l)")
+    g.add_argument("-t", "--tapemap", dest="view", action="store_const", const="tapemap",
+                   help="TAPEMAP-style: label records and per-file block counts (hetmap -t)")
+    q.set_defaults(view="all")
     add_json(q)
     q.set_defaults(func=cmd_map)
 
@@ -88,16 +101,7 @@ def _format_options(q: Any) -> None:
 def map_files(t: TapeImage) -> Iterator[dict[str, Any]]:
     """Per file of the tape: its counts and its standard labels, as found."""
     for st in t.iter_map():
-        labels = []
-        # labels are 80-byte blocks at the start of a file
-        if st.blocks and st.min_block <= 80 <= st.max_block:
-            off = st.offset
-            for _ in range(st.blocks):
-                blk, off = t.block_at(off)
-                if not sl.is_label(blk.data):
-                    break
-                labels.append(sl.parse(blk.data).to_dict())
-        yield {**st.to_dict(), "labels": labels}
+        yield {**st.to_dict(), "labels": [lab.to_dict() for lab in file_labels(t, st)]}
 
 
 def _new_total() -> dict[str, int]:
@@ -124,12 +128,16 @@ def tape_map(path: str) -> dict[str, Any]:
 SEP = "-" * 21
 
 
+def _label_lines(lab: dict[str, Any]) -> list[str]:
+    """One label's fields as hetmap prints them."""
+    return [f"{k[:20] if k != 'label' else 'Label':<20}: '{v}'" for k, v in lab.items()]
+
+
 def _file_lines(f: dict[str, Any]) -> list[str]:
     out = []
     for lab in f["labels"]:
         out.append(SEP)
-        for k, v in lab.items():
-            out.append(f"{k[:20] if k != 'label' else 'Label':<20}: '{v}'")
+        out += _label_lines(lab)
     out += [SEP, f"{'File #':<20}: {f['file']}", f"{'Blocks':<20}: {f['blocks']}",
             f"{'Min Blocksize':<20}: {f['min_block']}",
             f"{'Max Blocksize':<20}: {f['max_block']}",
@@ -190,6 +198,11 @@ def _json_file(f: dict[str, Any]) -> str:
 
 def cmd_map(args: Any) -> int:
     with input_path(args.image) as image:
+        if args.view != "all":
+            from .tapemap import print_view
+            print_view(image, args.view, bool(getattr(args, "json", False)), sys.stdout,
+                       shown(args.image))
+            return 0
         stream_map(image, bool(getattr(args, "json", False)), sys.stdout, shown(args.image))
     return 0
 
