@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any, Optional, TextIO
 
+from .. import ebcdic
 from ..errors import NotFoundError
 from ..tape import TapeImage, datasets, deblock, open_tape
 from ..tape import labels as sl
@@ -72,6 +73,9 @@ def register(sub: Any) -> None:
                    "VBS, U)")
     q.add_argument("--lrecl", type=int, default=0)
     q.add_argument("--ascii", action="store_true", help="EBCDIC records to ASCII text lines")
+    q.add_argument("--codepage", metavar="CP",
+                   help="EBCDIC code page of the text (%s; default 037); implies --ascii"
+                   % ", ".join(ebcdic.CODEPAGES))
     add_force(q, "an existing output file")
     q.set_defaults(func=cmd_get)
 
@@ -235,18 +239,22 @@ def cmd_get(args: Any) -> int:
     output = args.output_opt or args.output
     if output is None or (args.output_opt and args.output):
         raise ValueError("give the output file once: OUT or -o OUT")
-    binary = not args.ascii
+    codepage = args.codepage or ("037" if args.ascii else None)
+    if codepage is not None:
+        ebcdic.codec_name(codepage)  # an unknown code page fails before any work
+    binary = codepage is None
     check_output(output, overwrite=args.force, what="OUT", binary=binary)
     with input_path(args.image) as image:
-        n, size = _get(args, image, output, binary)
+        n, size = _get(args, image, output, codepage)
     emit(args, {"image": shown(args.image), "file": args.file, "output": shown(output, output=True),
                 "records" if not args.raw else "blocks": n, "bytes": size},
          lambda d: "", message=True)
     return 0
 
 
-def _get(args: Any, image: str, output: str, binary: bool) -> tuple[int, int]:
-    """Write the data set (or file) to ``output``; returns (items, bytes written)."""
+def _get(args: Any, image: str, output: str, codepage: Optional[str]) -> tuple[int, int]:
+    """Write the data set (or file) to ``output``, as text lines in ``codepage``
+    when one is given; returns (items, bytes written)."""
     n = size = 0
     refuse_non_tape(image)
     with open_tape(image) as t:
@@ -263,10 +271,11 @@ def _get(args: Any, image: str, output: str, binary: bool) -> tuple[int, int]:
             t.skip_files(ds.file - 1)
         blocks = (b.data for b in t.blocks())
         items = blocks if args.raw else deblock(blocks, recfm, lrecl)
-        with open_output(output, overwrite=args.force, what="OUT", binary=binary) as f:
+        with open_output(output, overwrite=args.force, what="OUT",
+                         binary=codepage is None) as f:
             for item in items:
-                if args.ascii:
-                    item = item.decode("cp037").rstrip().encode() + b"\n"
+                if codepage is not None:
+                    item = ebcdic.decode(item, codepage).rstrip().encode() + b"\n"
                 f.write(item)
                 n += 1
                 size += len(item)
