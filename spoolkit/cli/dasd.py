@@ -143,6 +143,24 @@ def register(sub: Any) -> None:
     add_json(q)
     q.set_defaults(func=cmd_check)
 
+    q = s.add_parser("ls", help="list the VTOC: data sets of OS volumes (like dasdls -info)")
+    q.add_argument("images", nargs="+", metavar="IMG")
+    add_json(q)
+    q.set_defaults(func=cmd_ls)
+
+    q = s.add_parser("dump-track", help="hex + EBCDIC dump of a track's records "
+                     "(count, key, data)")
+    q.add_argument("image", metavar="IMG")
+    q.add_argument("cyl", type=int, nargs="?", metavar="CC")
+    q.add_argument("head", type=int, nargs="?", metavar="HH")
+    q.add_argument("--track", type=int, metavar="N", help="relative track N instead of CC HH")
+    q.add_argument("--codepage", default="037", metavar="CP",
+                   help="EBCDIC code page of the text column (default 037)")
+    q.add_argument("--width", type=int, default=16, choices=(8, 16, 32),
+                   help="bytes per line (default 16)")
+    add_json(q)
+    q.set_defaults(func=cmd_dump_track)
+
     register_ddr(s)
 
 
@@ -376,3 +394,79 @@ def cmd_check(args: Any) -> int:
     report["path"] = shown(args.image)
     emit(args, report, _check_text)
     return 0 if report["ok"] else 1
+
+
+def _ls_text(listing: Any) -> str:
+    """A VTOC listing as text: the volume line, VOL1, the data sets, notes."""
+    from ..dasd.vtoc import VolumeListing
+
+    assert isinstance(listing, VolumeListing)
+    lab, vtoc = listing.label, listing.vtoc
+    head = f"{listing.path}: " + (f"VOLSER={lab.volser}  " if lab else "") + listing.model
+    if listing.cylinders:
+        head += f", {listing.cylinders} cylinders"
+    if vtoc:
+        head += (f", VTOC {vtoc.extent} ({vtoc.tracks} track{'s' * (vtoc.tracks != 1)}, "
+                 f"{vtoc.free_dscbs} of {vtoc.dscbs} DSCBs free)")
+    lines = [head]
+    if lab:
+        lines.append(f"VOL1: owner {lab.owner!r}" + (f" ({lab.cp_marker})" if lab.cp_marker
+                                                     else "")
+                     + f", security X'{lab.security:02X}', VTOC pointer {lab.vtoc}")
+    if listing.datasets:
+        rows = [(d.dsname, d.created.isoformat() if d.created else "-", d.dsorg, d.recfm,
+                 d.lrecl, d.blksize, d.keylen, d.tracks,
+                 "" if d.used_percent is None else round(d.used_percent),
+                 len(d.extents), f"{d.secondary_unit} {d.secondary}"
+                 if d.secondary_unit != "ABSTR" else "ABSTR")
+                for d in listing.datasets]
+        lines.append(table(rows, ["DSNAME", "CREATED", "DSORG", "RECFM", "LRECL", "BLKSIZE",
+                                  "KEYLEN", "TRACKS", "%USED", "EXT", "SECONDARY"]))
+    elif vtoc:
+        lines.append("no data sets")
+    lines += [f"note: {n}" for n in listing.notes]
+    lines += [f"note: {d.dsname}: {n}" for d in listing.datasets for n in d.notes]
+    return "\n".join(lines)
+
+
+def cmd_ls(args: Any) -> int:
+    from ..dasd.vtoc import list_volume
+
+    listings = []
+    for path in args.images:
+        with open_dasd(path) as dev:
+            listings.append(list_volume(dev))
+    data = [x.to_dict() for x in listings]
+    emit(args, data if len(data) > 1 else data[0],
+         lambda _: "\n\n".join(_ls_text(x) for x in listings))
+    return 0
+
+
+def cmd_dump_track(args: Any) -> int:
+    from .. import ebcdic
+    from ..dasd.dump import track_dump, track_dump_dict
+    from ..dasd.fba import FBAImage
+
+    ebcdic.codec_name(args.codepage)  # an unknown code page fails before any work
+    if args.track is not None and (args.cyl is not None or args.head is not None):
+        raise InvalidArgumentError("give the track once: CC HH or --track N")
+    if args.track is None and (args.cyl is None or args.head is None):
+        raise InvalidArgumentError("which track? give CC HH or --track N")
+    with open_dasd(args.image) as dev:
+        if isinstance(dev, FBAImage):
+            raise InvalidArgumentError("dump-track reads CKD tracks; this is an FBA volume",
+                                       path=args.image)
+        if args.track is not None:
+            if not 0 <= args.track < dev.total_tracks:
+                raise InvalidArgumentError(f"track {args.track} is outside the volume "
+                                           f"(tracks 0..{dev.total_tracks - 1})",
+                                           path=args.image)
+            cyl, head = divmod(args.track, dev.heads)
+        else:
+            cyl, head = args.cyl, args.head
+        track = dev.read_track(cyl, head)
+    if getattr(args, "json", False):
+        emit(args, track_dump_dict(track, args.codepage), lambda d: "")
+    else:
+        sys.stdout.write(track_dump(track, codepage=args.codepage, width=args.width) + "\n")
+    return 0
