@@ -276,7 +276,7 @@ def _printable(text: str) -> str:
 
 
 def _extents(blob: bytes, count: int) -> list[Extent]:
-    out = []
+    out: list[Extent] = []
     for i in range(0, len(blob) - 9, 10):
         if len(out) >= count:
             break
