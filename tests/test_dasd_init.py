@@ -160,6 +160,8 @@ def test_options_and_positionals_agree(tmp_path, capsys):
                        "--json")
     assert rc == 0, err
     assert (json.loads(out)["blocks"], json.loads(out)["volser"]) == (200, None)
+    rc, out, err = run(capsys, "dasd", "init", tmp_path / "d.fba", "9336-20", "F1", "64")
+    assert rc == 0 and out.strip().endswith(": FBA 9336-20, 64 blocks, volser F1"), out + err
 
 
 @pytest.mark.parametrize("argv,message", [
@@ -174,6 +176,8 @@ def test_options_and_positionals_agree(tmp_path, capsys):
     (["3390", "-linux", "--nullfmt", "1", "A1", "2"], "drop one"),
     (["3370", "A1", "63"], "at least 64 blocks"),
     (["3390", "A1", "0"], "1 to 65535"),
+    (["3390", "A1", "--cylinders", "-1"], "1 to 65535"),
+    (["3390", "A1", "-5"], "1 to 65535"),
     (["3390", "A1", "two"], "is not a number"),
     (["4711", "A1"], "unknown device type"),
     (["3390", "TOOLONG", "2"], "1-6 letters"),

@@ -78,6 +78,9 @@ def register(sub: Any) -> None:
     add_json(q)
     q.set_defaults(func=cmd_init)
     q.__class__ = _IntermixedParser  # dasdinit's VOLSER/SIZE may follow options
+    # "-0" is an option, yet "--cylinders -1" must reach the size check as a number:
+    # argparse takes -N for an option only while such an option is registered
+    q._has_negative_number_optionals.clear()
 
     q = s.add_parser("tracks", help="list records per track (TRACKREAD listing)")
     q.add_argument("image", metavar="IMG")
@@ -260,7 +263,8 @@ def cmd_init(args: Any) -> int:
         size = (f"{d['blocks']} blocks" if d.get("blocks") is not None
                 else f"{d['cylinders']} cylinders")
         return "created %s: %s %s, %s, volser %s" % (
-            ", ".join(d["files"]), d["format"], d["model"], size, d["volser"] or "(raw)")
+            ", ".join(d["files"]), d["format"], d["model"] or lookup_device(args.device).name,
+            size, d["volser"] or "(raw)")
 
     emit(args, info, text, message=True)
     return 0

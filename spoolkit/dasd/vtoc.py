@@ -10,6 +10,9 @@ CP-owned volume, a CMS minidisk, a ``dasdinit`` volume) gets a listing
 that says what VOL1 says and why there is nothing to list.
 
 The result is a :class:`VolumeListing`; ``to_dict()`` gives its JSON form.
+What else a volume can tell (a CP allocation map, say) belongs in a field
+of its own there, filled by the layer that knows it, and a section of the
+CLI's text.
 Every pointer read from the volume is checked against the volume's
 geometry, and format-3 chains are followed at most :data:`MAX_CHAIN` DSCBs
 far, so a damaged VTOC gives notes, never a loop or an exception.
