@@ -10,6 +10,7 @@ import shutil
 
 import pytest
 
+import spoolkit
 from spoolkit.cli import main
 from spoolkit.dasd import CCKDImage, CKDImage, FBAImage, open_dasd
 from spoolkit.dasd.init import implied_compression, init_volume
@@ -172,7 +173,9 @@ def test_options_and_positionals_agree(tmp_path, capsys):
     (["3390", "-r", "A1", "2"], "too many arguments"),
     (["3390", "A1", "2", "3"], "too many arguments"),
     (["3390", "-r", "--volser", "A1"], "drop --volser"),
-    (["3380", "-linux", "A1", "2"], "only for device type 3390"),
+    (["3380", "-linux", "A1", "2"], "only for device type 3390, not 3380"),
+    (["3380", "-z", "--nullfmt", "2", "A1", "2"], "only for device type 3390, not 3380"),
+    (["3370", "-linux", "A1", "100"], "only for device type 3390, not FBA"),
     (["3390", "-linux", "--nullfmt", "1", "A1", "2"], "drop one"),
     (["3370", "A1", "63"], "at least 64 blocks"),
     (["3390", "A1", "0"], "1 to 65535"),
@@ -202,3 +205,18 @@ def test_init_volume_api(tmp_path):
         init_volume(tmp_path / "x", "3999")
     with pytest.raises(InvalidArgumentError):
         init_volume(tmp_path / "y", "3390", "V", True)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("compress", [None, "zlib"])
+def test_linux_null_format_needs_a_3390(tmp_path, compress):
+    """A dasdfmt track (12 x 4 KiB) does not fit a 3380 track: refused, no file
+    (a compressed 3380 used to be made with tracks that could not be read)."""
+    opts = {"compress": compress} if compress else {}
+    with pytest.raises(InvalidArgumentError, match="not 3380"):
+        spoolkit.create_dasd(tmp_path / "l.img", "3380", "L1", cylinders=2, nullfmt=2, **opts)
+    assert list(tmp_path.iterdir()) == []
+    with spoolkit.create_dasd(tmp_path / "l.img", "3390", "L1", cylinders=2, nullfmt=2,
+                              **opts) as d:
+        assert [r.dl for r in d.read_track(0, 0).records][3:] == [4096] * 9
+        assert d.read_track(0, 1).records[0].data[0] == 0xF4
+        assert [r.dl for r in d.read_track(1, 14).records] == [4096] * 12

@@ -1011,10 +1011,10 @@ def create_cckd(path: Union[str, os.PathLike], dev: CKDDevice, cylinders: int,
     devhdr = DevHeader(compressed_devid(False, cckd64), dev.heads, dev.track_size,
                        dev.devt & 0xFF)
     check_cylinders(cylinders, path)
+    first = initial_tracks(dev, cylinders, volser, nullfmt, path)
     with atomic_output(path, overwrite=overwrite) as tmp:
         with open(tmp, "r+b", buffering=0) as f:
             w = CompressedWriter(f, devhdr, cylinders, ntrk, cckd64, nullfmt, method, level)
-            first = initial_tracks(dev, cylinders, volser, nullfmt)
             for l1x in range(w.num_l1):
                 n = min(256, ntrk - l1x * 256)
                 if l1x == 0 and first:

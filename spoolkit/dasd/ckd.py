@@ -371,10 +371,14 @@ def linux_vtoc_track(dev: CKDDevice, cylinders: int) -> Track:
 
 
 def initial_tracks(dev: CKDDevice, cylinders: int, volser: Optional[str],
-                   nullfmt: int) -> dict[int, bytes]:
+                   nullfmt: int, path: Optional[str] = None) -> dict[int, bytes]:
     """The tracks ``dasdinit`` writes that are not null tracks, by track
     number: track 0 unless raw (``volser`` None), and with ``nullfmt=2``
     (``-linux``) the VTOC track 1."""
+    if nullfmt == 2 and dev.devt != 0x3390:
+        # a dasdfmt track is twelve 4 KiB records: only a 3390 track holds them
+        raise InvalidArgumentError(f"null format 2 (Linux, dasdinit -linux) exists only for "
+                                   f"device type 3390, not {dev.devtype}", path=path)
     out: dict[int, bytes] = {}
     if volser is not None:
         out[0] = ipl_track(check_volser(volser), nullfmt).image
@@ -521,7 +525,7 @@ def create_ckd(path: Union[str, os.PathLike], dev: CKDDevice, cylinders: int,
     unless ``overwrite`` (see :func:`volume_outputs`).
     """
     names, spans = plan_files(path, dev, cylinders, lfs)
-    first = initial_tracks(dev, cylinders, volser, nullfmt)
+    first = initial_tracks(dev, cylinders, volser, nullfmt, os.fspath(path))
     with volume_outputs(path, names, overwrite=overwrite) as tmps:
         for k, ((start, end), tmp) in enumerate(zip(spans, tmps), start=1):
             hdr = piece_header(devid, dev, k, len(spans), end, cylinders)

@@ -76,9 +76,9 @@ def init_volume(path: PathLike, device: str, volser: Optional[str] = "111111",
     if compress is None and (implied or cckd64):
         compress = "zlib"
     label = None if raw else check_volser(volser or "")
-    if nullfmt == 2 and not (isinstance(dev, CKDDevice) and dev.devt == 0x3390):
-        raise InvalidArgumentError("-linux null tracks exist only for device type 3390",
-                                   path=where)
+    if nullfmt == 2 and isinstance(dev, FBADevice):
+        raise InvalidArgumentError("null format 2 (Linux, dasdinit -linux) exists only for "
+                                   "device type 3390, not FBA", path=where)
     if isinstance(dev, FBADevice):
         blocks = dev.blocks if size is None else size
         if isinstance(blocks, bool) or not isinstance(blocks, int) or blocks < MIN_FBA_BLOCKS:
