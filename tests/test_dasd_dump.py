@@ -167,3 +167,25 @@ def test_track_dump_of_every_null_format():
         text = track_dump(Track.null(2, 3, fmt))
         assert text.splitlines()[1] == "HA   00 0002 0003  CC=2 HH=3"
         assert text.count("count ") == {0: 2, 1: 1, 2: 13}[fmt]
+
+
+def test_stdin_image(tmp_path, capsys):
+    """``-`` reads the image from stdin, as every reading verb does."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    path, _ = _volume(tmp_path, capsys)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "spoolkit", "dasd"]
+    piped = subprocess.run([*cmd, "dump-track", "-", "1", "4", "--json"], env=env,
+                           input=path.read_bytes(), capture_output=True, check=True).stdout
+    direct = subprocess.run([*cmd, "dump-track", str(path), "1", "4", "--json"], env=env,
+                            capture_output=True, check=True).stdout
+    assert piped == direct and json.loads(piped)["records"][1]["key_text"] == "KEY1"
+    ls = json.loads(subprocess.run([*cmd, "ls", "-", "--json"], env=env,
+                                   input=path.read_bytes(), capture_output=True,
+                                   check=True).stdout)
+    assert ls["path"] == "<stdin>" and ls["label"]["volser"] == "DUMP01"

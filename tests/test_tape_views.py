@@ -151,3 +151,17 @@ def test_views_of_unlabelled_and_empty(tmp_path, capsys):
         "File 2: Blocks=0, block size min=0, max=0", "End of tape."]
     rc = main(["tape", "map", "-d", str(tmp_path / "missing.aws")])
     assert rc == 2 and capsys.readouterr().err.count("\n") == 1
+
+
+def test_views_read_stdin(labelled, capsys):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-m", "spoolkit", "tape", "map", "-f", "-"],
+                         env=env, input=labelled.read_bytes(), capture_output=True,
+                         check=True).stdout.decode()
+    assert out == ours(capsys, "-f", labelled).replace(str(labelled), "<stdin>")

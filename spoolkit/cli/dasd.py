@@ -438,8 +438,10 @@ def cmd_ls(args: Any) -> int:
 
     listings = []
     for path in args.images:
-        with open_dasd(path) as dev:
-            listings.append(list_volume(dev))
+        with input_path(path) as name, open_dasd(name) as dev:
+            listing = list_volume(dev)
+        listing.path = shown(path)
+        listings.append(listing)
     data = [x.to_dict() for x in listings]
     emit(args, data if len(data) > 1 else data[0],
          lambda _: "\n\n".join(_ls_text(x) for x in listings))
@@ -456,21 +458,19 @@ def cmd_dump_track(args: Any) -> int:
         raise InvalidArgumentError("give the track once: CC HH or --track N")
     if args.track is None and (args.cyl is None or args.head is None):
         raise InvalidArgumentError("which track? give CC HH or --track N")
-    with open_dasd(args.image) as dev:
+    with input_path(args.image) as image, open_dasd(image) as dev:
         if isinstance(dev, FBAImage):
             raise InvalidArgumentError("dump-track reads CKD tracks; this is an FBA volume",
-                                       path=args.image)
+                                       path=shown(args.image))
         if args.track is not None:
             if not 0 <= args.track < dev.total_tracks:
                 raise InvalidArgumentError(f"track {args.track} is outside the volume "
                                            f"(tracks 0..{dev.total_tracks - 1})",
-                                           path=args.image)
+                                           path=shown(args.image))
             cyl, head = divmod(args.track, dev.heads)
         else:
             cyl, head = args.cyl, args.head
         track = dev.read_track(cyl, head)
-    if getattr(args, "json", False):
-        emit(args, track_dump_dict(track, args.codepage), lambda d: "")
-    else:
-        sys.stdout.write(track_dump(track, codepage=args.codepage, width=args.width) + "\n")
+    emit(args, track_dump_dict(track, args.codepage),
+         lambda d: track_dump(track, codepage=args.codepage, width=args.width))
     return 0
