@@ -1,4 +1,4 @@
-"""EBCDIC code pages 037 and 1047.
+"""EBCDIC code pages 037 and 1047 (and 273, 500, 1140 from Python's codecs).
 
 Python ships ``cp037`` but no ``cp1047`` (the z/OS UNIX and Linux-on-Z code
 page).  1047 differs from 037 in six positions (``[ ] ^ ¬ Ý ¨``); this module
@@ -33,9 +33,13 @@ _DECODE = {
     "1047": "".join(_DIFF_1047.get(i, ch)
                     for i, ch in enumerate(bytes(range(256)).decode("cp037"))),
 }
+#: further code pages Python ships (same control characters as 037):
+#: 273 Germany/Austria, 500 International, 1140 US with the euro sign
+_PYTHON_PAGES = ("273", "500", "1140")
+_DECODE.update({cp: bytes(range(256)).decode("cp" + cp) for cp in _PYTHON_PAGES})
 _ENCODE = {cp: codecs.charmap_build(table) for cp, table in _DECODE.items()}
 
-CODEPAGES = {"037": "spoolkit-037", "1047": "spoolkit-1047"}
+CODEPAGES = {cp: f"spoolkit-{cp}" for cp in _DECODE}
 
 
 def _message(exc: UnicodeEncodeError, codepage: str, what: str) -> str:
@@ -86,6 +90,8 @@ _CODECS = {
     "spoolkit1047": _codec_info("spoolkit-1047", "1047", typed=True),
 }
 _CODECS["ibm1047"] = _CODECS["1047"] = _CODECS["cp1047"]
+_CODECS.update({f"spoolkit{cp}": _codec_info(f"spoolkit-{cp}", cp, typed=True)
+                for cp in _PYTHON_PAGES})
 
 
 def _search(name: str) -> Optional[codecs.CodecInfo]:
@@ -101,12 +107,14 @@ def _codepage(codepage: str) -> str:
         if key.startswith(prefix):
             key = key[len(prefix):]
     if key not in CODEPAGES:
-        raise InvalidArgumentError(f"codepage: {str(codepage)[:20]!r} is not one of 037, 1047")
+        raise InvalidArgumentError(f"codepage: {str(codepage)[:20]!r} is not one of "
+                                   f"{', '.join(CODEPAGES)}")
     return key
 
 
 def codec_name(codepage: str) -> str:
-    """The Python codec for ``"037"`` or ``"1047"`` (also accepts ``cp037`` ...).
+    """The Python codec for ``"037"``, ``"1047"``, ``"500"``... (also accepts
+    ``cp037``, ``ibm500`` ...).
 
     Its strict encoder raises :class:`~spoolkit.errors.InvalidArgumentError`
     for a character the code page lacks."""

@@ -12,7 +12,7 @@ from spoolkit import ebcdic
 from spoolkit.errors import InvalidArgumentError
 
 
-@pytest.mark.parametrize("cp", ["037", "1047"])
+@pytest.mark.parametrize("cp", list(ebcdic.CODEPAGES))
 def test_every_byte_decodes_and_round_trips(cp):
     data = bytes(range(256))
     text = ebcdic.decode(data, cp)
@@ -62,13 +62,13 @@ def test_plain_cp1047_stays_a_standard_codec():
 
 
 def test_bad_codepage_is_typed():
-    with pytest.raises(InvalidArgumentError, match="not one of 037, 1047"):
-        ebcdic.encode("A", "500")
+    with pytest.raises(InvalidArgumentError, match="not one of 037, 1047, 273, 500, 1140"):
+        ebcdic.encode("A", "875")
 
 
 @pytest.mark.fuzz
 @settings(max_examples=200, deadline=None)
-@given(st.text(max_size=40), st.sampled_from(["037", "1047"]))
+@given(st.text(max_size=40), st.sampled_from(list(ebcdic.CODEPAGES)))
 def test_encode_is_typed_or_round_trips(text, cp):
     try:
         data = ebcdic.encode(text, cp)
@@ -88,3 +88,19 @@ def test_disk_labels_refuse_text_outside_the_code_page(tmp_path):
     with pytest.raises(InvalidArgumentError, match="owner"):
         vol1_data("A", owner="€")
     assert vol1_data("A")[41:51] == "HERCULES  ".encode("cp037")
+
+
+@pytest.mark.parametrize("cp", ["273", "500", "1140"])
+def test_python_pages_match_python_and_keep_037_controls(cp):
+    data = bytes(range(256))
+    assert ebcdic.decode(data, cp) == data.decode("cp" + cp)
+    assert ebcdic.decode(data[:0x40], cp) == ebcdic.decode(data[:0x40], "037")
+    assert "[]!|".encode(ebcdic.codec_name(cp)) == "[]!|".encode("cp" + cp)
+
+
+def test_500_and_1140_differ_from_037_where_ibm_says():
+    assert ebcdic.decode(b"\x4a\x5a\x4f\x5f", "500") == "[]!^"
+    assert ebcdic.decode(b"\x4a\x5a\x4f\x5f", "037") == "¢!|¬"
+    assert ebcdic.encode("\u20ac", "1140") == b"\x9f"
+    with pytest.raises(InvalidArgumentError, match="code page 037"):
+        ebcdic.encode("\u20ac", "037")

@@ -164,7 +164,7 @@ def test_punch_cards():
     with pytest.raises(UnsupportedError):
         SpoolFile(owner="A", type="NSS").render_text()
     with pytest.raises(InvalidArgumentError, match="codepage"):
-        sf.render_text(codepage="500")
+        sf.render_text(codepage="875")
 
 
 def test_cp1047_codec():

@@ -3,10 +3,12 @@ copy, check)."""
 
 from __future__ import annotations
 
+import argparse
 import os
-from typing import Any
+from typing import Any, Optional
 
-from ..dasd import create_dasd, open_dasd
+from ..dasd import open_dasd
+from ..errors import InvalidArgumentError
 from .common import (
     Progress,
     add_force,
@@ -39,17 +41,46 @@ def register(sub: Any) -> None:
     add_json(q)
     q.set_defaults(func=cmd_info)
 
-    q = s.add_parser("init", help="create an empty volume like dasdinit")
-    q.add_argument("image", metavar="IMG")
-    q.add_argument("device", metavar="DEVTYPE", help="e.g. 3390-3, 3380-K, 3350")
-    q.add_argument("--volser", default="111111")
-    q.add_argument("--cylinders", type=int, help="size in cylinders (default: the model's)")
-    q.add_argument("--lfs", action="store_true", help="one large file, never split at 2 GB")
-    q.add_argument("--raw", action="store_true", help="no IPL/VOL1 records on track 0")
-    q.add_argument("--nullfmt", type=int, choices=(0, 1, 2), default=1)
+    q = s.add_parser("init", help="create an empty volume like dasdinit",
+                     usage="%(prog)s [options] FILE TYPE [VOLSER [SIZE]]",
+                     description="Create an empty CKD or FBA volume as Hercules' dasdinit "
+                     "does: dasdinit's positional VOLSER and SIZE (cylinders for CKD, "
+                     "512-byte blocks for FBA; with -r only SIZE) and its options are "
+                     "accepted.  A FILE ending .cckd/.cfba (.cckd64/.cfba64) is compressed "
+                     "(zlib unless -bz2 or -0).")
+    q.add_argument("image", metavar="FILE")
+    q.add_argument("device", metavar="TYPE", help="e.g. 3390-3, 3380-K, 3350, 3370, 9336-20")
+    q.add_argument("positional", nargs="*", metavar="VOLSER [SIZE]", help=argparse.SUPPRESS)
+    q.add_argument("--volser", help="volume serial (default 111111)")
+    q.add_argument("--cylinders", type=int, help="CKD size in cylinders (default: the model's)")
+    q.add_argument("--blocks", type=int, help="FBA size in 512-byte blocks (default: the "
+                   "model's)")
+    g = q.add_mutually_exclusive_group()
+    g.add_argument("-z", "--zlib", dest="compress", action="store_const", const="zlib",
+                   help="compressed image (CCKD/CFBA), zlib")
+    g.add_argument("-bz2", "--bzip2", dest="compress", action="store_const", const="bzip2",
+                   help="compressed image, bzip2")
+    g.add_argument("-0", "--no-compression", dest="compress", action="store_const",
+                   const="none", help="compressed-format image with uncompressed tracks")
+    q.add_argument("--cckd64", action="store_true", default=None,
+                   help="64-bit compressed image (CCKD64/CFBA64)")
+    q.add_argument("--level", type=int, default=-1, help="compression level")
+    q.add_argument("-a", "--alt-cylinders", action="store_true",
+                   help="add the model's alternate cylinders (ignored when SIZE is given)")
+    q.add_argument("-lfs", "--lfs", action="store_true",
+                   help="one large file, never split at 2 GB")
+    q.add_argument("-r", "--raw", action="store_true",
+                   help="no IPL/VOL1 records on track 0 (then no VOLSER)")
+    q.add_argument("-linux", dest="linux", action="store_true",
+                   help="null tracks as Linux dasdfmt writes them (3390 only; --nullfmt 2)")
+    q.add_argument("--nullfmt", type=int, choices=(0, 1, 2), default=None)
     add_force(q, "an existing image")
     add_json(q)
     q.set_defaults(func=cmd_init)
+    q.__class__ = _IntermixedParser  # dasdinit's VOLSER/SIZE may follow options
+    # "-0" is an option, yet "--cylinders -1" must reach the size check as a number:
+    # argparse takes -N for an option only while such an option is registered
+    q._has_negative_number_optionals.clear()
 
     q = s.add_parser("tracks", help="list records per track (TRACKREAD listing)")
     q.add_argument("image", metavar="IMG")
@@ -115,6 +146,24 @@ def register(sub: Any) -> None:
     add_json(q)
     q.set_defaults(func=cmd_check)
 
+    q = s.add_parser("ls", help="list the VTOC: data sets of OS volumes (like dasdls -info)")
+    q.add_argument("images", nargs="+", metavar="IMG")
+    add_json(q)
+    q.set_defaults(func=cmd_ls)
+
+    q = s.add_parser("dump-track", help="hex + EBCDIC dump of a track's records "
+                     "(count, key, data)")
+    q.add_argument("image", metavar="IMG")
+    q.add_argument("cyl", type=int, nargs="?", metavar="CC")
+    q.add_argument("head", type=int, nargs="?", metavar="HH")
+    q.add_argument("--track", type=int, metavar="N", help="relative track N instead of CC HH")
+    q.add_argument("--codepage", default="037", metavar="CP",
+                   help="EBCDIC code page of the text column (default 037)")
+    q.add_argument("--width", type=int, default=16, choices=(8, 16, 32),
+                   help="bytes per line (default 16)")
+    add_json(q)
+    q.set_defaults(func=cmd_dump_track)
+
     register_ddr(s)
 
 
@@ -139,21 +188,85 @@ def cmd_info(args: Any) -> int:
     return 0
 
 
+class _IntermixedParser(argparse.ArgumentParser):
+    """A subparser whose positionals may come after options (``FILE TYPE -a
+    VOLSER``), as argparse's intermixed parsing allows."""
+
+    _inside = False
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        if self._inside:  # the intermixed parse calls back in
+            return super().parse_known_args(args, namespace)
+        self._inside = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._inside = False
+
+
+def _one(what: str, positional: Optional[str], option: Optional[str]) -> Optional[str]:
+    """A value given as an argument and/or an option: both must agree."""
+    if positional is not None and option is not None and positional.upper() != option.upper():
+        raise InvalidArgumentError(f"{what} given twice: {positional!r} and --{what} {option!r}")
+    return positional if positional is not None else option
+
+
+def _size_arg(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidArgumentError(f"size {text!r} is not a number (cylinders for CKD, "
+                                   "512-byte blocks for FBA)") from None
+
+
 def cmd_init(args: Any) -> int:
+    from ..dasd import CKDImage
+    from ..dasd.init import init_volume, lookup_device
+    from ..geometry import FBADevice
+
+    pos = list(args.positional)
+    if len(pos) > (1 if args.raw else 2):
+        raise InvalidArgumentError("too many arguments: FILE TYPE [VOLSER [SIZE]] "
+                                   "(with -r: FILE TYPE [SIZE])")
+    volser = None if args.raw else _one("volser", pos.pop(0) if pos else None, args.volser)
+    if args.raw and args.volser is not None:
+        raise InvalidArgumentError("-r/--raw writes no VOL1: drop --volser")
+    fba = isinstance(lookup_device(args.device), FBADevice)
+    unit, other = ("blocks", "cylinders") if fba else ("cylinders", "blocks")
+    if getattr(args, other) is not None:
+        raise InvalidArgumentError(f"--{other} does not size a {'FBA' if fba else 'CKD'} "
+                                   f"volume: use --{unit} or SIZE")
+    opt = getattr(args, unit)
+    size_text = _one(unit, pos.pop(0) if pos else None, None if opt is None else str(opt))
+    nullfmt = args.nullfmt
+    if args.linux:
+        if nullfmt not in (None, 2):
+            raise InvalidArgumentError("-linux is --nullfmt 2: drop one")
+        nullfmt = 2
+    size = None if size_text is None else _size_arg(size_text)
     check_output(args.image, overwrite=args.force, what="IMG")
     with output_path(args.image, "IMG") as image:
         # a volume on stdout is one stream: one large file, never split
-        dev = create_dasd(image, args.device, None if args.raw else args.volser,
-                          cylinders=args.cylinders, lfs=args.lfs or is_stdio(args.image),
-                          nullfmt=args.nullfmt, raw=args.raw, overwrite=args.force)
+        dev = init_volume(image, args.device, volser or "111111", size,
+                          compress=args.compress, level=args.level, cckd64=args.cckd64,
+                          alt_cylinders=args.alt_cylinders, raw=args.raw,
+                          lfs=args.lfs or is_stdio(args.image),
+                          nullfmt=1 if nullfmt is None else nullfmt, overwrite=args.force)
         with dev:
             info = dev.info()
-            info["files"] = list(getattr(dev, "files", [dev.path]))
+            # a plain CKD volume may be a split set; the other kinds are one file
+            info["files"] = list(dev.files) if isinstance(dev, CKDImage) else [dev.path]
     if is_stdio(args.image):
         info["path"], info["files"] = shown(args.image, output=True), [shown("-", output=True)]
-    emit(args, info, lambda d: "created %s: %s, %d cylinders, volser %s" % (
-        ", ".join(d["files"]), d["model"], d["cylinders"], d["volser"] or "(raw)"),
-        message=True)
+
+    def text(d: dict[str, Any]) -> str:
+        size = (f"{d['blocks']} blocks" if d.get("blocks") is not None
+                else f"{d['cylinders']} cylinders")
+        return "created %s: %s %s, %s, volser %s" % (
+            ", ".join(d["files"]), d["format"], d["model"] or lookup_device(args.device).name,
+            size, d["volser"] or "(raw)")
+
+    emit(args, info, text, message=True)
     return 0
 
 
@@ -285,3 +398,79 @@ def cmd_check(args: Any) -> int:
     report["path"] = shown(args.image)
     emit(args, report, _check_text)
     return 0 if report["ok"] else 1
+
+
+def _ls_text(listing: Any) -> str:
+    """A VTOC listing as text: the volume line, VOL1, the data sets, notes."""
+    from ..dasd.vtoc import VolumeListing
+
+    assert isinstance(listing, VolumeListing)
+    lab, vtoc = listing.label, listing.vtoc
+    head = f"{listing.path}: " + (f"VOLSER={lab.volser}  " if lab else "") + listing.model
+    if listing.cylinders:
+        head += f", {listing.cylinders} cylinders"
+    if vtoc:
+        head += (f", VTOC {vtoc.extent} ({vtoc.tracks} track{'s' * (vtoc.tracks != 1)}, "
+                 f"{vtoc.free_dscbs} of {vtoc.dscbs} DSCBs free)")
+    lines = [head]
+    if lab:
+        lines.append(f"VOL1: owner {lab.owner!r}" + (f" ({lab.cp_marker})" if lab.cp_marker
+                                                     else "")
+                     + f", security X'{lab.security:02X}', VTOC pointer {lab.vtoc}")
+    if listing.datasets:
+        rows = [(d.dsname, d.created.isoformat() if d.created else "-", d.dsorg, d.recfm,
+                 d.lrecl, d.blksize, d.keylen, d.tracks,
+                 "" if d.used_percent is None else round(d.used_percent),
+                 len(d.extents), f"{d.secondary_unit} {d.secondary}"
+                 if d.secondary_unit != "ABSTR" else "ABSTR")
+                for d in listing.datasets]
+        lines.append(table(rows, ["DSNAME", "CREATED", "DSORG", "RECFM", "LRECL", "BLKSIZE",
+                                  "KEYLEN", "TRACKS", "%USED", "EXT", "SECONDARY"]))
+    elif vtoc:
+        lines.append("no data sets")
+    lines += [f"note: {n}" for n in listing.notes]
+    lines += [f"note: {d.dsname}: {n}" for d in listing.datasets for n in d.notes]
+    return "\n".join(lines)
+
+
+def cmd_ls(args: Any) -> int:
+    from ..dasd.vtoc import list_volume
+
+    listings = []
+    for path in args.images:
+        with input_path(path) as name, open_dasd(name) as dev:
+            listing = list_volume(dev)
+        listing.path = shown(path)
+        listings.append(listing)
+    data = [x.to_dict() for x in listings]
+    emit(args, data if len(data) > 1 else data[0],
+         lambda _: "\n\n".join(_ls_text(x) for x in listings))
+    return 0
+
+
+def cmd_dump_track(args: Any) -> int:
+    from .. import ebcdic
+    from ..dasd.dump import track_dump, track_dump_dict
+    from ..dasd.fba import FBAImage
+
+    ebcdic.codec_name(args.codepage)  # an unknown code page fails before any work
+    if args.track is not None and (args.cyl is not None or args.head is not None):
+        raise InvalidArgumentError("give the track once: CC HH or --track N")
+    if args.track is None and (args.cyl is None or args.head is None):
+        raise InvalidArgumentError("which track? give CC HH or --track N")
+    with input_path(args.image) as image, open_dasd(image) as dev:
+        if isinstance(dev, FBAImage):
+            raise InvalidArgumentError("dump-track reads CKD tracks; this is an FBA volume",
+                                       path=shown(args.image))
+        if args.track is not None:
+            if not 0 <= args.track < dev.total_tracks:
+                raise InvalidArgumentError(f"track {args.track} is outside the volume "
+                                           f"(tracks 0..{dev.total_tracks - 1})",
+                                           path=shown(args.image))
+            cyl, head = divmod(args.track, dev.heads)
+        else:
+            cyl, head = args.cyl, args.head
+        track = dev.read_track(cyl, head)
+    emit(args, track_dump_dict(track, args.codepage),
+         lambda d: track_dump(track, codepage=args.codepage, width=args.width))
+    return 0

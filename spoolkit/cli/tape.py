@@ -8,11 +8,13 @@ import sys
 from collections.abc import Iterator
 from typing import Any, Optional, TextIO
 
+from .. import ebcdic
 from ..errors import NotFoundError
 from ..tape import TapeImage, datasets, deblock, open_tape
 from ..tape import labels as sl
 from ..tape.copy import copy_tape
 from ..tape.image import refuse_non_tape
+from ..tape.views import file_labels
 from .common import (
     Progress,
     add_force,
@@ -35,6 +37,18 @@ def register(sub: Any) -> None:
 
     q = s.add_parser("map", help="files, blocks, sizes and labels (like hetmap -a)")
     q.add_argument("image", metavar="IMG")
+    g = q.add_mutually_exclusive_group()
+    g.add_argument("-a", "--all", dest="view", action="store_const", const="all",
+                   help="labels and file information (the default)")
+    g.add_argument("-d", "--datasets", dest="view", action="store_const", const="datasets",
+                   help="data sets as the trailer labels name them (hetmap -d)")
+    g.add_argument("-f", "--files", dest="view", action="store_const", const="files",
+                   help="file information only (hetmap -f)")
+    g.add_argument("-l", "--labels", dest="view", action="store_const", const="labels",
+                   help="label information only (hetmap -l)")
+    g.add_argument("-t", "--tapemap", dest="view", action="store_const", const="tapemap",
+                   help="TAPEMAP-style: label records and per-file block counts (hetmap -t)")
+    q.set_defaults(view="all")
     add_json(q)
     q.set_defaults(func=cmd_map)
 
@@ -59,6 +73,9 @@ def register(sub: Any) -> None:
                    "VBS, U)")
     q.add_argument("--lrecl", type=int, default=0)
     q.add_argument("--ascii", action="store_true", help="EBCDIC records to ASCII text lines")
+    q.add_argument("--codepage", metavar="CP",
+                   help="EBCDIC code page of the text (%s; default 037); implies --ascii"
+                   % ", ".join(ebcdic.CODEPAGES))
     add_force(q, "an existing output file")
     q.set_defaults(func=cmd_get)
 
@@ -88,16 +105,7 @@ def _format_options(q: Any) -> None:
 def map_files(t: TapeImage) -> Iterator[dict[str, Any]]:
     """Per file of the tape: its counts and its standard labels, as found."""
     for st in t.iter_map():
-        labels = []
-        # labels are 80-byte blocks at the start of a file
-        if st.blocks and st.min_block <= 80 <= st.max_block:
-            off = st.offset
-            for _ in range(st.blocks):
-                blk, off = t.block_at(off)
-                if not sl.is_label(blk.data):
-                    break
-                labels.append(sl.parse(blk.data).to_dict())
-        yield {**st.to_dict(), "labels": labels}
+        yield {**st.to_dict(), "labels": [lab.to_dict() for lab in file_labels(t, st)]}
 
 
 def _new_total() -> dict[str, int]:
@@ -124,12 +132,16 @@ def tape_map(path: str) -> dict[str, Any]:
 SEP = "-" * 21
 
 
+def _label_lines(lab: dict[str, Any]) -> list[str]:
+    """One label's fields as hetmap prints them."""
+    return [f"{k[:20] if k != 'label' else 'Label':<20}: '{v}'" for k, v in lab.items()]
+
+
 def _file_lines(f: dict[str, Any]) -> list[str]:
     out = []
     for lab in f["labels"]:
         out.append(SEP)
-        for k, v in lab.items():
-            out.append(f"{k[:20] if k != 'label' else 'Label':<20}: '{v}'")
+        out += _label_lines(lab)
     out += [SEP, f"{'File #':<20}: {f['file']}", f"{'Blocks':<20}: {f['blocks']}",
             f"{'Min Blocksize':<20}: {f['min_block']}",
             f"{'Max Blocksize':<20}: {f['max_block']}",
@@ -190,6 +202,11 @@ def _json_file(f: dict[str, Any]) -> str:
 
 def cmd_map(args: Any) -> int:
     with input_path(args.image) as image:
+        if args.view != "all":
+            from .tapemap import print_view
+            print_view(image, args.view, bool(getattr(args, "json", False)), sys.stdout,
+                       shown(args.image))
+            return 0
         stream_map(image, bool(getattr(args, "json", False)), sys.stdout, shown(args.image))
     return 0
 
@@ -222,18 +239,22 @@ def cmd_get(args: Any) -> int:
     output = args.output_opt or args.output
     if output is None or (args.output_opt and args.output):
         raise ValueError("give the output file once: OUT or -o OUT")
-    binary = not args.ascii
+    codepage = args.codepage or ("037" if args.ascii else None)
+    if codepage is not None:
+        ebcdic.codec_name(codepage)  # an unknown code page fails before any work
+    binary = codepage is None
     check_output(output, overwrite=args.force, what="OUT", binary=binary)
     with input_path(args.image) as image:
-        n, size = _get(args, image, output, binary)
+        n, size = _get(args, image, output, codepage)
     emit(args, {"image": shown(args.image), "file": args.file, "output": shown(output, output=True),
                 "records" if not args.raw else "blocks": n, "bytes": size},
          lambda d: "", message=True)
     return 0
 
 
-def _get(args: Any, image: str, output: str, binary: bool) -> tuple[int, int]:
-    """Write the data set (or file) to ``output``; returns (items, bytes written)."""
+def _get(args: Any, image: str, output: str, codepage: Optional[str]) -> tuple[int, int]:
+    """Write the data set (or file) to ``output``, as text lines in ``codepage``
+    when one is given; returns (items, bytes written)."""
     n = size = 0
     refuse_non_tape(image)
     with open_tape(image) as t:
@@ -250,10 +271,11 @@ def _get(args: Any, image: str, output: str, binary: bool) -> tuple[int, int]:
             t.skip_files(ds.file - 1)
         blocks = (b.data for b in t.blocks())
         items = blocks if args.raw else deblock(blocks, recfm, lrecl)
-        with open_output(output, overwrite=args.force, what="OUT", binary=binary) as f:
+        with open_output(output, overwrite=args.force, what="OUT",
+                         binary=codepage is None) as f:
             for item in items:
-                if args.ascii:
-                    item = item.decode("cp037").rstrip().encode() + b"\n"
+                if codepage is not None:
+                    item = ebcdic.decode(item, codepage).rstrip().encode() + b"\n"
                 f.write(item)
                 n += 1
                 size += len(item)

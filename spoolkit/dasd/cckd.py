@@ -39,7 +39,7 @@ from ..geometry import CKDDevice
 from ..lock import lock_fd
 from ..output import atomic_output, fsync_checked, write_all
 from .base import DasdImage, model_for
-from .ckd import DEVHDR_SIZE, DevHeader, check_cylinders, check_volser, ipl_track
+from .ckd import DEVHDR_SIZE, DevHeader, check_cylinders, initial_tracks
 from .split import locate
 
 SPACE_NAMES = {lib.SPK_SPACE_HEADER: "header", lib.SPK_SPACE_L1: "L1 table",
@@ -1011,15 +1011,16 @@ def create_cckd(path: Union[str, os.PathLike], dev: CKDDevice, cylinders: int,
     devhdr = DevHeader(compressed_devid(False, cckd64), dev.heads, dev.track_size,
                        dev.devt & 0xFF)
     check_cylinders(cylinders, path)
+    first = initial_tracks(dev, cylinders, volser, nullfmt, path)
     with atomic_output(path, overwrite=overwrite) as tmp:
         with open(tmp, "r+b", buffering=0) as f:
             w = CompressedWriter(f, devhdr, cylinders, ntrk, cckd64, nullfmt, method, level)
             for l1x in range(w.num_l1):
                 n = min(256, ntrk - l1x * 256)
-                if l1x == 0 and volser is not None:
-                    stored = compress_image(ipl_track(check_volser(volser)).image, method,
-                                            level)
-                    w.write_group(0, [len(stored)] + [nullfmt] * (n - 1), stored)
+                if l1x == 0 and first:
+                    images = {t: compress_image(img, method, level) for t, img in first.items()}
+                    lens = [len(images[t]) if t in images else nullfmt for t in range(n)]
+                    w.write_group(0, lens, b"".join(images[t] for t in sorted(images)))
                 else:
                     w.write_group(l1x, [nullfmt] * n, b"")
             w.finish()

@@ -320,14 +320,71 @@ def check_volser(volser: str) -> str:
     return v
 
 
-def ipl_track(volser: str) -> Track:
-    """Track 0 as ``dasdinit`` writes it: R1 IPL1, R2 IPL2, R3 VOL1."""
+def ipl_track(volser: str, nullfmt: int = 1) -> Track:
+    """Track 0 as ``dasdinit`` writes it: R1 IPL1, R2 IPL2, R3 VOL1 (with
+    ``nullfmt=2``, ``-linux``, nine 4096-byte records R4..R12 follow)."""
     e = "cp037"
+    linux = [(r, b"", bytes(LINUX_DLEN)) for r in range(4, 13)] if nullfmt == 2 else []
     return Track.from_records(0, 0, [
         (1, "IPL1".encode(e), IPL1_DATA),
         (2, "IPL2".encode(e), bytes(144)),
         (3, "VOL1".encode(e), vol1_data(volser)),
+        *linux,
     ])
+
+
+#: data length of the records of a ``dasdinit -linux`` (dasdfmt) track
+LINUX_DLEN = 4096
+
+
+def linux_vtoc_track(dev: CKDDevice, cylinders: int) -> Track:
+    """Track 1 of a ``dasdinit -linux`` volume: the empty VTOC Hercules writes
+    (format-4 and format-5 DSCBs, a format-7 one over 65535 tracks, then
+    empty DSCBs up to R12)."""
+    trks = cylinders * dev.heads
+    big = trks > 65535
+    f4 = bytearray(96)
+    f4[0] = 0xF4                                   # DS4IDFMT
+    f4[6:8] = (10).to_bytes(2, "big")              # DS4DSREC
+    f4[14] = 0xA0 if big else 0                    # DS4VTOCI
+    f4[15] = 1                                     # DS4NOEXT
+    f4[18:20] = (cylinders & 0xFFFF).to_bytes(2, "big")  # DS4DSCYL
+    f4[20:22] = dev.heads.to_bytes(2, "big")       # DS4DSTRK
+    f4[22:24] = dev.track_length.to_bytes(2, "big")  # DS4DEVTK
+    f4[27] = 0x30                                  # DS4DEVFG
+    f4[30] = 0x0C                                  # DS4DEVDT
+    f4[61], f4[66], f4[70] = 1, 1, 1               # DS4VTOCE: extent 0/1 - 0/1
+    if big:
+        f4[81], f4[85], f4[86] = 7, 1, 3           # DS4EFLVL, DS4EFPTR -> 0/1/3
+    f5key = bytearray(b"\x05" * 4 + bytes(40))
+    if not big:                                    # DS5AVEXT: the free space
+        f5key[4:6] = (2).to_bytes(2, "big")
+        f5key[6:8] = (cylinders - 1).to_bytes(2, "big")
+        f5key[8] = dev.heads - 2
+    recs = [(1, b"\x04" * 44, bytes(f4)), (2, bytes(f5key), b"\xf5" + bytes(95))]
+    if big:
+        f7key = b"\x07" * 4 + (2).to_bytes(4, "big") + (trks - 1).to_bytes(4, "big") \
+            + bytes(32)
+        recs.append((3, f7key, b"\xf7" + bytes(95)))
+    recs += [(r, bytes(44), bytes(96)) for r in range(len(recs) + 1, 13)]
+    return Track.from_records(0, 1, recs)
+
+
+def initial_tracks(dev: CKDDevice, cylinders: int, volser: Optional[str],
+                   nullfmt: int, path: Optional[str] = None) -> dict[int, bytes]:
+    """The tracks ``dasdinit`` writes that are not null tracks, by track
+    number: track 0 unless raw (``volser`` None), and with ``nullfmt=2``
+    (``-linux``) the VTOC track 1."""
+    if nullfmt == 2 and dev.devt != 0x3390:
+        # a dasdfmt track is twelve 4 KiB records: only a 3390 track holds them
+        raise InvalidArgumentError(f"null format 2 (Linux, dasdinit -linux) exists only for "
+                                   f"device type 3390, not {dev.devtype}", path=path)
+    out: dict[int, bytes] = {}
+    if volser is not None:
+        out[0] = ipl_track(check_volser(volser), nullfmt).image
+    if nullfmt == 2 and cylinders * dev.heads > 1:
+        out[1] = linux_vtoc_track(dev, cylinders).image
+    return out
 
 
 def plan_files(path: Union[str, os.PathLike], dev: CKDDevice, cylinders: int,
@@ -412,9 +469,11 @@ FORMAT_CHUNK = 4 << 20    # bytes of null tracks formatted per write
 
 
 def format_file(fd: int, name: str, hdr: DevHeader, dev: CKDDevice, first_cyl: int,
-                ncyl: int, nullfmt: int, track0: Optional[bytes] = None) -> None:
+                ncyl: int, nullfmt: int,
+                track0: Union[bytes, dict[int, bytes], None] = None) -> None:
     """Write a device header and ``ncyl`` cylinders of null tracks from
-    ``first_cyl`` to ``fd``.
+    ``first_cyl`` to ``fd``; ``track0`` is the image of the file's first
+    track, or images by track number in the file.
 
     Only the bytes of each null track (HA, R0, ... EOT) are written, every
     write checked; the zeros after them stay holes, so a new 3390-3 takes
@@ -448,9 +507,10 @@ def format_file(fd: int, name: str, hdr: DevHeader, dev: CKDDevice, first_cyl: i
             base = DEVHDR_SIZE + t * trksize
             for i in range(k):
                 write_all(fd, view[i * trksize:i * trksize + used], name, base + i * trksize)
-        if t == 0 and track0 is not None:
-            write_all(fd, track0, name, DEVHDR_SIZE)
         t += k
+    images = {0: track0} if isinstance(track0, (bytes, bytearray)) else (track0 or {})
+    for trk, image in images.items():
+        write_all(fd, image, name, DEVHDR_SIZE + trk * trksize)
 
 
 def create_ckd(path: Union[str, os.PathLike], dev: CKDDevice, cylinders: int,
@@ -465,14 +525,14 @@ def create_ckd(path: Union[str, os.PathLike], dev: CKDDevice, cylinders: int,
     unless ``overwrite`` (see :func:`volume_outputs`).
     """
     names, spans = plan_files(path, dev, cylinders, lfs)
-    track0 = ipl_track(check_volser(volser)).image if volser is not None else None
+    first = initial_tracks(dev, cylinders, volser, nullfmt, os.fspath(path))
     with volume_outputs(path, names, overwrite=overwrite) as tmps:
         for k, ((start, end), tmp) in enumerate(zip(spans, tmps), start=1):
             hdr = piece_header(devid, dev, k, len(spans), end, cylinders)
             fd = os.open(tmp, os.O_RDWR | os.O_CLOEXEC)
             try:
                 format_file(fd, tmp, hdr, dev, start, end - start + 1, nullfmt,
-                            track0 if k == 1 else None)
+                            first if k == 1 else None)
             finally:
                 os.close(fd)
     return names
