@@ -38,6 +38,8 @@ OFF_FILID = 0xFF8
 OFF_TIME = 0xFFA
 DATA_AREA = lib.SPK_SPOOL_DATACAP
 MAX_ENTRIES = lib.SPK_SPOOL_MAXENTRIES
+RAW_DATA_AREA = lib.SPK_SPOOL_RAW_DATACAP      # reader pages as vmur reads them
+RAW_MAX_ENTRIES = lib.SPK_SPOOL_RAW_MAXENTRIES
 
 KIND_CODES = {name: i + 1 for i, name in enumerate(TYPES)}      # SPKX file kind
 KIND_NAMES = {code: name for name, code in KIND_CODES.items()}
@@ -300,8 +302,9 @@ class Unpacked:
 
 def _unpack_batch(ch: Any, buf: bytes, addrs: list[int] | None, npages: int,
                   path: str | None) -> Records:
-    datacap = npages * DATA_AREA
-    maxrec = npages * MAX_ENTRIES
+    raw = ch.flags & lib.SPK_SPOOL_RAW
+    datacap = npages * (RAW_DATA_AREA if raw else DATA_AREA)
+    maxrec = npages * (RAW_MAX_ENTRIES if raw else MAX_ENTRIES)
     data = _raw_alloc("uint8_t[]", datacap)
     ops = _raw_alloc("uint8_t[]", maxrec)
     ends = _raw_alloc("uint32_t[]", maxrec)
