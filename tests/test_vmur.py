@@ -158,9 +158,12 @@ def reader_files(draw: st.DrawFn) -> tuple[bytes, list[tuple[str, int, bytes]]]:
                                             "nop-flagged", "zero-control"])
     for _ in range(draw(st.integers(0, 120))):
         kind = draw(kinds)
-        op = draw(st.sampled_from(CONTROL_OPS if kind in ("immed", "zero-control")
-                                  else DATA_OPS if kind != "nop-empty" and
-                                  not kind.startswith("nop") else [0x03]))
+        if kind in ("immed", "zero-control"):
+            op = draw(st.sampled_from(CONTROL_OPS))
+        elif kind.startswith("nop"):
+            op = 0x03
+        else:
+            op = draw(st.sampled_from(DATA_OPS))
         data = draw(_cp_data(draw(st.sampled_from([0, 80, 132, 600])))) \
             if kind in ("data", "nop", "nop-flagged") else b""
         items.append((kind, op, data))
@@ -173,13 +176,10 @@ def reader_files(draw: st.DrawFn) -> tuple[bytes, list[tuple[str, int, bytes]]]:
     pos = 0x10 + 152
     for kind, op, data in items:
         pad = draw(st.integers(0, 9))
-        ent = {"data": lambda: entry(op, data, pad=pad),
-               "immed": lambda: immediate(op),
-               "immed-data-op": lambda: immediate(op),
-               "nop": lambda: entry(op, data, pad=pad),
-               "nop-empty": lambda: entry(op, pad=pad),
-               "nop-flagged": lambda: entry(op, data, flags=0x10, pad=pad),
-               "zero-control": lambda: entry(op, pad=pad)}[kind]()
+        if kind.startswith("immed"):
+            ent = immediate(op)
+        else:
+            ent = entry(op, data, pad=pad, flags=0x10 if kind == "nop-flagged" else 0)
         if pos + len(ent) > limit:
             pages_entries.append([])
             pos = 0x10
@@ -206,6 +206,8 @@ def test_import_reads_what_vmur_reads(case):
         assert vmur.detect_raw(raw) == vm.get_spoolfile_fmt(raw)
     sf = vmur.import_raw(raw, owner="LINUX1")
     assert sf.spoolid == spoolid
+    has_origin = raw[0xFC0:0xFD0] == e("NODE1").ljust(8, b"\x40") + e("LINUX01").ljust(8, b"\x40")
+    assert sf.origin == (("LINUX01", "NODE1") if has_origin else ("LINUX1", ""))
     # the records: what vmur converts, plus the immediate control CCWs
     expected = []
     for kind, op, data in items:
@@ -330,12 +332,12 @@ def test_zero_length_records_are_padded_as_vmur_pads_them():
                 entry(0x41, e("B"))], spoolid=45, reclen=80)
     want = vm.vmur_receive(raw)
     assert want == e("A".ljust(80) + " " * 80 + " " * 80 + "B".ljust(80))
-    assert vmur.receive(raw) == want
     sf = vmur.import_raw(raw, owner="A", type="PUN")
     assert b"".join(d for op, d in sf.records(pad=True) if op != 0x0B or d) == want
     assert sf.render_text() == "A".ljust(80) + "\n" + " " * 80 + "\n" + " " * 80 + "\n" + \
         "B".ljust(80) + "\n"
     assert vm.vmur_receive(vmur.export_raw(sf)) == want
+    assert vmur.receive(raw) == want
     assert vmur.receive(raw, text=True) == vm.vmur_receive(raw, "text") == b"A\n\n\nB\n"
 
 

@@ -38,6 +38,7 @@ OFF_FILID = 0xFF8
 OFF_TIME = 0xFFA
 DATA_AREA = lib.SPK_SPOOL_DATACAP
 MAX_ENTRIES = lib.SPK_SPOOL_MAXENTRIES
+RAW_FLAG = lib.SPK_SPOOL_RAW                   # reader pages (spoolkit.spool.vmur)
 RAW_DATA_AREA = lib.SPK_SPOOL_RAW_DATACAP      # reader pages as vmur reads them
 RAW_MAX_ENTRIES = lib.SPK_SPOOL_RAW_MAXENTRIES
 

@@ -25,7 +25,7 @@ from typing import Any, Iterator
 
 from ..errors import FormatError, InvalidArgumentError, TruncatedError, UnsupportedError
 from .file import _USERID, SpoolFile
-from .pages import PAGE_SIZE, RAW_MAX_ENTRIES, _pack, _trailer, unpack_chain
+from .pages import PAGE_SIZE, RAW_FLAG, RAW_MAX_ENTRIES, _pack, _trailer, unpack_chain
 from .records import NOP, Records, is_data_record
 
 RECLEN_OFFSET = 0xFE0         # the Linux driver's FILE_RECLEN_OFFSET (first page)
@@ -63,10 +63,8 @@ def export_raw(sf: SpoolFile) -> bytes:
                                    "vmur receive matches; the file has none")
     trailer = bytearray(_trailer(sf))
     struct.pack_into(">H", trailer, RECLEN_OFFSET - 0xFD0, sf.lrecl)
-    from .._native import lib
-
     out = sf.with_attrs(records=_without_empty_nops(sf.packed_records()), lrecl=sf.lrecl)
-    return _pack(out, None, flags=lib.SPK_SPOOL_RAW, trailer=bytes(trailer))[0]
+    return _pack(out, None, flags=RAW_FLAG, trailer=bytes(trailer))[0]
 
 
 def _without_empty_nops(recs: Records) -> Records:
@@ -116,7 +114,7 @@ def import_raw(data: bytes, *, path: str | None = None, **attrs: Any) -> SpoolFi
     except InvalidArgumentError as exc:
         raise UnsupportedError(f"reader pages: {exc.message}; a spoolkit spool file holds "
                                "what z/VM's data area (up to X'FC0') holds", path=path) from None
-    reclen, = struct.unpack_from(">H", data, RECLEN_OFFSET)
+    reclen = _halfword(data, RECLEN_OFFSET)
     origin = _origin(data)
     attrs.setdefault("spoolid", spoolid)
     if origin is not None:
@@ -134,12 +132,16 @@ def import_raw(data: bytes, *, path: str | None = None, **attrs: Any) -> SpoolFi
 
 
 def _is_vmdump(pages: bytes) -> bool:
-    return struct.unpack_from(">I", pages, 0)[0] != 0
+    return pages[:4] != bytes(4)
+
+
+def _halfword(data: bytes, offset: int) -> int:
+    return int.from_bytes(data[offset:offset + 2], "big")
 
 
 def _spoolid(pages: bytes, path: str | None, wanted: int | None = None) -> int:
     """SPFILID of the first page, checked as vmur receive checks it."""
-    sid, = struct.unpack_from(">H", pages, SPOOLID_OFFSET)
+    sid = _halfword(pages, SPOOLID_OFFSET)
     if wanted is not None and sid != wanted:
         raise FormatError(f"spool ID mismatch: the pages belong to spool file {sid}, "
                           f"not {wanted}", path=path, offset=SPOOLID_OFFSET)
@@ -218,7 +220,7 @@ def detect_kind(sf: SpoolFile) -> str | None:
     if sf.dump:
         return "VMDUMP"
     first = next(sf.record_blocks(), None)
-    head = _without_empty_nops(first).head(RAW_MAX_ENTRIES) if first is not None else []
+    head = _without_empty_nops(first).head(RAW_MAX_ENTRIES) if first is not None else Records()
     probe = sf.with_attrs(records=head, lrecl=sf.lrecl, spoolid=sf.spoolid or 1)
     return detect_raw(export_raw(probe)[:PAGE_SIZE])
 
@@ -252,7 +254,7 @@ def receive(pages: bytes, *, text: bool = False, blocked: tuple[int, int] | None
     if spoolid is not None and not 1 <= spoolid <= MAX_SPOOLID:
         raise InvalidArgumentError(f"spoolid: {spoolid} is outside 1..{MAX_SPOOLID}")
     _spoolid(pages, path, spoolid)
-    reclen, = struct.unpack_from(">H", pages, RECLEN_OFFSET)
+    reclen = _halfword(pages, RECLEN_OFFSET)
     recs = unpack_chain(pages, raw=True, path=path).records
     out = []
     if text:
