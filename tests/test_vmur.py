@@ -300,8 +300,11 @@ def test_detection_walk_is_vmurs():
     raw = page([tag_entry(), immediate(0x0B), entry(0x41, inmr, count=1)], spoolid=9)
     assert vmur.detect_raw(raw) == vm.get_spoolfile_fmt(raw) == "NETDATA"
     flagged_nop = struct.pack(">B3xBxHBxH", 0x03, 0x10, 0, 0x08, 0x20)
-    raw = page([tag_entry(), flagged_nop + bytes(20), entry(0x41, inmr)], spoolid=9)
+    raw = page([tag_entry(), flagged_nop + bytes(20), entry(0x41, inmr)], spoolid=9, reclen=80)
     assert vm.get_spoolfile_fmt(raw) is None and vmur.detect_raw(raw) is None
+    # ... while its conversion walk takes the NOP's length and reaches the record
+    assert list(vmur.import_raw(raw, owner="A").records()) == [(0x41, inmr)]
+    assert vmur.receive(raw) == vm.vmur_receive(raw) == inmr.ljust(80, b"\x40")
 
 
 # -- the five points of issue 14 (each failed before) -------------------------------
@@ -314,6 +317,12 @@ def test_nop_record_without_data_is_not_written_as_an_immediate():
     raw = vmur.export_raw(sf)
     assert vm.vmur_receive(raw) == e("ONE").ljust(80, b"\x40") + e("TWO").ljust(80, b"\x40")
     assert struct.unpack_from(">I", raw, 12)[0] == 3          # tag + the two cards
+    # such pages (an 8-byte NOP): vmur loses what follows, spoolkit refuses them
+    bad = page([tag_entry(), entry(0x41, e("ONE")), immediate(0x03), entry(0x41, e("TWO"))],
+               spoolid=1, reclen=80)
+    assert vm.vmur_receive(bad) == e("ONE").ljust(80, b"\x40")
+    with pytest.raises(FormatError, match="shorter than"):
+        vmur.import_raw(bad, owner="A")
 
 
 def test_nop_entries_are_skipped_on_import():

@@ -12,8 +12,8 @@ halfword at X'FE0' of the first page.  No sequence numbers, no CRC.
 writes (binary, ``-t`` text, ``-b`` blocked); :func:`punch` makes the spool
 file ``vmur punch`` / ``vmur print`` create; :func:`spool_name` names it as
 vmur does; :func:`detect_raw` / :func:`detect_kind` tell VMDUMP and NETDATA
-files apart as vmur does.  docs/formats.md "vmur" lists where spoolkit and
-vmur agree, rule by rule, and the few deliberate differences.
+files apart as vmur does.  docs/formats.md "Raw reader pages (vmur)" lists
+where spoolkit and vmur agree, rule by rule, and the few deliberate differences.
 """
 
 from __future__ import annotations
