@@ -230,16 +230,16 @@ int64_t spk_spool_unpack(const uint8_t *pages, size_t len, const uint32_t *addrs
             uint8_t op = e[0];
             /* vmur (convert_sfdata) takes a NOP's length field whatever its flags */
             if ((e[4] & CCW_SKIP) && !(raw && op == CCW_NOP)) {
+                /* vmur skips one of a data command too; in the model an empty record of
+                   a data command is a 0-byte data record, which vmur would pad: left out */
+                if (!raw || (op & 3) == 3) {
+                    if (nrec >= maxrec)
+                        return spk_fail(err, SPK_EBUFSIZE, base + (int64_t)pos, (int64_t)i,
+                                        "more than %zu records", maxrec);
+                    ops[nrec] = op;
+                    ends[nrec++] = (uint32_t)dlen;
+                }
                 pos += IMMED_LEN;
-                /* vmur skips it; in the model an empty record of a data command is a
-                   0-byte data record, which vmur would pad: leave it out */
-                if (raw && (op & 3) != 3)
-                    continue;
-                if (nrec >= maxrec)
-                    return spk_fail(err, SPK_EBUFSIZE, base + (int64_t)pos, (int64_t)i,
-                                    "more than %zu records", maxrec);
-                ops[nrec] = op;
-                ends[nrec++] = (uint32_t)dlen;
                 continue;
             }
             if (pos + ENTRY_HDR > end)

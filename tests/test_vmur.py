@@ -268,6 +268,11 @@ def test_errors():
         vmur.receive(long)
     assert vmur.receive(long, text=True) == b"Y" * 90 + b"\n"
     assert vmur.import_raw(long, owner="A").lrecl == 90
+    # vmur reads a 4020-byte record up to X'FD0'; a spoolkit spool file holds 4004 at most
+    big = page([entry(0x5A, b"\xc1" * 4020)], spoolid=5, reclen=4020)
+    assert vmur.receive(big) == vm.vmur_receive(big) == b"\xc1" * 4020
+    with pytest.raises(UnsupportedError, match="4020 data bytes"):
+        vmur.import_raw(big, owner="A")
     with pytest.raises(InvalidArgumentError, match="conflicting"):
         vmur.receive(long, text=True, blocked=(0x25, 0x40))
     with pytest.raises(InvalidArgumentError, match="blocked"):
