@@ -266,14 +266,16 @@ int64_t spk_spool_unpack(const uint8_t *pages, size_t len, const uint32_t *addrs
             } else if (!(raw && op == CCW_NOP)) {      /* vmur skips every NOP entry */
                 /* a 0-byte entry of a control command is a data record to vmur (padded
                    like one blank); in the model it would be an immediate CCW */
-                size_t take = raw && cnt == 0 && (op & 3) == 3 ? 1 : cnt;
+                int blank = raw && cnt == 0 && (op & 3) == 3;
+                size_t take = blank ? 1 : (ch->flags & SPK_SPOOL_STRIP)
+                                          ? stripped_len(e + ENTRY_HDR, cnt) : cnt;
                 if (nrec >= maxrec || dlen + take > datacap)
                     return spk_fail(err, SPK_EBUFSIZE, base + (int64_t)pos, (int64_t)i,
                                     "output buffers too small");
-                if (take > cnt)
+                if (blank)
                     data[dlen] = 0x40;
                 else
-                    memcpy(data + dlen, e + ENTRY_HDR, cnt);
+                    memcpy(data + dlen, e + ENTRY_HDR, take);
                 dlen += take;
                 ops[nrec] = op;
                 ends[nrec++] = (uint32_t)dlen;

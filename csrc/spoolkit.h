@@ -582,7 +582,9 @@ enum spk_spool_flags {
                                    unpack reads entries as vmur does (see spk_spool_unpack) */
     SPK_SPOOL_NOCRC = 2,        /* unpack: do not verify page CRCs */
     SPK_SPOOL_ANYID = 4,        /* unpack: do not compare SPFILID with spoolid */
-    SPK_SPOOL_CHKTIME = 8       /* unpack: compare SPTIME with time as well */
+    SPK_SPOOL_CHKTIME = 8,      /* unpack: compare SPTIME with time as well */
+    SPK_SPOOL_STRIP = 16        /* unpack: remove the records' trailing blanks as CP does
+                                   (a blank record keeps one) */
 };
 
 /* One chain's constants and, for unpack, its walk state (zero it to start). */

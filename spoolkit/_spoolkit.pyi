@@ -1060,6 +1060,7 @@ class Lib:
     SPK_SPOOL_NOCRC: Final = 2
     SPK_SPOOL_ANYID: Final = 4
     SPK_SPOOL_CHKTIME: Final = 8
+    SPK_SPOOL_STRIP: Final = 16
     SPK_ARCH_PAGES_PER_BLOCK: Final = 15
     SPK_ARCH_SPKF_HDR: Final = 48
     SPK_ARCH_SPKP_HDR: Final = 16

@@ -244,6 +244,22 @@ def test_origin_and_defaults_from_the_pages():
         assert sf.origin == ("LINUX1", "") and sf.lrecl == 80
 
 
+def test_trailing_blanks_enter_the_model_stripped():
+    """CP stores no trailing blanks; pages that have some (here a first entry that is
+    no NOP, so no tag) import without them, as every record enters a spool file,
+    while receive writes what vmur writes."""
+    raw = page([entry(0x00, e(" " * 136)), entry(0x41, e("AB  "))], spoolid=3, reclen=136)
+    sf = vmur.import_raw(raw, owner="A")
+    assert list(sf.records()) == [(0x00, e(" ")), (0x41, e("AB"))] and sf.tag == ""
+    assert vmur.receive(raw, text=True) == vm.vmur_receive(raw, "text") == \
+        b" " * 136 + b"\nAB  \n"
+    for mode in ("binary", (0x25, 0x40)):
+        assert vm.vmur_receive(vmur.export_raw(sf), mode) == vm.vmur_receive(raw, mode) == \
+            _receive(raw, mode)
+    assert list(vmur.import_raw(vmur.export_raw(sf), owner="A").records()) == \
+        list(sf.records())
+
+
 def test_errors():
     with pytest.raises(TruncatedError):
         vmur.import_raw(b"\x00" * 5000)

@@ -326,15 +326,17 @@ def _unpack_batch(ch: Any, buf: bytes, addrs: list[int] | None, npages: int,
 
 def unpack_chain(pages: bytes, *, spoolid: int | None = None,
                  addresses: Iterable[int] | None = None, check_crc: bool = True,
-                 raw: bool = False, path: str | None = None) -> Unpacked:
-    """Unpack a contiguous chain (all its pages back to back) in one C call."""
+                 raw: bool = False, strip: bool = False, path: str | None = None) -> Unpacked:
+    """Unpack a contiguous chain (all its pages back to back) in one C call;
+    ``strip`` removes the records' trailing blanks as CP does."""
     if len(pages) % PAGE_SIZE or not pages:
         raise TruncatedError(f"{len(pages)} bytes are not whole 4096-byte pages", path=path)
     npages = len(pages) // PAGE_SIZE
     ch = ffi.new("spk_spool_chain *")
     ch.spoolid = spoolid or 0
     ch.flags = ((0 if spoolid is not None else lib.SPK_SPOOL_ANYID)
-                | (0 if check_crc else lib.SPK_SPOOL_NOCRC) | (lib.SPK_SPOOL_RAW if raw else 0))
+                | (0 if check_crc else lib.SPK_SPOOL_NOCRC) | (lib.SPK_SPOOL_RAW if raw else 0)
+                | (lib.SPK_SPOOL_STRIP if strip else 0))
     ch.npages = 0 if raw else npages
     ch.prev = -1
     addrs = list(addresses) if addresses is not None else None

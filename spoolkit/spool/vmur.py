@@ -97,8 +97,9 @@ def import_raw(data: bytes, *, path: str | None = None, **attrs: Any) -> SpoolFi
 
     The records are the entries as vmur's ``convert_sfdata`` walks them: NOP
     entries are skipped (the first of the first page is the tag), immediate
-    control CCWs are kept (no data; carriage control for printing).  The
-    first page's SPFILID must be a spool ID, 1-9999."""
+    control CCWs are kept (no data; carriage control for printing); trailing
+    blanks go as they go from every record entering a spool file (CP stores
+    none).  The first page's SPFILID must be a spool ID, 1-9999."""
     data = bytes(data)
     if not data or len(data) % PAGE_SIZE:
         raise TruncatedError(f"{len(data)} bytes are not whole 4096-byte reader pages",
@@ -108,7 +109,7 @@ def import_raw(data: bytes, *, path: str | None = None, **attrs: Any) -> SpoolFi
                                "as they are; import it as a dump, not as spool records",
                                path=path)
     spoolid = _spoolid(data, path)
-    chain = unpack_chain(data, raw=True, path=path)
+    chain = unpack_chain(data, raw=True, strip=True, path=path)
     try:
         longest = chain.records.measure()[1]
     except InvalidArgumentError as exc:
