@@ -14,6 +14,7 @@ enum {
     PAGE = 4096,
     DATA_START = 0x010,
     DATA_END = 0xFC0,          /* z/VM SPSIZORG: CCWs and data end here */
+    RAW_DATA_END = 0xFE0,      /* vmur's splink_page: data[4048], then the record length */
     OFF_NODE = 0xFC0,
     OFF_USER = 0xFC8,
     OFF_TRAILER = 0xFD0,       /* 3800 fields (40 bytes, first page only) */
@@ -220,27 +221,32 @@ int64_t spk_spool_unpack(const uint8_t *pages, size_t len, const uint32_t *addrs
                                 ch->npages ? ch->npages : (uint32_t)(ch->seq + npages));
         }
         uint32_t count = spk_be32(pg + 0xC);
-        size_t pos = DATA_START;
+        size_t pos = DATA_START, end = raw ? RAW_DATA_END : DATA_END;
         for (uint32_t k = 0; k < count; k++) {
-            if (pos + IMMED_LEN > DATA_END)
+            if (pos + IMMED_LEN > end)
                 return spk_fail(err, SPK_EFORMAT, base + (int64_t)pos, (int64_t)i,
                                 "entry %u of %u runs past the data area", k + 1, count);
             const uint8_t *e = pg + pos;
             uint8_t op = e[0];
-            if (e[4] & CCW_SKIP) {
-                if (nrec >= maxrec)
-                    return spk_fail(err, SPK_EBUFSIZE, base + (int64_t)pos, (int64_t)i,
-                                    "more than %zu records", maxrec);
-                ops[nrec] = op;
-                ends[nrec++] = (uint32_t)dlen;
+            /* vmur (convert_sfdata) takes a NOP's length field whatever its flags */
+            if ((e[4] & CCW_SKIP) && !(raw && op == CCW_NOP)) {
+                /* vmur skips one of a data command too; in the model an empty record of
+                   a data command is a 0-byte data record, which vmur would pad: left out */
+                if (!raw || (op & 3) == 3) {
+                    if (nrec >= maxrec)
+                        return spk_fail(err, SPK_EBUFSIZE, base + (int64_t)pos, (int64_t)i,
+                                        "more than %zu records", maxrec);
+                    ops[nrec] = op;
+                    ends[nrec++] = (uint32_t)dlen;
+                }
                 pos += IMMED_LEN;
                 continue;
             }
-            if (pos + ENTRY_HDR > DATA_END)
+            if (pos + ENTRY_HDR > end)
                 return spk_fail(err, SPK_EFORMAT, base + (int64_t)pos, (int64_t)i,
                                 "entry %u of %u runs past the data area", k + 1, count);
             size_t cnt = spk_be16(e + 6), elen = spk_be16(e + 10);
-            if (pos + ENTRY_HDR + cnt > DATA_END)
+            if (pos + ENTRY_HDR + cnt > end)
                 return spk_fail(err, SPK_EFORMAT, base + (int64_t)pos + 6, (int64_t)i,
                                 "entry %u: %zu data bytes run past the data area", k + 1, cnt);
             if (elen < ENTRY_HDR + cnt)
@@ -257,12 +263,20 @@ int64_t spk_spool_unpack(const uint8_t *pages, size_t len, const uint32_t *addrs
                 memset(ch->tag, 0x40, TAGLEN);
                 memcpy(ch->tag, e + ENTRY_HDR, cnt);
                 ch->have_tag = 1;
-            } else {
-                if (nrec >= maxrec || dlen + cnt > datacap)
+            } else if (!(raw && op == CCW_NOP)) {      /* vmur skips every NOP entry */
+                /* a 0-byte entry of a control command is a data record to vmur (padded
+                   like one blank); in the model it would be an immediate CCW */
+                int blank = raw && cnt == 0 && (op & 3) == 3;
+                size_t take = blank ? 1 : (ch->flags & SPK_SPOOL_STRIP)
+                                          ? stripped_len(e + ENTRY_HDR, cnt) : cnt;
+                if (nrec >= maxrec || dlen + take > datacap)
                     return spk_fail(err, SPK_EBUFSIZE, base + (int64_t)pos, (int64_t)i,
                                     "output buffers too small");
-                memcpy(data + dlen, e + ENTRY_HDR, cnt);
-                dlen += cnt;
+                if (blank)
+                    data[dlen] = 0x40;
+                else
+                    memcpy(data + dlen, e + ENTRY_HDR, take);
+                dlen += take;
                 ops[nrec] = op;
                 ends[nrec++] = (uint32_t)dlen;
             }

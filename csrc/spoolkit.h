@@ -572,14 +572,19 @@ enum spk_spool_consts {
     SPK_SPOOL_TAGLEN = 136,     /* tag text: the NOP entry opening the first page */
     SPK_SPOOL_MAXREC = 4004,    /* most data bytes one entry (one page) holds */
     SPK_SPOOL_MAXENTRIES = 502, /* most entries one page holds (8-byte immediates) */
-    SPK_SPOOL_DATACAP = 4016    /* CCW/data area per page, X'010'-X'FBF' */
+    SPK_SPOOL_DATACAP = 4016,   /* CCW/data area per page, X'010'-X'FBF' */
+    SPK_SPOOL_RAW_DATACAP = 4048,   /* reader pages as vmur reads them: X'010'-X'FDF' */
+    SPK_SPOOL_RAW_MAXENTRIES = 506
 };
 
 enum spk_spool_flags {
-    SPK_SPOOL_RAW = 1,          /* vmur reader form: no links, sequence numbers or CRC */
+    SPK_SPOOL_RAW = 1,          /* vmur reader form: no links, sequence numbers or CRC;
+                                   unpack reads entries as vmur does (see spk_spool_unpack) */
     SPK_SPOOL_NOCRC = 2,        /* unpack: do not verify page CRCs */
     SPK_SPOOL_ANYID = 4,        /* unpack: do not compare SPFILID with spoolid */
-    SPK_SPOOL_CHKTIME = 8       /* unpack: compare SPTIME with time as well */
+    SPK_SPOOL_CHKTIME = 8,      /* unpack: compare SPTIME with time as well */
+    SPK_SPOOL_STRIP = 16        /* unpack: remove the records' trailing blanks as CP does
+                                   (a blank record keeps one) */
 };
 
 /* One chain's constants and, for unpack, its walk state (zero it to start). */
@@ -626,7 +631,12 @@ void spk_spool_rebase(uint32_t *ends, size_t n, uint32_t base);
 /* Unpack npages pages (the next batch of the chain in ch; addrs, when given,
  * are the addresses they were read from) into data/ops/ends (ends relative to
  * data).  Checks CRC, spool ID, sequence, both links and every entry length.
- * Returns the number of records; *datalen their bytes. */
+ * Returns the number of records; *datalen their bytes.  With SPK_SPOOL_RAW the
+ * entries may reach X'FE0' and lengths need not be doubleword multiples; a NOP
+ * entry always has a length field and delivers nothing (the first of the first
+ * page is the tag); an X'10' entry of a data command (opcode & 3 != 3) delivers
+ * nothing; a 0-byte entry of a control command delivers one blank.  Size data
+ * and ops/ends for SPK_SPOOL_RAW_DATACAP / _MAXENTRIES per page. */
 int64_t spk_spool_unpack(const uint8_t *pages, size_t len, const uint32_t *addrs, size_t npages,
                          spk_spool_chain *ch, uint8_t *data, size_t datacap, uint8_t *ops,
                          uint32_t *ends, size_t maxrec, uint64_t *datalen, spk_errinfo *err);

@@ -63,7 +63,13 @@ def test_trailing_blanks_removed_as_cp_does():
     assert list(sf.records()) == [(0x41, e("ABC")), (0x41, e(" ")), (0x41, b""),
                                   (0x41, e(" X"))]
     padded = list(sf.records(pad=True))
-    assert padded[0] == (0x41, e("ABC".ljust(80))) and padded[2] == (0x41, b"")
+    # every data record is padded, a 0-byte one too, as vmur receive pads it
+    assert padded[0] == (0x41, e("ABC".ljust(80))) and padded[2] == (0x41, e(" " * 80))
+    # immediate CCWs and NOPs are no data records: left as they are
+    ctl = SpoolFile(owner="A", type="PRT", records=[(0x0B, b""), (0x03, e("NOTE")),
+                                                    (0x09, e("L"))])
+    assert list(ctl.records(pad=True)) == [(0x0B, b""), (0x03, e("NOTE")),
+                                           (0x09, e("L".ljust(132)))]
 
 
 def test_records_are_compact():

@@ -25,7 +25,8 @@ GATED = [
     "spoolkit/geometry.py", "spoolkit/ebcdic.py", "spoolkit/compress.py",
     "spoolkit/errors.py", "spoolkit/output.py", "spoolkit/lock.py", "spoolkit/lifetime.py",
     "spoolkit/util.py", "spoolkit/pipes.py", "spoolkit/demo.py", "spoolkit/jsonvalue.py",
-    "spoolkit/overlay", "spoolkit/cli/common.py", "spoolkit/cli/stdio.py", "tools/gen_stub.py",
+    "spoolkit/overlay", "spoolkit/cli/common.py", "spoolkit/cli/stdio.py",
+    "spoolkit/spool/vmur.py", "tools/gen_stub.py",
 ]
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

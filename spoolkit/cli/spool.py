@@ -79,7 +79,7 @@ def register(sub: Any) -> None:
     g.add_argument("--text", dest="form", action="store_const", const="text",
                    help="text (default)")
     g.add_argument("--raw", dest="form", action="store_const", const="raw",
-                   help="reader pages as vmur --raw writes them")
+                   help="reader pages as a Linux guest reads them (vmur receive's input)")
     g.add_argument("--pipes", dest="form", action="store_const", const="pipes",
                    help="CMS Pipelines READER records, each with a 2-byte length prefix")
     q.add_argument("--asa", action="store_true", help="ASA carriage control in text")

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from .. import ebcdic
 from ..errors import InvalidArgumentError, UnsupportedError
-from .records import Records
+from .records import Records, is_data_record
 
 STANDARD_TYPES = ("RDR", "PRT", "PUN", "CON")
 SDF_TYPES = ("NSS", "DCSS", "DCSSG", "IMG", "UCR", "NLS", "TRF")
@@ -235,14 +235,15 @@ class SpoolFile:
 
     def records(self, *, pad: bool = False) -> Iterator[tuple[int, bytes]]:
         """Yield ``(ccw_opcode, data)``; ``pad=True`` restores trailing blanks
-        to the record length (not for immediate CCWs, which have no data)."""
+        to the record length in every data record, as vmur receive does (a
+        0-byte data record becomes a blank one; NOPs and immediate CCWs stay)."""
         lrecl = self.lrecl
         for block in self.record_blocks():
             if not pad:
                 yield from block
                 continue
             for op, data in block:
-                if data and len(data) < lrecl:
+                if len(data) < lrecl and is_data_record(op, data):
                     data = data + b"\x40" * (lrecl - len(data))
                 yield op, data
 

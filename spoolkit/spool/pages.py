@@ -38,6 +38,9 @@ OFF_FILID = 0xFF8
 OFF_TIME = 0xFFA
 DATA_AREA = lib.SPK_SPOOL_DATACAP
 MAX_ENTRIES = lib.SPK_SPOOL_MAXENTRIES
+RAW_FLAG = lib.SPK_SPOOL_RAW                   # reader pages (spoolkit.spool.vmur)
+RAW_DATA_AREA = lib.SPK_SPOOL_RAW_DATACAP      # reader pages as vmur reads them
+RAW_MAX_ENTRIES = lib.SPK_SPOOL_RAW_MAXENTRIES
 
 KIND_CODES = {name: i + 1 for i, name in enumerate(TYPES)}      # SPKX file kind
 KIND_NAMES = {code: name for name, code in KIND_CODES.items()}
@@ -300,8 +303,9 @@ class Unpacked:
 
 def _unpack_batch(ch: Any, buf: bytes, addrs: list[int] | None, npages: int,
                   path: str | None) -> Records:
-    datacap = npages * DATA_AREA
-    maxrec = npages * MAX_ENTRIES
+    raw = ch.flags & lib.SPK_SPOOL_RAW
+    datacap = npages * (RAW_DATA_AREA if raw else DATA_AREA)
+    maxrec = npages * (RAW_MAX_ENTRIES if raw else MAX_ENTRIES)
     data = _raw_alloc("uint8_t[]", datacap)
     ops = _raw_alloc("uint8_t[]", maxrec)
     ends = _raw_alloc("uint32_t[]", maxrec)
@@ -322,15 +326,17 @@ def _unpack_batch(ch: Any, buf: bytes, addrs: list[int] | None, npages: int,
 
 def unpack_chain(pages: bytes, *, spoolid: int | None = None,
                  addresses: Iterable[int] | None = None, check_crc: bool = True,
-                 raw: bool = False, path: str | None = None) -> Unpacked:
-    """Unpack a contiguous chain (all its pages back to back) in one C call."""
+                 raw: bool = False, strip: bool = False, path: str | None = None) -> Unpacked:
+    """Unpack a contiguous chain (all its pages back to back) in one C call;
+    ``strip`` removes the records' trailing blanks as CP does."""
     if len(pages) % PAGE_SIZE or not pages:
         raise TruncatedError(f"{len(pages)} bytes are not whole 4096-byte pages", path=path)
     npages = len(pages) // PAGE_SIZE
     ch = ffi.new("spk_spool_chain *")
     ch.spoolid = spoolid or 0
     ch.flags = ((0 if spoolid is not None else lib.SPK_SPOOL_ANYID)
-                | (0 if check_crc else lib.SPK_SPOOL_NOCRC) | (lib.SPK_SPOOL_RAW if raw else 0))
+                | (0 if check_crc else lib.SPK_SPOOL_NOCRC) | (lib.SPK_SPOOL_RAW if raw else 0)
+                | (lib.SPK_SPOOL_STRIP if strip else 0))
     ch.npages = 0 if raw else npages
     ch.prev = -1
     addrs = list(addresses) if addresses is not None else None

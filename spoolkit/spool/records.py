@@ -15,6 +15,18 @@ from ..errors import InvalidArgumentError
 
 BLANK = 0x40
 MAX_DATA = 0xFFFFFFFF      # end offsets are 32-bit
+NOP = 0x03
+
+
+def is_immediate(op: int, data: bytes) -> bool:
+    """True for an immediate CCW: no data and a control command (``op & 3 == 3``)."""
+    return not data and op & 3 == 3
+
+
+def is_data_record(op: int, data: bytes) -> bool:
+    """True for a record vmur receives as data: not a NOP, not an immediate CCW;
+    a data record of 0 bytes counts (vmur pads it like any other)."""
+    return op != NOP and not is_immediate(op, data)
 
 
 def _ends_array(values: Iterable[int] = ()) -> array:

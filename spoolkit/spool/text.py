@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from .. import ebcdic
 from ..errors import InvalidArgumentError, UnsupportedError
+from .records import is_data_record
 
 if TYPE_CHECKING:
     from .file import SpoolFile
@@ -94,7 +95,8 @@ def render(sf: SpoolFile, codepage: str, asa: bool) -> str:
     elif sf.type in ("PUN", "RDR"):
         width = max(80, sf.lrecl)
         lines = (data.decode(codec).ljust(width)
-                 for block in sf.record_blocks() for op, data in block if data)
+                 for block in sf.record_blocks() for op, data in block
+                 if is_data_record(op, data))
     else:
         raise UnsupportedError(f"render_text: a {sf.type} file is a system data file, not text")
     return "".join(line + "\n" for line in lines)

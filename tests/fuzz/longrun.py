@@ -223,9 +223,15 @@ def _t_directory(path: str) -> None:
 
 
 def _t_vmur(path: str) -> None:
-    from spoolkit.spool.vmur import detect_raw, import_raw
+    from spoolkit.errors import SpoolkitError
+    from spoolkit.spool.vmur import detect_raw, import_raw, receive
     data = Path(path).read_bytes()
     detect_raw(data)
+    for kw in ({}, {"text": True}, {"blocked": (0x25, 0x40)}):
+        try:
+            receive(data, path=path, **kw)
+        except SpoolkitError:
+            pass
     sf = import_raw(data, path=path)
     for _ in sf.records():
         pass
