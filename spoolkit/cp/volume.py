@@ -537,16 +537,6 @@ def read_allocation(dev: DasdImage) -> Allocation:
                           record=4)
 
 
-def read_cp_extents(dev: DasdImage) -> list[Extent]:
-    """The CP-owned extents (``.kind``, ``.first_cyl``, ``.last_cyl``); [] for a
-    volume without an SPKALLOC map."""
-    track = dev.read_track(0, 0)
-    rec = next((r for r in track.records if r.r == 4 and not r.kl), None)
-    if rec is None or bytes(rec.data[:8]) != MAGIC:
-        return []
-    return list(parse_allocation(rec.data, dev.cylinders, dev.path).extents)
-
-
 def open_cp_volume(path: Union[str, os.PathLike], mode: str = "r") -> CPVolume:
     """Open a CP-formatted volume image for page-slot access; a file that is
     not one (a tape, an FBA disk, a CMS minidisk, a directory) is refused
