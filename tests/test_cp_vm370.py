@@ -427,3 +427,41 @@ def test_page_track_builder_refuses_impossible_heads():
     assert len(page_track(layout, 1, 29, 19456)) > 4 * 4096
     with pytest.raises(Exception, match="passes 255"):
         page_track(layout, 1, 40, 19456)
+
+
+def test_kill_during_format_leaves_nothing_or_the_whole_volume(tmp_path):
+    """cp format killed at 20 seeded moments: the destination is absent, or the
+    old file, or the complete volume; the next run removes the killed run's temp."""
+    import glob
+    import random
+
+    from conftest import run_killed
+
+    from spoolkit.output import temp_pattern
+
+    script = ("import sys; print('ready', flush=True); from spoolkit.cli import main; "
+              "sys.exit(main(sys.argv[1:]))")
+
+    def argv(dst):
+        return [sys.executable, "-c", script, "cp", "format", str(dst), "2305-2", "--volser",
+                "KILL01", "--pages", "all", "--force"]
+
+    first = tmp_path / "first.cckd"
+    _, full, rc, err = run_killed(argv(first), None, ENV)
+    assert rc == 0, err
+    complete = first.read_bytes()            # the same arguments write the same bytes
+    rng = random.Random(19)
+    for i in range(20):
+        dst = tmp_path / ("new.cckd" if i < 10 else "old.cckd")
+        if i == 10:
+            dst.write_bytes(b"the user's old file")
+        old = dst.read_bytes() if dst.exists() else None
+        _, _, rc, _ = run_killed(argv(dst), rng.uniform(0, full), ENV)
+        now = dst.read_bytes() if dst.exists() else None
+        assert now in (old, complete)
+        if now == complete:
+            assert volume_info(dst).volser == "KILL01"
+    for dst in (tmp_path / "new.cckd", tmp_path / "old.cckd"):
+        _, _, rc, err = run_killed(argv(dst), None, ENV)
+        assert rc == 0, err
+        assert dst.read_bytes() == complete and glob.glob(temp_pattern(dst)) == []
