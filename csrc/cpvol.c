@@ -61,17 +61,25 @@ static int track_records(uint32_t cyl, uint32_t head, const spk_cp_layout *lay,
     return n;
 }
 
+/* The layout checked, then the records of (cyl, head) as track_records gives them. */
+static int layout_records(uint32_t cyl, uint32_t head, const spk_cp_layout *lay,
+                          spk_recspec *recs, spk_errinfo *err)
+{
+    int rc = check_layout(lay, err);
+
+    if (rc < 0)
+        return rc;
+    if (cyl > 0x7fff || head > 0xffff)      /* CC's high bit is the overflow flag */
+        return spk_fail(err, SPK_EARG, -1, -1, "cylinder %u head %u out of range", cyl, head);
+    return track_records(cyl, head, lay, recs, err);
+}
+
 int spk_cp_page_track(uint8_t *out, size_t outlen, uint32_t cyl, uint32_t head,
                       const spk_cp_layout *lay, const uint8_t *r0data, spk_errinfo *err)
 {
     spk_recspec recs[MAX_SLOTS];
-    int rc = check_layout(lay, err), n;
+    int n = layout_records(cyl, head, lay, recs, err);
 
-    if (rc < 0)
-        return rc;
-    if (cyl > 0x7fff || head > 0xffff)
-        return spk_fail(err, SPK_EARG, -1, -1, "cylinder %u head %u out of range", cyl, head);
-    n = track_records(cyl, head, lay, recs, err);
     if (n < 0)
         return n;
     return spk_track_build(out, outlen, cyl, head, r0data, recs, (size_t)n, err);
@@ -83,13 +91,8 @@ int spk_cp_page_check(const uint8_t *buf, size_t len, uint32_t cyl, uint32_t hea
     spk_recspec want[MAX_SLOTS];
     spk_record got[MAX_SLOTS + 2];
     spk_track_info info;
-    int rc = check_layout(lay, err), n, i;
+    int n = layout_records(cyl, head, lay, want, err), rc, i;
 
-    if (rc < 0)
-        return rc;
-    if (cyl > 0x7fff || head > 0xffff)
-        return spk_fail(err, SPK_EARG, -1, -1, "cylinder %u head %u out of range", cyl, head);
-    n = track_records(cyl, head, lay, want, err);
     if (n < 0)
         return n;
     rc = spk_track_parse(buf, len, cyl, head, SPK_TRK_OVERFLOW, got, MAX_SLOTS + 2, &info, err);

@@ -465,3 +465,19 @@ def test_kill_during_format_leaves_nothing_or_the_whole_volume(tmp_path):
         _, _, rc, err = run_killed(argv(dst), None, ENV)
         assert rc == 0, err
         assert dst.read_bytes() == complete and glob.glob(temp_pattern(dst)) == []
+
+
+def test_dasd_write_is_guarded_by_the_vm370_allocation(small, tmp_path):
+    """TEMP, TDSK, DRCT and cylinder 0 of a VM/370 volume need --override; PERM does not."""
+    for cyl, refused in ((0, True), (5, True), (15, True), (20, True), (30, False)):
+        f = tmp_path / f"t{cyl}.bin"
+        f.write_bytes(Track.from_records(cyl, 1, [(1, b"", b"user data")]).image)
+        r = cli("dasd", "write", small, cyl, 1, f)
+        assert (r.returncode == 2) == refused, (cyl, r.stderr)
+        with open_dasd(small) as dev:
+            written = [bytes(x.data) for x in dev.read_track(cyl, 1).records] == [b"user data"]
+        assert written != refused
+        if refused:
+            assert "protected" in r.stderr
+            r = cli("dasd", "write", small, cyl, 1, f, "--override", "test")
+            assert r.returncode == 0, r.stderr

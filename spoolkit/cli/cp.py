@@ -82,10 +82,11 @@ def _text(d: dict[str, Any]) -> str:
         lines.append("  allocation record maps " + (f"{mapped} cylinders" if mapped is not None
                                                     else "no end (no X'FF')"))
     if d["extents"]:
-        rows = [[e["type"], e["first"], e["last"], e["last"] - e["first"] + 1,
-                 e.get("code", "")] for e in d["extents"]]
-        lines += ["  " + line for line in table(rows, ["TYPE", "FIRST", "LAST", "CYLS",
-                                                        "CODE"]).splitlines()]
+        codes = d["layout"] == "vm370"
+        rows = [[e["type"], e["first"], e["last"], e["last"] - e["first"] + 1]
+                + ([e["code"]] if codes else []) for e in d["extents"]]
+        headers = ["TYPE", "FIRST", "LAST", "CYLS"] + (["CODE"] if codes else [])
+        lines += ["  " + line for line in table(rows, headers).splitlines()]
     if d.get("page_layout"):
         lines.append(f"  page format: {d['page_layout']['description']}")
     if "page_formatted" in d:

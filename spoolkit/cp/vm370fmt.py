@@ -19,42 +19,11 @@ from ..errors import InvalidArgumentError
 from ..output import atomic_output, check_destination
 from .pagelayout import PageLayout, layout_for, page_track
 from .vm370 import KINDS, build_allocation, cylinder0_tracks
+from .volume import checked_extents
 
 ExtentSpec = tuple[str, int, int]
 #: cylinder ranges, "cp" (cylinder 0 and CP's TEMP/TDSK/DRCT space) or "all"
 PagesSpec = Union[str, Iterable[tuple[int, int]]]
-
-
-def check_extents(extents: Iterable[ExtentSpec], cylinders: int,
-                  path: Union[str, None] = None) -> list[ExtentSpec]:
-    """The extents, checked: a known type, inside the volume, no two overlapping."""
-    out: list[ExtentSpec] = []
-    for item in extents:
-        try:
-            kind, first, last = item
-        except (TypeError, ValueError):
-            raise InvalidArgumentError(f"extent {item!r}: expected (type, first, last)",
-                                       path=path) from None
-        kind = str(kind).upper()
-        if kind not in KINDS:
-            raise InvalidArgumentError(f"allocation type {kind!r} is not one of "
-                                       f"{', '.join(KINDS)}", path=path)
-        if isinstance(first, bool) or isinstance(last, bool) or not (
-                isinstance(first, int) and isinstance(last, int)):
-            raise InvalidArgumentError(f"{kind} extent: cylinders must be integers", path=path)
-        if not 0 <= first <= last:
-            raise InvalidArgumentError(f"{kind} {first}-{last}: not a cylinder range",
-                                       path=path)
-        if last >= cylinders:
-            raise InvalidArgumentError(f"{kind} {first}-{last}: the volume has cylinders "
-                                       f"0-{cylinders - 1}", path=path)
-        out.append((kind, first, last))
-    spans = sorted(out, key=lambda e: e[1])
-    for a, b in zip(spans, spans[1:]):
-        if b[1] <= a[2]:
-            raise InvalidArgumentError(f"{a[0]} {a[1]}-{a[2]} and {b[0]} {b[1]}-{b[2]} overlap",
-                                       path=path)
-    return out
 
 
 def page_cylinders(pages: PagesSpec, cylinders: int, extents: list[ExtentSpec],
@@ -99,7 +68,8 @@ def format_vm370(path: Union[str, os.PathLike[str]], device: str = "3350", *, vo
     path = os.fspath(path)
     layout = layout_for(device)
     ncyl = layout.cylinders
-    exts = check_extents(extents, ncyl, path)
+    exts = [(e.kind, e.first_cyl, e.last_cyl)
+            for e in checked_extents(extents, ncyl, kinds=KINDS, first_cylinder=0, path=path)]
     todo = page_cylinders(pages, ncyl, exts, path)
     allocation = build_allocation(ncyl, exts)
     special = cylinder0_tracks(layout, volser, allocation)     # checks the volser
@@ -127,4 +97,4 @@ def _write_pages(dev: DasdImage, layout: PageLayout, cylinders: list[int]) -> No
             dev.write_track(cyl, head, page_track(layout, cyl, head, dev.track_size))
 
 
-__all__ = ["check_extents", "format_vm370", "page_cylinders"]
+__all__ = ["format_vm370", "page_cylinders"]

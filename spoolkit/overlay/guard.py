@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("spoolkit.overlay")
 
 #: kinds of protected extent that make a volume CP-owned (cylinder 0 then too)
-CP_KINDS = frozenset({"PAGE", "SPOL", "DRCT", "TDSK", "TEMP", "PARM", "PERM", "CYL0", "ALLOC"})
+CP_KINDS = frozenset({"PAGE", "SPOL", "DRCT", "TDSK", "TEMP", "PARM", "PERM", "CYL0", "ALLOC",
+                      "BAD"})
 
 
 @dataclass(frozen=True)
