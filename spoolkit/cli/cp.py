@@ -71,29 +71,38 @@ def cmd_format(args: Any) -> int:
     return 0
 
 
+def allocation_lines(d: dict[str, Any]) -> list[str]:
+    """The allocation of a volume as text lines (``d``: CPAllocation.to_dict(),
+    or a dict holding its keys)."""
+    lines = []
+    if d["layout"] == "vm370":
+        mapped = d["mapped_cylinders"]
+        lines.append("allocation record maps " + (f"{mapped} cylinders" if mapped is not None
+                                                  else "no end (no X'FF')"))
+    if d["extents"]:
+        codes = d["layout"] == "vm370"
+        rows = [[e["type"], e["first"], e["last"], e["last"] - e["first"] + 1]
+                + ([e["code"]] if codes else []) for e in d["extents"]]
+        headers = ["TYPE", "FIRST", "LAST", "CYLS"] + (["CODE"] if codes else [])
+        lines += table(rows, headers).splitlines()
+    return lines + [f"finding: {f['message']}" for f in d["findings"]]
+
+
 def _text(d: dict[str, Any]) -> str:
     what = {"vm370": "VM/370 CP volume (VOL1 owner CP370)",
             "spoolkit": "spoolkit CP volume (SPKALLOC map)"}.get(
         d["layout"] or "", "not a CP volume (no VM/370 allocation record, no SPKALLOC map)")
     lines = [f"{d['path']}: {d['volser'] or '-'} {d['device']}, {d['cylinders']} cylinders "
              f"x {d['heads']} heads: {what}"]
-    if d["layout"] == "vm370":
-        mapped = d["mapped_cylinders"]
-        lines.append("  allocation record maps " + (f"{mapped} cylinders" if mapped is not None
-                                                    else "no end (no X'FF')"))
-    if d["extents"]:
-        codes = d["layout"] == "vm370"
-        rows = [[e["type"], e["first"], e["last"], e["last"] - e["first"] + 1]
-                + ([e["code"]] if codes else []) for e in d["extents"]]
-        headers = ["TYPE", "FIRST", "LAST", "CYLS"] + (["CODE"] if codes else [])
-        lines += ["  " + line for line in table(rows, headers).splitlines()]
+    body = allocation_lines(d)
+    findings = [x for x in body if x.startswith("finding: ")]
+    lines += ["  " + x for x in body if not x.startswith("finding: ")]
     if d.get("page_layout"):
         lines.append(f"  page format: {d['page_layout']['description']}")
     if "page_formatted" in d:
         spans = ", ".join(f"{a}-{b}" if b > a else str(a) for a, b in d["page_formatted"])
         lines.append(f"  page-formatted cylinders: {spans or 'none'}")
-    lines += [f"  finding: {f['message']}" for f in d["findings"]]
-    return "\n".join(lines)
+    return "\n".join(lines + ["  " + x for x in findings])
 
 
 def cmd_info(args: Any) -> int:

@@ -43,9 +43,19 @@ class CPAllocation:
     def cp_owned(self) -> bool:
         return self.layout is not None
 
-
-def _track0_records(dev: DasdImage) -> list[Record]:
-    return dev.read_track(0, 0).records
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: layout, extents (with VM/370's codes), findings and, for
+        VM/370, the cylinders the record maps."""
+        if self.runs:
+            extents = [r.to_dict() for r in self.runs]
+        else:
+            extents = [{"type": e.kind, "first": e.first_cyl, "last": e.last_cyl}
+                       for e in self.extents]
+        out: dict[str, Any] = {"layout": self.layout, "extents": extents,
+                               "findings": [f.to_dict() for f in self.findings]}
+        if self.layout == "vm370":
+            out["mapped_cylinders"] = self.mapped
+        return out
 
 
 def read_cp_allocation(dev: DasdImage, *, strict: bool = False) -> CPAllocation:
@@ -54,7 +64,7 @@ def read_cp_allocation(dev: DasdImage, *, strict: bool = False) -> CPAllocation:
     FormatError).  An FBA image or one without cylinders is no CP volume."""
     if not hasattr(dev, "read_track") or dev.cylinders < 1:
         return CPAllocation(None)
-    records = _track0_records(dev)
+    records = dev.read_track(0, 0).records
     r4 = next((r for r in records if r.r == 4 and not r.kl), None)
     if r4 is not None and bytes(r4.data[:8]) == MAGIC:
         spk = parse_spkalloc(bytes(r4.data), dev.cylinders, dev.path)
@@ -109,19 +119,11 @@ class CPVolumeInfo:
         return list(self.allocation.findings) + self.scan_findings
 
     def to_dict(self) -> dict[str, Any]:
-        a = self.allocation
-        if a.runs:
-            extents = [r.to_dict() for r in a.runs]
-        else:
-            extents = [{"type": e.kind, "first": e.first_cyl, "last": e.last_cyl}
-                       for e in a.extents]
         out: dict[str, Any] = {
             "path": self.path, "volser": self.volser, "device": self.model,
             "devtype": self.devtype, "cylinders": self.cylinders, "heads": self.heads,
-            "layout": a.layout, "extents": extents,
-            "findings": [f.to_dict() for f in self.findings]}
-        if a.layout == "vm370":
-            out["mapped_cylinders"] = a.mapped
+            **self.allocation.to_dict(), "findings": [f.to_dict() for f in self.findings]}
+        if self.layout == "vm370":
             out["page_layout"] = self.page_layout.to_dict() if self.page_layout else None
         if self.formatted is not None:
             out["page_formatted"] = [list(r) for r in self.formatted]
