@@ -481,3 +481,23 @@ def test_dasd_write_is_guarded_by_the_vm370_allocation(small, tmp_path):
             assert "protected" in r.stderr
             r = cli("dasd", "write", small, cyl, 1, f, "--override", "test")
             assert r.returncode == 0, r.stderr
+
+
+def test_cp_verbs_and_stdio(tmp_path, fixtures):
+    """cp format - writes the image to stdout (its message to stderr); cp info -
+    reads one from stdin, piped or redirected."""
+    r = subprocess.run([sys.executable, "-m", "spoolkit", "cp", "format", "-", "3350",
+                        "--volser", "VM50U1", "--perm", "0-554", "--compress", "zlib"],
+                       env=ENV, capture_output=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.decode().startswith("<stdout>: VM50U1")
+    (tmp_path / "out.cckd").write_bytes(r.stdout)
+    assert _cylinder0_differences(tmp_path / "out.cckd", fixtures / "vm50u1.cckd") == {}
+    r = subprocess.run([sys.executable, "-m", "spoolkit", "cp", "info", "-", "--json"],
+                       env=ENV, capture_output=True, timeout=300, input=r.stdout)
+    d = json.loads(r.stdout)
+    assert r.returncode == 0 and d["path"] == "<stdin>" and d["layout"] == "vm370"
+    with open(fixtures / "vm14-3.cckd", "rb") as f:
+        r = subprocess.run([sys.executable, "-m", "spoolkit", "cp", "info", "-"], env=ENV,
+                           capture_output=True, timeout=300, stdin=f, text=True)
+    assert r.returncode == 1 and r.stdout.startswith("<stdin>: VM14-3 2314")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .common import add_force, add_json, emit, parse_range, table
+from .stdio import check_output, input_path, output_path, shown
 
 KINDS = ("temp", "perm", "tdsk", "drct")
 
@@ -61,13 +62,16 @@ def cmd_format(args: Any) -> int:
     from ..cp import format_vm370, volume_info
     extents = [(kind.upper(), *parse_range(r, "cylinder range"))
                for kind in KINDS for r in getattr(args, kind)]
-    path = format_vm370(args.image, args.device, volser=args.volser, extents=extents,
-                        pages=_pages(args.pages), compress=args.compress,
-                        overwrite=args.force)
-    info = volume_info(path)
-    emit(args, info.to_dict(), lambda d: f"{d['path']}: {d['volser']} {d['device']} "
+    pages = _pages(args.pages)
+    check_output(args.image, overwrite=args.force, what="IMG")
+    with output_path(args.image, "IMG") as image:
+        path = format_vm370(image, args.device, volser=args.volser, extents=extents,
+                            pages=pages, compress=args.compress, overwrite=args.force)
+        info = volume_info(path).to_dict()
+    info["path"] = path if path != image else shown(args.image, output=True)
+    emit(args, info, lambda d: f"{d['path']}: {d['volser']} {d['device']} "
          f"{d['cylinders']} cylinders, " + ", ".join(
-             f"{e['type']} {e['first']}-{e['last']}" for e in d["extents"]))
+             f"{e['type']} {e['first']}-{e['last']}" for e in d["extents"]), message=True)
     return 0
 
 
@@ -107,6 +111,8 @@ def _text(d: dict[str, Any]) -> str:
 
 def cmd_info(args: Any) -> int:
     from ..cp import volume_info
-    info = volume_info(args.image, scan=args.scan)
-    emit(args, info.to_dict(), _text)
-    return 0 if info.layout and not info.findings else 1
+    with input_path(args.image) as name:
+        info = volume_info(name, scan=args.scan).to_dict()
+    info["path"] = shown(args.image)
+    emit(args, info, _text)
+    return 0 if info["layout"] and not info["findings"] else 1
