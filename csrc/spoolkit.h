@@ -177,6 +177,40 @@ int spk_track_build_fixed(uint8_t *out, size_t outlen, uint32_t cyl, uint32_t he
 int spk_track_null(uint8_t *out, size_t outlen, uint32_t cyl, uint32_t head,
                    int fmt, spk_errinfo *err);
 
+/* ==== VM/370 page-formatted tracks (csrc/cpvol.c) ======================= */
+
+/* One record of a page-format group, as VM/370 FORMAT writes it. */
+typedef struct spk_cp_slot {
+    uint8_t head;            /* track of the group that holds it (0-based, ascending) */
+    uint8_t rec;             /* record number in the first group of a cylinder (1..255) */
+    uint16_t dl;             /* data length (a segment's, for an overflow record) */
+    uint8_t overflow;        /* written with Write Special CKD: continued on the next track */
+} spk_cp_slot;
+
+/* The records one FORMAT pass writes over group_heads tracks; the next
+ * group repeats them group_heads tracks further with record numbers
+ * group_step higher. */
+typedef struct spk_cp_layout {
+    uint32_t group_heads;
+    uint32_t group_step;
+    const spk_cp_slot *slots;
+    uint32_t nslots;         /* 1..64 */
+} spk_cp_layout;
+
+/* The page-formatted track `head` of cylinder `cyl` (< 32768): HA, R0
+ * (r0data: 8 bytes, NULL for zeros), the layout's records with zero data,
+ * EOT.  Returns the image length; SPK_ERANGE when a record number would
+ * pass 255 (a head beyond the layout's device). */
+int spk_cp_page_track(uint8_t *out, size_t outlen, uint32_t cyl, uint32_t head,
+                      const spk_cp_layout *lay, const uint8_t *r0data, spk_errinfo *err);
+
+/* 1 when the records of a track image are exactly the ones
+ * spk_cp_page_track writes there (count fields: CCHH, R, KL 0, DL and the
+ * overflow flag; the data is not compared), 0 when they are not, or an
+ * error for an image that is no track. */
+int spk_cp_page_check(const uint8_t *buf, size_t len, uint32_t cyl, uint32_t head,
+                      const spk_cp_layout *lay, spk_errinfo *err);
+
 /* ==== plain CKD images (csrc/ckd.c) ===================================== */
 
 typedef struct spk_ckd_devhdr {

@@ -252,6 +252,27 @@ class spk_recspec(CData):
     def __getitem__(self, index: int, /) -> spk_recspec: ...
 
 @type_check_only
+class spk_cp_slot(CData):
+    """``struct spk_cp_slot`` (pointer, array item or value)."""
+    head: int
+    rec: int
+    dl: int
+    overflow: int
+    def __getitem__(self, index: int, /) -> spk_cp_slot: ...
+
+@type_check_only
+class spk_cp_layout(CData):
+    """``struct spk_cp_layout`` (pointer, array item or value)."""
+    group_heads: int
+    group_step: int
+    @property
+    def slots(self) -> spk_cp_slot: ...
+    @slots.setter
+    def slots(self, value: spk_cp_slot | Array[spk_cp_slot] | NullPtr) -> None: ...
+    nslots: int
+    def __getitem__(self, index: int, /) -> spk_cp_layout: ...
+
+@type_check_only
 class spk_ckd_devhdr(CData):
     """``struct spk_ckd_devhdr`` (pointer, array item or value)."""
     @property
@@ -562,6 +583,34 @@ class Allocator:
         cdecl: Literal["spk_recspec *[]"],
         init: object = ...,
     ) -> PtrArray[spk_recspec]: ...
+    @overload
+    def __call__(self, cdecl: Literal["spk_cp_slot *"], init: object = ...) -> spk_cp_slot: ...
+    @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_cp_slot[]"],
+        init: object = ...,
+    ) -> Array[spk_cp_slot]: ...
+    @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_cp_slot *[]"],
+        init: object = ...,
+    ) -> PtrArray[spk_cp_slot]: ...
+    @overload
+    def __call__(self, cdecl: Literal["spk_cp_layout *"], init: object = ...) -> spk_cp_layout: ...
+    @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_cp_layout[]"],
+        init: object = ...,
+    ) -> Array[spk_cp_layout]: ...
+    @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_cp_layout *[]"],
+        init: object = ...,
+    ) -> PtrArray[spk_cp_layout]: ...
     @overload
     def __call__(
         self,
@@ -1163,6 +1212,27 @@ class Lib:
         cyl: int,
         head: int,
         fmt: int,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cp_page_track(
+        self,
+        out: Buffer | UInt8Array | NullPtr,
+        outlen: int,
+        cyl: int,
+        head: int,
+        lay: spk_cp_layout | Array[spk_cp_layout] | NullPtr,
+        r0data: bytes | Buffer | UInt8Array | NullPtr,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cp_page_check(
+        self,
+        buf: bytes | Buffer | UInt8Array | NullPtr,
+        len: int,
+        cyl: int,
+        head: int,
+        lay: spk_cp_layout | Array[spk_cp_layout] | NullPtr,
         err: spk_errinfo | Array[spk_errinfo] | NullPtr,
         /,
     ) -> int: ...

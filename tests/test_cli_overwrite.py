@@ -48,6 +48,7 @@ VERBS = [
      "--spol", "1-2", "--drct", "3-3"],
     ["spool", "get", "{spool}", "1", "-o", "{dst}"],
     ["spool", "dump", "{spool}", "--to", "{dst}.aws", "--new"],
+    ["cp", "format", "{dst}", "2305-1", "--volser", "VM0001", "--perm", "1-47"],
 ]
 
 

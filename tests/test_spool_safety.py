@@ -224,7 +224,7 @@ def _inputs(tmp_path):
     empty.write_bytes(b"")
     real = [] if FIX is None else [
         (FIX / "cms" / "cmsuser_191.cckd", "CMS minidisk image (label CMS191)"),
-        (FIX / "vm50u1.cckd", "(volume VM50U1) without an SPKALLOC"),
+        (FIX / "vm50u1.cckd", "is a VM/370 CP volume VM50U1 (VOL1 owner CP370"),
         (FIX / "hercules-tests" / "tape.aws", "is an AWS tape image"),
         (FIX / "j90009.het", "is a HET tape image"),
     ]

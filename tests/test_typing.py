@@ -27,6 +27,8 @@ GATED = [
     "spoolkit/util.py", "spoolkit/pipes.py", "spoolkit/demo.py", "spoolkit/jsonvalue.py",
     "spoolkit/overlay", "spoolkit/cli/common.py", "spoolkit/cli/stdio.py",
     "spoolkit/spool/vmur.py", "tools/gen_stub.py",
+    "spoolkit/cp/info.py", "spoolkit/cp/vm370.py", "spoolkit/cp/vm370fmt.py",
+    "spoolkit/cp/pagelayout.py", "spoolkit/cp/identify.py", "spoolkit/cli/cp.py",
 ]
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

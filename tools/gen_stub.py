@@ -216,6 +216,8 @@ def _field(name: str, t: CType, structs: set[str], what: str) -> list[str]:
         get, put = "CharPtr", "CharPtr | NullPtr"
     elif t.ptr == 1 and t.base == "uint8_t":
         get, put = "UInt8Array", "Buffer | UInt8Array | NullPtr"
+    elif t.ptr == 1 and t.base in structs:
+        get, put = t.base, f"{t.base} | Array[{t.base}] | NullPtr"
     else:
         raise StubError(f"{what}: unsupported field type {t}")
     return ["    @property",

@@ -1,7 +1,21 @@
-"""CP-formatted volumes: the SPKALLOC allocation map, the VTOC that shows the
-volume full, and 4096-byte page slots (design.md section 3; formats.md
-"CP volumes and SPOL volumes" has the exact layout)."""
+"""CP-formatted volumes: spoolkit's SPKALLOC layout (allocation map, the VTOC
+that shows the volume full, 4096-byte page slots) and VM/370's own (VOL1
+owner CP370, the allocation record, page-formatted cylinders); formats.md
+"CP volumes and SPOL volumes" and "VM/370 CP volumes" have the layouts."""
 
+from .info import (
+    CPAllocation,
+    CPVolumeInfo,
+    read_cp_allocation,
+    read_cp_extents,
+    scan_page_format,
+    volume_info,
+)
+from .pagelayout import PageLayout, layout_for
+from .vm370 import AllocFinding, VM370Allocation
+from .vm370 import build_allocation as build_vm370_allocation
+from .vm370 import parse_allocation as parse_vm370_allocation
+from .vm370fmt import format_vm370
 from .volume import (
     EXTENT_TYPES,
     SLOT_EXTENTS,
@@ -12,8 +26,10 @@ from .volume import (
     format_volume,
     open_cp_volume,
     read_allocation,
-    read_cp_extents,
 )
 
-__all__ = ["EXTENT_TYPES", "SLOT_EXTENTS", "Allocation", "CPVolume", "Extent", "SlotAllocator",
-           "format_volume", "open_cp_volume", "read_allocation", "read_cp_extents"]
+__all__ = ["AllocFinding", "Allocation", "CPAllocation", "CPVolume", "CPVolumeInfo",
+           "EXTENT_TYPES", "Extent", "PageLayout", "SLOT_EXTENTS", "SlotAllocator",
+           "VM370Allocation", "build_vm370_allocation", "format_volume", "format_vm370",
+           "layout_for", "open_cp_volume", "parse_vm370_allocation", "read_allocation",
+           "read_cp_allocation", "read_cp_extents", "scan_page_format", "volume_info"]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Optional
+from collections.abc import Sequence
+from typing import Any, Optional
 
 from ..errors import FormatError
 
@@ -70,7 +71,7 @@ def describe_head(head: bytes) -> Optional[str]:
     return "is not a disk image spoolkit knows (no CKD device header), not a CP volume"
 
 
-def describe_track0(records: list) -> str:
+def describe_track0(records: Sequence[Any]) -> str:
     """What a CKD volume without an SPKALLOC map is, from its track 0 records
     (``.r``, ``.key``, ``.data``)."""
     for rec in records:
@@ -81,6 +82,10 @@ def describe_track0(records: list) -> str:
     for rec in records:
         if bytes(rec.key) == "VOL1".encode(_E) and len(rec.data) >= 51:
             volser = bytes(rec.data[4:10]).decode(_E, "replace").rstrip()
+            if bytes(rec.data[46:51]) == "CP370".encode(_E):
+                return (f"is a VM/370 CP volume {volser} (VOL1 owner CP370, VM/370's "
+                        "allocation record), not a spoolkit spool volume ('spoolkit cp "
+                        "info' shows its allocation)")
             if bytes(rec.data[46:51]) == "CPVOL".encode(_E):
                 return (f"is a CP-formatted volume {volser} written by CP, not by spoolkit "
                         "(no SPKALLOC allocation map in track 0 R4)")

@@ -16,7 +16,7 @@ import os
 import struct
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Mapping, Optional, Union
+from typing import Iterable, Iterator, Mapping, Optional, Sequence, Union
 
 from .._native import check, ffi, lib, new_err
 from ..dasd import create_dasd, open_dasd
@@ -102,7 +102,15 @@ def _crc32c(data: bytes) -> int:
     return lib.spk_crc32c(0, ffi.from_buffer(data), len(data))
 
 
-def _extents(extents: Iterable, cylinders: int, path: Optional[str] = None) -> tuple[Extent, ...]:
+ExtentLike = Union[Extent, tuple[str, int, int]]
+
+
+def checked_extents(extents: Iterable[ExtentLike], cylinders: int, *,
+                    kinds: Sequence[str] = EXTENT_TYPES, first_cylinder: int = 1,
+                    path: Optional[str] = None) -> tuple[Extent, ...]:
+    """Extents given as :class:`Extent` or ``(type, first, last)``, checked
+    (a type of ``kinds``, integer cylinders from ``first_cylinder`` inside the
+    volume, none overlapping) and sorted; InvalidArgumentError says what is wrong."""
     out = []
     for item in extents:
         if isinstance(item, Extent):
@@ -114,14 +122,16 @@ def _extents(extents: Iterable, cylinders: int, path: Optional[str] = None) -> t
                 raise InvalidArgumentError(f"extent {item!r}: expected (type, first, last)",
                                            path=path) from None
         kind = str(kind).upper()
-        if kind not in EXTENT_TYPES:
+        if kind not in kinds:
             raise InvalidArgumentError(f"extent type {kind!r} is not one of "
-                                       f"{', '.join(EXTENT_TYPES)}", path=path)
-        if not (isinstance(first, int) and isinstance(last, int)):
+                                       f"{', '.join(kinds)}", path=path)
+        if isinstance(first, bool) or isinstance(last, bool) or not (
+                isinstance(first, int) and isinstance(last, int)):
             raise InvalidArgumentError(f"{kind} extent: cylinders must be integers", path=path)
-        if first < 1:
-            raise InvalidArgumentError(f"{kind} extent {first}-{last}: cylinder 0 holds the "
-                                       "label and allocation map", path=path)
+        if first < first_cylinder:
+            why = ("cylinder 0 holds the label and allocation map" if first_cylinder == 1
+                   else f"cylinders begin at {first_cylinder}")
+            raise InvalidArgumentError(f"{kind} extent {first}-{last}: {why}", path=path)
         if last < first:
             raise InvalidArgumentError(f"{kind} extent {first}-{last}: last before first",
                                        path=path)
@@ -171,7 +181,7 @@ def parse_allocation(data: bytes, cylinders: int, path: Optional[str] = None) ->
         first, last = struct.unpack_from(">II", data, off + 4)
         raw.append((kind, first, last))
     try:
-        extents = _extents(raw, cylinders)
+        extents = checked_extents(raw, cylinders)
     except InvalidArgumentError as exc:
         raise FormatError(f"SPKALLOC: {exc.message}", **where) from None
     if [(e.kind, e.first_cyl, e.last_cyl) for e in extents] != raw:
@@ -508,7 +518,7 @@ def format_volume(path: Union[str, os.PathLike], model: str = "3390-3", *, volse
         raise InvalidArgumentError(f"volume serial {volser!r} must be 1-6 letters or digits",
                                    path=path)
     volser = check_volser(volser)
-    exts = _extents(extents, ncyl, path)
+    exts = checked_extents(extents, ncyl, path=path)
     comp = _compressed(path, compress)
     check_destination(path, overwrite=overwrite)
     with atomic_output(path, overwrite=overwrite) as tmp:
@@ -535,16 +545,6 @@ def read_allocation(dev: DasdImage) -> Allocation:
             return parse_allocation(rec.data, dev.cylinders, dev.path)
     raise NotAVolumeError(describe_track0(track.records), path=dev.path, track=(0, 0),
                           record=4)
-
-
-def read_cp_extents(dev: DasdImage) -> list[Extent]:
-    """The CP-owned extents (``.kind``, ``.first_cyl``, ``.last_cyl``); [] for a
-    volume without an SPKALLOC map."""
-    track = dev.read_track(0, 0)
-    rec = next((r for r in track.records if r.r == 4 and not r.kl), None)
-    if rec is None or bytes(rec.data[:8]) != MAGIC:
-        return []
-    return list(parse_allocation(rec.data, dev.cylinders, dev.path).extents)
 
 
 def open_cp_volume(path: Union[str, os.PathLike], mode: str = "r") -> CPVolume:

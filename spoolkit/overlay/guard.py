@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("spoolkit.overlay")
 
 #: kinds of protected extent that make a volume CP-owned (cylinder 0 then too)
-CP_KINDS = frozenset({"PAGE", "SPOL", "DRCT", "TDSK", "TEMP", "PARM", "PERM", "CYL0", "ALLOC"})
+CP_KINDS = frozenset({"PAGE", "SPOL", "DRCT", "TDSK", "TEMP", "PARM", "PERM", "CYL0", "ALLOC",
+                      "BAD"})
 
 
 @dataclass(frozen=True)
@@ -177,11 +178,12 @@ def guard(dev: _D, protected: Iterable[ProtectedLike], *,
 def protected_extents(dev: Volume, directory: Optional[Directory] = None,
                       system_config: Optional[SystemConfig] = None) -> list[Protected]:
     """What ``dasd write`` must not touch on ``dev``: its allocation map's CP
-    areas except PERM, the ``$``-user locks of ``directory`` on its volser,
-    and cylinder 0 when the volume is CP-owned (by map, lock or SYSTEM CONFIG)."""
-    from .map import _cp_extents
+    areas except PERM (a VM/370 record's unknown codes included), the ``$``-user
+    locks of ``directory`` on its volser, and cylinder 0 when the volume is
+    CP-owned (by map, VM/370 label, lock or SYSTEM CONFIG)."""
+    from .map import _cp_extents, _cp_label
     out = [_as_protected(x) for x in _cp_extents(dev)]
-    cp_owned = bool(out)
+    cp_owned = bool(out) or _cp_label(dev)[0]
     out = [p for p in out if p.kind != "PERM"]
     volser = (dev.volser or "").upper()
     if directory is not None and volser:

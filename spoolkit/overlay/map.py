@@ -39,6 +39,8 @@ class VolumeInfo:
     cp_areas: list[tuple[str, int, int]] = field(default_factory=list)  # (kind, first, last)
     cp_owned: bool = False
     path: Optional[str] = None
+    #: what is wrong with the volume's allocation record (VM/370's)
+    findings: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.size is not None and (isinstance(self.size, bool)
@@ -62,6 +64,19 @@ def _cp_extents(dev: Volume) -> list[CPExtent]:
     return list(read_cp_extents(cast("DasdImage", dev)))
 
 
+def _cp_label(dev: Volume) -> tuple[bool, list[str]]:
+    """Whether the volume's own label makes it CP's (VM/370's owner CP370,
+    even with a damaged allocation record), and what is wrong with that record."""
+    if isinstance(dev, BlockVolume):
+        return False, []
+    try:
+        from ..cp import read_cp_allocation
+    except ImportError:  # pragma: no cover - spoolkit.cp not installed
+        return False, []
+    alloc = read_cp_allocation(cast("DasdImage", dev))   # track 0 only, as _cp_extents
+    return alloc.cp_owned, [str(f) for f in alloc.findings]
+
+
 def volume_info(image: Union[str, os.PathLike[str], Volume]) -> VolumeInfo:
     """Read volser, size and CP allocation map of a volume image (path or an
     open image)."""
@@ -73,8 +88,9 @@ def volume_info(image: Union[str, os.PathLike[str], Volume]) -> VolumeInfo:
         volser = dev.volser or os.path.basename(dev.path)
         areas = [(str(x.kind).upper(), int(x.first_cyl), int(x.last_cyl))
                  for x in _cp_extents(dev)]
+        labelled, findings = _cp_label(dev)
         return VolumeInfo(volser.upper(), size, "block" if fba else "cyl", dev.devtype,
-                          areas, bool(areas), dev.path)
+                          areas, bool(areas) or labelled, dev.path, findings)
     finally:
         if dev is not image:
             dev.close()
@@ -214,6 +230,9 @@ def build_map(directory: Directory, system_config: Optional[SystemConfig] = None
         findings.append(Finding(line, code, message, path=path))
 
     infos = {v.volser.upper(): v for v in volumes}
+    for v in infos.values():
+        findings.extend(Finding(None, "allocation", f"{v.volser} allocation record: {msg}",
+                                source="volume", path=v.path) for msg in v.findings)
     known_sources = system_config is not None or bool(infos)
     per_vol: dict[str, list[Minidisk]] = {}
     virtual: list[Minidisk] = []
