@@ -20,9 +20,9 @@ import time
 import pytest
 from conftest import Results, run_tool
 
-from spoolkit import create_dasd
-from spoolkit.spool import SpoolFile, backup, pages
-from spoolkit.spool.archio import ArchiveFile
+from spoolkit import backup, create_dasd
+from spoolkit.backup.catalog import ArchiveFile
+from spoolkit.spool import SpoolFile, pages
 
 FILES = 4096
 PAGES = 64

@@ -93,7 +93,7 @@ def run_spool(out: TextIO, workdir: str) -> None:
 
 
 def run_backup(out: TextIO, workdir: str, volume: str) -> None:
-    from .spool import dump, load, scan
+    from .backup import dump, load, scan
 
     tape = os.path.join(workdir, "spool.het")
     out.write("\n== backup: SPXTAPE-like DUMP to a HET tape, LOAD into a fresh volume ==\n")

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from spoolkit import create_dasd
-from spoolkit.spool import SpoolFile, archio, create_volume, dump, open_volume
-from spoolkit.spool import archive as A
-from spoolkit.spool.archio import ArchiveFile
-from spoolkit.spool.backup import VolumeSource
+from spoolkit.backup import VolumeSource, dump
+from spoolkit.backup import blocks as A
+from spoolkit.backup import catalog as archio
+from spoolkit.backup.catalog import ArchiveFile
+from spoolkit.spool import SpoolFile, create_volume, open_volume
 from spoolkit.tape import open_tape
 
 EXTENTS = [("SPOL", 1, 10), ("DRCT", 11, 11)]

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import random
 
+from spoolkit.backup import EntryView
+from spoolkit.backup import blocks as A
+from spoolkit.backup.catalog import ArchiveFile
 from spoolkit.errors import NoSpaceError
-from spoolkit.spool import archive as A
-from spoolkit.spool.archio import ArchiveFile
-from spoolkit.spool.backup import EntryView
 
 
 def make_file(spoolid, npages, owner="MAINT", seed=0, created=None, kind="RDR", klass="A"):

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spoolkit._native import check, ffi, lib, new_err
+from spoolkit.backup import blocks as A
 from spoolkit.errors import FormatError, InvalidArgumentError, SpoolkitError
-from spoolkit.spool import archive as A
 
 AWS, FKT, STREAM = lib.SPK_TAPE_AWS, lib.SPK_TAPE_FAKETAPE, lib.SPK_ARCH_STREAM
 PAGE = A.PAGE_SIZE

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from memtape import MemTape
 
+from spoolkit import backup as B
 from spoolkit.errors import NoSpaceError
-from spoolkit.spool import backup as B
 
 
 def files(n, seed=0, start=1):

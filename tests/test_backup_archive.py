@@ -9,15 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from memtape import MemTape
 
-from spoolkit.errors import ChecksumError, FormatError, SpoolkitError, TruncatedError
-from spoolkit.spool import archive as A
-from spoolkit.spool.archio import (
+from spoolkit.backup import blocks as A
+from spoolkit.backup.catalog import (
     ArchiveFile,
     RunWriter,
     read_file,
     read_runs,
     resolve_latest,
 )
+from spoolkit.errors import ChecksumError, FormatError, SpoolkitError, TruncatedError
 
 
 def make_file(spoolid, npages, owner="MAINT", seed=0, created=None):

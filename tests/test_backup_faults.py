@@ -17,7 +17,7 @@ import pytest
 from conftest import ROOT
 from test_backup_safety import cli, spool_files, spoolids, volume
 
-from spoolkit.spool import backup as B
+from spoolkit import backup as B
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 POINTS = 20
@@ -26,7 +26,7 @@ POINTS = 20
 #: the CLI, so that the kill points fall into the work, not the start-up
 _DRIVER = """
 import sys
-import spoolkit.cli, spoolkit.spool.backup, spoolkit.tape, spoolkit.spool
+import spoolkit.cli, spoolkit.backup, spoolkit.tape, spoolkit.spool
 print("ready", flush=True)
 sys.stdin.readline()
 sys.exit(spoolkit.cli.main(sys.argv[1:]))

@@ -16,9 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spoolkit import create_dasd, open_dasd
-from spoolkit.spool import archio, dump, verify
-from spoolkit.spool import archive as A
-from spoolkit.spool.archio import ArchiveFile, RunWriter, read_file, read_runs
+from spoolkit.backup import blocks as A
+from spoolkit.backup import catalog as archio
+from spoolkit.backup import dump, verify
+from spoolkit.backup.catalog import ArchiveFile, RunWriter, read_file, read_runs
 from spoolkit.tape import open_tape
 
 #: captured with ``python tests/archive_golden.py`` on the pure-Python encoder

@@ -3,9 +3,9 @@
 import pytest
 from backup_fakes import FakeSource, FakeTarget, make_file
 
+from spoolkit import backup as B
 from spoolkit import create_dasd, open_dasd
 from spoolkit.errors import NoSpaceError, ProtectedExtentError
-from spoolkit.spool import backup as B
 
 
 @pytest.fixture

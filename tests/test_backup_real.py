@@ -10,9 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from spool_strategies import spoolfiles
 
+from spoolkit.backup import dump, load, scan
 from spoolkit.cp import format_volume
 from spoolkit.errors import ProtectedExtentError
-from spoolkit.spool import SpoolFile, create_volume, dump, load, open_volume, scan
+from spoolkit.spool import SpoolFile, create_volume, open_volume
 from spoolkit.tape import open_tape
 
 EXTENTS = [("SPOL", 1, 10), ("DRCT", 11, 11)]

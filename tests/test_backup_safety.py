@@ -19,11 +19,11 @@ import pytest
 from test_dasd_faults import _fill
 from test_dasd_faults import small_fs as mount_small_fs
 
+from spoolkit import backup as B
 from spoolkit import create_dasd
+from spoolkit.backup.blocks import crc32c
 from spoolkit.errors import ExistsError
 from spoolkit.spool import SpoolFile, create_volume
-from spoolkit.spool import backup as B
-from spoolkit.spool.archive import crc32c
 from spoolkit.tape import open_tape
 
 EXTENTS = [("SPOL", 1, 10), ("DRCT", 11, 11)]
@@ -110,7 +110,7 @@ def test_verbs_name_a_tape_without_an_archive(tmp_path, fixtures, verb):
 # -- issue 13: appends -----------------------------------------------------------
 def _write_run(tape, files, source="SRC"):
     """One run on an open tape (as a dump writes it)."""
-    from spoolkit.spool.archio import RunWriter
+    from spoolkit.backup.catalog import RunWriter
 
     w = RunWriter(tape, source)
     for f in files:
@@ -311,7 +311,7 @@ def test_dump_on_a_full_file_system(tmp_path, small_fs, ext):
 # -- minidisk archives -------------------------------------------------------------
 def test_minidisk_archive_left_open_is_committed_at_gc(tmp_path):
     from spoolkit import open_dasd
-    from spoolkit.spool.mdisk import MinidiskTape
+    from spoolkit.backup.minidisk import MinidiskTape
 
     vol = tmp_path / "v.3390"
     create_dasd(vol, "3390", volser="ARCH01", cylinders=4).close()
@@ -384,7 +384,9 @@ def test_stale_tape_temps_of_a_killed_new_dump_are_removed(tmp_path):
 def test_volume_target_left_open_is_closed_at_gc(tmp_path):
     tape = _two_runs(tmp_path, "aws")
     dst = volume(tmp_path / "dst.3390")
-    tgt = B._open_target_volume(str(dst))
+    from spoolkit.backup.dumper import _open_target_volume
+
+    tgt = _open_target_volume(str(dst))
     log = B.load(tape, tgt)
     assert not log.errors and not tgt.closed
     with warnings.catch_warnings(record=True) as caught:

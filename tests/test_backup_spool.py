@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from memtape import MemTape
 
+from spoolkit import backup as B
 from spoolkit.errors import ChecksumError, NoSpaceError
 from spoolkit.spool import SpoolFile
-from spoolkit.spool import backup as B
 
 
 class ListVolume:
@@ -118,7 +118,7 @@ def test_damaged_page_is_caught_before_the_volume():
     blk = tape.blocks[e.block + 1]
     data = bytearray(blk.data)
     data[20 + 300] ^= 0x01                     # inside the first page, block CRC fixed up
-    from spoolkit.spool.archive import crc32c
+    from spoolkit.backup.blocks import crc32c
     data[-4:] = crc32c(bytes(data[:-4])).to_bytes(4, "big")
     blk.data = bytes(data)
     target = ListVolume()

@@ -12,9 +12,9 @@ import pytest
 from test_backup_spool import ListVolume, spool_file
 
 from spoolkit import Track, create_dasd, open_dasd
+from spoolkit import backup as B
+from spoolkit.backup.blocks import PAGES_PER_BLOCK
 from spoolkit.cli import main
-from spoolkit.spool import backup as B
-from spoolkit.spool.archive import PAGES_PER_BLOCK
 
 pytest.importorskip("spoolkit.tape")
 

@@ -6,9 +6,9 @@ import random
 
 from test_backup_spool import ListVolume, spool_file
 
+from spoolkit import backup as B
 from spoolkit import create_dasd, open_dasd
 from spoolkit.cli import main
-from spoolkit.spool import backup as B
 
 
 def run(capsys, *argv):

@@ -12,8 +12,9 @@ import pytest
 from conftest import ROOT
 
 import spoolkit
+from spoolkit.backup import dump
 from spoolkit.output import temp_pattern
-from spoolkit.spool import create_volume, dump
+from spoolkit.spool import create_volume
 from spoolkit.tape import open_tape
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}

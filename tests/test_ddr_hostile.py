@@ -12,6 +12,7 @@ from conftest import ROOT
 from memtape import MemTape
 
 from spoolkit import Track, create_dasd, open_dasd, open_tape
+from spoolkit.backup.blocks import seal
 from spoolkit.dasd import ddr
 from spoolkit.errors import (
     CapacityError,
@@ -20,7 +21,6 @@ from spoolkit.errors import (
     InvalidArgumentError,
     TruncatedError,
 )
-from spoolkit.spool.archive import seal
 
 
 def header(model="3390-1", cylinders=2, first=0, last=None, heads=15, track_size=56832,

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_backup_spool import ListVolume, spool_file
 
+from spoolkit import backup as B
+from spoolkit.backup.blocks import crc32c
 from spoolkit.errors import SpoolkitError
-from spoolkit.spool import backup as B
-from spoolkit.spool.archive import crc32c
 
 pytestmark = pytest.mark.fuzz
 

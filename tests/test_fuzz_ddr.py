@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from memtape import MemTape
 
 from spoolkit import create_dasd, open_dasd
+from spoolkit.backup.blocks import seal
 from spoolkit.dasd import ddr
 from spoolkit.errors import SpoolkitError
-from spoolkit.spool.archive import seal
 
 pytestmark = pytest.mark.fuzz
 

@@ -130,7 +130,7 @@ def selector(args: Any) -> Optional[Any]:
 
 
 def _source(paths: list[str]) -> Any:
-    from ..spool.backup import open_source
+    from ..backup import open_source
 
     return open_source(paths[0] if len(paths) == 1 else paths)
 
@@ -178,7 +178,7 @@ def _print_log(args: Any, runlog: Any, message: bool = False) -> None:
 
 
 def cmd_dump(args: Any) -> int:
-    from ..spool.backup import dump
+    from ..backup import dump
 
     logs = _log_files(args, args.to)
     if is_stdio(args.to):
@@ -203,7 +203,7 @@ def cmd_dump(args: Any) -> int:
 
 
 def cmd_load(args: Any) -> int:
-    from ..spool.backup import load, scan
+    from ..backup import load, scan
 
     refuse_stdio(args.to, "--to VOL")
     logs = _log_files(args)
@@ -224,14 +224,14 @@ def cmd_load(args: Any) -> int:
 
 
 def cmd_scan(args: Any) -> int:
-    from ..spool.backup import scan
+    from ..backup import scan
 
     sel = selector(args)
     with _inputs(args.archives, "ARCHIVE") as archives:
         res = scan(archives, select=sel, log=_log_files(args)[0])
     entries = res.latest() if args.latest else res.entries
     if sel is not None:
-        from ..spool.backup import EntryView
+        from ..backup import EntryView
         entries = [e for e in entries if sel(EntryView(e))]
     data = {"runs": [r.to_dict() for r in res.runs], "files": [e.to_dict() for e in entries]}
 
@@ -250,7 +250,7 @@ def cmd_scan(args: Any) -> int:
 
 
 def cmd_verify(args: Any) -> int:
-    from ..spool.backup import verify
+    from ..backup import verify
 
     with input_path(args.archive, "ARCHIVE") as archive:
         log = verify(archive, log=_log_files(args)[0])
@@ -260,7 +260,7 @@ def cmd_verify(args: Any) -> int:
 
 
 def cmd_watch(args: Any) -> int:
-    from ..spool.backup import watch
+    from ..backup import watch
 
     refuse_stdio(args.volume, "VOL (watched)")
     refuse_stdio(args.to, "--to ARCHIVE (appended to)")

@@ -18,11 +18,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
+from ..backup.blocks import check_block, seal
+from ..backup.tapefile import TAPEMARK, open_archive_tape, read_next
 from ..errors import FormatError, InvalidArgumentError, NotFoundError, TruncatedError
 from ..geometry import CKDDevice, lookup_ckd
 from ..output import check_destination
-from ..spool.archive import check_block, seal
-from ..spool.tapeio import TAPEMARK, open_archive_tape, read_next
 from ..util import atomic_output
 from . import create_dasd, open_dasd
 from .base import DasdImage

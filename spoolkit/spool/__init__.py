@@ -8,8 +8,3 @@ from .volume import RecoverReport, SpoolVolume, create_volume, open_volume
 
 __all__ = ["HOLDS", "SDF_TYPES", "STANDARD_TYPES", "TYPES", "RecoverReport", "Records", "Selection",
            "SpoolFile", "SpoolVolume", "System", "create_volume", "open_volume"]
-
-# SPXTAPE-like backup (DUMP / LOAD / SCAN / VERIFY / WATCH)
-from .backup import dump, load, scan, verify, watch  # noqa: E402
-
-__all__ += ["dump", "load", "scan", "verify", "watch"]

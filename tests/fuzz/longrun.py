@@ -127,7 +127,7 @@ def _seed_spool(d: Path) -> list[Path]:
 
 
 def _seed_archive(d: Path) -> list[Path]:
-    from spoolkit.spool import dump
+    from spoolkit.backup import dump
     v = d / "src.3390"
     _demo_volume(v)
     out = []
@@ -209,7 +209,7 @@ def _t_spool(path: str) -> None:
 
 
 def _t_archive(path: str) -> None:
-    from spoolkit.spool import scan, verify
+    from spoolkit.backup import scan, verify
     scan(path)
     verify(path)
 

@@ -21,7 +21,7 @@ from typing import Any, Callable, Optional
 from .._native import check, ffi, lib, new_err
 from ..errors import FormatError, SpoolkitError, TruncatedError
 from ..util import default_workers
-from .archive import (
+from .blocks import (
     ENTRY_REF,
     MAGIC_RUN,
     PAGE_SIZE,
@@ -36,7 +36,7 @@ from .archive import (
     encode_catalog,
     encode_pages,
 )
-from .tapeio import TAPEMARK, read_next
+from .tapefile import TAPEMARK, read_next
 
 #: EBCDIC starts of IBM standard label blocks (VOL1, HDR1/2, EOF1/2, EOV1/2, UHL, UTL)
 _LABELS = tuple(x.encode("cp037") for x in ("VOL", "HDR", "EOF", "EOV", "UHL", "UTL"))
@@ -695,8 +695,8 @@ def _recovered_entry(fh: FileHeader, block: int, offset: int, seq: int) -> Catal
     e = CatalogEntry(seq, fh.spoolid, fh.owner, "?", "?", fh.pages, fh.records, fh.created,
                      fh.crc, block, offset)
     try:
-        from .backup import catalog_entry
-        from .pages import parse_header_page
+        from ..spool.pages import parse_header_page
+        from .dumper import catalog_entry
 
         info = parse_header_page(fh.header_page)
         full = catalog_entry(info.spoolfile, fh.pages, fh.crc)

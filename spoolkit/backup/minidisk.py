@@ -24,7 +24,7 @@ from .._native import check, ffi, lib, new_err
 from ..dasd.base import DasdImage
 from ..errors import ChecksumError, FormatError, InvalidArgumentError, NoSpaceError
 from ..lifetime import Finalizing
-from .archive import crc32c
+from .blocks import crc32c
 
 RECORD = 4096
 MAGIC = "SPKM".encode("cp037")

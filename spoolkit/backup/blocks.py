@@ -27,7 +27,7 @@ from typing import Any, Optional
 
 from .. import ebcdic
 from ..errors import ChecksumError, FormatError, TruncatedError
-from .pages import crc32c  # the C core's CRC-32C (SSE4.2 when present)
+from ..spool.pages import crc32c  # the C core's CRC-32C (SSE4.2 when present)
 
 VERSION = 1
 PAGE_SIZE = 4096

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Optional, TextIO
 
-from .archive import PAGE_SIZE
+from .blocks import PAGE_SIZE
 
 
 @dataclass

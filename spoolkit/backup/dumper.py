@@ -24,7 +24,8 @@ from typing import Any, Callable, Optional, Union
 
 from ..errors import FormatError, InvalidArgumentError, SpoolkitError
 from ..lifetime import Finalizing
-from .archio import (
+from .blocks import CatalogEntry, FileHeader, block_kind, crc32c
+from .catalog import (
     ArchiveFile,
     Run,
     RunWriter,
@@ -34,9 +35,8 @@ from .archio import (
     read_runs,
     resolve_latest,
 )
-from .archive import CatalogEntry, FileHeader, block_kind, crc32c
 from .runlog import RunLog
-from .tapeio import TAPEMARK, open_archive_tape, read_next
+from .tapefile import TAPEMARK, open_archive_tape, read_next
 
 PathLike = Union[str, "os.PathLike[str]"]
 Identity = tuple[str, int, int, int]
@@ -106,7 +106,7 @@ class _Opened:
             self.tape = self._cm.__enter__()
             return self.tape
         from ..dasd import open_dasd
-        from .mdisk import MinidiskTape
+        from .minidisk import MinidiskTape
 
         self._dev = open_dasd(self.ref.path, "r" if self.mode == "r" else "r+")
         try:
@@ -146,7 +146,7 @@ def _exists(ref: ArchiveRef) -> bool:
     if ref.extent is None:
         return os.path.exists(ref.path) and os.path.getsize(ref.path) > 0
     from ..dasd import open_dasd
-    from .mdisk import MinidiskTape
+    from .minidisk import MinidiskTape
 
     with open_dasd(ref.path) as dev:
         try:
@@ -178,7 +178,7 @@ def is_volume(path: PathLike) -> bool:
 # -- spool adapters ---------------------------------------------------------------
 def _spool_api() -> Any:
     try:
-        from . import pages, select
+        from ..spool import pages, select
     except ImportError as exc:  # pragma: no cover - the spool volume branches not merged
         from ..errors import UnsupportedError
         raise UnsupportedError(f"spool volumes are not available in this build: {exc}") from exc
@@ -306,7 +306,7 @@ class EntryView:
 
     @property
     def is_sdf(self) -> bool:
-        from .file import SDF_TYPES
+        from ..spool.file import SDF_TYPES
 
         return self.entry.kind in SDF_TYPES
 
@@ -317,7 +317,7 @@ def as_selector(select: Any) -> Selector:
     if select is None or callable(select):
         return select
     if isinstance(select, dict):
-        from .select import Selection
+        from ..spool.select import Selection
 
         return Selection(**select)
     raise InvalidArgumentError(f"cannot select spool files with {select!r}")
@@ -343,7 +343,7 @@ def archive_file(vol: Any, sf: Any) -> ArchiveFile:
     archive's page CRC is the file's own data CRC.  Otherwise the file is
     packed into canonical pages (addresses 1..n on volume 0) in one C call.
     """
-    from . import pages as P
+    from ..spool import pages as P
 
     header = _raw_header(vol, sf)
     if header is not None:
@@ -385,7 +385,7 @@ def spoolfile_from_archive(fh: FileHeader, pages: Iterable[Any], path: str = "")
     """The :class:`~spoolkit.spool.SpoolFile` an archived file holds: the
     header page's attributes and the records unpacked (links, sequence, page
     CRCs and spool IDs checked in C)."""
-    from . import pages as P
+    from ..spool import pages as P
 
     info = P.parse_header_page(fh.header_page, path=path)
     data = b"".join(bytes(p) for p in pages)
@@ -546,7 +546,7 @@ def _write_logs(runlog: RunLog, log: Optional[PathLike], json_log: Optional[Path
 
 
 def _open_target_volume(path: str) -> Any:  # pragma: no cover - bound to the spool API
-    from . import open_volume  # type: ignore[attr-defined]
+    from ..spool import open_volume
 
     return VolumeTarget(open_volume(path, "r+"), owned=True)
 
@@ -730,7 +730,7 @@ def _damage_lines(run: Run) -> list[Any]:
 def _verify_data_blocks(tape: Any, runs: list[Run], path: str, runlog: RunLog) -> None:
     """Every block of each data file is a known, intact archive block and each
     SPKF block is in the catalog (nothing the catalog does not know about)."""
-    from .archive import FileHeader as _FH
+    from .blocks import FileHeader as _FH
     from .runlog import LogLine
 
     for run in runs:
@@ -844,11 +844,11 @@ def _signature(path: Optional[PathLike]) -> Any:
 
 def open_source(paths: Any) -> VolumeSource:  # pragma: no cover - bound to the spool API
     """A DUMP source for one volume image path or a list of them (a System)."""
-    from . import open_volume  # type: ignore[attr-defined]
+    from ..spool import open_volume
 
     if isinstance(paths, (str, os.PathLike)):
         return VolumeSource(open_volume(os.fspath(paths)))
-    from . import System  # type: ignore[attr-defined]
+    from ..spool import System
 
     return VolumeSource(System([open_volume(os.fspath(p)) for p in paths]))
 
