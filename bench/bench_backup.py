@@ -21,7 +21,9 @@ import pytest
 from conftest import Results, run_tool
 
 from spoolkit import backup, create_dasd
-from spoolkit.backup.catalog import ArchiveFile
+from spoolkit.backup.source import catalog_entry
+from spoolkit.backup.target import spoolfile_from_archive
+from spoolkit.backup.writer import ArchiveFile
 from spoolkit.spool import SpoolFile, pages
 
 FILES = 4096
@@ -59,7 +61,7 @@ class BenchSource:
         for i in range(FILES):
             sf = self.sf.with_attrs(created=self.sf.created + dt.timedelta(microseconds=i))
             header = pages.build_header_page(sf, 1, PAGES, PAGES, self.crc)
-            entry = backup.catalog_entry(sf, PAGES, self.crc)
+            entry = catalog_entry(sf, PAGES, self.crc)
             yield ArchiveFile(entry, header, lambda: (self.data,))
 
     def identities(self, select=None):
@@ -76,7 +78,7 @@ class UnpackTarget:
         self.files = self.records = 0
 
     def restore(self, fh, blocks, spoolid="keep"):
-        sf = backup.spoolfile_from_archive(fh, blocks)
+        sf = spoolfile_from_archive(fh, blocks)
         self.files += 1
         self.records += sf.record_count
         return sf.spoolid

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from spoolkit import create_dasd
-from spoolkit.backup import VolumeSource, dump
+from spoolkit.backup import VolumeSource, dump, writer
 from spoolkit.backup import blocks as A
-from spoolkit.backup import catalog as archio
-from spoolkit.backup.catalog import ArchiveFile
+from spoolkit.backup.writer import ArchiveFile
 from spoolkit.spool import SpoolFile, create_volume, open_volume
 from spoolkit.tape import open_tape
 
@@ -96,8 +95,8 @@ def dump_bytes(src: Any, tmp: Path, target: str, monkeypatch: Any = None) -> byt
     """The archive bytes of one deterministic DUMP of ``src`` to ``target``
     (the whole tape image, or the minidisk extent's track data)."""
     fake = types.SimpleNamespace(time=lambda: CLOCK)
-    old = archio.time
-    archio.time = fake                 # fixed run ID and created stamp
+    old = writer.time
+    writer.time = fake                 # fixed run ID and created stamp
     try:
         name, kw, topen = TARGETS[target]
         path = tmp / name
@@ -112,7 +111,7 @@ def dump_bytes(src: Any, tmp: Path, target: str, monkeypatch: Any = None) -> byt
             dump(src, path, append=False, **kw)
         return path.read_bytes()
     finally:
-        archio.time = old
+        writer.time = old
 
 
 def _extent_bytes(path: Path, lo: int, hi: int) -> bytes:

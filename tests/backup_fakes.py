@@ -7,7 +7,7 @@ import random
 
 from spoolkit.backup import EntryView
 from spoolkit.backup import blocks as A
-from spoolkit.backup.catalog import ArchiveFile
+from spoolkit.backup.writer import ArchiveFile
 from spoolkit.errors import NoSpaceError
 
 

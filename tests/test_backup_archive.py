@@ -10,13 +10,9 @@ from hypothesis import strategies as st
 from memtape import MemTape
 
 from spoolkit.backup import blocks as A
-from spoolkit.backup.catalog import (
-    ArchiveFile,
-    RunWriter,
-    read_file,
-    read_runs,
-    resolve_latest,
-)
+from spoolkit.backup.catalog import read_runs, resolve_latest
+from spoolkit.backup.reader import read_file
+from spoolkit.backup.writer import ArchiveFile, RunWriter
 from spoolkit.errors import ChecksumError, FormatError, SpoolkitError, TruncatedError
 
 

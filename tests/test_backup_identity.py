@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 
 from spoolkit import create_dasd, open_dasd
 from spoolkit.backup import blocks as A
-from spoolkit.backup import catalog as archio
-from spoolkit.backup import dump, verify
-from spoolkit.backup.catalog import ArchiveFile, RunWriter, read_file, read_runs
+from spoolkit.backup import dump, verify, writer
+from spoolkit.backup.catalog import read_runs
+from spoolkit.backup.reader import read_file
+from spoolkit.backup.writer import ArchiveFile, RunWriter
 from spoolkit.tape import open_tape
 
 #: captured with ``python tests/archive_golden.py`` on the pure-Python encoder
@@ -121,9 +122,9 @@ TAPES = [{"format": "aws"}, {"format": "aws", "chunk_size": 3000}, {"format": "f
 def test_run_matches_python_encoder(tmp_path, monkeypatch, sizes, seed, kw, batch, piece):
     """Also with small batches and pieces: many writes, each patching the
     previous-length field of its first header, files split over batches."""
-    monkeypatch.setattr(archio, "time", types.SimpleNamespace(time=lambda: 77e-6))
-    monkeypatch.setattr(archio, "_BATCH_PAGES", batch)
-    monkeypatch.setattr(archio, "_PIECE_PAGES", piece)
+    monkeypatch.setattr(writer, "time", types.SimpleNamespace(time=lambda: 77e-6))
+    monkeypatch.setattr(writer, "_BATCH_PAGES", batch)
+    monkeypatch.setattr(writer, "_PIECE_PAGES", piece)
     ref = _write(tmp_path / "ref.tape", _files_from(sizes, seed), False, **kw)
     fast = _write(tmp_path / "fast.tape", _files_from(sizes, seed), True, **kw)
     assert fast == ref                         # the same bytes and catalog entries
@@ -132,7 +133,7 @@ def test_run_matches_python_encoder(tmp_path, monkeypatch, sizes, seed, kw, batc
 @pytest.mark.parametrize("kw", TAPES)
 def test_large_files_match_python_encoder(tmp_path, monkeypatch, kw):
     """Files of more pages than one C call and one batch take (961 pages)."""
-    monkeypatch.setattr(archio, "time", types.SimpleNamespace(time=lambda: 77e-6))
+    monkeypatch.setattr(writer, "time", types.SimpleNamespace(time=lambda: 77e-6))
     sizes = [500, 7, 961, 300]
     ref = _write(tmp_path / "ref.tape", _files_from(sizes, 9), False, **kw)
     fast = _write(tmp_path / "fast.tape", _files_from(sizes, 9), True, **kw)
@@ -142,7 +143,7 @@ def test_large_files_match_python_encoder(tmp_path, monkeypatch, kw):
 def test_minidisk_matches_python_path(tmp_path, monkeypatch):
     """On a minidisk the C-framed blocks land in the same track images as the
     per-block path (forced here with an ``on_block`` hook)."""
-    monkeypatch.setattr(archio, "time", types.SimpleNamespace(time=lambda: 5.0))
+    monkeypatch.setattr(writer, "time", types.SimpleNamespace(time=lambda: 5.0))
     images = []
     for hook in (None, lambda n: None):
         path = tmp_path / ("md%d.3390" % len(images))

@@ -110,7 +110,7 @@ def test_verbs_name_a_tape_without_an_archive(tmp_path, fixtures, verb):
 # -- issue 13: appends -----------------------------------------------------------
 def _write_run(tape, files, source="SRC"):
     """One run on an open tape (as a dump writes it)."""
-    from spoolkit.backup.catalog import RunWriter
+    from spoolkit.backup.writer import RunWriter
 
     w = RunWriter(tape, source)
     for f in files:
@@ -384,9 +384,9 @@ def test_stale_tape_temps_of_a_killed_new_dump_are_removed(tmp_path):
 def test_volume_target_left_open_is_closed_at_gc(tmp_path):
     tape = _two_runs(tmp_path, "aws")
     dst = volume(tmp_path / "dst.3390")
-    from spoolkit.backup.dumper import _open_target_volume
+    from spoolkit.backup.target import open_target_volume
 
-    tgt = _open_target_volume(str(dst))
+    tgt = open_target_volume(str(dst))
     log = B.load(tape, tgt)
     assert not log.errors and not tgt.closed
     with warnings.catch_warnings(record=True) as caught:

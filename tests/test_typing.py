@@ -94,10 +94,6 @@ KNOWN_LEAKS = [
     ("deck = SpoolFile.from_cards(", "spool/file.py: SpoolFile(**attrs: Any)"),
     ('extents=[("SPOL", 1, 3000), ("DRCT", 3001, 3002)]) as vol:',
      "spool/volume.py: create_volume(extents: Iterable)"),
-    ('log = backup.dump(', "spool/backup.py: dump(source: Any, target: Any, ...)"),
-    ('backup.dump("spool1.3390", "incr.het"', "spool/backup.py: dump(incremental: Any)"),
-    ('res = backup.scan(', "spool/backup.py: scan(archives: Any)"),
-    ('backup.load(', "spool/backup.py: load(archives: Any, target: Any)"),
 ]
 
 

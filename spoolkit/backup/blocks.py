@@ -13,21 +13,24 @@ selective LOAD seeks straight to the files it wants.  Every block ends with a
 CRC-32C of everything before it.  All numbers are big-endian; magics and
 names are EBCDIC.  ``docs/formats.md`` ("Archives") has the byte layouts.
 
-This module only encodes and decodes blocks; :mod:`spoolkit.spool.backup`
-does the I/O.
+This module only encodes and decodes blocks; :mod:`.writer` and
+:mod:`.catalog` do the I/O.
 """
 
 from __future__ import annotations
 
 import functools
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional, Union
 
-from .. import ebcdic
-from ..errors import ChecksumError, FormatError, TruncatedError
-from ..spool.pages import crc32c  # the C core's CRC-32C (SSE4.2 when present)
+from .. import crc, ebcdic
+from ..crc import Buffer, Where, crc32c, seal
+from ..errors import FormatError
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 VERSION = 1
 PAGE_SIZE = 4096
@@ -76,36 +79,15 @@ def _pad(text: Optional[str], n: int = 8) -> bytes:
     return _ebc((text or "")[:n].upper().ljust(n))
 
 
-def seal(buf: bytearray) -> bytearray:
-    """Append the CRC-32C of ``buf``."""
-    buf += struct.pack(">I", crc32c(buf))
-    return buf
+def check_block(raw: Buffer, kind: str, *, minimum: int, where: Where,
+                magics: Optional[Mapping[bytes, str]] = None) -> memoryview:
+    """Check length, magic (EBCDIC ``kind``), version and trailing CRC-32C of an
+    archive block; return it as a view."""
+    return crc.check_block(raw, kind, minimum=minimum, where=where, magics=magics or MAGICS,
+                           version=VERSION)
 
 
-def check_block(raw: Any, kind: str, *, minimum: int, where: dict[str, Any],
-                magics: Optional[dict[bytes, str]] = None) -> memoryview:
-    """Check length, magic (EBCDIC ``kind``), version and trailing CRC-32C of a
-    block; return it as a view."""
-    magics = magics or MAGICS
-    mv = memoryview(raw).cast("B")
-    if len(mv) < minimum:
-        raise TruncatedError(f"{kind} block of {len(mv)} bytes is shorter than {minimum}",
-                             **where)
-    magic = bytes(mv[:4])
-    if magics.get(magic) != kind:
-        found = magics.get(magic, magic.hex())
-        raise FormatError(f"expected a {kind} block, found {found}", **where)
-    if mv[4] != VERSION:
-        raise FormatError(f"{kind} block of version {mv[4]}, only {VERSION} is known", **where)
-    want = struct.unpack_from(">I", mv, len(mv) - 4)[0]
-    got = crc32c(mv[:-4])
-    if want != got:
-        raise ChecksumError(f"{kind} block CRC-32C is {got:08X}, the block says {want:08X}",
-                            **where)
-    return mv
-
-
-def block_kind(block: Any) -> Optional[str]:
+def block_kind(block: Buffer) -> Optional[str]:
     """``"SPKR"``, ``"SPKF"``, ``"SPKP"``, ``"SPKC"`` or None for a foreign block."""
     return MAGICS.get(bytes(memoryview(block)[:4]))
 
@@ -126,7 +108,7 @@ class RunHeader:
                                           self.created, src)))
 
     @classmethod
-    def decode(cls, raw: Any, **where: Any) -> RunHeader:
+    def decode(cls, raw: Buffer, **where: Unpack[Where]) -> RunHeader:
         mv = check_block(raw, "SPKR", minimum=_RUN.size + 4, where=where)
         _, _, flags, _, run_id, created, src = _RUN.unpack_from(mv)
         return cls(run_id, created, src.rstrip(b"\0").decode("utf-8", "replace"), flags)
@@ -160,7 +142,7 @@ class FileHeader:
         return seal(buf)
 
     @classmethod
-    def decode(cls, raw: Any, **where: Any) -> FileHeader:
+    def decode(cls, raw: Buffer, **where: Unpack[Where]) -> FileHeader:
         mv = check_block(raw, "SPKF", minimum=_FILE.size + 4, where=where)
         (_, _, _, hlen, seq, pages, records, spoolid, owner, created, crc,
          _) = _FILE.unpack_from(mv)
@@ -172,7 +154,7 @@ class FileHeader:
 
 
 # -- SPKP: page blocks ------------------------------------------------------------
-def encode_pages(fileseq: int, first: int, pages: Any) -> bytearray:
+def encode_pages(fileseq: int, first: int, pages: Buffer) -> bytearray:
     """A page block: ``pages`` (n * 4096 bytes, 1 <= n <= 15) of file ``fileseq``
     starting at 0-based page ``first``."""
     mv = memoryview(pages).cast("B")
@@ -186,7 +168,7 @@ def encode_pages(fileseq: int, first: int, pages: Any) -> bytearray:
     return seal(buf)
 
 
-def decode_pages(raw: Any, **where: Any) -> tuple[int, int, memoryview]:
+def decode_pages(raw: Buffer, **where: Unpack[Where]) -> tuple[int, int, memoryview]:
     """-> (fileseq, first page index, pages view) of a checked SPKP block."""
     mv = check_block(raw, "SPKP", minimum=_PAGES.size + 4, where=where)
     _, _, _, n, seq, first = _PAGES.unpack_from(mv)
@@ -241,15 +223,15 @@ class CatalogEntry:
                            _pad(self.node), self.record_length)
 
     @classmethod
-    def decode(cls, raw: Any) -> CatalogEntry:
+    def decode(cls, raw: Buffer) -> CatalogEntry:
         (seq, spoolid, offset, owner, pages, records, created, crc, kind, klass, flags, copies,
          fname, ftype, form, dest, dist, block, hold, node, reclen) = _ENTRY.unpack(raw)
         return cls(seq, spoolid, _name(owner), _name(kind), _name(klass), pages, records,
                    created, crc, block, offset, flags, hold, copies, _name(fname),
                    _name(ftype), _name(form), _name(dest), _name(dist), _name(node), reclen)
 
-    def to_dict(self) -> dict[str, Any]:
-        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+    def to_dict(self) -> dict[str, Union[int, str]]:
+        d: dict[str, Union[int, str]] = {k: getattr(self, k) for k in self.__dataclass_fields__}
         d["class"] = d.pop("klass")
         return d
 
@@ -282,7 +264,8 @@ def encode_catalog(run_id: int, data_blocks: int, entries: Sequence[CatalogEntry
     return blocks
 
 
-def decode_catalog_block(raw: Any, **where: Any) -> tuple[dict[str, int], list[CatalogEntry]]:
+def decode_catalog_block(raw: Buffer, **where: Unpack[Where]
+                         ) -> tuple[dict[str, int], list[CatalogEntry]]:
     """-> (block fields, entries) of one checked SPKC block."""
     mv = check_block(raw, "SPKC", minimum=_CATALOG.size + 4, where=where)
     _, _, flags, n, seq, total, run_id, data_blocks, pages, _ = _CATALOG.unpack_from(mv)

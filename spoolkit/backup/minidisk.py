@@ -18,12 +18,20 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Optional
 
 from .._native import check, ffi, lib, new_err
+from ..crc import Buffer, Where
 from ..dasd.base import DasdImage
-from ..errors import ChecksumError, FormatError, InvalidArgumentError, NoSpaceError
+from ..errors import (
+    ChecksumError,
+    FormatError,
+    InvalidArgumentError,
+    NoSpaceError,
+    ProtectedExtentError,
+)
 from ..lifetime import Finalizing
+from ..overlay import protected_extents as guarded
 from .blocks import crc32c
 
 RECORD = 4096
@@ -44,8 +52,6 @@ def protected_extents(dev: DasdImage) -> list[tuple[int, int]]:
     """Cylinder ranges of ``dev`` an archive must not overwrite: cylinder 0
     (label, allocation map, VTOC) and every CP-owned area the overlay guard
     protects (the volume's allocation map except PERM)."""
-    from ..overlay import protected_extents as guarded
-
     return [(0, 0)] + [(p.first, p.last) for p in guarded(dev)]
 
 
@@ -69,7 +75,6 @@ class MinidiskTape(Finalizing):
         if mode != "r" and check_overlap:
             for lo, hi in protected_extents(dev):
                 if first <= hi and lo <= last:
-                    from ..errors import ProtectedExtentError
                     raise ProtectedExtentError(
                         f"minidisk cylinders {first}-{last} overlap the CP-owned extent "
                         f"{lo}-{hi}", path=dev.path, track=(max(first, lo), 0))
@@ -108,7 +113,7 @@ class MinidiskTape(Finalizing):
     def _read_label(self) -> int:
         rec = self._track_data(0)[:RECORD]
         magic, ver, first, last, used = _LABEL.unpack_from(rec)
-        where = {"path": self.dev.path, "track": (self.first, 0)}
+        where: Where = {"path": self.dev.path, "track": (self.first, 0)}
         if magic != MAGIC or ver != 1:
             raise FormatError("no spoolkit minidisk archive label on this extent", **where)
         if struct.unpack_from(">I", rec, _LABEL.size)[0] != crc32c(rec[:_LABEL.size]):
@@ -116,13 +121,14 @@ class MinidiskTape(Finalizing):
         if (first, last) != (self.first, self.last) or used > self.capacity:
             raise FormatError(f"label is for cylinders {first}-{last} with {used} bytes",
                               **where)
-        return used
+        return int(used)
 
     def _format(self) -> None:
         """Start a new archive: an empty label (the old archive is gone from
         here on).  Other tracks are written as the stream reaches them."""
-        self._cache = (0, bytearray(self.per_track * RECORD))
-        self._cache[1][:RECORD] = self._label_bytes(0)  # type: ignore[index]
+        track = bytearray(self.per_track * RECORD)
+        track[:RECORD] = self._label_bytes(0)
+        self._cache = (0, track)
         self._dirty = True
         self._flush_track()
 
@@ -134,8 +140,9 @@ class MinidiskTape(Finalizing):
             fresh = t not in self._written and (
                 self.mode == "w" and t > 0 or self.mode == "a" and t * per >= self.used + RECORD)
             if fresh:                      # nothing of the archive there: no need to read
-                self._cache = (t, bytearray(per))
-                return self._cache[1]  # type: ignore[return-value]
+                blank = bytearray(per)
+                self._cache = (t, blank)
+                return blank
             cyl, head = divmod(self.first * self.dev.heads + t, self.dev.heads)
             trk = self.dev.read_track(cyl, head)
             recs = trk.records
@@ -143,7 +150,9 @@ class MinidiskTape(Finalizing):
                 raise FormatError("minidisk track is not formatted with 4096-byte records",
                                   path=self.dev.path, track=(cyl, head))
             self._cache = (t, bytearray(b"".join(bytes(r.data) for r in recs)))
-        return self._cache[1]  # type: ignore[return-value]
+        cached = self._cache[1]
+        assert cached is not None         # a track number is cached with its data
+        return cached
 
     def _flush_track(self) -> None:
         t, data = self._cache
@@ -151,7 +160,7 @@ class MinidiskTape(Finalizing):
             self._write_image(t, data)
         self._dirty = False
 
-    def _write_image(self, t: int, data: Any) -> None:
+    def _write_image(self, t: int, data: Buffer) -> None:
         """Write track ``t`` of the extent holding ``data`` (its records' bytes)."""
         cyl, head = divmod(self.first * self.dev.heads + t, self.dev.heads)
         # the track image straight away, built in C: HA, R0, R1..Rn of 4096 bytes, EOT
@@ -165,7 +174,7 @@ class MinidiskTape(Finalizing):
         self.dev.write_track(cyl, head, image)
         self._written.add(t)
 
-    def _io(self, pos: int, data: Optional[Any] = None, n: int = 0) -> bytes:
+    def _io(self, pos: int, data: Optional[Buffer] = None, n: int = 0) -> bytes:
         """Read ``n`` stream bytes at ``pos`` or write ``data`` there."""
         per = self.per_track * RECORD
         abs_pos = pos + RECORD                         # after the label record
@@ -190,7 +199,7 @@ class MinidiskTape(Finalizing):
         return bytes(out)
 
     # -- tape block API -----------------------------------------------------
-    def _put(self, data: Any, flags: int) -> None:
+    def _put(self, data: Buffer, flags: int) -> None:
         if self.mode == "r":
             raise InvalidArgumentError("minidisk archive is open read-only", path=self.dev.path)
         n = len(data)
@@ -204,7 +213,7 @@ class MinidiskTape(Finalizing):
         self.pos += _BLOCK.size + n
         self._ends_in_mark = bool(flags & TM_FLAG)
 
-    def write_block(self, data: Any) -> None:
+    def write_block(self, data: Buffer) -> None:
         self._put(data, 0)
 
     def tapemark(self) -> None:
@@ -214,7 +223,7 @@ class MinidiskTape(Finalizing):
         """Blocks here are framed as ``SPK_ARCH_STREAM`` (8-byte headers)."""
         return (lib.SPK_ARCH_STREAM, 0, 0, 0)
 
-    def write_framed(self, framed: Any, blocks: int, last: int) -> int:
+    def write_framed(self, framed: memoryview, blocks: int, last: int) -> int:
         """Write data blocks framed by the caller (each with its 8-byte
         header); returns the stream offset of the first."""
         if self.mode == "r":

@@ -5,11 +5,16 @@ then totals (files, pages, bytes, elapsed, rate); and a JSON summary."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional, TextIO
+from typing import Optional, TextIO, Union
 
-from .blocks import PAGE_SIZE
+from ..output import atomic_output
+from .blocks import PAGE_SIZE, CatalogEntry
+from .catalog import Run
+
+PathLike = Union[str, "os.PathLike[str]"]
 
 
 @dataclass
@@ -32,8 +37,8 @@ class LogLine:
             self.owner, spid, self.kind, self.klass, self.records, self.pages, self.result)
         return line + (" " + self.message if self.message else "")
 
-    def to_dict(self) -> dict[str, Any]:
-        d = dict(self.__dict__)
+    def to_dict(self) -> dict[str, object]:
+        d: dict[str, object] = dict(self.__dict__)
         d["class"] = d.pop("klass")
         return d
 
@@ -52,9 +57,9 @@ class RunLog:
     bytes: int = 0
     _t0: float = field(default_factory=time.perf_counter, repr=False)
 
-    def add(self, entry: Any, result: str, message: str = "", *, count: bool = True,
+    def add(self, entry: CatalogEntry, result: str, message: str = "", *, count: bool = True,
             new_spoolid: Optional[int] = None) -> LogLine:
-        """Log one file (``entry`` has owner, spoolid, kind, klass, records, pages)."""
+        """Log one file."""
         line = LogLine(entry.owner, entry.spoolid, entry.kind, entry.klass, entry.records,
                        entry.pages, result, message, new_spoolid)
         self.lines.append(line)
@@ -97,7 +102,7 @@ class RunLog:
         out.append(self.totals())
         return "\n".join(out) + "\n"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "command": self.command, "source": self.source, "target": self.target,
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
@@ -117,8 +122,6 @@ class RunLog:
     def write_json(self, path: str) -> None:
         """Write the JSON summary to ``path``: a report of this run, so an
         older one there is replaced, atomically (never half-written)."""
-        from ..output import atomic_output
-
         with atomic_output(path, overwrite=True) as tmp:
             with open(tmp, "w", encoding="utf-8") as f:
                 json.dump(self.to_dict(), f, indent=2)
@@ -127,4 +130,21 @@ class RunLog:
         out.write(self.text())
 
 
-__all__ = ["RunLog", "LogLine"]
+def write_logs(runlog: RunLog, log: Optional[PathLike], json_log: Optional[PathLike]) -> None:
+    """Append the text log to ``log`` and write the JSON summary to ``json_log``."""
+    runlog.write(os.fspath(log) if log else None, os.fspath(json_log) if json_log else None)
+
+
+def problem_line(run: Run, result: str = "ERROR") -> LogLine:
+    """The line for a run that is not whole (cut short, or sealed)."""
+    return LogLine("*RUN*", 0, "-", "-", 0, 0, result,
+                   f"run {run.header.run_id:x} ({run.header.source}): {run.problem}")
+
+
+def damage_lines(run: Run) -> list[LogLine]:
+    """One ERROR line per block a reader of ``run`` had to pass over."""
+    return [LogLine("*BLOCK*", 0, "-", "-", 0, 0, "ERROR",
+                    f"run {run.header.run_id:x}: {d.text()}") for d in run.damage]
+
+
+__all__ = ["LogLine", "RunLog", "damage_lines", "problem_line", "write_logs"]

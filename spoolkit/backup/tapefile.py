@@ -1,8 +1,7 @@
-"""Tape block I/O as the archive code needs it: open a tape image for a new
-archive (temp file, renamed into place only when complete), for an append
-(cut back to where it was if the append fails), or for reading; read the
-next block as bytes, :data:`TAPEMARK` or None at the end of the tape; tell
-what a file that is not a tape image is.
+"""A tape image as an archive medium: opened for a new archive (temp file,
+renamed into place only when complete), for an append (cut back to where it
+was if the append fails), or for reading; a file that is not a tape image is
+refused naming what it is.
 """
 
 from __future__ import annotations
@@ -14,21 +13,16 @@ import os
 import re
 import stat
 from collections.abc import Iterator
-from typing import Any, Callable, Optional, Union
+from typing import Callable, Optional, Union
 
 from ..errors import FormatError, NotFoundError, SpoolkitError, WriteError
+from ..kinds import disk_kind
 from ..output import atomic_output, fsync_checked
+from ..tape import TapeImage, open_tape
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-class _Tapemark:
-    def __repr__(self) -> str:
-        return "TAPEMARK"
-
-
-#: what :func:`read_next` returns for a tapemark
-TAPEMARK: Any = _Tapemark()
+#: places a tape opened for an append: -> (offset, tapemarks after it)
+Positioner = Callable[[TapeImage], tuple[int, int]]
 
 _SUFFIXES = {".het": "het", ".fkt": "faketape", ".aws": "aws"}
 #: the tape image of a new archive is written beside the output's temp file
@@ -64,28 +58,11 @@ def check_tape_file(path: str) -> None:
         raise NotATapeError(f"not a tape image (this is a {kind} disk image)", path=path)
 
 
-def disk_kind(path: str) -> Optional[str]:
-    """``"CKD"``, ``"compressed CKD"``, ``"compressed FBA"`` when ``path``
-    starts like a Hercules disk image, else None."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-    except OSError:
-        return None
-    kinds = {"CKD_P370": "CKD", "CKD_P064": "CKD (64-bit)", "CKD_C370": "compressed CKD",
-             "CKD_C064": "compressed CKD (64-bit)", "CKD_S370": "CKD shadow",
-             "CKD_S064": "CKD shadow (64-bit)", "FBA_C370": "compressed FBA",
-             "FBA_C064": "compressed FBA (64-bit)", "FBA_S370": "FBA shadow",
-             "FBA_S064": "FBA shadow (64-bit)"}
-    return kinds.get(head.decode("ascii", "replace"))
-
-
-def _open_tape(path: str, mode: str, format: Optional[str], **kw: Any) -> Any:
-    from ..tape import open_tape
-
-    if format is not None:
-        kw["format"] = format
-    return open_tape(path, mode, **{k: v for k, v in kw.items() if v is not None})
+def _open_tape(path: str, mode: str, format: Optional[str], compress: Optional[str] = None,
+               level: Optional[int] = None) -> TapeImage:
+    if level is None:
+        return open_tape(path, mode, format, compress)
+    return open_tape(path, mode, format, compress, level)
 
 
 def _nested_stale(path: str) -> None:
@@ -148,10 +125,9 @@ def _checked_writes(path: str, body: bool = False) -> Iterator[None]:
 
 @contextlib.contextmanager
 def open_archive_tape(path: PathLike, mode: str = "r", *, format: Optional[str] = None,
-                      compress: Any = None, level: Optional[int] = None,
-                      overwrite: bool = False,
-                      position: Optional[Callable[[Any], tuple[int, int]]] = None
-                      ) -> Iterator[Any]:
+                      compress: Optional[str] = None, level: Optional[int] = None,
+                      overwrite: bool = False, position: Optional[Positioner] = None
+                      ) -> Iterator[TapeImage]:
     """Open the tape image ``path``.
 
     ``"w"``: a new image written beside ``path`` and moved into place (synced)
@@ -236,21 +212,10 @@ def open_archive_tape(path: PathLike, mode: str = "r", *, format: Optional[str] 
         raise ValueError(f"mode must be 'r', 'w' or 'a', not {mode!r}")
 
 
-def _end(tape: Any) -> int:
+def _end(tape: TapeImage) -> int:
     while tape.skip_files(1):
         pass
-    return int(tape.tell())
+    return tape.tell()
 
 
-def read_next(tape: Any) -> Any:
-    """The next block's bytes, :data:`TAPEMARK`, or None at the end of the tape."""
-    blk = tape.read_block()
-    if blk is None:
-        return None
-    if getattr(blk, "is_tapemark", False):
-        return TAPEMARK
-    return blk.data
-
-
-__all__ = ["TAPEMARK", "open_archive_tape", "read_next", "format_for", "check_tape_file",
-           "NotATapeError", "disk_kind"]
+__all__ = ["open_archive_tape", "format_for", "check_tape_file", "NotATapeError"]

@@ -13,11 +13,9 @@ from collections.abc import Sequence
 from typing import Any, Optional
 
 from ..errors import FormatError
+from ..kinds import TAPES, device_id, tape_header
 
 _E = "cp037"
-CKD_IDS = {"CKD_P370": "plain", "CKD_P064": "plain", "CKD_C370": "compressed",
-           "CKD_C064": "compressed (64-bit)", "CKD_S370": "shadow", "CKD_S064": "shadow"}
-FBA_IDS = ("FBA_C370", "FBA_C064", "FBA_S370", "FBA_S064")
 
 
 class NotAVolumeError(FormatError):
@@ -41,31 +39,17 @@ def not_a_file(path: str) -> Optional[str]:
     return None
 
 
-def _looks_like_tape(head: bytes) -> Optional[str]:
-    """"AWS/HET" or "FakeTape" when the first block header is one, else None."""
-    if len(head) >= 12 and head[:4] == b"0000" and all(
-            c in b"0123456789ABCDEFabcdef" for c in head[:12]):
-        return "FakeTape"
-    if len(head) >= 6 and head[2:4] == b"\0\0":   # no previous block at the load point
-        cur = int.from_bytes(head[0:2], "little")
-        flags = head[4]
-        if (flags & 0x80 and cur > 0) or (flags == 0x40 and cur == 0):
-            return "HET" if flags & 0x03 or head[5] & 0x80 else "AWS"
-    return None
-
-
 def describe_head(head: bytes) -> Optional[str]:
     """What a file that does not start with a CKD device header is, from its
     first bytes (None for a CKD image)."""
-    devid = head[:8].decode("ascii", "replace")
-    if devid in CKD_IDS:
+    ident = device_id(head)
+    if ident is not None and ident.family == "ckd":
         return None
-    if devid in FBA_IDS:
+    if ident is not None:
         return "is a compressed FBA disk image, not a CP volume (CP volumes are CKD)"
-    tape = _looks_like_tape(head)
+    tape = tape_header(head)
     if tape:
-        article = "an" if tape == "AWS" else "a"
-        return f"is {article} {tape} tape image, not a CP volume"
+        return f"is {TAPES[tape]}, not a CP volume"
     if len(head) >= 512 and head[:512] == bytes(512):
         return "starts with zeros: a plain FBA disk image or raw data, not a CP volume"
     return "is not a disk image spoolkit knows (no CKD device header), not a CP volume"

@@ -18,11 +18,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
-from ..backup.blocks import check_block, seal
-from ..backup.tapefile import TAPEMARK, open_archive_tape, read_next
+from ..crc import check_block, seal
 from ..errors import FormatError, InvalidArgumentError, NotFoundError, TruncatedError
 from ..geometry import CKDDevice, lookup_ckd
 from ..output import check_destination
+from ..tape import open_tape
+from ..tape.medium import TAPEMARK, read_next
 from ..util import atomic_output
 from . import create_dasd, open_dasd
 from .base import DasdImage
@@ -296,9 +297,8 @@ def dump(volume: PathLike, tape_path: PathLike, cylinders: Optional[tuple[int, i
     is refused unless ``overwrite``."""
     lo, hi = cylinders if cylinders else (0, None)
     check_destination(tape_path, overwrite=overwrite)
-    with open_dasd(volume) as dev, open_archive_tape(tape_path, "w", format=format,
-                                                     compress=compress,
-                                                     overwrite=overwrite) as tape:
+    with open_dasd(volume) as dev, open_tape(tape_path, "w", format=format, compress=compress,
+                                             overwrite=overwrite) as tape:
         info = dump_volume(dev, tape, lo, hi, progress)
         tape.tapemark()
     return {**info, "volume": os.fspath(volume), "tape": os.fspath(tape_path)}
@@ -307,7 +307,7 @@ def dump(volume: PathLike, tape_path: PathLike, cylinders: Optional[tuple[int, i
 def restore(tape_path: PathLike, volume: PathLike, *, progress: ProgressFn = None
             ) -> dict[str, Any]:
     """``spoolkit dasd restore``: the first volume dump on the tape onto ``volume``."""
-    with open_archive_tape(tape_path, "r") as tape:
+    with open_tape(tape_path) as tape:
         return {**restore_volume(tape, volume, path=os.fspath(tape_path), progress=progress),
                 "tape": os.fspath(tape_path)}
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 import types
 import warnings
+from typing import Optional
 
 #: the version that removes the old paths
 REMOVED_IN = "0.2"
@@ -63,11 +64,14 @@ def _forward(name: str, targets: tuple[types.ModuleType, ...]) -> property:
     return property(get, put, drop)
 
 
-def alias(name: str, *targets: types.ModuleType) -> None:
-    """Make the module being imported as ``name`` a :class:`MovedModule` of ``targets``."""
-    _warn(name, " / ".join(t.__name__ for t in targets))
+def alias(name: str, *targets: types.ModuleType,
+          renamed: Optional[dict[str, object]] = None) -> None:
+    """Make the module being imported as ``name`` a :class:`MovedModule` of
+    ``targets``; ``renamed``: old names of objects that moved under another name."""
+    _warn(name, targets[0].__name__)
     names = {n for t in targets for n in vars(t) if not n.startswith("__")}
     ns: dict[str, object] = {n: _forward(n, targets) for n in names}
+    ns.update(renamed or {})
     ns["_spk_targets"] = targets
     cls = type("MovedModule", (MovedModule,), ns)
     mod = cls(name, f"Deprecated alias of {', '.join(t.__name__ for t in targets)} "

@@ -1,6 +1,8 @@
-"""Deprecated alias of :mod:`spoolkit.backup.catalog` (goes in spoolkit 0.2)."""
+"""Deprecated alias of :mod:`spoolkit.backup.writer`, ``.catalog``, ``.recover``,
+``.append`` and ``.reader`` (goes in spoolkit 0.2)."""
 
-from ..backup import catalog
+from ..backup import append, catalog, media, reader, recover, writer
+from ..tape import medium
 from ._moved import alias
 
-alias(__name__, catalog)
+alias(__name__, writer, catalog, recover, append, reader, media, medium)

@@ -1,7 +1,19 @@
 """Deprecated alias of :mod:`spoolkit.backup` (goes in spoolkit 0.2)."""
 
 from .. import backup
-from ..backup import dumper
+from ..backup import (
+    dumper,
+    loader,
+    media,
+    protocols,
+    scanner,
+    selection,
+    source,
+    target,
+    verifier,
+    watcher,
+)
 from ._moved import alias
 
-alias(__name__, backup, dumper)
+alias(__name__, backup, dumper, loader, scanner, verifier, watcher, media, source, target,
+      selection, protocols, renamed={"_open_target_volume": target.open_target_volume})

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional, Union
+from typing import Any, Iterable, Optional, Protocol, TypedDict, Union
 
 from ..errors import InvalidArgumentError
-from .file import SDF_TYPES, SpoolFile
+from .file import SDF_TYPES
 
 Ranges = Union[int, str, Iterable[Union[int, tuple[int, int]]], None]
+#: one name or several (``owner``, ``type``, ``class_``, ``form``, ``dest``)
+Names = Union[str, Iterable[str], None]
 
 
 def parse_ranges(spec: Ranges) -> Optional[tuple[tuple[int, int], ...]]:
@@ -58,6 +60,76 @@ def _matches(value: str, names: frozenset[str]) -> bool:
     return False
 
 
+class FileAttributes(Protocol):
+    """The attributes a selection predicate reads: a
+    :class:`~spoolkit.spool.SpoolFile` has them, and so has the backup
+    feature's view of a catalog entry (``spoolkit.backup.selection.EntryView``),
+    so one predicate selects files on a volume and in an archive."""
+
+    @property
+    def owner(self) -> str: ...
+
+    @property
+    def spoolid(self) -> Optional[int]: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def class_(self) -> str: ...
+
+    @property
+    def form(self) -> str: ...
+
+    @property
+    def dest(self) -> str: ...
+
+    @property
+    def dist(self) -> str: ...
+
+    @property
+    def fname(self) -> str: ...
+
+    @property
+    def ftype(self) -> str: ...
+
+    @property
+    def copies(self) -> int: ...
+
+    @property
+    def hold(self) -> str: ...
+
+    @property
+    def created(self) -> _dt.datetime: ...
+
+    @property
+    def record_count(self) -> int: ...
+
+    @property
+    def lrecl(self) -> int: ...
+
+    @property
+    def origin(self) -> tuple[str, str]: ...
+
+    @property
+    def is_sdf(self) -> bool: ...
+
+
+class SelectionOptions(TypedDict, total=False):
+    """The keyword arguments of :class:`Selection`, as a mapping."""
+
+    owner: Names
+    spoolid: Ranges
+    type: Names
+    class_: Names
+    form: Names
+    dest: Names
+    since: Optional[_dt.datetime]
+    until: Optional[_dt.datetime]
+    sdf: Optional[bool]
+    hold: Union[str, bool, None]
+
+
 @dataclass(frozen=True, init=False)
 class Selection:
     """Which spool files: every given criterion must match (None = any).
@@ -79,8 +151,9 @@ class Selection:
     sdf: Optional[bool]
     hold: Union[str, bool, None]
 
-    def __init__(self, *, owner=None, spoolid: Ranges = None, type=None, class_=None,  # noqa: A002
-                 form=None, dest=None, since: Optional[_dt.datetime] = None,
+    def __init__(self, *, owner: Names = None, spoolid: Ranges = None,
+                 type: Names = None, class_: Names = None,  # noqa: A002
+                 form: Names = None, dest: Names = None, since: Optional[_dt.datetime] = None,
                  until: Optional[_dt.datetime] = None, sdf: Optional[bool] = None,
                  hold: Union[str, bool, None] = None) -> None:
         set_ = object.__setattr__
@@ -98,7 +171,7 @@ class Selection:
         set_(self, "sdf", sdf)
         set_(self, "hold", hold)
 
-    def match(self, sf: SpoolFile) -> bool:
+    def match(self, sf: FileAttributes) -> bool:
         if self.owner is not None and not _matches(sf.owner, self.owner):
             return False
         if self.spoolid is not None and not any(lo <= (sf.spoolid or 0) <= hi

@@ -1,8 +1,8 @@
 """Tape images: AWS, HET (compressed AWS), Flex FakeTape; standard labels."""
 
+from ..kinds import FileKind, file_kind
 from .copy import copy_tape
 from .deblock import deblock
-from .detect import FileKind, file_kind
 from .image import Block, FileStat, TapeImage, detect_format, open_tape
 from .labels import Dataset, Label, LabelledWriter, datasets
 

@@ -36,12 +36,12 @@ from ..errors import (
     TruncatedError,
     WriteError,
 )
+from ..kinds import file_kind, tape_format
 from ..lifetime import Finalizing
 from ..lock import lock_fd
 from ..output import atomic_output, check_destination, fsync_checked, write_all
 from ..util import default_workers
 from . import journal
-from .detect import file_kind, tape_format
 from .window import MAXSPAN, Window, pread_into
 
 MAXBLOCK = lib.SPK_TAPE_MAXBLOCK
