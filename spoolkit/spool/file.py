@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable, Iterator
 from .. import ebcdic
 from ..errors import InvalidArgumentError, UnsupportedError
 from .records import Records, is_data_record
+from .text import card_records, print_records, render
 
 STANDARD_TYPES = ("RDR", "PRT", "PUN", "CON")
 SDF_TYPES = ("NSS", "DCSS", "DCSSG", "IMG", "UCR", "NLS", "TRF")
@@ -297,24 +298,18 @@ class SpoolFile:
         """The file as text: a print (or console) file's carriage control
         becomes ASA characters (``asa=True``) or plain lines (form feed for a
         skip to channel 1); a punch or reader file becomes 80-column cards."""
-        from .text import render
-
-        return render(self, codepage, asa)
+        return render(self.type, self.lrecl, self.record_blocks(), codepage, asa)
 
     @classmethod
     def from_text(cls, text: str, *, codepage: str = "037", asa: bool = False,
                   **attrs: Any) -> SpoolFile:
         """A print file from text lines (first column ASA control when ``asa``)."""
-        from .text import print_records
-
         attrs.setdefault("type", "PRT")
         return cls(records=print_records(text, ebcdic.codec_name(codepage), asa), **attrs)
 
     @classmethod
     def from_cards(cls, data: bytes | str, *, codepage: str = "037", **attrs: Any) -> SpoolFile:
         """A punch file: text lines (encoded) or EBCDIC bytes in 80-byte cards."""
-        from .text import card_records
-
         attrs.setdefault("type", "PUN")
         return cls(records=card_records(data, ebcdic.codec_name(codepage),
                                         attrs.get("lrecl") or 80), **attrs)

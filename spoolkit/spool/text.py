@@ -7,14 +7,11 @@ Printer CCWs act *after* the line (write then space/skip), ASA characters
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterable, Iterator
 
 from .. import ebcdic
 from ..errors import InvalidArgumentError, UnsupportedError
-from .records import is_data_record
-
-if TYPE_CHECKING:
-    from .file import SpoolFile
+from .records import Records, is_data_record
 
 ASA_CHANNEL = "123456789ABC"
 ASA_SPACE = {0: "+", 1: " ", 2: "0", 3: "-"}
@@ -49,9 +46,9 @@ def printer_motion(op: int) -> tuple[bool, str, int]:
     return MOTION.get(op, (False, "", 0))
 
 
-def _print_lines(sf: SpoolFile, codec: str, asa: bool) -> Iterator[str]:
+def _print_lines(blocks: Iterable[Records], codec: str, asa: bool) -> Iterator[str]:
     spaces, skip = None, 0        # pending motion before the next line
-    for block in sf.record_blocks():
+    for block in blocks:
         text = block.data.decode(codec)   # 1:1 bytes -> characters, offsets hold
         start = 0
         for op, end in zip(block.ops, block.ends):
@@ -88,17 +85,18 @@ def _print_lines(sf: SpoolFile, codec: str, asa: bool) -> Iterator[str]:
             start = end
 
 
-def render(sf: SpoolFile, codepage: str, asa: bool) -> str:
+def render(kind: str, lrecl: int, blocks: Iterable[Records], codepage: str, asa: bool) -> str:
+    """The records (``blocks``) of a ``kind`` spool file as text (see
+    :meth:`~spoolkit.spool.SpoolFile.render_text`)."""
     codec = ebcdic.codec_name(codepage)
-    if sf.type in ("PRT", "CON"):
-        lines = _print_lines(sf, codec, asa)
-    elif sf.type in ("PUN", "RDR"):
-        width = max(80, sf.lrecl)
+    if kind in ("PRT", "CON"):
+        lines = _print_lines(blocks, codec, asa)
+    elif kind in ("PUN", "RDR"):
+        width = max(80, lrecl)
         lines = (data.decode(codec).ljust(width)
-                 for block in sf.record_blocks() for op, data in block
-                 if is_data_record(op, data))
+                 for block in blocks for op, data in block if is_data_record(op, data))
     else:
-        raise UnsupportedError(f"render_text: a {sf.type} file is a system data file, not text")
+        raise UnsupportedError(f"render_text: a {kind} file is a system data file, not text")
     return "".join(line + "\n" for line in lines)
 
 
