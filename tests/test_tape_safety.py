@@ -18,8 +18,7 @@ from conftest import ROOT
 from spoolkit import create_dasd
 from spoolkit.cli import main
 from spoolkit.errors import ExistsError, FormatError, InUseError, SpoolkitError, WriteError
-from spoolkit.tape import file_kind, journal, open_tape
-from spoolkit.tape import image as timage
+from spoolkit.tape import file_kind, framing, journal, open_tape
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
@@ -128,7 +127,7 @@ def test_failed_write_leaves_the_tape_as_before_it(tmp_path, monkeypatch):
     stay, the tape ends where it did; the append still closes cleanly."""
     path = tmp_path / "t.aws"
     make_tape(path, [b"OLD" * 50, None, None])
-    real = timage.write_all
+    real = framing.write_all
     state = {"n": 0}
 
     def flaky(fd, data, p, offset=None):
@@ -139,7 +138,7 @@ def test_failed_write_leaves_the_tape_as_before_it(tmp_path, monkeypatch):
             raise WriteError("the file system is full", errno=28, path=p)
         real(fd, data, p, offset)
 
-    monkeypatch.setattr(timage, "write_all", flaky)
+    monkeypatch.setattr(framing, "write_all", flaky)
     with open_tape(path, "a") as t:
         t.write_block(b"B1" * 300)
         t.write_block(b"B2" * 300)

@@ -10,7 +10,7 @@ from ..output import check_destination
 from .image import open_tape
 
 
-def copy_tape(src: Union[str, os.PathLike], dst: Union[str, os.PathLike],
+def copy_tape(src: Union[str, os.PathLike[str]], dst: Union[str, os.PathLike[str]],
               format: Optional[str] = None, compress: Optional[str] = None, level: int = 4,
               chunk_size: int = 65535, workers: Optional[int] = None,
               progress: Optional[Callable[[int], None]] = None,

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..errors import FormatError, InvalidArgumentError
+from .image import TapeImage
+from .medium import TapeMedium
 
 RANGES = {"VOL": (1, 1), "HDR": (1, 2), "EOF": (1, 2), "EOV": (1, 2), "UHL": (1, 8),
           "UTL": (1, 8)}
@@ -63,7 +65,7 @@ class Label:
     def __getitem__(self, name: str) -> str:
         return self.fields[name]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, str]:
         return {"label": self.id, **self.fields}
 
 
@@ -182,8 +184,8 @@ class Dataset:
     step: str = ""
     labels: list[Label] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items() if k != "labels"}
+    def to_dict(self) -> dict[str, object]:
+        d: dict[str, Any] = {k: v for k, v in self.__dict__.items() if k != "labels"}
         for k in ("created", "expires"):
             d[k] = d[k].isoformat() if d[k] else None
         return d
@@ -198,7 +200,7 @@ def _recfm(l2: Label) -> str:
     return rec
 
 
-def datasets(tape: Any) -> Iterator[Dataset]:
+def datasets(tape: TapeImage) -> Iterator[Dataset]:
     """The data sets of a standard-labelled tape (VOL1 first), from the load point."""
     tape.rewind()
     first = tape.read_block()
@@ -242,7 +244,7 @@ class LabelledWriter:
     """Write a standard-labelled volume: VOL1, then per data set HDR1 HDR2 TM
     data TM EOF1 EOF2 TM, and a final TM on :meth:`close`."""
 
-    def __init__(self, tape: Any, volser: str, owner: str = "") -> None:
+    def __init__(self, tape: TapeMedium, volser: str, owner: str = "") -> None:
         self.tape = tape
         self.volser = _check(volser, 6, "volume serial")
         self.seq = 0

@@ -80,7 +80,8 @@ class Window:
                 self.src.buf = self._cbuf
 
     @property
-    def cbuf(self) -> Any:
+    def cbuf(self) -> object:
+        """The buffer as a cffi ``char[]`` (for the C readers)."""
         return self._cbuf
 
     def sync(self) -> None:
