@@ -7,21 +7,10 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping
-from typing import Optional, TypedDict, Union
 
 from ._native import ffi, lib
 from .compress import Buffer
-from .errors import ChecksumError, FormatError, TruncatedError
-
-
-class Where(TypedDict, total=False):
-    """Where a block is, for the errors about it (keyword arguments of
-    :class:`~spoolkit.errors.SpoolkitError`)."""
-
-    path: Optional[str]
-    block: Optional[int]
-    offset: Optional[int]
-    track: Union[tuple[int, int], int, None]
+from .errors import ChecksumError, FormatError, TruncatedError, Where
 
 
 def crc32c(data: Buffer, crc: int = 0) -> int:
@@ -57,4 +46,4 @@ def check_block(raw: Buffer, kind: str, *, minimum: int, where: Where,
     return mv
 
 
-__all__ = ["Buffer", "Where", "crc32c", "seal", "check_block"]
+__all__ = ["crc32c", "seal", "check_block"]

@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional, Union
 
 from .. import crc, ebcdic
-from ..crc import Buffer, Where, crc32c, seal
-from ..errors import FormatError
+from ..compress import Buffer
+from ..crc import crc32c, seal
+from ..errors import FormatError, Where
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack

@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..crc import Where
-from ..errors import FormatError, SpoolkitError, TruncatedError
+from ..errors import FormatError, SpoolkitError, TruncatedError, Where
 from ..tape.medium import TAPEMARK, TapeMedium, goto, read_next
 from .blocks import PAGES_PER_BLOCK, CatalogEntry, RunHeader, block_kind, decode_catalog_block
 from .recover import Damage, recover_files

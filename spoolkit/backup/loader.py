@@ -7,7 +7,8 @@ import os
 from collections.abc import Iterator
 from typing import Callable, Optional, Union
 
-from ..crc import Buffer, crc32c
+from ..compress import Buffer
+from ..crc import crc32c
 from ..errors import ChecksumError, InvalidArgumentError, NoSpaceError, SpoolkitError
 from .blocks import CatalogEntry, FileHeader
 from .catalog import Run

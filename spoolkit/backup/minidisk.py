@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .._native import check, ffi, lib, new_err
-from ..crc import Buffer, Where
+from ..compress import Buffer
 from ..dasd.base import DasdImage
 from ..errors import (
     ChecksumError,
@@ -29,6 +29,7 @@ from ..errors import (
     InvalidArgumentError,
     NoSpaceError,
     ProtectedExtentError,
+    Where,
 )
 from ..lifetime import Finalizing
 from ..overlay import protected_extents as guarded

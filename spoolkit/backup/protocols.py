@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Callable, Optional, Protocol, runtime_checkable
 
-from ..crc import Buffer
+from ..compress import Buffer
 from ..spool.select import FileAttributes
 from .blocks import FileHeader
 from .writer import ArchiveFile

@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Optional, Union
 
-from ..crc import Where
-from ..errors import FormatError, SpoolkitError, TruncatedError
+from ..errors import FormatError, SpoolkitError, TruncatedError, Where
 from ..tape.medium import TAPEMARK, Tapemark, TapeMedium, read_next
 from .blocks import PAGE_SIZE, CatalogEntry, FileHeader, block_kind, decode_pages
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple, Optional
 
-from ..crc import Where
-from ..errors import FormatError, SpoolkitError
+from ..errors import FormatError, SpoolkitError, Where
 from ..spool.pages import parse_header_page
 from ..tape.medium import TAPEMARK, TapeMedium, goto, read_next
 from .blocks import (

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol, Union, runtime_checkable
 
-from ..crc import Buffer
+from ..compress import Buffer
 from ..errors import ChecksumError, FormatError
 from ..lifetime import Finalizing
 from ..spool import pages as P

@@ -14,10 +14,10 @@ from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from .._native import check, ffi, lib, new_err
-from ..crc import Buffer
+from ..compress import Buffer
 from ..errors import FormatError
 from ..tape.medium import FramedMedium, TapeMedium
 from ..util import default_workers
@@ -33,8 +33,8 @@ from .blocks import (
     encode_pages,
 )
 
-#: a cffi object handed to the C core (opaque here)
-_CData = Any
+if TYPE_CHECKING:
+    from .._spoolkit import spk_archive_file
 
 
 @dataclass
@@ -246,8 +246,8 @@ class _Batch:
     __slots__ = ("items", "pages", "bound")
 
     def __init__(self) -> None:
-        self.items: list[tuple[_CData, Optional[bytes], Optional[CatalogEntry], int, Buffer,
-                               bool]] = []
+        self.items: list[tuple[spk_archive_file, Optional[bytes], Optional[CatalogEntry],
+                               int, Buffer, bool]] = []
         self.pages = 0
         self.bound = 0
 
@@ -278,12 +278,12 @@ class _FramedWriter:
         self.buffers: list[bytearray] = []    # output buffers for reuse
         self.batch = _Batch()
 
-    def file_info(self, e: CatalogEntry) -> _CData:
+    def file_info(self, e: CatalogEntry) -> spk_archive_file:
         return ffi.new("spk_archive_file *", {
             "fileseq": e.fileseq, "pages": e.pages, "records": e.records,
             "spoolid": e.spoolid, "owner": _pad(e.owner), "created": e.created, "crc": e.crc})
 
-    def put(self, info: _CData, header: Optional[bytes], e: CatalogEntry, first: int,
+    def put(self, info: spk_archive_file, header: Optional[bytes], e: CatalogEntry, first: int,
             pages: Buffer, final: bool) -> None:
         """Queue the SPKF block (when ``header`` is given) and the page blocks
         of ``pages`` (whole blocks unless ``final``)."""
@@ -296,7 +296,7 @@ class _FramedWriter:
             n -= _PIECE_PAGES
         self._item(info, header, e, first, pages, final)
 
-    def _item(self, info: _CData, header: Optional[bytes], e: CatalogEntry, first: int,
+    def _item(self, info: spk_archive_file, header: Optional[bytes], e: CatalogEntry, first: int,
               pages: Buffer, final: bool) -> None:
         b = self.batch
         n = len(pages) // PAGE_SIZE

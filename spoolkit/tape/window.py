@@ -12,10 +12,13 @@ moves (or widens) the window to it.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Union
 
 from .._native import ffi, lib
 from ..errors import FormatError, SpoolkitError
+
+if TYPE_CHECKING:
+    from .._spoolkit import Buffer, NullPtr
 
 #: the widest usual window; a read at a new place starts with FIRST bytes and
 #: doubles while reading goes on sequentially; a block that does not fit
@@ -53,7 +56,7 @@ class Window:
         self.src.format = fmt
         self.src.buf = ffi.NULL
         self._buf = bytearray()
-        self._cbuf: Any = ffi.NULL
+        self._cbuf: Union[Buffer, NullPtr] = ffi.NULL
         self.valid = False
 
     @property
@@ -80,7 +83,7 @@ class Window:
                 self.src.buf = self._cbuf
 
     @property
-    def cbuf(self) -> object:
+    def cbuf(self) -> Union[Buffer, NullPtr]:
         """The buffer as a cffi ``char[]`` (for the C readers)."""
         return self._cbuf
 
