@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Optional, Union, cast
 
+from .. import cp
 from ..errors import InvalidArgumentError
 from .device import BlockVolume, Volume
 from .devices import (
@@ -24,8 +24,6 @@ from .sysconfig import SystemConfig
 if TYPE_CHECKING:
     from ..cp.volume import Extent as CPExtent
     from ..dasd.base import DasdImage
-
-log = logging.getLogger("spoolkit.overlay")
 
 
 @dataclass
@@ -54,14 +52,9 @@ def _cp_extents(dev: Volume) -> list[CPExtent]:
     FBA volume has none)."""
     if isinstance(dev, BlockVolume):
         return []
-    try:
-        from ..cp import read_cp_extents  # lazy: the CP volume layer is optional here
-    except ImportError:  # pragma: no cover - spoolkit.cp not installed
-        log.warning("spoolkit.cp is not available: no allocation map read from %s", dev.path)
-        return []
     # read_cp_extents reads only read_track, cylinders and path, which every
     # TrackVolume has (the volumes of tests and callers are not all DasdImages)
-    return list(read_cp_extents(cast("DasdImage", dev)))
+    return list(cp.read_cp_extents(cast("DasdImage", dev)))
 
 
 def _cp_label(dev: Volume) -> tuple[bool, list[str]]:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TypedDict, cast
 
 from .. import ebcdic
 from ..errors import InvalidArgumentError, UnsupportedError
 from .records import Records, is_data_record
 from .text import card_records, print_records, render
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 STANDARD_TYPES = ("RDR", "PRT", "PUN", "CON")
 SDF_TYPES = ("NSS", "DCSS", "DCSSG", "IMG", "UCR", "NLS", "TRF")
@@ -41,11 +44,49 @@ ATTRIBUTES = (
 )
 
 
+class SpoolFileFields(TypedDict, total=False):
+    """A spool file's attributes as keyword arguments (of :class:`SpoolFile`,
+    :meth:`SpoolFile.with_attrs`, a volume's ``change``)."""
+
+    type: str
+    owner: str
+    spoolid: int | None
+    origin: tuple[str, str] | None
+    class_: str
+    form: str
+    dest: str
+    dist: str | None
+    fname: str
+    ftype: str
+    record_count: int | None
+    lrecl: int | None
+    copies: int
+    hold: str
+    keep: bool
+    msg: bool
+    dump: bool
+    created: _dt.datetime | None
+    tag: str
+    chars: Iterable[str]
+    fcb: str
+    modify: str
+    modify_trc: int
+    flash: str
+    flash_count: int
+
+
+class SpoolFileAttrs(SpoolFileFields, total=False):
+    """:class:`SpoolFileFields` and the records (or their loader)."""
+
+    records: Iterable[tuple[int, bytes]] | None
+    loader: Callable[[], Iterable[Records]] | None
+
+
 def _fail(attr: str, msg: str) -> InvalidArgumentError:
     return InvalidArgumentError(f"{attr}: {msg}")
 
 
-def _upper_name(attr: str, value: Any, pattern: re.Pattern, what: str,
+def _upper_name(attr: str, value: object, pattern: re.Pattern[str], what: str,
                 empty_ok: bool = False) -> str:
     if not isinstance(value, str):
         raise _fail(attr, f"must be a string, not {type(value).__name__}")
@@ -57,7 +98,7 @@ def _upper_name(attr: str, value: Any, pattern: re.Pattern, what: str,
     return value
 
 
-def _int(attr: str, value: Any, lo: int, hi: int) -> int:
+def _int(attr: str, value: object, lo: int, hi: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise _fail(attr, f"must be an integer, not {type(value).__name__}")
     if not lo <= value <= hi:
@@ -65,7 +106,7 @@ def _int(attr: str, value: Any, lo: int, hi: int) -> int:
     return value
 
 
-def _ebcdic_text(attr: str, value: Any, maxlen: int) -> str:
+def _ebcdic_text(attr: str, value: object, maxlen: int) -> str:
     if not isinstance(value, str):
         raise _fail(attr, f"must be a string, not {type(value).__name__}")
     value = value.rstrip(" ")
@@ -110,7 +151,7 @@ class SpoolFile:
         dist: str | None = None,
         fname: str = "",
         ftype: str = "",
-        records: Iterable | None = (),
+        records: Iterable[tuple[int, bytes]] | None = (),
         record_count: int | None = None,
         lrecl: int | None = None,
         copies: int = 1,
@@ -254,11 +295,12 @@ class SpoolFile:
 
     # -- copies and comparison --------------------------------------------
 
-    def attrs(self) -> dict[str, Any]:
+    def attrs(self) -> SpoolFileAttrs:
         """Every attribute by name (the keywords of the constructor)."""
-        return {name: getattr(self, name) for name in ATTRIBUTES}
+        # the keys are ATTRIBUTES, which are the constructor's keywords
+        return cast("SpoolFileAttrs", {name: getattr(self, name) for name in ATTRIBUTES})
 
-    def with_attrs(self, **changes: Any) -> SpoolFile:
+    def with_attrs(self, **changes: Unpack[SpoolFileAttrs]) -> SpoolFile:
         """A copy with some attributes changed (validated again); records shared."""
         unknown = set(changes) - set(ATTRIBUTES) - {"records", "loader"}
         if unknown:
@@ -302,13 +344,14 @@ class SpoolFile:
 
     @classmethod
     def from_text(cls, text: str, *, codepage: str = "037", asa: bool = False,
-                  **attrs: Any) -> SpoolFile:
+                  **attrs: Unpack[SpoolFileFields]) -> SpoolFile:
         """A print file from text lines (first column ASA control when ``asa``)."""
         attrs.setdefault("type", "PRT")
         return cls(records=print_records(text, ebcdic.codec_name(codepage), asa), **attrs)
 
     @classmethod
-    def from_cards(cls, data: bytes | str, *, codepage: str = "037", **attrs: Any) -> SpoolFile:
+    def from_cards(cls, data: bytes | str, *, codepage: str = "037",
+                   **attrs: Unpack[SpoolFileFields]) -> SpoolFile:
         """A punch file: text lines (encoded) or EBCDIC bytes in 80-byte cards."""
         attrs.setdefault("type", "PUN")
         return cls(records=card_records(data, ebcdic.codec_name(codepage),

@@ -14,9 +14,11 @@ import datetime as _dt
 import struct
 from array import array
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Union
 
 from .._native import ffi, lib, new_err, raise_error
+from ..compress import Buffer
+from ..crc import crc32c
 from ..errors import (
     ChainLoopError,
     ChecksumError,
@@ -24,9 +26,15 @@ from ..errors import (
     InvalidArgumentError,
     SpoolkitError,
     TruncatedError,
+    Where,
 )
 from .file import TYPES, SpoolFile
 from .records import Records
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+    from .._spoolkit import NullPtr, UInt32Array, spk_spool_chain
 
 PAGE_SIZE = 4096
 TAG_OFFSET = 176
@@ -91,7 +99,7 @@ def _trailer(sf: SpoolFile) -> bytes:
     return bytes(t)
 
 
-def _chain(sf: SpoolFile, *, flags: int = 0, trailer: bytes | None = None) -> Any:
+def _chain(sf: SpoolFile, *, flags: int = 0, trailer: bytes | None = None) -> spk_spool_chain:
     ch = ffi.new("spk_spool_chain *")
     ch.spoolid = sf.spoolid or 0
     ch.time = _sptime(sf)
@@ -110,16 +118,17 @@ def count_pages(sf: SpoolFile) -> int:
 _raw_alloc = ffi.new_allocator(should_clear_after_alloc=False)
 
 
-def _pack_into(sf: SpoolFile, addresses: Iterable[int] | None, out: Any, *, flags: int = 0,
+def _pack_into(sf: SpoolFile, addresses: Iterable[int] | None, out: WriteableBuffer, *,
+               flags: int = 0,
                trailer: bytes | None = None) -> int:
     """Pack into the writable buffer out (len(addresses) pages); returns data_crc."""
     recs = sf.packed_records()
     if addresses is not None:
         addrs = array("I", addresses)
         npages = len(addrs)
-        c_addrs = ffi.from_buffer("uint32_t[]", addrs)
+        c_addrs: Union[UInt32Array, NullPtr] = ffi.from_buffer("uint32_t[]", addrs)
     else:
-        npages = len(out) // PAGE_SIZE
+        npages = memoryview(out).nbytes // PAGE_SIZE
         c_addrs = ffi.NULL
     try:
         c_out = ffi.from_buffer(out, require_writable=True)
@@ -133,7 +142,7 @@ def _pack_into(sf: SpoolFile, addresses: Iterable[int] | None, out: Any, *, flag
                             len(recs), ch, err)
     if rc < 0:
         raise_error(rc, err)
-    return ch.data_crc
+    return int(ch.data_crc)
 
 
 def _pack(sf: SpoolFile, addresses: Iterable[int] | None, *, flags: int = 0,
@@ -149,7 +158,7 @@ def _pack(sf: SpoolFile, addresses: Iterable[int] | None, *, flags: int = 0,
     return buf[:], crc
 
 
-def pack_into(sf: SpoolFile, addresses: Iterable[int], out: Any) -> int:
+def pack_into(sf: SpoolFile, addresses: Iterable[int], out: WriteableBuffer) -> int:
     """Pack the data pages straight into a writable buffer (e.g. a mapped
     volume region) of at least len(addresses) pages; returns the data CRC."""
     if sf.spoolid is None:
@@ -172,12 +181,7 @@ def pack_chain(sf: SpoolFile, addresses: Iterable[int]) -> tuple[bytes, int]:
     return _pack(sf, addresses)
 
 
-def crc32c(data: bytes, crc: int = 0) -> int:
-    """CRC-32C (Castagnoli) of data, continuing from crc."""
-    return lib.spk_crc32c(crc, ffi.from_buffer(data), len(data))
-
-
-def page_crc(page: bytes) -> int:
+def page_crc(page: Buffer) -> int:
     """CRC-32C of a page without its CRC field (X'FD4'-X'FD7')."""
     return lib.spk_spool_page_crc(ffi.from_buffer(page))
 
@@ -236,6 +240,11 @@ class HeaderInfo:
     data_crc: int
     address: int | None = None
 
+    @property
+    def spoolid(self) -> int:
+        """The file's spool ID (every header page names one, 1-9999)."""
+        return self.spoolfile.spoolid or 0
+
 
 def is_header_page(page: bytes) -> bool:
     """True for a whole, CRC-valid spoolkit header page (used by recover scans)."""
@@ -246,7 +255,7 @@ def is_header_page(page: bytes) -> bool:
 def parse_header_page(page: bytes, *, path: str | None = None,
                       address: int | None = None) -> HeaderInfo:
     """Read a header page; ChecksumError / FormatError name the page."""
-    where = {"path": path, "page": address}
+    where: Where = {"path": path, "page": address}
     if len(page) != PAGE_SIZE:
         raise TruncatedError(f"header page of {len(page)} bytes, not {PAGE_SIZE}", **where)
     page = bytes(page)
@@ -255,18 +264,20 @@ def parse_header_page(page: bytes, *, path: str | None = None,
     stored, got = struct.unpack_from(">I", page, OFF_CRC)[0], page_crc(page)
     if stored != got:
         raise ChecksumError(f"header page CRC-32C {got:08X}, stored {stored:08X}",
-                            offset=OFF_CRC, **where)
+                            path=path, page=address, offset=OFF_CRC)
     (_, version, kind, xflags, form, dest, node, micros, npages,
      data_crc) = struct.unpack_from(">4sHBB8s8s8sqII", page, SPKX_OFFSET)
     if version != SPKX_VERSION:
         raise FormatError(f"header page version {version}, this spoolkit reads 1", **where)
     if kind not in KIND_NAMES:
-        raise FormatError(f"unknown file kind code {kind}", offset=SPKX_OFFSET + 6, **where)
+        raise FormatError(f"unknown file kind code {kind}", path=path, page=address,
+                          offset=SPKX_OFFSET + 6)
     first, = struct.unpack_from(">I", page, 4)
     recno, lrecl, spoolid, flag, _ = struct.unpack_from(">IHHBB", page, 0x18)
     last, copies = struct.unpack_from(">IH", page, 0x50)
     if struct.unpack_from(">H", page, OFF_FILID)[0] != spoolid:
-        raise FormatError("SPFILID differs from SFBFILID", offset=OFF_FILID, **where)
+        raise FormatError("SPFILID differs from SFBFILID", path=path, page=address,
+                          offset=OFF_FILID)
     if npages < 1 or first == 0 or last == 0:
         raise FormatError(f"chain of {npages} pages from {first:08X} to {last:08X}", **where)
     user, system = bool(flag & SFB_USER_HOLD), bool(flag & SFB_SYSTEM_HOLD)
@@ -301,7 +312,7 @@ class Unpacked:
     npages: int
 
 
-def _unpack_batch(ch: Any, buf: bytes, addrs: list[int] | None, npages: int,
+def _unpack_batch(ch: spk_spool_chain, buf: bytes, addrs: list[int] | None, npages: int,
                   path: str | None) -> Records:
     raw = ch.flags & lib.SPK_SPOOL_RAW
     datacap = npages * (RAW_DATA_AREA if raw else DATA_AREA)
@@ -345,9 +356,12 @@ def unpack_chain(pages: bytes, *, spoolid: int | None = None,
     return Unpacked(recs, tag, ch.data_crc, npages)
 
 
-def unpack(pages: bytes, **kw: Any) -> Records:
+def unpack(pages: bytes, *, spoolid: int | None = None,
+           addresses: Iterable[int] | None = None, check_crc: bool = True, raw: bool = False,
+           path: str | None = None) -> Records:
     """The records of a contiguous chain (see :func:`unpack_chain`)."""
-    return unpack_chain(pages, **kw).records
+    return unpack_chain(pages, spoolid=spoolid, addresses=addresses, check_crc=check_crc,
+                        raw=raw, path=path).records
 
 
 def iter_blocks(read_page: Callable[[int], bytes], first: int, npages: int, spoolid: int, *,
@@ -402,9 +416,13 @@ def iter_blocks(read_page: Callable[[int], bytes], first: int, npages: int, spoo
 
 
 def iter_records(read_page: Callable[[int], bytes], first: int, npages: int, spoolid: int,
-                 **kw: Any) -> Iterator[tuple[int, bytes]]:
+                 *, batch: int = 64, check_crc: bool = True, path: str | None = None,
+                 expect_crc: int | None = None, created: _dt.datetime | None = None
+                 ) -> Iterator[tuple[int, bytes]]:
     """:func:`iter_blocks` flattened to ``(ccw_opcode, data)`` pairs."""
-    for block in iter_blocks(read_page, first, npages, spoolid, **kw):
+    for block in iter_blocks(read_page, first, npages, spoolid, batch=batch,
+                             check_crc=check_crc, path=path, expect_crc=expect_crc,
+                             created=created):
         yield from block
 
 
@@ -412,7 +430,7 @@ def chain_loader(read_page: Callable[[int], bytes], info: HeaderInfo, *,
                  path: str | None = None) -> Callable[[], Iterator[Records]]:
     """A SpoolFile ``loader`` that walks the chain a header page describes."""
     def load() -> Iterator[Records]:
-        return iter_blocks(read_page, info.first, info.npages, info.spoolfile.spoolid,
+        return iter_blocks(read_page, info.first, info.npages, info.spoolid,
                            path=path, expect_crc=info.data_crc,
                            created=info.spoolfile.created)
     return load

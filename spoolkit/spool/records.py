@@ -29,7 +29,7 @@ def is_data_record(op: int, data: bytes) -> bool:
     return op != NOP and not is_immediate(op, data)
 
 
-def _ends_array(values: Iterable[int] = ()) -> array:
+def _ends_array(values: Iterable[int] = ()) -> array[int]:
     return array("I", values)
 
 
@@ -38,7 +38,8 @@ class Records:
 
     __slots__ = ("data", "ops", "ends")
 
-    def __init__(self, data: bytes = b"", ops: bytes = b"", ends: array | None = None) -> None:
+    def __init__(self, data: bytes = b"", ops: bytes = b"", ends: array[int] | None = None
+                 ) -> None:
         self.data = bytes(data)
         self.ops = bytes(ops)
         self.ends = ends if ends is not None else _ends_array()
@@ -48,7 +49,7 @@ class Records:
             raise InvalidArgumentError("records: end offsets do not cover the data")
 
     @classmethod
-    def from_iter(cls, records: Iterable) -> Records:
+    def from_iter(cls, records: Iterable[tuple[int, bytes]]) -> Records:
         """Build from ``(opcode, data)`` pairs; trailing blanks go as CP removes them
         (a blank-only record keeps one blank)."""
         if isinstance(records, Records):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional, Protocol, TypedDict, Union
+from typing import Iterable, Optional, Protocol, TypedDict, Union
 
 from ..errors import InvalidArgumentError
 from .file import SDF_TYPES
@@ -205,7 +206,7 @@ class Selection:
 ALL = Selection()
 
 
-def selector_from_args(args: Any) -> Selection:
+def selector_from_args(args: argparse.Namespace) -> Selection:
     """A Selection from the CLI's selection options (``--owner``, ``--spoolid``,
     ``--type``, ``--class``, ``--form``, ``--dest``, ``--date A[:B]``, ``--hold``)."""
     since = until = None

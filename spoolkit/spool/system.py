@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence
 
 from ..errors import FormatError, InvalidArgumentError, NotFoundError
-from .file import SpoolFile
+from .file import SpoolFile, SpoolFileFields
 from .volume import SpoolVolume
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
 class System:
@@ -36,7 +39,8 @@ class System:
     def get(self, spoolid: int) -> SpoolFile:
         return self.volume_of(spoolid).get(spoolid)
 
-    def files(self, select: Any = None) -> Iterator[SpoolFile]:
+    def files(self, select: Optional[Callable[[SpoolFile], bool]] = None
+              ) -> Iterator[SpoolFile]:
         """Every file of every volume, in spool ID order."""
         for sid in self.spoolids():
             sf = self.get(sid)
@@ -56,7 +60,7 @@ class System:
         self.volume_of(spoolid).remove(spoolid)
         del self._where[spoolid]
 
-    def change(self, spoolid: int, **attrs: Any) -> SpoolFile:
+    def change(self, spoolid: int, /, **attrs: Unpack[SpoolFileFields]) -> SpoolFile:
         return self.volume_of(spoolid).change(spoolid, **attrs)
 
     def close(self) -> None:

@@ -13,7 +13,7 @@ import contextlib
 import os
 import struct
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional, Union
 
 from ..cp import CPVolume, SlotAllocator, format_volume, open_cp_volume
 from ..errors import (
@@ -25,9 +25,10 @@ from ..errors import (
     NotFoundError,
     ReadOnlyError,
     SpoolkitError,
+    Where,
 )
 from ..lifetime import Finalizing
-from .file import SpoolFile
+from .file import SpoolFile, SpoolFileFields
 from .pages import (
     PAGE_SIZE,
     HeaderInfo,
@@ -42,6 +43,10 @@ from .pages import (
     parse_header_page,
     split_address,
 )
+from .records import Records
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 INDEX_MAGIC = "SPKI".encode("cp037")
 INDEX_VERSION = 2
@@ -92,7 +97,7 @@ class RecoverReport:
     duplicates: list[tuple[int, int]] = field(default_factory=list)             # slot, id
     orphan_pages: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"kept": self.kept, "broken": [list(b) for b in self.broken],
                 "duplicates": [list(d) for d in self.duplicates],
                 "orphan_pages": self.orphan_pages}
@@ -141,7 +146,7 @@ class SpoolVolume(Finalizing):
         seen: list[int] = []
         seq = 0
         while slot:
-            where = {"path": self.path, "page": slot}
+            where: Where = {"path": self.path, "page": slot}
             if slot in seen:
                 raise ChainLoopError("spool index chain returns to a page it passed", **where)
             if self.cp.slot_kind(slot) != "DRCT":
@@ -157,8 +162,8 @@ class SpoolVolume(Finalizing):
                 raise FormatError("not a spool index page (no SPKI)", **where)
             stored = struct.unpack_from(">I", page, INDEX_CRC)[0]
             if stored != crc32c(page[:INDEX_CRC]):
-                raise ChecksumError("spool index page CRC-32C mismatch", offset=INDEX_CRC,
-                                    **where)
+                raise ChecksumError("spool index page CRC-32C mismatch", path=self.path,
+                                    page=slot, offset=INDEX_CRC)
             seq += 1
             if version not in (1, INDEX_VERSION) or (v2 and version != INDEX_VERSION) \
                     or count > INDEX_PER_PAGE or pseq != seq:
@@ -170,7 +175,7 @@ class SpoolVolume(Finalizing):
                     raise FormatError(
                         f"spool index page of generation {gen} listing {total} files; "
                         f"SPKALLOC names generation {alloc.generation} with {alloc.entries} "
-                        "(an older index)", offset=INDEX_GEN, **where)
+                        "(an older index)", path=self.path, page=slot, offset=INDEX_GEN)
             for j in range(count):
                 sid, _, owner, hdr = struct.unpack_from(">HH8sI", page,
                                                         INDEX_HEAD + j * INDEX_ENTRY)
@@ -219,7 +224,7 @@ class SpoolVolume(Finalizing):
         load = chain_loader(self.read_page, info, path=self.path)
         expect = info.spoolfile.record_count
 
-        def counted() -> Iterator[Any]:
+        def counted() -> Iterator[Records]:
             n = 0
             for block in load():
                 n += len(block)
@@ -234,7 +239,8 @@ class SpoolVolume(Finalizing):
         """One file: metadata now, records read lazily from its chain."""
         return self._with_loader(self.header(spoolid))
 
-    def files(self, select: Any = None) -> Iterator[SpoolFile]:
+    def files(self, select: Optional[Callable[[SpoolFile], bool]] = None
+              ) -> Iterator[SpoolFile]:
         """Every file in spool ID order (records lazily, memory bounded);
         ``select`` is a :class:`~spoolkit.spool.select.Selection` or callable."""
         for sid in self.spoolids():
@@ -248,7 +254,8 @@ class SpoolVolume(Finalizing):
     # -- space -------------------------------------------------------------
     def _walk(self, info: HeaderInfo) -> list[int]:
         """Slots of a chain by its links only (no CRC), bounded by npages."""
-        slots, addr = [], info.first
+        slots: list[int] = []
+        addr = info.first
         seen: set[int] = set()
         while addr and len(slots) < info.npages:
             slot = split_address(addr)[1]
@@ -270,7 +277,8 @@ class SpoolVolume(Finalizing):
             info = self.header(sid)
         except SpoolkitError as exc:
             raise damaged(f"header page: {exc.message}", e.header) from None
-        slots, addr = [], info.first
+        slots: list[int] = []
+        addr = info.first
         seen = {e.header}
         while len(slots) < info.npages:
             slot = split_address(addr)[1]
@@ -316,6 +324,12 @@ class SpoolVolume(Finalizing):
                 alloc.mark(slots)
             self._chains, self._slots = chains, alloc
         return self._slots
+
+    def _chain_map(self) -> dict[int, list[int]]:
+        """Header and data slots of every file (built with the allocator)."""
+        self._space()
+        assert self._chains is not None       # _space() builds both
+        return self._chains
 
     def free_slots(self, kind: str = "SPOL") -> int:
         """Free slots of an extent type (derived from the chains)."""
@@ -382,7 +396,7 @@ class SpoolVolume(Finalizing):
         out = {s: pages[i * PAGE_SIZE:(i + 1) * PAGE_SIZE] for i, s in enumerate(data)}
         out[hdr] = build_header_page(sf, addrs[0], addrs[-1], npages, crc)
         self.cp.write_slots(out)
-        self._chains[sid] = slots                             # type: ignore[index]
+        self._chain_map()[sid] = slots
         entries[sid] = IndexEntry(sid, sf.owner, hdr)
         return sid
 
@@ -414,9 +428,9 @@ class SpoolVolume(Finalizing):
             old = entries.pop(spoolid)
             self._commit(entries)
             self.cp.write_slots({old.header: _ZERO})
-            self._space().free(self._chains.pop(spoolid, [old.header]))  # type: ignore[union-attr]
+            self._space().free(self._chain_map().pop(spoolid, [old.header]))
 
-    def change(self, spoolid: int, **attrs: Any) -> SpoolFile:
+    def change(self, spoolid: int, /, **attrs: Unpack[SpoolFileFields]) -> SpoolFile:
         """Change attributes (CHANGE command): a new header page, copy-on-write."""
         self._writable()
         if "spoolid" in attrs or "records" in attrs or "loader" in attrs:
@@ -435,8 +449,8 @@ class SpoolVolume(Finalizing):
             self._commit(entries)
             self.cp.write_slots({old.header: _ZERO})
             self._space().free([old.header])
-            chain = self._chains.get(spoolid, [])                 # type: ignore[union-attr]
-            self._chains[spoolid] = [hdr] + chain[1:]             # type: ignore[index]
+            chains = self._chain_map()
+            chains[spoolid] = [hdr] + chains.get(spoolid, [])[1:]
         return self._with_loader(parse_header_page(self.cp.read_slot(hdr), address=hdr))
 
     # -- recovery ------------------------------------------------------------
@@ -464,7 +478,7 @@ class SpoolVolume(Finalizing):
             info = None
             try:
                 info = parse_header_page(page, path=self.path, address=slot)
-                sid = info.spoolfile.spoolid
+                sid = info.spoolid
                 nrec = sum(len(b) for b in iter_blocks(self.read_page, info.first, info.npages,
                                                        sid, path=self.path,
                                                        expect_crc=info.data_crc))
@@ -517,7 +531,7 @@ class SpoolVolume(Finalizing):
         return f"<SpoolVolume {self.path} {self.cp.volser} mode={self.mode}>"
 
 
-def open_volume(path: Union[str, os.PathLike], mode: str = "r") -> SpoolVolume:
+def open_volume(path: Union[str, os.PathLike[str]], mode: str = "r") -> SpoolVolume:
     """Open a spool volume (``"r"`` or ``"r+"``).  A file that is not one is
     refused saying what it is; ``"r+"`` takes the image's writer lock."""
     cp = open_cp_volume(path, mode)
@@ -528,8 +542,8 @@ def open_volume(path: Union[str, os.PathLike], mode: str = "r") -> SpoolVolume:
         raise
 
 
-def create_volume(path: Union[str, os.PathLike], model: str = "3390-3", *, volser: str,
-                  extents: Iterable, compress: Optional[str] = None,
+def create_volume(path: Union[str, os.PathLike[str]], model: str = "3390-3", *, volser: str,
+                  extents: Iterable[tuple[str, int, int]], compress: Optional[str] = None,
                   cylinders: Optional[int] = None, overwrite: bool = False) -> SpoolVolume:
     """Format a CP volume (see :func:`spoolkit.cp.format_volume`) and open it ``r+``;
     an existing file is refused unless ``overwrite``."""
