@@ -27,8 +27,9 @@ from spoolkit.errors import (
     SpoolkitError,
 )
 from spoolkit.spool import SpoolFile, create_volume, open_volume
+from spoolkit.spool.index import INDEX_CRC, INDEX_GEN
 from spoolkit.spool.pages import crc32c
-from spoolkit.spool.volume import INDEX_CRC, INDEX_GEN, DamagedError
+from spoolkit.spool.volume import DamagedError
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 FIX = FIXTURES
@@ -421,7 +422,7 @@ def test_r_plus_refuses_shared_slot(tmp_path):
         vol.add(_sf(2, 10))
         e1, e2 = vol.entries[1], vol.entries[2]
         # the index lists file 2 with file 1's header page: recover would drop it
-        from spoolkit.spool.volume import IndexEntry
+        from spoolkit.spool.index import IndexEntry
         vol._commit({1: e1, 2: IndexEntry(2, e2.owner, e1.header)})
     with open_volume(p, "r+") as vol, pytest.raises(DamagedError):
         vol.add(_sf(3))
