@@ -172,3 +172,35 @@ def test_spool_backup_to_dasd_then_ddr_to_tape(tmp_path, herc):
     target = ListVolume()
     B.load(f"{copy}@2-5", target)
     assert target.files() == fs
+
+
+@pytest.mark.parametrize("fmt, head", [("faketape", b"0000"), ("het", None)])
+def test_dump_format_option_picks_the_new_tape_format(tmp_path, fmt, head):
+    """``format=`` (``--format``) names the format of a new archive tape,
+    whatever the file is called; an append keeps the tape's own format."""
+    from spoolkit.tape import detect_format
+
+    fs = files(3, 4)
+    tape = tmp_path / "nightly.aws"
+    B.dump(ListVolume(fs), tape, format=fmt)
+    assert detect_format(tape) == ("fkt" if fmt == "faketape" else fmt)
+    if head is not None:
+        assert tape.read_bytes()[:4] == head
+    B.dump(ListVolume(files(2, 5)), tape, format="aws")        # an append
+    assert detect_format(tape) == ("fkt" if fmt == "faketape" else fmt)
+    assert len(B.scan(tape).runs) == 2 and not B.verify(tape).errors
+    target = ListVolume()
+    B.load(tape, target)
+    assert len(target.files()) == 2                      # the latest run's files
+
+
+def test_cli_dump_format_option(tmp_path, capsys):
+    vol = tmp_path / "v.3390"
+    from spoolkit.spool import create_volume
+    with create_volume(vol, "3390", volser="SPL001", extents=[("SPOL", 1, 4), ("DRCT", 5, 5)],
+                       cylinders=8) as v:
+        for sf in files(2, 6):
+            v.add(sf)
+    assert main(["spool", "dump", str(vol), "--to", str(tmp_path / "t.aws"),
+                 "--format", "faketape"]) == 0
+    assert (tmp_path / "t.aws").read_bytes()[:4] == b"0000"

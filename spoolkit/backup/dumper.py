@@ -3,6 +3,7 @@ tape image, a minidisk extent, or straight into another spool volume."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Sequence
@@ -52,6 +53,8 @@ def dump(source: Source, target: DumpTarget, *, select: SelectArg = None,
     are listed by reference only, so a chain of runs restores the latest
     state.  A failed or interrupted dump leaves the target as it was.
     ``append=False`` replaces an existing archive only with ``overwrite=True``.
+    ``format`` ("aws", "het", "faketape"): of a new tape image (default: by
+    its name); ``compress``/``level``: HET compression of its blocks.
     """
     predicate = as_selector(select)
     if isinstance(source, (str, os.PathLike, list)):
@@ -83,6 +86,8 @@ def dump(source: Source, target: DumpTarget, *, select: SelectArg = None,
                           hint="append to it, or replace it with overwrite=True",
                           cli_hint="append to it (no --new), or replace it with --force",
                           path=ref.name)
+    if mode == "w" and format is not None and ref.extent is None and ref.tape is None:
+        ref = dataclasses.replace(ref, format=format)   # an append keeps the tape's format
     runlog = RunLog("DUMP", src.name, ref.name)
     opened_archive = OpenedArchive(ref, mode) if ref.extent is not None else OpenedArchive(
         ref, mode, compress=compress, level=level, overwrite=overwrite)
