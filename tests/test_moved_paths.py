@@ -73,6 +73,15 @@ def test_old_module_warns_and_gives_the_new_objects(name):
         mod.no_such_name  # noqa: B018
 
 
+def test_a_renamed_function_keeps_its_old_name():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from spoolkit.spool import backup as old
+    from spoolkit.backup.target import open_target_volume
+
+    assert old._open_target_volume is open_target_volume
+
+
 def test_star_import_of_an_old_module():
     ns: dict[str, object] = {}
     with warnings.catch_warnings():

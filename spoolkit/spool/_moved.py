@@ -64,6 +64,13 @@ def _forward(name: str, targets: tuple[types.ModuleType, ...]) -> property:
     return property(get, put, drop)
 
 
+def _constant(obj: object) -> property:
+    def get(self: MovedModule) -> object:
+        return obj
+
+    return property(get)
+
+
 def alias(name: str, *targets: types.ModuleType,
           renamed: Optional[dict[str, object]] = None) -> None:
     """Make the module being imported as ``name`` a :class:`MovedModule` of
@@ -71,7 +78,7 @@ def alias(name: str, *targets: types.ModuleType,
     _warn(name, targets[0].__name__)
     names = {n for t in targets for n in vars(t) if not n.startswith("__")}
     ns: dict[str, object] = {n: _forward(n, targets) for n in names}
-    ns.update(renamed or {})
+    ns.update({old: _constant(obj) for old, obj in (renamed or {}).items()})
     ns["_spk_targets"] = targets
     cls = type("MovedModule", (MovedModule,), ns)
     mod = cls(name, f"Deprecated alias of {', '.join(t.__name__ for t in targets)} "
