@@ -86,10 +86,10 @@ def _dump_cylinders(tape: str) -> int:
     it does not read: the restore reports why)."""
     from ..dasd import ddr
     from ..errors import SpoolkitError
-    from ..spool.tapeio import open_archive_tape
+    from ..tape import open_tape
 
     try:
-        with open_archive_tape(tape, "r") as t:
+        with open_tape(tape) as t:
             hdr = ddr.read_header(t, tape)
     except (SpoolkitError, OSError):
         return 0
