@@ -4,6 +4,7 @@ are the same as a local run's."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,14 +14,18 @@ from .journal import Outcome
 from .scheduler import Task
 
 
+def _distributed() -> Any:
+    # imported by name: the extra is optional and ships no type information
+    try:
+        return importlib.import_module("distributed")
+    except ImportError:
+        raise InvalidArgumentError("--dask needs Dask: pip install 'spoolkit[dask]'") from None
+
+
 def connect(address: str) -> Any:
     """A ``dask.distributed.Client`` of the scheduler at ``address``
     (``tcp://HOST:PORT``)."""
-    try:
-        from distributed import Client
-    except ImportError:
-        raise InvalidArgumentError("--dask needs Dask: pip install 'spoolkit[dask]'") from None
-    return Client(address)
+    return _distributed().Client(address)
 
 
 class DaskRunner:
@@ -35,8 +40,7 @@ class DaskRunner:
 
     def run(self, job: str, tasks: list[Task], to: str,
             opts: JobOptions) -> Iterator[tuple[Task, Outcome]]:
-        from distributed import as_completed
-
+        as_completed = _distributed().as_completed
         futures = {}
         for t in tasks:
             fut = self.client.submit(run_one, job, t.source, to, opts, t.threads, t.overwrite,
