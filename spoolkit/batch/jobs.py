@@ -41,6 +41,14 @@ def _fail(kind: str, exc: BaseException, t0: float, size: int) -> Outcome:
                    error_type=type(exc).__name__, error=text or type(exc).__name__)
 
 
+TAPE_SUFFIXES = (".aws", ".het", ".fkt", ".tap", ".tape")
+
+
+def _tape_like(k: FileKind, path: str) -> bool:
+    """A tape, or unrecognised data named as one: the tape parser says what is wrong."""
+    return k.is_tape or (k.kind == "unknown" and path.lower().endswith(TAPE_SUFFIXES))
+
+
 def _not_an_image(k: FileKind, path: str) -> SpoolkitError:
     return InvalidArgumentError(f"not a disk or tape image ({k.text})", path=path)
 
@@ -57,9 +65,9 @@ def _convert(src: Source, to: str, opts: JobOptions, threads: Optional[int],
         files = [str(f) for f in r["files"]]
         bytes_out = int(r["bytes_out"])
         result: dict[str, JSONValue] = {"format": fmt, "files": files,
-                                        "flagged_tracks": int(r["flagged_tracks"])}
+                                        "flagged_tracks": int(r.get("flagged_tracks", 0))}
         return Outcome("ok", k.kind, dst, src.size, bytes_out, result=result)
-    if k.is_tape:
+    if _tape_like(k, src.path):
         from ..tape.copy import copy_tape
         blocks, marks = copy_tape(src.path, dst, format=opts.tape_format,
                                   compress=opts.tape_compress, level=opts.tape_level,
@@ -91,7 +99,7 @@ def _check(src: Source, to: str, opts: JobOptions, threads: Optional[int],
                            error=f"{len(errors)} error(s); first{where}: {first['message']}",
                            result=result)
         return Outcome("ok", k.kind, bytes_in=src.size, result=result)
-    if k.is_tape:
+    if _tape_like(k, src.path):
         fmt, files = _tape_map(src.path)
         return Outcome("ok", k.kind, bytes_in=src.size,
                        result={"format": fmt, "files": len(files),
@@ -107,7 +115,7 @@ def _disk_facts(path: str) -> dict[str, JSONValue]:
     keep = ("format", "devtype", "model", "cylinders", "heads", "tracks", "blocks",
             "volser", "compression", "nullfmt", "files")
     facts: dict[str, JSONValue] = {k: info[k] for k in keep if k in info}
-    facts["device_type"] = info.get("model") or info.get("devtype")
+    facts["device_type"] = info.get("model") or info.get("devtype") or info.get("format")
     facts.setdefault("compression", None)
     return facts
 

@@ -135,7 +135,7 @@ class BatchProgress(Progress):
 
 
 def _summary_text(s: Summary) -> str:
-    rows = [[src.name, out.kind, out.error_type, out.error] for src, out in s.failures]
+    rows = [[src.name, out.kind, out.error_type, out.error] for src, out in sorted(s.failures, key=lambda r: r[0].name)]
     before = f", {s.skipped_failed} of them failed" if s.skipped_failed else ""
     head = (f"{s.job}: {s.images} images, {s.ok} ok, {s.failed} failed, {s.skipped} "
             f"skipped (done before{before}); {s.bytes_in} bytes in, {s.bytes_out} bytes out, "
