@@ -238,3 +238,53 @@ def test_resume_after_sigkill_redoes_only_unfinished(images, tmp_path):
     for name in m["ckd"] + m["cckd"]:
         p = subprocess.run([cckdcdsk, "-3", str(to / name)], capture_output=True, text=True)
         assert p.returncode == 0, (name, p.stdout)
+
+
+def test_inventory_facts(images, tmp_path):
+    src, m = images
+    to = tmp_path / "out"
+    picks = [m["ckd"][2], m["cckd"][3], m["fba"][1], m["aws"][0], m["het"][1], m["aws"][1],
+             "bad/notes.txt"]
+    s = batch.run("inventory", [src / n for n in picks], to=to)
+    assert s.failed == 0 and s.ok == len(picks)
+    facts = {r["name"]: r["facts"] for r in batch.report(str(to))}
+    ckd = facts[Path(m["ckd"][2]).name]
+    assert ckd["kind"] == "ckd" and ckd["volser"] == "VOL002" and ckd["device_type"] == "3350-1"
+    assert ckd["compression"] is None and ckd["cylinders"] == 2
+    cckd = facts[Path(m["cckd"][3]).name]
+    assert cckd["kind"] == "cckd" and cckd["compression"] == "zlib" and cckd["volser"] == "VOL003"
+    fba = facts[Path(m["fba"][1]).name]     # the CFBA copy of f00
+    assert fba["kind"] == "cfba" and fba["volser"] == "FBA000" and fba["blocks"] == 600
+    sl = facts["t00.aws"]                  # labelled, uncompressed
+    assert sl["labels"] == "SL" and sl["volser"] == "T00000" and sl["compression"] is None
+    assert [d["dsn"] for d in sl["datasets"]] == ["BATCH.DS0", "BATCH.DS1"]
+    assert sl["datasets"][0]["recfm"] == "FB" and sl["datasets"][0]["lrecl"] == 80
+    assert sl["tape_files"] == 7            # VOL1 HDR TM data TM EOF TM x2 + end
+    het = facts["h01.het"]
+    assert het["labels"] == "SL" and het["compression"] == "compressed"
+    nl = facts["t01.aws"]
+    assert nl["labels"] == "NL" and nl["datasets"] == [] and nl["volser"] is None
+    assert nl["size"] == (src / m["aws"][1]).stat().st_size
+    assert facts["notes.txt"]["kind"] == "text"
+
+
+def test_verify_spool_archives(tmp_path):
+    from backup_fakes import FakeSource, make_file
+
+    from spoolkit.spool import backup as B
+
+    d = tmp_path / "arch"
+    d.mkdir()
+    for i in range(3):
+        B.dump(FakeSource([make_file(j + 1, 2, seed=i * 10 + j) for j in range(3)]),
+               str(d / f"a{i}.aws"))
+    raw = bytearray((d / "a1.aws").read_bytes())
+    raw[len(raw) // 2] ^= 0xFF              # a page's bytes: its CRC no longer matches
+    (d / "a1.aws").write_bytes(bytes(raw))
+    (d / "plain.txt").write_text("no archive\n")
+    r = _cli("verify", str(d), "--to", str(tmp_path / "out"), "--json")
+    assert r.returncode == 1, r.stderr
+    res = {x["name"]: x for x in json.loads(r.stdout)["results"]}
+    assert res["a0.aws"]["status"] == "ok" and res["a2.aws"]["status"] == "ok"
+    assert res["a1.aws"]["status"] == "failed" and "error" in res["a1.aws"]["error"]
+    assert res["plain.txt"]["status"] == "failed"

@@ -16,7 +16,7 @@ from ..errors import InvalidArgumentError, NotFoundError
 PathLike = Union[str, "os.PathLike[str]"]
 
 #: manifest files: a JSON list of paths (or ``{"sources": [...]}``), or one path a line
-MANIFEST_SUFFIXES = (".json", ".lst", ".list", ".manifest", ".txt")
+MANIFEST_SUFFIXES = (".json", ".lst", ".list", ".manifest")
 JOURNAL_NAME = "spoolkit-batch.sqlite"
 _HASH_CHUNK = 1 << 20
 

@@ -52,7 +52,7 @@ def register(sub: Any) -> None:
         q = s.add_parser(job, help=_HELP[job])
         q.add_argument("sources", nargs="+", metavar="SOURCE",
                        help="image files, directories (recursive) or manifests "
-                       "(.json, .lst, .list, .manifest, .txt: one path a line)")
+                       "(.json; .lst, .list, .manifest: one path a line)")
         q.add_argument("--to", required=True, metavar="DIR",
                        help="outputs and the journal (DIR/spoolkit-batch.sqlite)")
         if job == "convert":
