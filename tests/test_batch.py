@@ -288,3 +288,47 @@ def test_verify_spool_archives(tmp_path):
     assert res["a0.aws"]["status"] == "ok" and res["a2.aws"]["status"] == "ok"
     assert res["a1.aws"]["status"] == "failed" and "error" in res["a1.aws"]["error"]
     assert res["plain.txt"]["status"] == "failed"
+
+
+def _journal_view(to: Path) -> list[tuple[object, ...]]:
+    db = sqlite3.connect(to / JOURNAL)
+    try:
+        return db.execute("SELECT i.job, i.name, i.size, i.mtime_ns, i.status, i.kind,"
+                          " i.output, i.bytes_in, i.bytes_out,"
+                          " i.error_type, i.error, i.result,"
+                          " (SELECT group_concat(key || '=' || value, ';') FROM"
+                          "  (SELECT key, value FROM facts WHERE image_id = i.id ORDER BY key))"
+                          " FROM images i ORDER BY i.job, i.path").fetchall()
+    finally:
+        db.close()
+
+
+def test_dask_local_cluster_gives_the_same_journal(images, tmp_path):
+    distributed = pytest.importorskip(
+        "distributed", reason="Dask is not installed (pip install 'spoolkit[dask]')")
+    src, m = images
+    opts = JobOptions(compress="zlib", tape_compress="zlib")
+    local, remote = tmp_path / "local", tmp_path / "dask"
+    for job in ("convert", "inventory"):
+        batch.run(job, [src], to=local, workers=2, options=opts)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        for job in ("convert", "inventory"):
+            s = batch.run(job, [src], to=remote, client=client, options=opts)
+            assert s.images == len(_good(m)) + len(CORRUPT)
+    a, b = _journal_view(local), _journal_view(remote)
+    assert len(a) == 2 * (len(_good(m)) + len(CORRUPT))
+    assert a == b
+    for name in m["cckd"]:
+        assert (local / name).read_bytes() == (remote / name).read_bytes()
+    db = sqlite3.connect(remote / JOURNAL)
+    assert {r[0] for r in db.execute("SELECT runner FROM runs")} == {"dask"}
+    db.close()
+
+
+def test_dask_option_needs_a_scheduler(tmp_path):
+    pytest.importorskip("distributed", reason="Dask is not installed")
+    r = _cli("check", str(tmp_path), "--to", str(tmp_path / "o"), "--dask", "tcp://127.0.0.1:1",
+             "--json")
+    assert r.returncode == 2 and json.loads(r.stdout)["message"], r.stdout + r.stderr

@@ -62,17 +62,17 @@ def _convert(src: Source, to: str, opts: JobOptions, threads: Optional[int],
         r = convert(src.path, dst, compress=opts.compress, level=opts.level,
                     cckd64=opts.cckd64, workers=threads, overwrite=overwrite)
         fmt = str(r["format"])
-        files = [str(f) for f in r["files"]]
+        files = [os.path.relpath(str(f), to) for f in r["files"]]
         bytes_out = int(r["bytes_out"])
         result: dict[str, JSONValue] = {"format": fmt, "files": files,
                                         "flagged_tracks": int(r.get("flagged_tracks", 0))}
-        return Outcome("ok", k.kind, dst, src.size, bytes_out, result=result)
+        return Outcome("ok", k.kind, src.name, src.size, bytes_out, result=result)
     if _tape_like(k, src.path):
         from ..tape.copy import copy_tape
         blocks, marks = copy_tape(src.path, dst, format=opts.tape_format,
                                   compress=opts.tape_compress, level=opts.tape_level,
                                   workers=threads, overwrite=overwrite)
-        return Outcome("ok", k.kind, dst, src.size, os.path.getsize(dst),
+        return Outcome("ok", k.kind, src.name, src.size, os.path.getsize(dst),
                        result={"blocks": blocks, "tapemarks": marks})
     raise _not_an_image(k, src.path)
 

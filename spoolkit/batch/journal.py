@@ -60,7 +60,7 @@ class Outcome:
 
     status: str                       # "ok" or "failed"
     kind: str = ""
-    output: Optional[str] = None
+    output: Optional[str] = None      # relative to the batch's directory
     bytes_in: int = 0
     bytes_out: int = 0
     seconds: float = 0.0
