@@ -150,6 +150,10 @@ def test_existing_output_refused_without_force(images, tmp_path):
     s = batch.run("convert", [src / m["aws"][0]], to=to)
     assert s.failed == 1 and s.results[0][1].error_type == "ExistsError"
     assert (to / "t00.aws").read_bytes() == b"mine"
+    assert "exists" in s.results[0][1].error
+    # retrying the failure does not make the file the batch's own
+    s = batch.run("convert", [src / m["aws"][0]], to=to, retry_failed=True)
+    assert s.failed == 1 and (to / "t00.aws").read_bytes() == b"mine"
     s = batch.run("convert", [src / m["aws"][0]], to=to, overwrite=True, retry_failed=True)
     assert s.ok == 1 and (to / "t00.aws").read_bytes() == (src / m["aws"][0]).read_bytes()
 
@@ -218,7 +222,10 @@ def test_resume_after_sigkill_redoes_only_unfinished(images, tmp_path):
         _, _, rc, err = run_killed(argv, delay, ENV)
         if rc != -9 or not (to / JOURNAL).exists():
             continue
-        before = {r[0]: r[1] for r in _rows(to)}
+        try:
+            before = {r[0]: r[1] for r in _rows(to)}
+        except sqlite3.OperationalError:     # killed before the schema was made
+            continue
         done = {n for n, st in before.items() if st != "running"}
         if 0 < len(done) < len(_good(m)):
             break

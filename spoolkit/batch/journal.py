@@ -143,20 +143,18 @@ class Journal:
                               (job, src.path)).fetchone()
         return None if row is None else str(row[0])
 
-    def was_started(self, job: str, src: Source) -> bool:
-        """True when an entry exists (an earlier run may have written the output)."""
-        return self.db.execute("SELECT 1 FROM images WHERE job=? AND path=?",
-                               (job, src.path)).fetchone() is not None
-
-    def start(self, job: str, src: Source, run_id: int) -> None:
-        """Record that ``src`` is being worked on (before its output is written)."""
+    def start_many(self, job: str, sources: list[Source], run_id: int) -> None:
+        """Record that ``sources`` are being worked on (before any output is
+        written), in one transaction."""
+        now = time.time()
         with self.db:
-            self.db.execute("DELETE FROM images WHERE job=? AND path=?", (job, src.path))
-            self.db.execute(
+            self.db.executemany("DELETE FROM images WHERE job=? AND path=?",
+                                [(job, s.path) for s in sources])
+            self.db.executemany(
                 "INSERT INTO images (job, path, name, size, mtime_ns, sha256, status, started,"
                 " run_id) VALUES (?,?,?,?,?,?,'running',?,?)",
-                (job, src.path, src.name, src.size, src.mtime_ns, src.sha256, time.time(),
-                 run_id))
+                [(job, s.path, s.name, s.size, s.mtime_ns, s.sha256, now, run_id)
+                 for s in sources])
 
     def finish(self, job: str, src: Source, out: Outcome) -> None:
         """Record the outcome of ``src``: one transaction, facts included."""

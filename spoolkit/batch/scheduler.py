@@ -11,7 +11,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Protocol
 
-from ..errors import InvalidArgumentError
+from ..errors import ExistsError, InvalidArgumentError, SpoolkitError
 from ..jsonvalue import JSONValue
 from ..util import default_workers
 from .jobs import JOBS, WRITES, JobOptions, run_one
@@ -41,6 +41,8 @@ class Plan:
     tasks: list[Task]
     skipped: list[Source]
     skipped_failed: int = 0
+    #: sources whose output name in DIR is taken by a file this batch did not write
+    blocked: list[Source] = field(default_factory=list)
 
     @property
     def total_bytes(self) -> int:
@@ -150,7 +152,7 @@ def plan(job: str, sources: Iterable[PathLike], to: str, journal: Journal, *,
     written already (killed before journaling it): that output is replaced."""
     if job not in JOBS:
         raise InvalidArgumentError(f"unknown job {job!r}: one of {', '.join(JOBS)}")
-    tasks, skipped, failed = [], [], 0
+    tasks, skipped, blocked, failed = [], [], [], 0
     for src in discover(sources, exclude=to):
         if hash_sources:
             src = src.with_hash()
@@ -158,9 +160,27 @@ def plan(job: str, sources: Iterable[PathLike], to: str, journal: Journal, *,
             skipped.append(src)
             failed += journal.status(job, src) == "failed"
             continue
-        ours = job in WRITES and journal.was_started(job, src)
+        # an output is the batch's own when an entry says it was started (and the
+        # destination was free then) or finished; a failed entry wrote nothing
+        ours = job in WRITES and journal.status(job, src) in ("running", "ok")
+        if (job in WRITES and not overwrite and not ours
+                and os.path.lexists(os.path.join(to, src.name))):
+            blocked.append(src)
+            continue
         tasks.append(Task(src, overwrite or ours, None if src.size >= large else 1))
-    return Plan(job, to, tasks, skipped, failed)
+    return Plan(job, to, tasks, skipped, failed, blocked)
+
+
+def _refused(src: Source, to: str) -> Outcome:
+    from ..output import check_destination
+    from ..tape.detect import file_kind
+
+    try:
+        check_destination(os.path.join(to, src.name))
+        raise ExistsError("exists (use -f to replace it)", path=os.path.join(to, src.name))
+    except SpoolkitError as exc:
+        return Outcome("failed", kind=file_kind(src.path).kind, bytes_in=src.size,
+                       error_type=type(exc).__name__, error=exc.cli_str())
 
 
 def execute(p: Plan, journal: Journal, runner: Runner, opts: JobOptions,
@@ -170,8 +190,11 @@ def execute(p: Plan, journal: Journal, runner: Runner, opts: JobOptions,
     summary = Summary(p.job, p.to, skipped=len(p.skipped), skipped_failed=p.skipped_failed)
     run_id = journal.begin_run(p.job, opts.to_dict(), runner.name,
                                int(getattr(runner, "workers", 0) or 0))
-    for t in p.tasks:
-        journal.start(p.job, t.source, run_id)
+    journal.start_many(p.job, [t.source for t in p.tasks] + p.blocked, run_id)
+    for src in p.blocked:
+        out = _refused(src, p.to)
+        journal.finish(p.job, src, out)
+        summary.add(src, out)
     for task, out in runner.run(p.job, p.tasks, p.to, opts):
         journal.finish(p.job, task.source, out)
         summary.add(task.source, out)
