@@ -337,5 +337,18 @@ def test_dask_local_cluster_gives_the_same_journal(images, tmp_path):
 def test_dask_option_needs_a_scheduler(tmp_path):
     pytest.importorskip("distributed", reason="Dask is not installed")
     r = _cli("check", str(tmp_path), "--to", str(tmp_path / "o"), "--dask", "tcp://127.0.0.1:1",
-             "--json")
-    assert r.returncode == 2 and json.loads(r.stdout)["message"], r.stdout + r.stderr
+             "--dask-timeout", "1", "--json")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "cannot reach the Dask scheduler" in json.loads(r.stdout)["message"]
+
+
+def test_progress_bar_follows_the_cli_conventions(images, tmp_path):
+    src, m = images
+    r = _cli("check", str(src / "tapes"), "--to", str(tmp_path / "a"), "--progress", "always")
+    assert r.returncode == 0, r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    n = len(m["aws"] + m["het"])
+    assert last.startswith("batch check: ") and f"{n}/{n} images" in last and "ETA" in last
+    assert "MB/s" in last
+    r = _cli("check", str(src / "tapes"), "--to", str(tmp_path / "b"), "-q")
+    assert r.returncode == 0 and r.stderr == "" and r.stdout.startswith("check: ")

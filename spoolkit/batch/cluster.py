@@ -22,10 +22,15 @@ def _distributed() -> Any:
         raise InvalidArgumentError("--dask needs Dask: pip install 'spoolkit[dask]'") from None
 
 
-def connect(address: str) -> Any:
+def connect(address: str, timeout: float = 30.0) -> Any:
     """A ``dask.distributed.Client`` of the scheduler at ``address``
-    (``tcp://HOST:PORT``)."""
-    return _distributed().Client(address)
+    (``tcp://HOST:PORT``), waiting at most ``timeout`` seconds for it."""
+    distributed = _distributed()
+    try:
+        return distributed.Client(address, timeout=timeout)
+    except OSError as exc:
+        raise InvalidArgumentError(f"cannot reach the Dask scheduler at {address}: "
+                                   f"{exc}") from None
 
 
 class DaskRunner:

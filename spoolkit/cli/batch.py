@@ -90,6 +90,8 @@ def register(sub: Any) -> None:
                        help="redo the images that failed before (default: skip them)")
         q.add_argument("--dask", metavar="ADDRESS",
                        help="run on the Dask scheduler at ADDRESS (tcp://HOST:8786)")
+        q.add_argument("--dask-timeout", type=float, default=30.0, metavar="SECONDS",
+                       help="how long to wait for the Dask scheduler (default 30)")
         add_progress(q)
         add_json(q)
         q.set_defaults(func=cmd_run, job=job)
@@ -135,7 +137,8 @@ class BatchProgress(Progress):
 
 
 def _summary_text(s: Summary) -> str:
-    rows = [[src.name, out.kind, out.error_type, out.error] for src, out in sorted(s.failures, key=lambda r: r[0].name)]
+    failures = sorted(s.failures, key=lambda r: r[0].name)
+    rows = [[src.name, out.kind, out.error_type, out.error] for src, out in failures]
     before = f", {s.skipped_failed} of them failed" if s.skipped_failed else ""
     head = (f"{s.job}: {s.images} images, {s.ok} ok, {s.failed} failed, {s.skipped} "
             f"skipped (done before{before}); {s.bytes_in} bytes in, {s.bytes_out} bytes out, "
@@ -149,7 +152,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     client: Optional[object] = None
     if args.dask:
         from ..batch.cluster import connect
-        client = connect(args.dask)
+        client = connect(args.dask, args.dask_timeout)
     bar: Optional[BatchProgress] = None
 
     def on_plan(p: Plan) -> None:
