@@ -25,8 +25,10 @@ GATED = [
     "spoolkit/geometry.py", "spoolkit/ebcdic.py", "spoolkit/compress.py",
     "spoolkit/errors.py", "spoolkit/output.py", "spoolkit/lock.py", "spoolkit/lifetime.py",
     "spoolkit/util.py", "spoolkit/pipes.py", "spoolkit/demo.py", "spoolkit/jsonvalue.py",
-    "spoolkit/overlay", "spoolkit/cli/common.py", "spoolkit/cli/stdio.py", "tools/gen_stub.py",
-    "spoolkit/batch", "spoolkit/cli/batch.py",
+    "spoolkit/overlay", "spoolkit/cli/common.py", "spoolkit/cli/stdio.py",
+    "spoolkit/spool/vmur.py", "tools/gen_stub.py",
+    "spoolkit/cp/info.py", "spoolkit/cp/vm370.py", "spoolkit/cp/vm370fmt.py",
+    "spoolkit/cp/pagelayout.py", "spoolkit/cp/identify.py", "spoolkit/cli/cp.py",
     "spoolkit/batch", "spoolkit/cli/batch.py",
 ]
 
