@@ -482,7 +482,8 @@ def _leaves() -> list[tuple[list[str], object]]:
 
 
 LONG = {("dasd", "copy"), ("dasd", "check"), ("dasd", "dump"), ("dasd", "restore"),
-        ("tape", "copy"), ("spool", "dump"), ("spool", "load")}
+        ("tape", "copy"), ("spool", "dump"), ("spool", "load"),
+        *(("batch", job) for job in ("convert", "check", "inventory", "verify"))}
 
 
 def test_every_verb_has_the_common_options():
