@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
 from .._native import check, ffi, lib, new_err
 from ..errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from .._spoolkit import spk_ddr_track
 
 Buffer = Union[bytes, bytearray, memoryview]
 
@@ -57,12 +60,10 @@ class TrackHeader:
         return self.nblocks + (1 if self.shortlen else 0)
 
     @classmethod
-    def from_c(cls, t: object) -> TrackHeader:
-        c = t  # an spk_ddr_track
-        return cls(int(c.cyl), int(c.head), int(c.nrecs), int(c.nblocks),  # type: ignore
-                   int(c.shortlen), int(c.thrflag), int(c.haflag), int(c.length),  # type: ignore
-                   int(c.tape_bytes), int(c.key_bytes), int(c.data_bytes),  # type: ignore
-                   int(c.block), int(c.offset))  # type: ignore
+    def from_c(cls, c: spk_ddr_track) -> TrackHeader:
+        return cls(int(c.cyl), int(c.head), int(c.nrecs), int(c.nblocks), int(c.shortlen),
+                   int(c.thrflag), int(c.haflag), int(c.length), int(c.tape_bytes),
+                   int(c.key_bytes), int(c.data_bytes), int(c.block), int(c.offset))
 
 
 def encode_track(image: Buffer, cyl: int, head: int, *, overflow: bool = True,

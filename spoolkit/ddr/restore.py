@@ -29,6 +29,7 @@ from ..output import atomic_output, check_destination
 from .blocks import OVERFLOW, R0_RELOCATE
 from .devices import WRITES_HA, identify, mismatch
 from .reader import Dump, Summary
+from .records import VolumeHeader
 
 PathLike = Union[str, "os.PathLike[str]"]
 ProgressFn = Optional[Callable[[int], None]]
@@ -73,14 +74,13 @@ def _tracks(dump: Dump, plan: _Plan, summary: Summary, target: str,
         if image is None:
             continue
         cyl = t.cyl + plan.delta
-        where = {"path": reel, "block": t.block, "track": (t.cyl, t.head)}
         if not 0 <= cyl < plan.cylinders:
             raise InvalidArgumentError(
                 f"track {t.cyl}/{t.head} goes to cylinder {cyl}; the volume {target} has "
                 f"{plan.cylinders} cylinders", path=reel, block=t.block, track=(t.cyl, t.head))
         if write is None:
-            validate_image(dev, plan.cylinders, write_size(dev), cyl, t.head, image,
-                           **where)  # type: ignore[arg-type]
+            validate_image(dev, plan.cylinders, dev.track_size, cyl, t.head, image,
+                           path=reel, block=t.block, track=(t.cyl, t.head))
         else:
             write.write_track(cyl, t.head, image)
             if progress and t.head == plan.hdr.last_head:
@@ -90,10 +90,6 @@ def _tracks(dump: Dump, plan: _Plan, summary: Summary, target: str,
         raise InvalidArgumentError(f"the dump holds no track of cylinders {plan.first}-"
                                    f"{plan.last}", path=dump.paths[0])
     return n
-
-
-def write_size(dev: CKDDevice) -> int:
-    return dev.track_size
 
 
 def _result(dump: Dump, s: Summary, plan: _Plan, target: str, n: int,
@@ -151,10 +147,7 @@ def restore(tapes: Union[PathLike, Sequence[PathLike]], volume: PathLike, *,
     return {**_result(dump, s, plan, target, n, model), "tape": paths[0]}
 
 
-def _new_model(hdr: object, device: Optional[str], target: str) -> CKDDevice:
-    from .records import VolumeHeader
-
-    assert isinstance(hdr, VolumeHeader)
+def _new_model(hdr: VolumeHeader, device: Optional[str], target: str) -> CKDDevice:
     if device:
         dev, _ = parse_device(device)
         why = mismatch(hdr, dev)
