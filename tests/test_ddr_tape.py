@@ -200,6 +200,7 @@ def test_reels_eov_and_next_reel(fixtures, tmp_path):
     reels = info["reels"]
     assert len(reels) >= 4 and reels[1] == str(tmp_path / "reel.2.aws")
     hdrs = []
+    prev_end = None
     for i, path in enumerate(reels):
         assert os.path.getsize(path) <= 12 << 20
         hdr, tracks, end = decode_dump(blocks_of(path))
