@@ -97,7 +97,21 @@ def map_files(t: TapeImage) -> Iterator[dict[str, Any]]:
                 if not sl.is_label(blk.data):
                     break
                 labels.append(sl.parse(blk.data).to_dict())
-        yield {**st.to_dict(), "labels": labels}
+        entry: dict[str, Any] = {**st.to_dict(), "labels": labels}
+        ddr = _ddr_file(t, st.offset) if st.blocks and st.min_block <= 80 else None
+        if ddr is not None:
+            entry["ddr"] = ddr
+        yield entry
+
+
+def _ddr_file(t: TapeImage, offset: int) -> Any:
+    """What a tape file holds when it is a VM DDR dump (its first block a VHR)."""
+    from ..ddr import describe_file
+    from ..ddr.records import is_header
+
+    if not is_header(t.block_at(offset)[0].data):
+        return None
+    return describe_file(t.path, offset)
 
 
 def _new_total() -> dict[str, int]:
@@ -137,6 +151,9 @@ def _file_lines(f: dict[str, Any]) -> list[str]:
             f"{'Min Blocksize-Comp':<20}: {f['min_stored']}",
             f"{'Max Blocksize-Comp':<20}: {f['max_stored']}",
             f"{'Compressed bytes':<20}: {f['stored']}"]
+    if f.get("ddr"):
+        from ..ddr.detect import describe_lines
+        out += describe_lines(f["ddr"])
     return out
 
 
