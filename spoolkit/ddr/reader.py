@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional, TypeVar
 
 from .._native import ffi, lib, new_err, raise_error
 from ..errors import FormatError, SpoolkitError, TruncatedError, UnsupportedError, Where
@@ -216,25 +216,26 @@ class Dump:
         reel's VHR against the first, and that the dump ends with EOJ."""
         hdr = self.header
         s = summary if summary is not None else Summary(hdr)
-        prev: Optional[tuple[int, int]] = None
+        cur = _Cursor(hdr)
         n = 1
         reel = Reel(self.paths[0], wait=self.wait)
         try:
             reel.seek(*self._start)
-            expect: Optional[tuple[int, int]] = None   # first track of a continuation reel
             while True:
                 s.reels.append(reel.path)
-                for t, img in reel.tracks(images=images, flags=flags, delta=delta, first=first,
-                                          last=last, first_of_dump=prev is None):
+                for t, img in _naming(reel.tracks(images=images, flags=flags, delta=delta,
+                                                  first=first, last=last,
+                                                  first_of_dump=cur.prev is None),
+                                      cur.next_track):
                     where: Where = {"path": reel.path, "block": t.block,
                                     "offset": t.offset, "track": (t.cyl, t.head)}
-                    if expect is not None and (t.cyl, t.head) != expect:
+                    if cur.expect is not None and (t.cyl, t.head) != cur.expect:
+                        ec, eh = cur.expect
                         raise FormatError(f"the reel starts at track {t.cyl}/{t.head}, the EOV "
-                                          f"of the reel before names {expect[0]}/{expect[1]}",
-                                          **where)
-                    expect = None
-                    _check_order(hdr, prev, t, where)
-                    if prev is None or t.cyl > prev[0] + 1:
+                                          f"of the reel before names {ec}/{eh}", **where)
+                    cur.expect = None
+                    _check_order(hdr, cur.prev, t, where)
+                    if cur.prev is None or t.cyl > cur.prev[0] + 1:
                         s.extents.append(Extent(t.cyl, t.cyl))
                     ext = s.extents[-1]
                     ext.last_cyl = t.cyl
@@ -242,16 +243,17 @@ class Dump:
                     s.tracks += 1
                     s.special += t.special
                     s.blocks += t.blocks
-                    prev = (t.cyl, t.head)
+                    cur.prev = (t.cyl, t.head)
                     yield t, img, reel.path
                 end = _trailer(reel, hdr)
                 if end.kind == "EOJ":
-                    if prev is None:
+                    if cur.prev is None:
                         raise FormatError("the dump holds no track", path=reel.path,
                                           block=reel.block - 1)
-                    if prev[1] != hdr.last_head:
-                        raise FormatError(f"the dump ends at track {prev[0]}/{prev[1]}, inside "
-                                          f"its cylinder (DDR dumps whole cylinders)",
+                    pc, ph = cur.prev
+                    if ph != hdr.last_head:
+                        raise FormatError(f"the dump ends at track {pc}/{ph}, inside its "
+                                          "cylinder (DDR dumps whole cylinders)",
                                           path=reel.path, block=reel.block - 1)
                     s.trailer = end
                     return
@@ -273,7 +275,7 @@ class Dump:
                         (hdr.last_cyl, hdr.last_head, hdr.max_records, hdr.volser):
                     raise FormatError("the reel's VHR describes another volume than the first "
                                       "reel's", path=path, block=1)
-                expect = (end.cyl, end.head)
+                cur.expect = (end.cyl, end.head)
         finally:
             reel.close()
 
@@ -283,6 +285,43 @@ class Dump:
         for _ in self.tracks(images=False, summary=s):
             pass
         return s
+
+
+@dataclass
+class _Cursor:
+    """Where a read of a dump is: the last track read, the first track a
+    continuation reel must start with."""
+
+    hdr: VolumeHeader
+    prev: Optional[tuple[int, int]] = None
+    expect: Optional[tuple[int, int]] = None
+
+    def next_track(self) -> tuple[int, int]:
+        """The track the dump's next blocks belong to (for errors in them)."""
+        if self.expect is not None:
+            return self.expect
+        if self.prev is None:
+            return (self.hdr.cyl, self.hdr.head)
+        c, h = self.prev
+        return (c, h + 1) if h < self.hdr.last_head else (c + 1, 0)
+
+
+_T = TypeVar("_T")
+
+
+def _naming(items: Iterator[_T], track: Callable[[], tuple[int, int]]) -> Iterator[_T]:
+    """``items``, with an error that names no track given the track it is in."""
+    it = iter(items)
+    while True:
+        try:
+            item = next(it)
+        except StopIteration:
+            return
+        except SpoolkitError as exc:
+            if exc.track is None:
+                exc.track = track()
+            raise
+        yield item
 
 
 def _check_order(hdr: VolumeHeader, prev: Optional[tuple[int, int]], t: TrackHeader,
