@@ -26,6 +26,7 @@ GATED = [
     "spoolkit/errors.py", "spoolkit/output.py", "spoolkit/lock.py", "spoolkit/lifetime.py",
     "spoolkit/util.py", "spoolkit/pipes.py", "spoolkit/demo.py", "spoolkit/jsonvalue.py",
     "spoolkit/overlay", "spoolkit/cli/common.py", "spoolkit/cli/stdio.py", "tools/gen_stub.py",
+    "spoolkit/ddr",
 ]
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
