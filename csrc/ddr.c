@@ -114,44 +114,11 @@ int spk_ddr_track_encode(const uint8_t *img, size_t len, uint32_t cyl, uint32_t 
     return (int)total;
 }
 
-static int check_frame(const spk_archive_frame *fr, spk_errinfo *err)
-{
-    if (!fr)
-        return spk_fail(err, SPK_EARG, -1, -1, "missing framing");
-    if (fr->format == SPK_TAPE_AWS) {
-        if (fr->chunksize < 1 || fr->chunksize > SPK_TAPE_MAXCHUNK)
-            return spk_fail(err, SPK_EARG, -1, -1, "chunk size %u outside 1..65535",
-                            fr->chunksize);
-        if (fr->method != SPK_COMP_NONE && fr->method != SPK_COMP_ZLIB &&
-            fr->method != SPK_COMP_BZIP2)
-            return spk_fail(err, SPK_EARG, -1, -1, "unknown compression method %d",
-                            fr->method);
-    } else if (fr->format == SPK_TAPE_FAKETAPE) {
-        if (fr->method != SPK_COMP_NONE)
-            return spk_fail(err, SPK_EARG, -1, -1, "FakeTape has no compression");
-    } else {
-        return spk_fail(err, SPK_EARG, -1, -1, "unknown tape format %d", fr->format);
-    }
-    if (fr->prev > 0xFFFF)
-        return spk_fail(err, SPK_EARG, -1, -1, "previous chunk length %u out of range",
-                        fr->prev);
-    return 0;
-}
-
-/* Framed size of one block of n bytes, plain (a compressed block is kept
- * only when smaller, so this bounds it too). */
-static uint64_t framed(const spk_archive_frame *fr, uint64_t n)
-{
-    if (fr->format == SPK_TAPE_FAKETAPE)
-        return n + SPK_TAPE_FKT_HDR;
-    return n + (n + fr->chunksize - 1) / fr->chunksize * SPK_TAPE_AWS_HDR;
-}
-
 int64_t spk_ddr_bound(const uint32_t *ends, size_t n, const spk_archive_frame *fr)
 {
     uint64_t total = 0, start = 0;
 
-    if (check_frame(fr, NULL) < 0 || (!ends && n))
+    if (spk_frame_check(fr, 0, NULL) < 0 || (!ends && n))
         return SPK_EARG;
     for (size_t i = 0; i < n; i++) {
         uint64_t len, l, full;
@@ -162,7 +129,7 @@ int64_t spk_ddr_bound(const uint32_t *ends, size_t n, const spk_archive_frame *f
         /* l = 32 + 8 n + keys + data = image length + 3 */
         l = len + 3;
         full = l / BLK;
-        total += full * framed(fr, BLK) + framed(fr, MINBLK + BLK);
+        total += full * spk_frame_len(fr, BLK) + spk_frame_len(fr, MINBLK + BLK);
     }
     return total > INT64_MAX ? SPK_EARG : (int64_t)total;
 }
@@ -179,7 +146,7 @@ int64_t spk_ddr_encode(const uint8_t *imgs, size_t len, const uint32_t *ends,
 
     if ((!imgs && len) || (!ends && n) || (!addrs && n) || !out)
         return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
-    if ((rc = check_frame(fr, err)) < 0)
+    if ((rc = spk_frame_check(fr, 0, err)) < 0)
         return rc;
     buf = malloc(SPK_DDR_MAXTRACK);
     if (!buf)

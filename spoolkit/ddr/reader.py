@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Callable, Optional, TypeVar
 
 from .._native import ffi, lib, new_err, raise_error
 from ..errors import FormatError, SpoolkitError, TruncatedError, UnsupportedError, Where
-from ..tape import open_tape
+from ..tape import TapeImage, open_tape
 from ..tape.image import FORMATS
 from ..tape.window import Window
 from .blocks import MAXTRACK, TrackHeader
@@ -195,14 +195,36 @@ class Dump:
     they run out at an EOV, the next reel is looked for under the name
     :func:`reel_name` gives it."""
 
-    def __init__(self, paths: Sequence[str], *, wait: Optional[float] = -1.0) -> None:
+    def __init__(self, paths: Sequence[str], *, wait: Optional[float] = -1.0,
+                 hold: bool = False) -> None:
         if not paths:
             raise FormatError("no tape image given")
         self.paths = [os.fspath(p) for p in paths]
         self.wait = wait
+        #: with ``hold``, each reel read stays open (its shared lock held: no
+        #: writer changes it) until :meth:`close`, for reads in several passes
+        self.hold = hold
+        self._held: dict[str, TapeImage] = {}
         with Reel(self.paths[0], wait=wait) as reel:
             self.header = reel.read_header()
             self._start = (reel.offset, reel.block)
+
+    def _open(self, path: str) -> Reel:
+        if self.hold and path not in self._held:
+            self._held[path] = open_tape(path, "r", wait=self.wait)
+        return Reel(path, wait=self.wait)
+
+    def close(self) -> None:
+        """Release the reels held (see ``hold``)."""
+        held, self._held = self._held, {}
+        for tape in held.values():
+            tape.close()
+
+    def __enter__(self) -> Dump:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _reel_path(self, n: int) -> str:
         return self.paths[n - 1] if n <= len(self.paths) else reel_name(self.paths[0], n)
@@ -218,7 +240,7 @@ class Dump:
         s = summary if summary is not None else Summary(hdr)
         cur = _Cursor(hdr)
         n = 1
-        reel = Reel(self.paths[0], wait=self.wait)
+        reel = self._open(self.paths[0])
         try:
             reel.seek(*self._start)
             while True:
@@ -265,7 +287,7 @@ class Dump:
                                          "was looked for)", path=reel.path,
                                          block=reel.block - 1)
                 reel.close()
-                reel = Reel(path, wait=self.wait)
+                reel = self._open(path)
                 nxt = reel.read_header()
                 if nxt.clock != hdr.clock:
                     raise FormatError("wrong reel: its VHR is of another dump (TOD clock "

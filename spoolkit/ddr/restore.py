@@ -115,7 +115,14 @@ def restore(tapes: Union[PathLike, Sequence[PathLike]], volume: PathLike, *,
     paths = [os.fspath(tapes)] if isinstance(tapes, (str, os.PathLike)) else \
         [os.fspath(p) for p in tapes]
     target = os.fspath(volume)
-    dump = Dump(paths, wait=wait)
+    with Dump(paths, wait=wait, hold=True) as dump:
+        return _restore(dump, paths, target, cyl=cyl, reorder=reorder, device=device,
+                        cylinders=cylinders, progress=progress)
+
+
+def _restore(dump: Dump, paths: list[str], target: str, *, cyl: Optional[tuple[int, int]],
+             reorder: Optional[int], device: Optional[str], cylinders: Optional[int],
+             progress: ProgressFn) -> dict[str, JSONValue]:
     hdr = dump.header
     if os.path.exists(target):
         with open_dasd(target, "r+") as dev:
@@ -125,7 +132,7 @@ def restore(tapes: Union[PathLike, Sequence[PathLike]], volume: PathLike, *,
                                            path=target)
             plan = _Plan(dump, dev.device, dev.cylinders, cyl, reorder)
             if plan.reorder_from_first:
-                plan.fit(Dump(paths, wait=wait).summary().extents[0].first_cyl)
+                plan.fit(dump.summary().extents[0].first_cyl)
             s = Summary(hdr)
             _tracks(dump, plan, s, target, None, None)
             s2 = Summary(hdr)
@@ -137,7 +144,7 @@ def restore(tapes: Union[PathLike, Sequence[PathLike]], volume: PathLike, *,
     check_destination(target)
     plan = _Plan(dump, model, ncyl, cyl, reorder)
     if plan.reorder_from_first:
-        plan.fit(Dump(paths, wait=wait).summary().extents[0].first_cyl)
+        plan.fit(dump.summary().extents[0].first_cyl)
     s = Summary(hdr)
     with atomic_output(target) as tmp:
         dev = create_dasd(tmp, model.name, None, cylinders=ncyl, lfs=True, raw=True,
