@@ -18,9 +18,7 @@
 static const uint8_t MAGIC_FILE[4] = {0xE2, 0xD7, 0xD2, 0xC6};   /* EBCDIC "SPKF" */
 static const uint8_t MAGIC_PAGES[4] = {0xE2, 0xD7, 0xD2, 0xD7};  /* EBCDIC "SPKP" */
 
-/* Bytes a block of blen bytes takes once framed (plain; a compressed block
- * is kept only when smaller, so this bounds it too). */
-static uint64_t framed_len(const spk_archive_frame *fr, uint64_t blen)
+uint64_t spk_frame_len(const spk_archive_frame *fr, uint64_t blen)
 {
     switch (fr->format) {
     case SPK_TAPE_FAKETAPE: return blen + SPK_TAPE_FKT_HDR;
@@ -29,7 +27,7 @@ static uint64_t framed_len(const spk_archive_frame *fr, uint64_t blen)
     }
 }
 
-static int check_frame(const spk_archive_frame *fr, spk_errinfo *err)
+int spk_frame_check(const spk_archive_frame *fr, int stream_ok, spk_errinfo *err)
 {
     if (!fr)
         return spk_fail(err, SPK_EARG, -1, -1, "missing framing");
@@ -41,7 +39,7 @@ static int check_frame(const spk_archive_frame *fr, spk_errinfo *err)
             fr->method != SPK_COMP_BZIP2)
             return spk_fail(err, SPK_EARG, -1, -1, "unknown compression method %d",
                             fr->method);
-    } else if (fr->format == SPK_TAPE_FAKETAPE || fr->format == SPK_ARCH_STREAM) {
+    } else if (fr->format == SPK_TAPE_FAKETAPE || (stream_ok && fr->format == SPK_ARCH_STREAM)) {
         if (fr->method != SPK_COMP_NONE)
             return spk_fail(err, SPK_EARG, -1, -1, "this framing has no compression");
     } else {
@@ -57,17 +55,17 @@ int64_t spk_archive_bound(const spk_archive_frame *fr, int header, uint64_t npag
 {
     uint64_t full, rest, n = 0;
 
-    if (check_frame(fr, NULL) < 0)
+    if (spk_frame_check(fr, 1, NULL) < 0)
         return SPK_EARG;
     if (npages > UINT32_MAX)
         return SPK_EARG;
     full = npages / PER_BLOCK;
     rest = npages % PER_BLOCK;
     if (header)
-        n += framed_len(fr, SPK_ARCH_SPKF_HDR + PAGE + 4);
-    n += full * framed_len(fr, SPK_ARCH_SPKP_HDR + (uint64_t)PER_BLOCK * PAGE + 4);
+        n += spk_frame_len(fr, SPK_ARCH_SPKF_HDR + PAGE + 4);
+    n += full * spk_frame_len(fr, SPK_ARCH_SPKP_HDR + (uint64_t)PER_BLOCK * PAGE + 4);
     if (rest)
-        n += framed_len(fr, SPK_ARCH_SPKP_HDR + rest * PAGE + 4);
+        n += spk_frame_len(fr, SPK_ARCH_SPKP_HDR + rest * PAGE + 4);
     return (int64_t)n;
 }
 
@@ -181,7 +179,7 @@ int64_t spk_archive_encode(const spk_archive_file *f, const uint8_t *header_page
 
     if (!f || !out || (!pages && len))
         return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
-    if ((rc = check_frame(fr, err)) < 0)
+    if ((rc = spk_frame_check(fr, 1, err)) < 0)
         return rc;
     if (header_page && hlen != PAGE)
         return spk_fail(err, SPK_EFORMAT, -1, -1, "header page of %zu bytes, not %d", hlen,

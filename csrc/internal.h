@@ -44,6 +44,13 @@ static inline void spk_put_le64(uint8_t *p, uint64_t v) { spk_put_le32(p, (uint3
 enum { SPK_SCRATCH_TAPE_DATA, SPK_SCRATCH_TAPE_COMP, SPK_SCRATCH_SLOTS };
 uint8_t *spk_scratch(int slot, size_t size);
 
+/* Framings (csrc/archive.c): check one (stream_ok: SPK_ARCH_STREAM allowed
+ * besides the tape formats), and the bytes a block of blen bytes takes once
+ * framed (plain; a compressed block is kept only when smaller, so this
+ * bounds it too). */
+int spk_frame_check(const spk_archive_frame *fr, int stream_ok, spk_errinfo *err);
+uint64_t spk_frame_len(const spk_archive_frame *fr, uint64_t blen);
+
 /* Record an error in err (may be NULL) and return code. */
 int spk_fail(spk_errinfo *err, int code, int64_t offset, int64_t index, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

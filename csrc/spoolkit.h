@@ -722,4 +722,102 @@ int64_t spk_archive_encode(const spk_archive_file *f, const uint8_t *header_page
                            spk_archive_frame *fr, uint8_t *out, size_t outcap,
                            spk_errinfo *err);
 
+/* ==== DDR tapes (csrc/ddr.c) ============================================ */
+
+/* VM/370 DASD Dump Restore tapes as DMKDDR writes them (docs/formats.md
+ * "DDR tapes"): per track a THR buffer (32 fixed bytes: id, counts, flag,
+ * home address, R0; the count fields; the key and data of every record) cut
+ * into 4096-byte blocks and one short last block of at least 80 bytes. */
+enum spk_ddr_const {
+    SPK_DDR_BLOCK = 4096,        /* a full block */
+    SPK_DDR_MINBLOCK = 80,       /* the shortest block DMKDDR writes */
+    SPK_DDR_HDR = 80,            /* VHR / EOV / EOJ record */
+    SPK_DDR_THR = 32,            /* THR bytes before the count fields */
+    SPK_DDR_SPECIAL = 1,         /* THRFLAG: last record written with write special CKD */
+    SPK_DDR_MAXTRACK = 69632,    /* largest THR buffer accepted (17 blocks) */
+    SPK_DDR_KEEPHA = 16,         /* encode: keep the HA flag byte (2311/2314/2305) */
+    SPK_DDR_R0_RELOCATE = 32     /* read: R0's CCHH becomes the (reordered) track's */
+};
+
+/* One track as it is on tape (THR fields) and, when read with images, the
+ * track image rebuilt from it. */
+typedef struct spk_ddr_track {
+    uint64_t offset;         /* tape offset of the THR block */
+    uint64_t block;          /* its block number (the reader's count) */
+    uint32_t image;          /* read: offset of the rebuilt image in out */
+    uint32_t image_len;      /* read: its length (0 when no images are made) */
+    uint32_t length;         /* THR buffer bytes used: 32 + 8 n + keys + data */
+    uint32_t tape_bytes;     /* blocks' bytes: 4096 nblocks + shortlen */
+    uint16_t cyl, head;      /* THRHADD CCHH (reordered at dump time) */
+    uint16_t nrecs;          /* THRNDRD: count fields after R0 */
+    uint16_t nblocks;        /* THRNDRT: 4096-byte blocks, the THR block among them */
+    uint16_t shortlen;       /* THRDRL: the short last block, 0 if none */
+    uint8_t haflag;          /* THRHADD flag byte */
+    uint8_t thrflag;         /* THRFLAG (SPK_DDR_SPECIAL) */
+    uint32_t key_bytes, data_bytes;
+} spk_ddr_track;
+
+/* The THR buffer of a track image (HA through EOT) into out: its fixed part
+ * with home address cyl/head (the output address), R0, the count fields
+ * (track-overflow bits cleared; the last record's becomes THRFLAG SPECIAL)
+ * and the key and data bytes, zero-padded to the blocking's length.
+ * flags: SPK_TRK_OVERFLOW (CC X'8000' is the overflow flag), SPK_DDR_KEEPHA.
+ * Returns the bytes of the blocks (4096 nblocks + shortlen); t gets the
+ * THR's fields. */
+int spk_ddr_track_encode(const uint8_t *img, size_t len, uint32_t cyl, uint32_t head, int flags,
+                         uint8_t *out, size_t outcap, spk_ddr_track *t, spk_errinfo *err);
+
+/* Most bytes spk_ddr_encode writes for n images ending at ends[] (framed
+ * as fr says); SPK_EARG for a bad framing. */
+int64_t spk_ddr_bound(const uint32_t *ends, size_t n, const spk_archive_frame *fr);
+
+/* Encode n track images (imgs, the i-th ending at ends[i]) for output
+ * addresses addrs[i] (cyl << 16 | head) and frame their blocks as fr says
+ * (the first header's previous-length field is fr->prev).  Per track:
+ * track_end[i] = output bytes through it, track_last[i] = its last chunk
+ * (FakeTape: block) length, track_blocks[i] = blocks through it.  Errors
+ * name the track in err->index.  Returns the bytes written; fr->prev and
+ * fr->blocks are updated. */
+int64_t spk_ddr_encode(const uint8_t *imgs, size_t len, const uint32_t *ends,
+                       const uint32_t *addrs, size_t n, int flags, spk_archive_frame *fr,
+                       uint8_t *out, size_t outcap, uint64_t *track_end, uint32_t *track_last,
+                       uint32_t *track_blocks, spk_errinfo *err);
+
+enum spk_ddr_stop {
+    SPK_DDR_STOP_FULL = 0,       /* the track table or the image buffer is full */
+    SPK_DDR_STOP_TRAILER = 1,    /* an EOV or EOJ record was read (in trailer) */
+    SPK_DDR_STOP_MARK = 2,       /* a tapemark was read */
+    SPK_DDR_STOP_END = 3,        /* the end of the tape */
+    SPK_DDR_STOP_WINDOW = 4      /* the next track goes past the window: read on at off */
+};
+
+/* State of a read over the tracks of a DDR tape file, carried from one call
+ * (window) to the next. */
+typedef struct spk_ddr_reader {
+    uint64_t off;            /* in/out: offset of the next block */
+    uint64_t block;          /* in/out: number of that block */
+    uint32_t last;           /* out: chunk (FakeTape: block) length before off */
+    int flags;               /* in: SPK_TRK_OVERFLOW, SPK_DDR_R0_RELOCATE */
+    int32_t cyl_delta;       /* in: added to each track's cylinder in the images */
+    uint32_t sel_first;      /* in: images only of tracks whose THR cylinder is in */
+    uint32_t sel_last;       /*     sel_first..sel_last (the others: their THR only) */
+    int stop;                /* out: SPK_DDR_STOP_* */
+    uint64_t need;           /* out (STOP_WINDOW): bytes from off the next track needs */
+    uint8_t trailer[80];     /* out (STOP_TRAILER): the EOV / EOJ record */
+    int32_t cur_cyl;         /* out: THR address of the track an error is in, -1 if none */
+    int32_t cur_head;
+    int bad_id;              /* out: the error is a block that is no DDR record */
+} spk_ddr_reader;
+
+/* Read whole tracks from r->off: each track's blocks are read (and
+ * decompressed), checked against the blocking its THR announces, and, when
+ * out is given, rebuilt into a track image (HA, R0, records with the
+ * overflow flag of a SPECIAL track's last record, EOT).  work: at least
+ * SPK_DDR_MAXTRACK bytes.  Stops before a track that does not fit in out or
+ * in the window (r->stop).  Errors name the block (err->index) and the
+ * track (r->cur_cyl, r->cur_head).  Returns the tracks filled. */
+int spk_ddr_read(const spk_tape_src *s, spk_ddr_reader *r, spk_ddr_track *tracks,
+                 size_t maxtracks, uint8_t *out, size_t outcap, uint8_t *work, size_t worklen,
+                 spk_errinfo *err);
+
 #endif

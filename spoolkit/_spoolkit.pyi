@@ -490,6 +490,47 @@ class spk_archive_file(CData):
     def __getitem__(self, index: int, /) -> spk_archive_file: ...
 
 @type_check_only
+class spk_ddr_track(CData):
+    """``struct spk_ddr_track`` (pointer, array item or value)."""
+    offset: int
+    block: int
+    image: int
+    image_len: int
+    length: int
+    tape_bytes: int
+    cyl: int
+    head: int
+    nrecs: int
+    nblocks: int
+    shortlen: int
+    haflag: int
+    thrflag: int
+    key_bytes: int
+    data_bytes: int
+    def __getitem__(self, index: int, /) -> spk_ddr_track: ...
+
+@type_check_only
+class spk_ddr_reader(CData):
+    """``struct spk_ddr_reader`` (pointer, array item or value)."""
+    off: int
+    block: int
+    last: int
+    flags: int
+    cyl_delta: int
+    sel_first: int
+    sel_last: int
+    stop: int
+    need: int
+    @property
+    def trailer(self) -> UInt8Array: ...
+    @trailer.setter
+    def trailer(self, value: bytes | Sequence[int] | UInt8Array) -> None: ...
+    cur_cyl: int
+    cur_head: int
+    bad_id: int
+    def __getitem__(self, index: int, /) -> spk_ddr_reader: ...
+
+@type_check_only
 class Allocator:
     """``ffi.new`` and what ``ffi.new_allocator`` returns: a C declaration ->
     its cdata."""
@@ -870,6 +911,38 @@ class Allocator:
         init: object = ...,
     ) -> PtrArray[spk_archive_file]: ...
     @overload
+    def __call__(self, cdecl: Literal["spk_ddr_track *"], init: object = ...) -> spk_ddr_track: ...
+    @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_ddr_track[]"],
+        init: object = ...,
+    ) -> Array[spk_ddr_track]: ...
+    @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_ddr_track *[]"],
+        init: object = ...,
+    ) -> PtrArray[spk_ddr_track]: ...
+    @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_ddr_reader *"],
+        init: object = ...,
+    ) -> spk_ddr_reader: ...
+    @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_ddr_reader[]"],
+        init: object = ...,
+    ) -> Array[spk_ddr_reader]: ...
+    @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_ddr_reader *[]"],
+        init: object = ...,
+    ) -> PtrArray[spk_ddr_reader]: ...
+    @overload
     def __call__(self, cdecl: Literal["int *", "int[]"], init: object = ...) -> CIntArray: ...
     @overload
     def __call__(
@@ -1115,6 +1188,19 @@ class Lib:
     SPK_ARCH_SPKP_HDR: Final = 16
     SPK_ARCH_STREAM: Final = 2
     SPK_ARCH_STREAM_HDR: Final = 8
+    SPK_DDR_BLOCK: Final = 4096
+    SPK_DDR_MINBLOCK: Final = 80
+    SPK_DDR_HDR: Final = 80
+    SPK_DDR_THR: Final = 32
+    SPK_DDR_SPECIAL: Final = 1
+    SPK_DDR_MAXTRACK: Final = 69632
+    SPK_DDR_KEEPHA: Final = 16
+    SPK_DDR_R0_RELOCATE: Final = 32
+    SPK_DDR_STOP_FULL: Final = 0
+    SPK_DDR_STOP_TRAILER: Final = 1
+    SPK_DDR_STOP_MARK: Final = 2
+    SPK_DDR_STOP_END: Final = 3
+    SPK_DDR_STOP_WINDOW: Final = 4
     def spk_version(self, /) -> CharPtr: ...
     def spk_strerror(self, code: int, /) -> CharPtr: ...
     def spk_geom_ckd_count(self, /) -> int: ...
@@ -1707,6 +1793,56 @@ class Lib:
         fr: spk_archive_frame | Array[spk_archive_frame] | NullPtr,
         out: Buffer | UInt8Array | NullPtr,
         outcap: int,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_ddr_track_encode(
+        self,
+        img: bytes | Buffer | UInt8Array | NullPtr,
+        len: int,
+        cyl: int,
+        head: int,
+        flags: int,
+        out: Buffer | UInt8Array | NullPtr,
+        outcap: int,
+        t: spk_ddr_track | Array[spk_ddr_track] | NullPtr,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_ddr_bound(
+        self,
+        ends: UInt32Array | NullPtr,
+        n: int,
+        fr: spk_archive_frame | Array[spk_archive_frame] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_ddr_encode(
+        self,
+        imgs: bytes | Buffer | UInt8Array | NullPtr,
+        len: int,
+        ends: UInt32Array | NullPtr,
+        addrs: UInt32Array | NullPtr,
+        n: int,
+        flags: int,
+        fr: spk_archive_frame | Array[spk_archive_frame] | NullPtr,
+        out: Buffer | UInt8Array | NullPtr,
+        outcap: int,
+        track_end: UInt64Array | NullPtr,
+        track_last: UInt32Array | NullPtr,
+        track_blocks: UInt32Array | NullPtr,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_ddr_read(
+        self,
+        s: spk_tape_src | Array[spk_tape_src] | NullPtr,
+        r: spk_ddr_reader | Array[spk_ddr_reader] | NullPtr,
+        tracks: spk_ddr_track | Array[spk_ddr_track] | NullPtr,
+        maxtracks: int,
+        out: Buffer | UInt8Array | NullPtr,
+        outcap: int,
+        work: Buffer | UInt8Array | NullPtr,
+        worklen: int,
         err: spk_errinfo | Array[spk_errinfo] | NullPtr,
         /,
     ) -> int: ...

@@ -29,7 +29,7 @@ GATED = [
     "spoolkit/cp/info.py", "spoolkit/cp/vm370.py", "spoolkit/cp/vm370fmt.py",
     "spoolkit/cp/pagelayout.py", "spoolkit/cp/identify.py", "spoolkit/cli/cp.py",
     "spoolkit/spool", "spoolkit/backup", "spoolkit/tape", "spoolkit/crc.py", "spoolkit/kinds.py",
-    "spoolkit/batch", "spoolkit/cli/batch.py",
+    "spoolkit/batch", "spoolkit/cli/batch.py", "spoolkit/ddr",
 ]
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

@@ -105,7 +105,22 @@ def _format_options(q: Any) -> None:
 def map_files(t: TapeImage) -> Iterator[dict[str, Any]]:
     """Per file of the tape: its counts and its standard labels, as found."""
     for st in t.iter_map():
-        yield {**st.to_dict(), "labels": [lab.to_dict() for lab in file_labels(t, st)]}
+        entry: dict[str, Any] = {**st.to_dict(),
+                                 "labels": [lab.to_dict() for lab in file_labels(t, st)]}
+        ddr = _ddr_file(t, st.offset) if st.blocks and st.min_block <= 80 else None
+        if ddr is not None:
+            entry["ddr"] = ddr
+        yield entry
+
+
+def _ddr_file(t: TapeImage, offset: int) -> Any:
+    """What a tape file holds when it is a VM DDR dump (its first block a VHR)."""
+    from ..ddr import describe_file
+    from ..ddr.records import is_header
+
+    if not is_header(t.block_at(offset)[0].data):
+        return None
+    return describe_file(t.path, offset)
 
 
 def _new_total() -> dict[str, int]:
@@ -149,6 +164,9 @@ def _file_lines(f: dict[str, Any]) -> list[str]:
             f"{'Min Blocksize-Comp':<20}: {f['min_stored']}",
             f"{'Max Blocksize-Comp':<20}: {f['max_stored']}",
             f"{'Compressed bytes':<20}: {f['stored']}"]
+    if f.get("ddr"):
+        from ..ddr.detect import describe_lines
+        out += describe_lines(f["ddr"])
     return out
 
 
