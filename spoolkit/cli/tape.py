@@ -10,6 +10,7 @@ from typing import Any, Optional, TextIO
 
 from .. import ebcdic
 from ..errors import NotFoundError
+from ..jsonvalue import JSONValue
 from ..tape import TapeImage, datasets, deblock, open_tape
 from ..tape import labels as sl
 from ..tape.copy import copy_tape
@@ -113,7 +114,7 @@ def map_files(t: TapeImage) -> Iterator[dict[str, Any]]:
         yield entry
 
 
-def _ddr_file(t: TapeImage, offset: int) -> Any:
+def _ddr_file(t: TapeImage, offset: int) -> Optional[dict[str, JSONValue]]:
     """What a tape file holds when it is a VM DDR dump (its first block a VHR)."""
     from ..ddr import describe_file
     from ..ddr.records import is_header
