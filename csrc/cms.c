@@ -103,8 +103,10 @@ static int walk(uint8_t *buf, size_t buflen, const uint32_t *offs, const uint32_
                 idx = base + R - 1;
                 n = dl < bs - pend_off ? dl : bs - pend_off;
                 if (write) {
-                    if (flags[idx])
+                    if (flags[idx]) {
                         memcpy(data, blocks + idx * bs + pend_off, n);
+                        tdirty[i] = 1;
+                    }
                 } else {
                     memcpy(blocks + idx * bs + pend_off, data, n);
                 }
@@ -133,8 +135,10 @@ static int walk(uint8_t *buf, size_t buflen, const uint32_t *offs, const uint32_
                                     "record R%u continues on the next track where CMS splits no record", R);
                 n = dl < bs ? dl : bs;
                 if (write) {
-                    if (flags[idx])
+                    if (flags[idx]) {
                         memcpy(data, blocks + idx * bs, n);
+                        tdirty[i] = 1;
+                    }
                 } else {
                     memcpy(blocks + idx * bs, data, n);
                 }

@@ -69,7 +69,8 @@ def _guarded(dev: Image, first: int, last: int) -> Any:
     CP-owned area is refused before anything is written."""
     from ..overlay import guard, protected_extents
 
-    prot = protected_extents(dev)
+    # spoolkit.cp reads CP allocation maps of CKD volumes only: FBA has none here
+    prot = [] if is_fba(dev) else protected_extents(dev)
     for p in prot:
         if first <= p.last and p.first <= last:
             unit = "blocks" if is_fba(dev) else "cylinders"
