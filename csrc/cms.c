@@ -42,10 +42,49 @@ static int check_layout(const spk_cms_layout *lay, spk_errinfo *err)
  * extent track first_trk (a group boundary); flags[i] is per block: gather
  * sets 1 when block i was found whole; scatter writes the blocks whose flag is
  * set and sets it to 2 when all its bytes went to a track. */
+/* Where gathered block data goes: the block's place in a staging buffer, or
+ * (list mode) every place in out where the caller asked for that block. */
+typedef struct sink {
+    uint8_t *blocks;            /* stage: block idx at blocks + idx * bs */
+    const uint32_t *list;       /* list: the block numbers asked for */
+    const uint32_t *order;      /* their indexes, sorted by block number */
+    size_t n;
+    uint8_t *out;               /* list: request i at out + i * bs */
+    uint32_t base;              /* block number of block idx 0, less 1 */
+} sink;
+
+static size_t lower_bound(const sink *s, uint32_t b)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->list[s->order[mid]] < b)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void put(const sink *s, size_t idx, uint32_t off, const uint8_t *src, uint32_t n,
+                uint32_t bs)
+{
+    size_t k;
+    uint32_t b;
+
+    if (s->blocks) {
+        memcpy(s->blocks + idx * bs + off, src, n);
+        return;
+    }
+    b = s->base + (uint32_t)idx + 1;
+    for (k = lower_bound(s, b); k < s->n && s->list[s->order[k]] == b; k++)
+        memcpy(s->out + (size_t)s->order[k] * bs + off, src, n);
+}
+
 static int walk(uint8_t *buf, size_t buflen, const uint32_t *offs, const uint32_t *lens,
                 uint32_t ntracks, uint32_t first_trk, int trkflags, const spk_cms_layout *lay,
                 uint8_t *blocks, size_t blen, uint8_t *flags, uint8_t *tdirty, int write,
-                spk_errinfo *err)
+                const sink *dst, spk_errinfo *err)
 {
     spk_record recs[MAXREC];
     spk_track_info info;
@@ -55,7 +94,7 @@ static int walk(uint8_t *buf, size_t buflen, const uint32_t *offs, const uint32_
 
     if ((rc = check_layout(lay, err)) < 0)
         return rc;
-    if (!buf || !offs || !lens || !blocks || !flags)
+    if (!buf || !offs || !lens || (!blocks && !dst) || !flags)
         return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
     gt = lay->group_tracks;
     per = lay->per_group;
@@ -67,7 +106,7 @@ static int walk(uint8_t *buf, size_t buflen, const uint32_t *offs, const uint32_
                         first_trk, ntracks, lay->tracks);
     ngroups = (ntracks + gt - 1) / gt;
     nblk = ngroups * per;
-    if (blen < nblk * bs)
+    if (blocks && blen < nblk * bs)
         return spk_fail(err, SPK_EBUFSIZE, -1, -1, "block buffer of %zu bytes, %zu needed", blen, nblk * bs);
     for (i = 0; i < ntracks; i++) {
         uint32_t t = first_trk + i, sub = t % gt, j, nrec;
@@ -79,7 +118,12 @@ static int walk(uint8_t *buf, size_t buflen, const uint32_t *offs, const uint32_
         if (offs[i] > buflen || lens[i] > buflen - offs[i])
             return spk_fail(err, SPK_EARG, -1, t, "track image %u lies outside the buffer", i);
         img = buf + offs[i];
-        rc = spk_track_parse(img, lens[i], 0, 0, trkflags | SPK_TRK_ANYHA, recs, MAXREC, &info, err);
+        if (lay->check_ha && lay->heads)
+            rc = spk_track_parse(img, lens[i], lay->first_cyl + t / lay->heads, t % lay->heads,
+                                 trkflags & ~SPK_TRK_ANYHA, recs, MAXREC, &info, err);
+        else
+            rc = spk_track_parse(img, lens[i], 0, 0, trkflags | SPK_TRK_ANYHA, recs, MAXREC,
+                                 &info, err);
         if (rc == SPK_EBUFSIZE)
             return spk_fail(err, SPK_EFORMAT, -1, t, "track holds %u records: not a CMS track",
                             info.nrecs);
@@ -108,7 +152,7 @@ static int walk(uint8_t *buf, size_t buflen, const uint32_t *offs, const uint32_
                         tdirty[i] = 1;
                     }
                 } else {
-                    memcpy(blocks + idx * bs + pend_off, data, n);
+                    put(dst, idx, pend_off, data, n, bs);
                 }
                 pending = 0;
                 if (pend_off + n == bs) {
@@ -140,7 +184,7 @@ static int walk(uint8_t *buf, size_t buflen, const uint32_t *offs, const uint32_
                         tdirty[i] = 1;
                     }
                 } else {
-                    memcpy(blocks + idx * bs, data, n);
+                    put(dst, idx, 0, data, n, bs);
                 }
                 pending = 1;
                 pend_off = n;
@@ -169,7 +213,7 @@ static int walk(uint8_t *buf, size_t buflen, const uint32_t *offs, const uint32_
             } else {
                 if (flags[idx])
                     return spk_fail(err, SPK_EFORMAT, r->offset, t, "record R%u appears twice", R);
-                memcpy(blocks + idx * bs, data, bs);
+                put(dst, idx, 0, data, bs, bs);
                 flags[idx] = 1;
                 found++;
             }
@@ -195,8 +239,91 @@ int spk_cms_gather(const uint8_t *buf, size_t buflen, const uint32_t *offs, cons
         nblk = (size_t)((ntracks + lay->group_tracks - 1) / lay->group_tracks) * lay->per_group;
         memset(present, 0, nblk);
     }
+    sink dst;
+
+    memset(&dst, 0, sizeof dst);
+    dst.blocks = out;
+    if (!out)
+        return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
     return walk((uint8_t *)buf, buflen, offs, lens, ntracks, first_trk, trkflags, lay, out,
-                outlen, present, NULL, 0, err);
+                outlen, present, NULL, 0, &dst, err);
+}
+
+int spk_cms_gather_to(const uint8_t *buf, size_t buflen, const uint32_t *offs,
+                      const uint32_t *lens, uint32_t ntracks, uint32_t first_trk, int trkflags,
+                      const spk_cms_layout *lay, const uint32_t *list, const uint32_t *order,
+                      size_t n, uint8_t *out, size_t outlen, uint8_t *got, spk_errinfo *err)
+{
+    sink dst;
+    uint8_t *flags;
+    size_t nblk, k;
+    uint32_t lo, hi;
+    int rc;
+
+    if ((rc = check_layout(lay, err)) < 0)
+        return rc;
+    if (!list || !order || !out || !got)
+        return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
+    if (outlen / lay->blksize < n)
+        return spk_fail(err, SPK_EBUFSIZE, -1, -1, "output for %zu blocks too small", n);
+    nblk = (size_t)((ntracks + lay->group_tracks - 1) / lay->group_tracks) * lay->per_group;
+    for (k = 0; k < n; k++)
+        if (order[k] >= n || (k && list[order[k]] < list[order[k - 1]]))
+            return spk_fail(err, SPK_EARG, -1, (int64_t)k, "order is not a sort of the list");
+    flags = calloc(nblk ? nblk : 1, 1);
+    if (!flags)
+        return spk_fail(err, SPK_ENOMEM, -1, -1, "out of memory");
+    memset(&dst, 0, sizeof dst);
+    dst.list = list;
+    dst.order = order;
+    dst.n = n;
+    dst.out = out;
+    dst.base = (first_trk / lay->group_tracks) * lay->per_group;
+    rc = walk((uint8_t *)buf, buflen, offs, lens, ntracks, first_trk, trkflags, lay, NULL, 0,
+              flags, NULL, 0, &dst, err);
+    if (rc >= 0) {
+        lo = dst.base + 1;
+        hi = dst.base + (uint32_t)nblk;
+        for (k = lower_bound(&dst, lo); k < n && list[order[k]] <= hi; k++)
+            if (flags[list[order[k]] - lo])
+                got[order[k]] = 1;
+    }
+    free(flags);
+    return rc;
+}
+
+int spk_cms_order(const uint32_t *list, size_t n, uint32_t *order, spk_errinfo *err)
+{
+    uint32_t *tmp, *cnt;
+    size_t i;
+    int pass;
+
+    if ((n && (!list || !order)) || n > UINT32_MAX)
+        return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
+    tmp = malloc((n ? n : 1) * sizeof *tmp);
+    cnt = malloc(65537 * sizeof *cnt);
+    if (!tmp || !cnt) {
+        free(tmp);
+        free(cnt);
+        return spk_fail(err, SPK_ENOMEM, -1, -1, "out of memory");
+    }
+    for (i = 0; i < n; i++)
+        order[i] = (uint32_t)i;
+    /* stable LSD radix sort on the two 16-bit halves of the block numbers */
+    for (pass = 0; pass < 2; pass++) {
+        int shift = pass * 16;
+        memset(cnt, 0, 65537 * sizeof *cnt);
+        for (i = 0; i < n; i++)
+            cnt[((list[order[i]] >> shift) & 0xFFFF) + 1]++;
+        for (i = 1; i <= 65536; i++)
+            cnt[i] += cnt[i - 1];
+        for (i = 0; i < n; i++)
+            tmp[cnt[(list[order[i]] >> shift) & 0xFFFF]++] = order[i];
+        memcpy(order, tmp, n * sizeof *order);
+    }
+    free(tmp);
+    free(cnt);
+    return (int)(n > INT32_MAX ? INT32_MAX : n);
 }
 
 int spk_cms_scatter(uint8_t *buf, size_t buflen, const uint32_t *offs, const uint32_t *lens,
@@ -208,7 +335,7 @@ int spk_cms_scatter(uint8_t *buf, size_t buflen, const uint32_t *offs, const uin
         return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
     memset(tdirty, 0, ntracks);
     return walk(buf, buflen, offs, lens, ntracks, first_trk, trkflags, lay, (uint8_t *)blocks,
-                blen, dirty, tdirty, 1, err);
+                blen, dirty, tdirty, 1, NULL, err);
 }
 
 int spk_cms_format_track(uint8_t *out, size_t outlen, uint32_t cyl, uint32_t head,

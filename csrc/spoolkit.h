@@ -694,6 +694,9 @@ typedef struct spk_cms_layout {
     uint32_t split_len;      /* 2314: its bytes on the first track */
     uint32_t tracks;         /* tracks of the extent */
     uint32_t heads;          /* tracks per cylinder */
+    uint32_t first_cyl;      /* the extent's first cylinder on the volume */
+    uint32_t check_ha;       /* 1: each home address must be its track's (cylinder
+                                first_cyl + t / heads, head t % heads) */
 } spk_cms_layout;
 
 /* Gather the blocks held by ntracks consecutive track images of an extent
@@ -707,6 +710,15 @@ typedef struct spk_cms_layout {
 int spk_cms_gather(const uint8_t *buf, size_t buflen, const uint32_t *offs, const uint32_t *lens,
                    uint32_t ntracks, uint32_t first_trk, int trkflags, const spk_cms_layout *lay,
                    uint8_t *out, size_t outlen, uint8_t *present, spk_errinfo *err);
+/* The same, each block going to every place i of out (blocks of blksize)
+ * where list[i] names it; order is list's indexes sorted by block number
+ * (spk_cms_order).  got[i] is set for each place filled. */
+int spk_cms_gather_to(const uint8_t *buf, size_t buflen, const uint32_t *offs,
+                      const uint32_t *lens, uint32_t ntracks, uint32_t first_trk, int trkflags,
+                      const spk_cms_layout *lay, const uint32_t *list, const uint32_t *order,
+                      size_t n, uint8_t *out, size_t outlen, uint8_t *got, spk_errinfo *err);
+/* order[0..n) = the indexes of list sorted (stably) by value. */
+int spk_cms_order(const uint32_t *list, size_t n, uint32_t *order, spk_errinfo *err);
 /* The reverse, in place: every block k with dirty[k] set is copied into the
  * data of its record(s) (the images keep their lengths); dirty[k] becomes 2
  * and tdirty[i] 1 for each track changed.  A dirty block without its records

@@ -229,14 +229,22 @@ def vm370_encode(devtype: str, ncyl: int, label: str, files: list[CMSFile],
     fstdata = b"".join(fsts).ljust(nfst * 800, b"\0")
     for i, b in enumerate(fst_blocks):
         blocks[b] = fstdata[i * 800:(i + 1) * 800]
+    qlen = math.ceil(adtnum / 8)
+    ext = []
+    if (nxt - 2) // 8 >= 215:          # the QMSK goes on past the MFD's 215 bytes
+        ext = list(range(nxt, nxt + math.ceil((qlen - 215) / 800)))
+        nxt += len(ext)
     used = set(range(1, nxt))
-    qmsk = bitmap_of(used, math.ceil(adtnum / 8))
+    qmsk = bitmap_of(used, qlen)
     last = max(i for i, v in enumerate(qmsk) if v)
-    assert last < 215, "test disks keep the QMSK in the MFD"
+    rest = qmsk[215:].ljust(len(ext) * 800, b"\0")
+    for i, b in enumerate(ext):
+        blocks[b] = rest[i * 800:(i + 1) * 800]
     mfd = bytearray(800)
-    struct.pack_into(f">{nfst + 1}H", mfd, 0, *fst_blocks, 0xFFFF)
+    hw = fst_blocks + ([0xFFFD] + ext if ext else []) + [0xFFFF]
+    struct.pack_into(f">{len(hw)}H", mfd, 0, *hw)
     struct.pack_into(">5I", mfd, 364, adtnum, len(used), adtnum - len(used), last, ncyl)
-    mfd[384:384 + last + 1] = qmsk[:last + 1]
+    mfd[384:384 + min(last + 1, 215)] = qmsk[:min(last + 1, 215)]
     mfd[599] = UNIT[devtype]
     blocks[4] = bytes(mfd)
     return blocks

@@ -117,3 +117,27 @@ def test_vm370_chain_links_and_quarters(tmp_path, devtype):
         assert len(meta) == 3 and len(data) == 600
         if devtype == "2314":
             assert {f.fcl >> 14 for f in got} == {0, 1, 2, 3}    # quarters in the top bits
+
+
+@pytest.mark.parametrize("devtype", ["3350", "2314"])
+def test_read_all_and_large_reads(tmp_path, devtype):
+    """Reads of hundreds of tracks gather straight into place on threads."""
+    files = [L.CMSFile(f"F{i}", "DATA", "F" if i % 2 else "V", 80,
+                       frecs(7000, 80, i) if i % 2 else vrecs(13000, 1, 80, i))
+             for i in range(7)]
+    ncyl = 10 if devtype == "3350" else 36
+    path = tmp_path / f"big.{devtype}"
+    dev = spoolkit.create_dasd(path, devtype, cylinders=ncyl + 1, compress=None)
+    blocks = L.vm370_encode(devtype, ncyl, "BIG", files)
+    L.CKDBlocks(dev, 1, 800).build(ncyl, blocks)
+    dev.close()
+    with open_minidisk(path, 1, ncyl) as md:
+        got = list(md.read_all())
+        assert [(f.fname, list(r)) for f, r in got] == [(f.fname, f.records) for f in files]
+        assert [list(md.read(f)) for f in md.files()] == [f.records for f in files]
+        every = [b for f in md.files() for b in md.impl.data_blocks(f)]
+        groups = {(b - 1) // md.impl.ext.per_group for b in every}
+        assert len(groups) >= 256                      # the threaded path was taken
+        assert md.impl.mfd.ext_blocks                  # and a QMSK past the MFD read
+        twice = md.impl.ext.read(every[:5] + every[:5] + [0])
+        assert twice[:4000] == twice[4000:8000] and twice[8000:] == bytes(800)

@@ -182,7 +182,7 @@ class EDFDisk:
         meta, dblocks, _, _ = self.file_blocks(self.dir_fst)
         if not len(dblocks) or dblocks[0] != self.dop:
             raise FormatError("the directory's first block is not the directory origin", **where)
-        data = self.ext.read(dblocks)
+        data = bytes(self.ext.read(dblocks))
         nrec = self.dir_fst.records
         if nrec < 2 or nrec * FST_EDF > len(data):
             raise FormatError(f"the directory counts {nrec} entries in {len(dblocks)} blocks",
@@ -196,7 +196,7 @@ class EDFDisk:
         self.map_fst = decode_edf(mapf, (self.dop, 1))
         mmeta, mblocks, _, _ = self.file_blocks(self.map_fst)
         need = -(-self.num // 8)
-        bitmap = bytearray(self.ext.read(mblocks)[:need])
+        bitmap = self.ext.read(mblocks)[:need]
         if len(bitmap) < need:
             raise FormatError(f"the allocation map of {len(mblocks)} blocks is shorter than "
                               f"{need} bytes", **where)
@@ -254,7 +254,8 @@ class EDFDisk:
             hirec = array("I", [0]) * count if var else None
             disp = array("I", [0]) * count if var else None
             err = new_err()
-            rc = lib.spk_cms_edf_ptrs(buf, len(buf), self.blocksize, 1 if var else 0, count,
+            rc = lib.spk_cms_edf_ptrs(ffi.from_buffer(buf), len(buf), self.blocksize,
+                                      1 if var else 0, count,
                                       self.num, u32(children), u32(hirec), u32(disp), err)
             if rc < 0:
                 blk = current[min(int(err.offset) // self.blocksize, len(current) - 1)]
@@ -262,11 +263,14 @@ class EDFDisk:
             current = children
         return meta, current, disp, hirec
 
-    def read(self, f: FileStatus) -> CMSRecords:
+    def data_blocks(self, f: FileStatus) -> array:
+        """The file's data blocks, in order (0: a null block)."""
         if f.recfm not in ("F", "V"):
             raise FormatError(f"{f.name}: record format {f.recfm}", path=self.path)
-        _, data, _, _ = self.file_blocks(f)
-        blob = self.ext.read(data)
+        return self.file_blocks(f)[1]
+
+    def read(self, f: FileStatus) -> CMSRecords:
+        blob = self.ext.read(self.data_blocks(f))
         return unpack(blob, f.recfm, f.lrecl, f.records, path=self.path)
 
     def stats(self) -> dict[str, int]:

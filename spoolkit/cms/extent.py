@@ -17,12 +17,16 @@ from typing import Any, Optional, Sequence, Union
 from .._native import check, ffi, lib, new_err
 from ..dasd.base import DasdImage
 from ..dasd.fba import FBAImage
-from ..errors import AddressError, FormatError, InvalidArgumentError
+from ..errors import AddressError, FormatError, InvalidArgumentError, NotFoundError
+from ..util import map_threads
 from .layout import Layout
 
 BlockList = Union[Sequence[int], "array[int]"]
-CACHE_BYTES = 64 << 20          # track groups kept between reads
+CACHE_BYTES = 16 << 20          # track groups kept between small reads
 RUN_GROUPS = 64                 # track groups read per C call
+SMALL_READ = 8                  # reads of at most this many groups are cached
+SMALL_LIST = 64                 # block lists this short are grouped in Python
+PARALLEL_GROUPS = 256           # reads of this many groups load their runs on threads
 
 
 def as_blocks(blocks: BlockList) -> array:
@@ -53,7 +57,9 @@ class Extent:
         self._cached = 0
 
     # -- to implement -------------------------------------------------------
-    def _load_run(self, g0: int, n: int) -> list[tuple[bytes, bytes]]:  # pragma: no cover
+    def _load_run(self, g0: int, n: int, stage: bytearray, soff: int, present: bytearray,
+                  poff: int) -> None:  # pragma: no cover - abstract
+        """Gather groups g0..g0+n-1 into stage[soff:], their flags into present[poff:]."""
         raise NotImplementedError
 
     def _store_run(self, g0: int, n: int, stage: bytearray,
@@ -65,6 +71,10 @@ class Extent:
 
     # -- staging --------------------------------------------------------------
     def _mark(self, blocks: array) -> array:
+        if len(blocks) <= SMALL_LIST:
+            bad = next((b for b in blocks if b > self.blocks), None)
+            if bad is None:
+                return array("I", sorted({(b - 1) // self.per_group for b in blocks if b}))
         ngroups = -(-self.blocks // self.per_group)
         marks = bytearray(ngroups)
         err = new_err()
@@ -76,53 +86,70 @@ class Extent:
             check(rc, err, path=self.path, block=bad or None)
         return _groups(marks)
 
-    def _stage(self, groups: array) -> tuple[bytes, bytes]:
-        """The groups' blocks and present flags, from the cache or the image."""
-        parts: list[bytes] = []
-        flags: list[bytes] = []
-        missing = [g for g in groups if g not in self._cache]
-        loaded: dict[int, tuple[bytes, bytes]] = {}
-        i = 0
-        while i < len(missing):
-            j = i + 1
-            while (j < len(missing) and missing[j] == missing[j - 1] + 1
-                   and j - i < RUN_GROUPS):
-                j += 1
-            for k, item in enumerate(self._load_run(missing[i], j - i)):
-                loaded[missing[i] + k] = item
-            i = j
-        for g in groups:
-            data, present = self._cache.get(g) or loaded[g]
-            parts.append(data)
-            flags.append(present)
+    def _stage(self, groups: array) -> tuple[bytearray, bytearray]:
+        """The groups' blocks back to back and their present flags: from the
+        cache (small reads: directory, chain links) or the image, runs of
+        consecutive groups read on threads when the read is large."""
         size = self.per_group * self.blksize
-        if self._cached + len(loaded) * size > CACHE_BYTES:
-            self._cache.clear()
-            self._cached = 0
-        if len(loaded) * size <= CACHE_BYTES:
-            self._cache.update(loaded)
-            self._cached += len(loaded) * size
-        return b"".join(parts), b"".join(flags)
+        per = self.per_group
+        stage = bytearray(len(groups) * size)
+        present = bytearray(len(groups) * per)
+        runs: list[tuple[int, int]] = []
+        i = 0
+        while i < len(groups):
+            hit = self._cache.get(groups[i])
+            if hit is not None:
+                stage[i * size:(i + 1) * size] = hit[0]
+                present[i * per:(i + 1) * per] = hit[1]
+                i += 1
+                continue
+            j = i + 1
+            while (j < len(groups) and groups[j] == groups[j - 1] + 1 and j - i < RUN_GROUPS
+                   and groups[j] not in self._cache):
+                j += 1
+            runs.append((i, j))
+            i = j
 
-    def read(self, blocks: BlockList) -> bytes:
+        def load(run: tuple[int, int]) -> None:
+            a, b = run
+            self._load_run(groups[a], b - a, stage, a * size, present, a * per)
+
+        if len(runs) > 1 and len(groups) >= PARALLEL_GROUPS:
+            map_threads(load, runs)
+        else:
+            for run in runs:
+                load(run)
+        if len(groups) <= SMALL_READ:
+            if self._cached + len(groups) * size > CACHE_BYTES:
+                self._cache.clear()
+                self._cached = 0
+            for k, g in enumerate(groups):
+                if g not in self._cache:
+                    self._cache[g] = (bytes(stage[k * size:(k + 1) * size]),
+                                      bytes(present[k * per:(k + 1) * per]))
+                    self._cached += size
+        return stage, present
+
+    def read(self, blocks: BlockList) -> bytearray:
         """The blocks, in the order given, back to back (block 0: zeros)."""
         blocks = as_blocks(blocks)
         if not len(blocks):
-            return b""
+            return bytearray()
         groups = self._mark(blocks)
         stage, present = self._stage(groups)
         out = bytearray(len(blocks) * self.blksize)
         err = new_err()
-        rc = lib.spk_cms_pick(stage, len(stage), present, ffi.from_buffer("uint32_t[]", groups),
-                              len(groups), self.per_group, self.blksize,
+        rc = lib.spk_cms_pick(ffi.from_buffer(stage), len(stage), ffi.from_buffer(present),
+                              ffi.from_buffer("uint32_t[]", groups), len(groups),
+                              self.per_group, self.blksize,
                               ffi.from_buffer("uint32_t[]", blocks), len(blocks),
                               ffi.from_buffer(out), len(out), err)
         if rc < 0:
             check(rc, err, **self.where(int(err.index)) if err.index > 0 else {})
-        return bytes(out)
+        return out
 
     def read_one(self, block: int) -> bytes:
-        return self.read([block])
+        return bytes(self.read([block]))
 
     def write(self, blocks: BlockList, data: Union[bytes, bytearray, memoryview]) -> None:
         """Write ``data`` (``len(blocks)`` whole blocks) to the blocks given."""
@@ -174,6 +201,7 @@ class CKDExtent(Extent):
         self.blocks = layout.blocks
         self.per_group = layout.per_group
         self._clay = layout.cdata()
+        self._clay_ha = layout.cdata(first, check_ha=True)
 
     def track_address(self, t: int) -> tuple[int, int]:
         """(cylinder, head) on the volume of extent track ``t``."""
@@ -195,27 +223,99 @@ class CKDExtent(Extent):
             pos += ln
         return bytearray(b"".join(images)), offs, lens
 
+    def read(self, blocks: BlockList) -> bytearray:
+        """The blocks, in the order given (block 0: zeros).  A large read
+        gathers each run of tracks straight into the places asked for, the
+        runs on threads."""
+        blocks = as_blocks(blocks)
+        groups = self._mark(blocks) if len(blocks) > SMALL_LIST else array("I")
+        if len(groups) < PARALLEL_GROUPS:
+            return super().read(blocks)
+        n = len(blocks)
+        order = array("I", [0]) * n
+        err = new_err()
+        check(lib.spk_cms_order(ffi.from_buffer("uint32_t[]", blocks), n,
+                                ffi.from_buffer("uint32_t[]", order), err), err)
+        out = bytearray(n * self.blksize)
+        got = bytearray(n)
+        gt = self.layout.group_tracks
+        runs: list[tuple[int, int]] = []
+        i = 0
+        while i < len(groups):
+            j = i + 1
+            while j < len(groups) and groups[j] == groups[j - 1] + 1 and j - i < RUN_GROUPS:
+                j += 1
+            runs.append((groups[i], j - i))
+            i = j
+        plain = hasattr(self.dev, "read_slots")
+        cblocks = ffi.from_buffer("uint32_t[]", blocks)
+        corder = ffi.from_buffer("uint32_t[]", order)
+        cout, cgot = ffi.from_buffer(out), ffi.from_buffer(got)
+
+        def load(run: tuple[int, int]) -> None:
+            g0, k = run
+            if plain:
+                buf, offs, lens = self._slots(g0 * gt, k * gt)
+                clay = self._clay_ha
+            else:
+                buf, offs, lens = self._images(g0 * gt, k * gt)
+                clay = self._clay
+            e = new_err()
+            rc = lib.spk_cms_gather_to(ffi.from_buffer(buf), len(buf),
+                                       ffi.from_buffer("uint32_t[]", offs),
+                                       ffi.from_buffer("uint32_t[]", lens), k * gt, g0 * gt,
+                                       self.dev.track_flags, clay, cblocks, corder, n, cout,
+                                       len(out), cgot, e)
+            if rc < 0:
+                self._raise_track(rc, e, g0 * gt)
+
+        map_threads(load, runs)
+        missing = next((i for i in range(n) if blocks[i] and not got[i]), None) \
+            if got.count(0) > blocks.count(0) else None
+        if missing is not None:
+            b = blocks[missing]
+            raise NotFoundError(f"block {b} is not on the disk: its track has no record "
+                                f"{(b - 1) % self.per_group + 1} (not formatted for CMS)",
+                                **self.where(b))
+        return out
+
     def _raise_track(self, rc: int, err: Any, t0: int) -> None:
         t = int(err.index) if err.index >= 0 else t0
         check(rc, err, path=self.path, track=self.track_address(t))
 
-    def _load_run(self, g0: int, n: int) -> list[tuple[bytes, bytes]]:
+    def _slots(self, t0: int, n: int) -> tuple[bytearray, array, array]:
+        """Raw track slots of a plain CKD image (read with preadv)."""
+        size = self.dev.track_size
+        buf = bytearray(n * size)
+        view = memoryview(buf)
+        base = self.first * self.dev.heads + t0
+        done = 0
+        while done < n:
+            _, k = self.dev.read_slots(base + done, n - done, view[done * size:])
+            done += k
+        offs = array("I", range(0, n * size, size))
+        lens = array("I", [size]) * n
+        return buf, offs, lens
+
+    def _load_run(self, g0: int, n: int, stage: bytearray, soff: int, present: bytearray,
+                  poff: int) -> None:
         gt = self.layout.group_tracks
-        buf, offs, lens = self._images(g0 * gt, n * gt)
+        if hasattr(self.dev, "read_slots"):
+            buf, offs, lens = self._slots(g0 * gt, n * gt)
+            clay = self._clay_ha                   # the HA of a raw slot is checked in C
+        else:
+            buf, offs, lens = self._images(g0 * gt, n * gt)
+            clay = self._clay
         size = self.per_group * self.blksize
-        out = bytearray(n * size)
-        present = bytearray(n * self.per_group)
         err = new_err()
+        out = ffi.from_buffer("uint8_t[]", stage) + soff
+        flags = ffi.from_buffer("uint8_t[]", present) + poff
         rc = lib.spk_cms_gather(ffi.from_buffer(buf), len(buf),
                                 ffi.from_buffer("uint32_t[]", offs),
                                 ffi.from_buffer("uint32_t[]", lens), n * gt, g0 * gt,
-                                self.dev.track_flags, self._clay, ffi.from_buffer(out), len(out),
-                                ffi.from_buffer(present), err)
+                                self.dev.track_flags, clay, out, n * size, flags, err)
         if rc < 0:
             self._raise_track(rc, err, g0 * gt)
-        per = self.per_group
-        return [(bytes(out[k * size:(k + 1) * size]), bytes(present[k * per:(k + 1) * per]))
-                for k in range(n)]
 
     def _store_run(self, g0: int, n: int, stage: bytearray, dirty: bytearray) -> None:
         gt = self.layout.group_tracks
@@ -282,12 +382,13 @@ class FBAExtent(Extent):
     def where(self, block: int) -> dict[str, Any]:
         return {"path": self.path, "block": self.first + (block - 1) * self.k}
 
-    def _load_run(self, g0: int, n: int) -> list[tuple[bytes, bytes]]:
+    def _load_run(self, g0: int, n: int, stage: bytearray, soff: int, present: bytearray,
+                  poff: int) -> None:
         data = self.dev.read_blocks(self.first + g0 * self.k, n * self.k)
         if len(data) != n * self.blksize:
             raise FormatError("short read", **self.where(g0 + 1))
-        b = self.blksize
-        return [(data[i * b:(i + 1) * b], b"\x01") for i in range(n)]
+        stage[soff:soff + len(data)] = data
+        present[poff:poff + n] = b"\x01" * n
 
     def _store_run(self, g0: int, n: int, stage: bytearray, dirty: bytearray) -> None:
         self.writer.write_blocks(self.first + g0 * self.k, bytes(stage))

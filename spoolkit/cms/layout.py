@@ -79,11 +79,14 @@ class Layout:
     def group_of_block(self, block: int) -> int:
         return (block - 1) // self.per_group
 
-    def cdata(self) -> Any:
+    def cdata(self, first_cyl: int = 0, check_ha: bool = False) -> Any:
+        """The C struct; with ``check_ha`` every track's home address must be
+        its own (cylinder ``first_cyl`` + extent cylinder, head)."""
         c = ffi.new("spk_cms_layout *")
         c.blksize, c.per_group, c.group_tracks = self.blksize, self.per_group, self.group_tracks
         c.split_rec, c.split_len, c.tracks, c.heads = (self.split_rec, self.split_len,
                                                        self.tracks, self.heads)
+        c.first_cyl, c.check_ha = first_cyl, 1 if check_ha else 0
         return c
 
 

@@ -144,15 +144,17 @@ def u32(values: Optional[array]) -> Any:
 def unpack(data: Buffer, recfm: str, lrecl: int, nrecs: int, **where: object) -> CMSRecords:
     """Decode ``nrecs`` records from a file's data blocks."""
     var = recfm == "V"
-    cap = len(data)
-    out = bytearray(max(cap, 1))
+    if not var and 0 < lrecl and nrecs * lrecl <= min(len(data), 0xFFFFFFFF):
+        # F records are the blocks' first nrecs * lrecl bytes as they are
+        need = nrecs * lrecl
+        return CMSRecords(bytes(memoryview(data)[:need]), array("I", range(lrecl, need + 1,
+                                                                           lrecl)))
+    out = bytearray(max(len(data), 1))
     ends = array("I", [0]) * nrecs
     err = new_err()
     n = check(lib.spk_cms_unpack(ffi.from_buffer(data), len(data), 1 if var else 0, lrecl, nrecs,
-                                 ffi.from_buffer(out), len(out),
-                                 ffi.from_buffer("uint32_t[]", ends) if nrecs else ffi.NULL, err),
-              err, **where)
-    return CMSRecords(bytes(out[:n]), ends)
+                                 ffi.from_buffer(out), len(out), u32(ends), err), err, **where)
+    return CMSRecords(bytes(memoryview(out)[:n]), ends)
 
 
 def pack(records: CMSRecords, recfm: str, lrecl: int, blksize: int,

@@ -162,13 +162,13 @@ class VM370Disk:
         raw = self.ext.read_one(MFD_BLOCK)
         mfd, _ = decode_mfd(raw, self.ext.blocks, where)
         if mfd.ext_blocks:
-            extra = self.ext.read(mfd.ext_blocks)
+            extra = bytes(self.ext.read(mfd.ext_blocks))
             rest = len(mfd.qmsk) - QMSK_IN_MFD
             mfd.qmsk[QMSK_IN_MFD:] = extra[:rest]
         self.mfd = mfd
         self.slots: list[bytes] = []
         if mfd.fst_blocks:
-            data = self.ext.read(mfd.fst_blocks)
+            data = bytes(self.ext.read(mfd.fst_blocks))
             self.slots = [data[i:i + FST_VM370] for i in range(0, len(data), FST_VM370)]
 
     @property
@@ -199,7 +199,7 @@ class VM370Disk:
                                           ffi.from_buffer("uint32_t[]", links), err),
                   err, **self.ext.where(fcl_block))
         del links[n:]
-        linkdata = self.ext.read(links) if n else b""
+        linkdata = bytes(self.ext.read(links)) if n else b""
         meta = array("I", [fcl_block]) + links
         data = array("I", [0]) * f.blocks
         rc = lib.spk_cms_vm370_blocks(fcl, len(fcl), linkdata or ffi.NULL, len(linkdata),
@@ -211,12 +211,15 @@ class VM370Disk:
                   block=fcl_block if err.index < 60 else links[(err.index - 60) // 400])
         return meta, data
 
-    def read(self, f: FileStatus) -> CMSRecords:
-        """The file's records."""
+    def data_blocks(self, f: FileStatus) -> array:
+        """The file's data blocks, in order."""
         if f.recfm not in ("F", "V"):
             raise FormatError(f"{f.name}: record format {f.recfm}", path=self.path)
-        _, data = self.file_blocks(f)
-        blob = self.ext.read(data)
+        return self.file_blocks(f)[1]
+
+    def read(self, f: FileStatus) -> CMSRecords:
+        """The file's records."""
+        blob = self.ext.read(self.data_blocks(f))
         return unpack(blob, f.recfm, f.lrecl, f.records, path=self.path)
 
     # -- writing -------------------------------------------------------------------
