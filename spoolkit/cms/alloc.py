@@ -13,7 +13,7 @@ Blocks = Union[Sequence[int], "array[int]"]
 
 
 def take(bitmap: bytearray, nbits: int, count: int, path: Optional[str] = None,
-         reserved: int = 4) -> array:
+         reserved: int = 4) -> array[int]:
     """Mark the ``count`` lowest free blocks used and return their numbers.
     Blocks ``1..reserved`` (IPL, label, directory origin) are never given out."""
     out = array("I", [0]) * count

@@ -81,7 +81,7 @@ class _Map:
         self.nbits = nbits
         self.bits = bytearray(-(-nbits // 8))
 
-    def mark(self, blocks: array) -> list[int]:
+    def mark(self, blocks: array[int]) -> list[int]:
         """Mark; returns the blocks already marked (the first few)."""
         if not len(blocks):
             return []

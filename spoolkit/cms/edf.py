@@ -100,8 +100,8 @@ def special_fst(name: bytes, ftype: bytes, lrecl: int, records: int, blocks: int
     return name + ftype + body[16:]
 
 
-def build_tree(blocksize: int, num: int, path: str, data_blocks: array,
-               disp: Optional[array], hirec: Optional[array], var: bool,
+def build_tree(blocksize: int, num: int, path: str, data_blocks: array[int],
+               disp: Optional[array[int]], hirec: Optional[array[int]], var: bool,
                bitmap: bytearray) -> tuple[int, int, list[tuple[int, bytes]]]:
     """Pointer blocks for a file's data blocks, bottom level first, taken
     first fit after the data: (first pointer, levels, block writes)."""
@@ -205,7 +205,7 @@ class EDFDisk:
 
     @property
     def maxblock(self) -> int:
-        return self.num
+        return int(self.num)
 
     def files(self) -> list[FileStatus]:
         out = []
@@ -220,12 +220,13 @@ class EDFDisk:
             return -(-(f.records * f.lrecl) // self.blocksize)
         return f.blocks
 
-    def file_blocks(self, f: FileStatus) -> tuple[array, array, Optional[array], Optional[array]]:
+    def file_blocks(self, f: FileStatus) -> tuple[array[int], array[int], Optional[array[int]],
+                                                  Optional[array[int]]]:
         """(pointer blocks, data blocks (0: null), V displacements, V highest
         records) of a file."""
         var = f.recfm == "V"
         n = self.pointer_count(f)
-        where = {"path": self.path}
+        where: dict[str, Any] = {"path": self.path}
         if n == 0:
             return array("I"), array("I"), None, None
         if n > self.num:
@@ -263,7 +264,7 @@ class EDFDisk:
             current = children
         return meta, current, disp, hirec
 
-    def data_blocks(self, f: FileStatus) -> array:
+    def data_blocks(self, f: FileStatus) -> array[int]:
         """The file's data blocks, in order (0: a null block)."""
         if f.recfm not in ("F", "V"):
             raise FormatError(f"{f.name}: record format {f.recfm}", path=self.path)

@@ -16,6 +16,7 @@ from typing import Any, Optional, Sequence, Union
 
 from .._native import check, ffi, lib, new_err
 from ..dasd.base import DasdImage
+from ..dasd.ckd import CKDImage
 from ..dasd.fba import FBAImage
 from ..errors import AddressError, FormatError, InvalidArgumentError, NotFoundError
 from ..util import map_threads
@@ -29,7 +30,7 @@ SMALL_LIST = 64                 # block lists this short are grouped in Python
 PARALLEL_GROUPS = 256           # reads of this many groups load their runs on threads
 
 
-def as_blocks(blocks: BlockList) -> array:
+def as_blocks(blocks: BlockList) -> array[int]:
     """Block numbers as the unsigned 32-bit array the C core takes."""
     if isinstance(blocks, array) and blocks.typecode == "I":
         return blocks
@@ -39,7 +40,7 @@ def as_blocks(blocks: BlockList) -> array:
         raise InvalidArgumentError("block numbers must be integers 0..4294967295") from None
 
 
-def _groups(marks: bytearray) -> array:
+def _groups(marks: bytearray) -> array[int]:
     return array("I", (m.start() for m in re.finditer(b"\x01", marks)))
 
 
@@ -70,7 +71,7 @@ class Extent:
         raise NotImplementedError
 
     # -- staging --------------------------------------------------------------
-    def _mark(self, blocks: array) -> array:
+    def _mark(self, blocks: array[int]) -> array[int]:
         if len(blocks) <= SMALL_LIST:
             bad = next((b for b in blocks if b > self.blocks), None)
             if bad is None:
@@ -86,7 +87,7 @@ class Extent:
             check(rc, err, path=self.path, block=bad or None)
         return _groups(marks)
 
-    def _stage(self, groups: array) -> tuple[bytearray, bytearray]:
+    def _stage(self, groups: array[int]) -> tuple[bytearray, bytearray]:
         """The groups' blocks back to back and their present flags: from the
         cache (small reads: directory, chain links) or the image, runs of
         consecutive groups read on threads when the read is large."""
@@ -213,7 +214,7 @@ class CKDExtent(Extent):
         return {"path": self.path, "block": block,
                 "track": self.track_address(g * self.layout.group_tracks)}
 
-    def _images(self, t0: int, n: int) -> tuple[bytearray, array, array]:
+    def _images(self, t0: int, n: int) -> tuple[bytearray, array[int], array[int]]:
         images = [self.dev.read_track(*self.track_address(t)).image for t in range(t0, t0 + n)]
         lens = array("I", (len(im) for im in images))
         offs = array("I", [0]) * n
@@ -247,7 +248,7 @@ class CKDExtent(Extent):
                 j += 1
             runs.append((groups[i], j - i))
             i = j
-        plain = hasattr(self.dev, "read_slots")
+        plain = isinstance(self.dev, CKDImage)
         cblocks = ffi.from_buffer("uint32_t[]", blocks)
         corder = ffi.from_buffer("uint32_t[]", order)
         cout, cgot = ffi.from_buffer(out), ffi.from_buffer(got)
@@ -283,15 +284,17 @@ class CKDExtent(Extent):
         t = int(err.index) if err.index >= 0 else t0
         check(rc, err, path=self.path, track=self.track_address(t))
 
-    def _slots(self, t0: int, n: int) -> tuple[bytearray, array, array]:
+    def _slots(self, t0: int, n: int) -> tuple[bytearray, array[int], array[int]]:
         """Raw track slots of a plain CKD image (read with preadv)."""
-        size = self.dev.track_size
+        dev = self.dev
+        assert isinstance(dev, CKDImage)
+        size = dev.track_size
         buf = bytearray(n * size)
         view = memoryview(buf)
         base = self.first * self.dev.heads + t0
         done = 0
         while done < n:
-            _, k = self.dev.read_slots(base + done, n - done, view[done * size:])
+            _, k = dev.read_slots(base + done, n - done, view[done * size:])
             done += k
         offs = array("I", range(0, n * size, size))
         lens = array("I", [size]) * n
@@ -300,7 +303,7 @@ class CKDExtent(Extent):
     def _load_run(self, g0: int, n: int, stage: bytearray, soff: int, present: bytearray,
                   poff: int) -> None:
         gt = self.layout.group_tracks
-        if hasattr(self.dev, "read_slots"):
+        if isinstance(self.dev, CKDImage):
             buf, offs, lens = self._slots(g0 * gt, n * gt)
             clay = self._clay_ha                   # the HA of a raw slot is checked in C
         else:

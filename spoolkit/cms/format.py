@@ -27,7 +27,7 @@ from .layout import (
     vm370_device,
     vm370_layout,
 )
-from .minidisk import _guarded, default_extent, is_fba, open_minidisk
+from .minidisk import _guarded, default_extent, open_minidisk
 
 ZERO_CHUNK = 2048           # FBA blocks zeroed per write
 
@@ -61,19 +61,18 @@ def format_minidisk(dev: Union[DasdImage, FBAImage], first: Optional[int] = None
     first = lo if first is None else first
     last = hi if last is None else last
     text = _label_text(label)
-    fba = is_fba(dev)
     if edf is None:
-        edf = fba or blocksize is not None or dev.devtype not in VM370_DEVICES  # type: ignore
+        edf = (isinstance(dev, FBAImage) or blocksize is not None
+               or dev.devtype not in VM370_DEVICES)
     if not edf:
-        if fba:
+        if isinstance(dev, FBAImage):
             raise InvalidArgumentError("VM/370 CMS disks are CKD: use EDF on FBA")
         if blocksize not in (None, VM370_BLOCK):
             raise InvalidArgumentError(f"VM/370 CMS blocks are 800 bytes, not {blocksize}")
-        vm370_device(dev.devtype, path=dev.path)  # type: ignore[union-attr]
-    else:
-        blocksize = blocksize or 4096
-        if blocksize not in EDF_BLOCKSIZES:
-            raise InvalidArgumentError(f"EDF block size {blocksize}: 512, 1024, 2048 or 4096")
+        vm370_device(dev.devtype, path=dev.path)
+    bs = blocksize or 4096
+    if edf and bs not in EDF_BLOCKSIZES:
+        raise InvalidArgumentError(f"EDF block size {bs}: 512, 1024, 2048 or 4096")
     old = _has_cms(dev, first, last)
     if old and not force:
         raise ExistsError(f"the extent {first}-{last} holds a {old} (force=True / --force "
@@ -81,13 +80,13 @@ def format_minidisk(dev: Union[DasdImage, FBAImage], first: Optional[int] = None
     writer = _guarded(dev, first, last)
     when = date or _dt.datetime.now()
     ncyl = last - first + 1
-    if not edf:
-        return _format_vm370(dev, first, last, text, writer)  # type: ignore[arg-type]
+    if not edf and not isinstance(dev, FBAImage):
+        return _format_vm370(dev, first, last, text, writer)
     from .edf import format_edf
 
-    if fba:
-        ext: Union[CKDExtent, FBAExtent] = FBAExtent(dev, first, last,  # type: ignore[arg-type]
-                                                     blocksize, writer)
+    ext: Union[CKDExtent, FBAExtent]
+    if isinstance(dev, FBAImage):
+        ext = FBAExtent(dev, first, last, bs, writer)
         zeros = bytes(ZERO_CHUNK * 512)
         blk = first
         while blk <= last:
@@ -95,13 +94,12 @@ def format_minidisk(dev: Union[DasdImage, FBAImage], first: Optional[int] = None
             writer.write_blocks(blk, zeros[:n * 512])
             blk += n
     else:
-        lay = edf_ckd_layout(dev.device, ncyl, blocksize)  # type: ignore[union-attr]
-        ext = CKDExtent(dev, first, last, lay, writer)  # type: ignore[arg-type]
+        ext = CKDExtent(dev, first, last, edf_ckd_layout(dev.device, ncyl, bs), writer)
         ext.format_tracks()
-    format_edf(ext, text, 0 if fba else ncyl, when)
+    format_edf(ext, text, 0 if isinstance(dev, FBAImage) else ncyl, when)
     dev.flush()
     with open_minidisk(dev, first, last) as md:
-        return {"format": "edf", "label": md.label, "blocksize": blocksize,
+        return {"format": "edf", "label": md.label, "blocksize": bs,
                 "first": first, "last": last, **md.stats()}
 
 

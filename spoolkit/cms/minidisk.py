@@ -40,14 +40,14 @@ RecordsLike = Union[CMSRecords, Iterable[Union[bytes, bytearray, memoryview]]]
 
 
 def is_fba(dev: Any) -> bool:
-    return hasattr(dev, "read_blocks")
+    return isinstance(dev, FBAImage) or hasattr(dev, "read_blocks")
 
 
 def default_extent(dev: Image) -> tuple[int, int]:
     """The whole volume: cylinders (CKD) or blocks (FBA)."""
-    if is_fba(dev):
-        return 0, dev.blocks - 1  # type: ignore[union-attr]
-    return 0, dev.cylinders - 1  # type: ignore[union-attr]
+    if isinstance(dev, FBAImage):
+        return 0, dev.blocks - 1
+    return 0, dev.cylinders - 1
 
 
 def sniff_ckd(dev: DasdImage, first: int) -> tuple[Optional[str], int, bytes]:
@@ -101,31 +101,29 @@ class Minidisk(Finalizing):
 
     def _open_impl(self, writer: Any) -> Any:
         dev, first, last = self.dev, self.first, self.last
-        if is_fba(dev):
+        if isinstance(dev, FBAImage):
             from .edf import EDFDisk, probe_fba
             blksize = probe_fba(dev, first, last)
             if blksize is None:
                 raise FormatError(f"no CMS label in blocks {first}-{last} (an EDF disk has "
                                   "CMS1 at byte 512)", path=dev.path, block=first + 1)
-            return EDFDisk(FBAExtent(dev, first, last, blksize, writer))  # type: ignore[arg-type]
-        if not 0 <= first <= last < dev.cylinders:  # type: ignore[union-attr]
+            return EDFDisk(FBAExtent(dev, first, last, blksize, writer))
+        if not 0 <= first <= last < dev.cylinders:
             raise InvalidArgumentError(f"minidisk cylinders {first}-{last} are outside the "
-                                       f"volume ({dev.cylinders} cylinders)",  # type: ignore
-                                       path=dev.path)
-        kind, dl, _ = sniff_ckd(dev, first)  # type: ignore[arg-type]
+                                       f"volume ({dev.cylinders} cylinders)", path=dev.path)
+        kind, dl, _ = sniff_ckd(dev, first)
         ncyl = last - first + 1
         if kind == "vm370":
             from .vm370 import VM370Disk
-            lay = vm370_layout(dev.device, ncyl, path=dev.path)  # type: ignore[union-attr]
-            return VM370Disk(CKDExtent(dev, first, last, lay, writer),  # type: ignore[arg-type]
-                             vm370_device(dev.devtype))
+            lay = vm370_layout(dev.device, ncyl, path=dev.path)
+            return VM370Disk(CKDExtent(dev, first, last, lay, writer), vm370_device(dev.devtype))
         if kind == "edf":
             from .edf import EDFDisk
             if dl not in EDF_BLOCKSIZES:
                 raise FormatError(f"EDF label in a record of {dl} bytes (block sizes "
                                   "512, 1024, 2048, 4096)", path=dev.path, track=(first, 0))
-            lay = edf_ckd_layout(dev.device, ncyl, dl)  # type: ignore[union-attr]
-            return EDFDisk(CKDExtent(dev, first, last, lay, writer))  # type: ignore[arg-type]
+            return EDFDisk(CKDExtent(dev, first, last, edf_ckd_layout(dev.device, ncyl, dl),
+                                     writer))
         raise FormatError(f"no CMS label on cylinder {first} (record 3 of track 0 holds "
                           "neither CMS= nor CMS1)", path=dev.path, track=(first, 0))
 

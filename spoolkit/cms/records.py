@@ -26,7 +26,7 @@ class CMSRecords:
 
     __slots__ = ("data", "ends")
 
-    def __init__(self, data: bytes = b"", ends: Optional[array] = None) -> None:
+    def __init__(self, data: bytes = b"", ends: Optional[array[int]] = None) -> None:
         self.data = data
         self.ends = ends if ends is not None else array("I")
         if len(self.ends) and self.ends[-1] != len(data):
@@ -134,7 +134,7 @@ class CMSRecords:
         return cls(bytes(out[:size]), ends)
 
 
-def u32(values: Optional[array]) -> Any:
+def u32(values: Optional[array[int]]) -> Any:
     """An ``array('I')`` as the C core's ``uint32_t *`` (None: NULL)."""
     if values is None or not len(values):
         return ffi.NULL
@@ -158,7 +158,7 @@ def unpack(data: Buffer, recfm: str, lrecl: int, nrecs: int, **where: object) ->
 
 
 def pack(records: CMSRecords, recfm: str, lrecl: int, blksize: int,
-         per_block: bool = False) -> tuple[bytes, Optional[array], Optional[array]]:
+         per_block: bool = False) -> tuple[bytes, Optional[array[int]], Optional[array[int]]]:
     """Encode records into whole blocks; with ``per_block`` (EDF V files) also
     each block's first-record displacement and highest record number."""
     var = recfm == "V"

@@ -184,7 +184,7 @@ class VM370Disk:
                                               i % FST_PER_BLOCK)))
         return out
 
-    def file_blocks(self, f: FileStatus) -> tuple[array, array]:
+    def file_blocks(self, f: FileStatus) -> tuple[array[int], array[int]]:
         """(chain link blocks, first chain link's block first; data blocks)."""
         if f.blocks == 0:
             return array("I"), array("I")
@@ -211,7 +211,7 @@ class VM370Disk:
                   block=fcl_block if err.index < 60 else links[(err.index - 60) // 400])
         return meta, data
 
-    def data_blocks(self, f: FileStatus) -> array:
+    def data_blocks(self, f: FileStatus) -> array[int]:
         """The file's data blocks, in order."""
         if f.recfm not in ("F", "V"):
             raise FormatError(f"{f.name}: record format {f.recfm}", path=self.path)
