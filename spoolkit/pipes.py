@@ -39,6 +39,7 @@ from .spool.file import TAG_LENGTH, SpoolFile
 from .spool.select import Ranges, Selection
 
 if TYPE_CHECKING:
+    from .cms.minidisk import Minidisk
     from .dasd.track import Track
 
 TAG_OPCODE = 0x03
@@ -200,22 +201,29 @@ def trackwrite(dev: TrackSink) -> Stage[Track, Track]:
 
 # -- CMS files ---------------------------------------------------------------------
 
-def _cmsread(_up: Any, md: Any, fname: str, ftype: str, fmode: Optional[str]) -> Iterator[bytes]:
+#: what cmswrite takes: records, or spool files whose records it writes
+CMSItem = Union[bytes, bytearray, memoryview, SpoolFile]
+
+
+def _cmsread(_up: None, md: Minidisk, fname: str, ftype: str,
+             fmode: Optional[str]) -> Iterator[bytes]:
     yield from md.read(fname, ftype, fmode)
 
 
-def cmsread(md: Any, fname: str, ftype: str, fmode: Optional[str] = None) -> Stage:
+def cmsread(md: Minidisk, fname: str, ftype: str,
+            fmode: Optional[str] = None) -> Stage[None, bytes]:
     """CMS Pipelines ``<``: the records of a file of an open minidisk."""
     return Stage(_cmsread, md, fname, ftype, fmode, source=True)
 
 
-def _cmswrite(up: Iterable[Any], md: Any, fname: str, ftype: str, fmode: str, recfm: str,
-              lrecl: Optional[int], replace: bool) -> Iterator[bytes]:
+def _cmswrite(up: Iterable[CMSItem], md: Minidisk, fname: str, ftype: str, fmode: str,
+              recfm: str, lrecl: Optional[int], replace: bool) -> Iterator[bytes]:
     records: list[bytes] = []
     for item in up:
-        datas = (d for _op, d in item.records()) if isinstance(item, SpoolFile) else (item,)
-        for data in datas:
-            data = bytes(data)
+        datas: Iterable[Union[bytes, bytearray, memoryview]] = (
+            (d for _op, d in item.records()) if isinstance(item, SpoolFile) else (item,))
+        for raw in datas:
+            data = bytes(raw)
             if recfm == "F" and lrecl and len(data) < lrecl:
                 data = data.ljust(lrecl, b"\x40")     # CP drops trailing blanks of cards
             records.append(data)
@@ -223,8 +231,8 @@ def _cmswrite(up: Iterable[Any], md: Any, fname: str, ftype: str, fmode: str, re
     md.write(fname, ftype, fmode, records, recfm=recfm, lrecl=lrecl, replace=replace)
 
 
-def cmswrite(md: Any, fname: str, ftype: str, fmode: str = "A1", *, recfm: str = "V",
-             lrecl: Optional[int] = None, replace: bool = False) -> Stage:
+def cmswrite(md: Minidisk, fname: str, ftype: str, fmode: str = "A1", *, recfm: str = "V",
+             lrecl: Optional[int] = None, replace: bool = False) -> Stage[CMSItem, bytes]:
     """CMS Pipelines ``>``: the upstream records (bytes, or the records of
     spool files) become a file of a minidisk open ``"r+"`` once the stream
     ends; they pass on unchanged (F records shorter than ``lrecl`` blank
@@ -232,13 +240,14 @@ def cmswrite(md: Any, fname: str, ftype: str, fmode: str = "A1", *, recfm: str =
     return Stage(_cmswrite, md, fname, ftype, fmode, recfm.upper(), lrecl, replace)
 
 
-def _tospool(up: Iterable[Any], op: int, attrs: dict[str, Any]) -> Iterator[SpoolFile]:
+def _tospool(up: Iterable[bytes], op: int, attrs: dict[str, Any]) -> Iterator[SpoolFile]:
     yield SpoolFile(records=[(op, bytes(r)) for r in up], **attrs)
 
 
-def tospool(op: int = 0x41, **attrs: Any) -> Stage:
+def tospool(op: int = 0x41, **attrs: Any) -> Stage[bytes, SpoolFile]:
     """One spool file of the upstream records (CCW ``op``: X'41' punch by
-    default, X'09' print), attributes as :class:`~spoolkit.spool.SpoolFile` takes."""
+    default, X'09' print), attributes as :class:`~spoolkit.spool.SpoolFile`
+    takes them."""
     return Stage(_tospool, op, attrs)
 
 

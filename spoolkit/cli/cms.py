@@ -9,10 +9,11 @@ image without ``@``), the form the spool backup verbs take, or the owner's
 
 from __future__ import annotations
 
-import sys
-from typing import Any, Optional
+import contextlib
+from typing import Any, Iterator, Optional
 
 from .common import add_force, add_json, emit, table
+from .stdio import check_output, input_path, open_output, read_input, refuse_stdio
 
 
 def register(sub: Any) -> None:
@@ -125,31 +126,16 @@ def _extent(args: Any) -> tuple[str, Optional[int], Optional[int]]:
     return ref.path, ref.extent[0], ref.extent[1]
 
 
-def _open(args: Any, mode: str = "r") -> Any:
+@contextlib.contextmanager
+def _open(args: Any, mode: str = "r") -> Iterator[Any]:
+    """The minidisk the arguments name; ``-`` is an image on stdin (read only)."""
     from ..cms import open_minidisk
 
     image, first, last = _extent(args)
-    return open_minidisk(image, first, last, mode)
-
-
-# -- I/O in one place (stdin/stdout as '-') ---------------------------------------
-
-def _read_input(name: str) -> bytes:
-    if name == "-":
-        return sys.stdin.buffer.read()
-    with open(name, "rb") as f:
-        return f.read()
-
-
-def _write_output(name: Optional[str], data: bytes, force: bool) -> None:
-    from ..output import atomic_output, write_all
-
-    if name in (None, "-"):
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
-    with atomic_output(name, overwrite=force) as tmp, open(tmp, "r+b", buffering=0) as f:
-        write_all(f.fileno(), data, tmp, 0)
+    if mode != "r":
+        refuse_stdio(image, "IMAGE")
+    with input_path(image, "IMAGE") as path, open_minidisk(path, first, last, mode) as md:
+        yield md
 
 
 # -- verbs -----------------------------------------------------------------------
@@ -158,7 +144,7 @@ def cmd_find(args: Any) -> int:
     from ..cms.find import find_minidisks
     from ..dasd import open_dasd
 
-    with open_dasd(args.image) as dev:
+    with input_path(args.image, "IMAGE") as path, open_dasd(path) as dev:
         found = find_minidisks(dev)
     rows = [f.to_dict() for f in found]
     emit(args, rows, lambda d: table([(r["first"], r["last"], r["label"], r["format"],
@@ -185,11 +171,9 @@ def cmd_list(args: Any) -> int:
 
 def cmd_get(args: Any) -> int:
     from .. import ebcdic
-    from ..output import check_destination
 
     ebcdic.codec_name(args.codepage)          # a bad code page before any work
-    if args.output not in (None, "-"):
-        check_destination(args.output, overwrite=args.force)
+    check_output(args.output, overwrite=args.force, what="-o FILE", binary=args.raw)
     with _open(args) as md:
         f = md.find(args.fname, args.ftype, args.fmode)
         records = md.read(f)
@@ -197,7 +181,9 @@ def cmd_get(args: Any) -> int:
         data = records.data
     else:
         data = records.to_text(args.codepage, strip=f.recfm == "F").encode("utf-8")
-    _write_output(args.output, data, args.force)
+    with open_output(args.output, overwrite=args.force, what="-o FILE",
+                     binary=args.raw) as out:
+        out.write(data)
     return 0
 
 
@@ -217,7 +203,7 @@ def cmd_put(args: Any) -> int:
     from ..errors import InvalidArgumentError
 
     when = _parse_date(args.date)
-    data = _read_input(args.input)
+    data = read_input(args.input, "INPUT")
     if args.raw:
         recfm = args.recfm or "F"
         if recfm != "F" or not args.lrecl:
@@ -239,7 +225,7 @@ def cmd_put(args: Any) -> int:
         f = md.write(args.fname, args.ftype, args.fmode or "A1", records, recfm=recfm,
                      lrecl=lrecl, date=when, replace=args.force)
     emit(args, f.to_dict(), lambda d: f"{d['fname']} {d['ftype']} {d['fmode']}: "
-         f"{d['records']} records, {d['blocks']} blocks")
+         f"{d['records']} records, {d['blocks']} blocks", message=True)
     return 0
 
 
@@ -247,7 +233,7 @@ def cmd_erase(args: Any) -> int:
     with _open(args, "r+") as md:
         f = md.find(args.fname, args.ftype, args.fmode)
         md.erase(f.fname, f.ftype, f.fmode)
-    emit(args, {"erased": f.to_dict()}, lambda d: f"erased {f.name}")
+    emit(args, {"erased": f.to_dict()}, lambda d: f"erased {f.name}", message=True)
     return 0
 
 
@@ -255,7 +241,7 @@ def cmd_rename(args: Any) -> int:
     with _open(args, "r+") as md:
         f = md.rename(args.fname, args.ftype, args.new_fname, args.new_ftype, args.fmode,
                       args.new_fmode)
-    emit(args, f.to_dict(), lambda d: f"renamed to {f.name}")
+    emit(args, f.to_dict(), lambda d: f"renamed to {f.name}", message=True)
     return 0
 
 
@@ -264,12 +250,13 @@ def cmd_format(args: Any) -> int:
     from ..dasd import open_dasd
 
     image, first, last = _extent(args)
+    refuse_stdio(image, "IMAGE")
     edf = True if args.edf else (False if args.vm370 else None)
     with open_dasd(image, "r+") as dev:
         info = format_minidisk(dev, first, last, args.label, blocksize=args.blocksize, edf=edf,
                                force=args.force)
     emit(args, info, lambda d: f"formatted {d['format']} minidisk {d['label']}: "
-         f"{d['blocks']} blocks of {d['blocksize']}")
+         f"{d['blocks']} blocks of {d['blocksize']}", message=True)
     return 0
 
 

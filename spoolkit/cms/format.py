@@ -75,8 +75,9 @@ def format_minidisk(dev: Union[DasdImage, FBAImage], first: Optional[int] = None
         raise InvalidArgumentError(f"EDF block size {bs}: 512, 1024, 2048 or 4096")
     old = _has_cms(dev, first, last)
     if old and not force:
-        raise ExistsError(f"the extent {first}-{last} holds a {old} (force=True / --force "
-                          "to format it anyway)", path=dev.path)
+        raise ExistsError(f"the extent {first}-{last} holds a {old}",
+                          hint="force=True formats it anyway",
+                          cli_hint="--force formats it anyway", path=dev.path)
     writer = _guarded(dev, first, last)
     when = date or _dt.datetime.now()
     ncyl = last - first + 1

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from typing import Any, Iterable, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Union
 
 from ..dasd import open_dasd
 from ..dasd.base import DasdImage
@@ -31,6 +31,9 @@ from .extent import CKDExtent, FBAExtent
 from .fst import FileStatus, check_mode, check_name
 from .layout import EDF_BLOCKSIZES, VM370_DEVICES, edf_ckd_layout, vm370_device, vm370_layout
 from .records import CMSRecords
+
+if TYPE_CHECKING:
+    from .check import CMSReport
 
 Image = Union[DasdImage, FBAImage]
 PathLike = Union[str, "os.PathLike[str]"]
@@ -69,8 +72,7 @@ def _guarded(dev: Image, first: int, last: int) -> Any:
     CP-owned area is refused before anything is written."""
     from ..overlay import guard, protected_extents
 
-    # spoolkit.cp reads CP allocation maps of CKD volumes only: FBA has none here
-    prot = [] if is_fba(dev) else protected_extents(dev)
+    prot = protected_extents(dev)
     for p in prot:
         if first <= p.last and p.first <= last:
             unit = "blocks" if is_fba(dev) else "cylinders"
@@ -244,8 +246,8 @@ class Minidisk(Finalizing):
         except NotFoundError:
             pass
         if old is not None and not replace:
-            raise ExistsError(f"file {old.name} exists (pass replace=True to replace it)",
-                              path=self.path)
+            raise ExistsError(f"file {old.name} exists", hint="replace=True replaces it",
+                              cli_hint="--force replaces it", path=self.path)
         when = date or _dt.datetime.now()
         self.impl.write(fname.upper(), ftype.upper(), check_mode(fmode).decode("cp037"), recs,
                         recfm, lrecl, when, old)
@@ -272,7 +274,7 @@ class Minidisk(Finalizing):
         self.impl.rename(f, new_fname, new_ftype, new_fmode)
         return self.find(new_fname, new_ftype)
 
-    def check(self) -> Any:
+    def check(self) -> CMSReport:
         """Every chain, the bitmap and the counters compared (see :mod:`.check`)."""
         from .check import check_disk
         self._check_open()

@@ -141,7 +141,8 @@ def u32(values: Optional[array[int]]) -> Any:
     return ffi.from_buffer("uint32_t[]", values)
 
 
-def unpack(data: Buffer, recfm: str, lrecl: int, nrecs: int, **where: object) -> CMSRecords:
+def unpack(data: Buffer, recfm: str, lrecl: int, nrecs: int,
+           path: Optional[str] = None) -> CMSRecords:
     """Decode ``nrecs`` records from a file's data blocks."""
     var = recfm == "V"
     if not var and 0 < lrecl and nrecs * lrecl <= min(len(data), 0xFFFFFFFF):
@@ -153,7 +154,7 @@ def unpack(data: Buffer, recfm: str, lrecl: int, nrecs: int, **where: object) ->
     ends = array("I", [0]) * nrecs
     err = new_err()
     n = check(lib.spk_cms_unpack(ffi.from_buffer(data), len(data), 1 if var else 0, lrecl, nrecs,
-                                 ffi.from_buffer(out), len(out), u32(ends), err), err, **where)
+                                 ffi.from_buffer(out), len(out), u32(ends), err), err, path=path)
     return CMSRecords(bytes(memoryview(out)[:n]), ends)
 
 
