@@ -81,6 +81,32 @@ static void put(const sink *s, size_t idx, uint32_t off, const uint8_t *src, uin
         memcpy(s->out + (size_t)s->order[k] * bs + off, src, n);
 }
 
+/* One piece (n bytes at offset off) of block idx: copied from the record's
+ * data (gather) or into it when the block is to be written (scatter). */
+static void piece(const sink *dst, uint8_t *blocks, const uint8_t *flags, uint8_t *tdirty,
+                  size_t i, int write, size_t idx, uint32_t off, uint8_t *data, uint32_t n,
+                  uint32_t bs)
+{
+    if (!write) {
+        put(dst, idx, off, data, n, bs);
+    } else if (flags[idx]) {
+        memcpy(data, blocks + idx * bs + off, n);
+        tdirty[i] = 1;
+    }
+}
+
+/* Block idx has all its bytes: found (gather) or written (scatter). */
+static void whole(uint8_t *flags, int write, size_t idx, int *found)
+{
+    if (!write) {
+        flags[idx] = 1;
+        (*found)++;
+    } else if (flags[idx]) {
+        flags[idx] = 2;
+        (*found)++;
+    }
+}
+
 static int walk(uint8_t *buf, size_t buflen, const uint32_t *offs, const uint32_t *lens,
                 uint32_t ntracks, uint32_t first_trk, int trkflags, const spk_cms_layout *lay,
                 uint8_t *blocks, size_t blen, uint8_t *flags, uint8_t *tdirty, int write,
@@ -146,24 +172,10 @@ static int walk(uint8_t *buf, size_t buflen, const uint32_t *offs, const uint32_
                 /* the rest of the block the even track began */
                 idx = base + R - 1;
                 n = dl < bs - pend_off ? dl : bs - pend_off;
-                if (write) {
-                    if (flags[idx]) {
-                        memcpy(data, blocks + idx * bs + pend_off, n);
-                        tdirty[i] = 1;
-                    }
-                } else {
-                    put(dst, idx, pend_off, data, n, bs);
-                }
+                piece(dst, blocks, flags, tdirty, i, write, idx, pend_off, data, n, bs);
                 pending = 0;
-                if (pend_off + n == bs) {
-                    if (write && flags[idx]) {
-                        flags[idx] = 2;
-                        tdirty[i] = 1;
-                    } else if (!write) {
-                        flags[idx] = 1;
-                        found++;
-                    }
-                }
+                if (pend_off + n == bs)
+                    whole(flags, write, idx, &found);
                 continue;
             }
             if (R < 1 || R > per)
@@ -173,50 +185,25 @@ static int walk(uint8_t *buf, size_t buflen, const uint32_t *offs, const uint32_
                 return spk_fail(err, SPK_EFORMAT, r->offset, t,
                                 "record R%u on the %s track of a pair", R, sub ? "second" : "first");
             idx = base + R - 1;
+            if (!write && flags[idx])
+                return spk_fail(err, SPK_EFORMAT, r->offset, t, "record R%u appears twice", R);
             if (r->flags & SPK_REC_OVERFLOW) {
                 if (!(gt == 2 && sub == 0 && R == lay->split_rec && j == nrec))
                     return spk_fail(err, SPK_EFORMAT, r->offset, t,
                                     "record R%u continues on the next track where CMS splits no record", R);
                 n = dl < bs ? dl : bs;
-                if (write) {
-                    if (flags[idx]) {
-                        memcpy(data, blocks + idx * bs, n);
-                        tdirty[i] = 1;
-                    }
-                } else {
-                    put(dst, idx, 0, data, n, bs);
-                }
-                pending = 1;
+                piece(dst, blocks, flags, tdirty, i, write, idx, 0, data, n, bs);
+                pending = n < bs;
                 pend_off = n;
-                if (n == bs) {
-                    pending = 0;
-                    if (write && flags[idx]) {
-                        flags[idx] = 2;
-                        tdirty[i] = 1;
-                    } else if (!write) {
-                        flags[idx] = 1;
-                        found++;
-                    }
-                }
+                if (n == bs)
+                    whole(flags, write, idx, &found);
                 continue;
             }
             if (dl < bs)
                 return spk_fail(err, SPK_EFORMAT, r->offset, t,
                                 "record R%u has %u bytes; a CMS block has %u", R, dl, bs);
-            if (write) {
-                if (flags[idx]) {
-                    memcpy(data, blocks + idx * bs, bs);
-                    flags[idx] = 2;
-                    tdirty[i] = 1;
-                    found++;
-                }
-            } else {
-                if (flags[idx])
-                    return spk_fail(err, SPK_EFORMAT, r->offset, t, "record R%u appears twice", R);
-                put(dst, idx, 0, data, bs, bs);
-                flags[idx] = 1;
-                found++;
-            }
+            piece(dst, blocks, flags, tdirty, i, write, idx, 0, data, bs, bs);
+            whole(flags, write, idx, &found);
         }
     }
     if (write) {

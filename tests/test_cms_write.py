@@ -192,7 +192,9 @@ def test_edf_writes_decode_field_by_field(tmp_path, kind, bs):
         assert f.fst["levels"] == L.edf_levels(f.fst["nblk"], bs, recfm == "V")
 
 
-def _count_writes(md):
+def _watch_writes(md, fail_after=None):
+    """Count the device writes of a minidisk (a one-item list); with
+    ``fail_after``, the writes after that many raise an I/O error."""
     n = [0]
     w = md.impl.ext.writer
     for name in ("write_track", "write_blocks"):
@@ -200,27 +202,13 @@ def _count_writes(md):
         if orig is None:
             continue
 
-        def counting(*a, _orig=orig, **k):
-            n[0] += 1
-            return _orig(*a, **k)
-        setattr(w, name, counting)
-    return n
-
-
-def _failing(md, after):
-    n = [0]
-    w = md.impl.ext.writer
-    for name in ("write_track", "write_blocks"):
-        orig = getattr(w, name, None)
-        if orig is None:
-            continue
-
-        def failing(*a, _orig=orig, **k):
-            if n[0] >= after:
+        def watched(*a, _orig=orig, **k):
+            if fail_after is not None and n[0] >= fail_after:
                 raise OSError(5, "injected I/O error")
             n[0] += 1
             return _orig(*a, **k)
-        setattr(w, name, failing)
+        setattr(w, name, watched)
+    return n
 
 
 @pytest.mark.parametrize("fmt", ["vm370", "edf-ckd", "edf-fba"])
@@ -258,7 +246,7 @@ def test_a_cut_write_leaves_the_old_disk(tmp_path, fmt):
     probe = tmp_path / "probe"
     shutil.copy(base, probe)
     with open_minidisk(probe, first, last, "r+") as md:
-        count = _count_writes(md)
+        count = _watch_writes(md)
         op(md)
     total = count[0]
     after = state(probe)
@@ -267,7 +255,7 @@ def test_a_cut_write_leaves_the_old_disk(tmp_path, fmt):
         p = tmp_path / f"cut{k}"
         shutil.copy(base, p)
         md = open_minidisk(p, first, last, "r+")
-        _failing(md, k)
+        _watch_writes(md, k)
         with pytest.raises(OSError):
             op(md)
         md.close()

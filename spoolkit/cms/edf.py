@@ -25,6 +25,7 @@ from typing import Any, Optional
 from .._native import check, ffi, lib, new_err
 from ..errors import FormatError, InvalidArgumentError, NoSpaceError
 from . import alloc
+from .disk import CMSDisk
 from .extent import Extent, FBAExtent
 from .fst import (
     FST_EDF,
@@ -36,7 +37,7 @@ from .fst import (
     is_empty,
 )
 from .layout import EDF_BLOCKSIZES
-from .records import CMSRecords, pack, u32, unpack
+from .records import CMSRecords, pack, u32
 
 LABEL_ID = "CMS1".encode("cp037")
 LABEL = struct.Struct(">4s6s2sIIIIIIII6sBxIIIII8s")     # 80 bytes
@@ -128,7 +129,7 @@ def build_tree(blocksize: int, num: int, path: str, data_blocks: array[int],
     return children[0], levels, writes
 
 
-class EDFDisk:
+class EDFDisk(CMSDisk):
     """An EDF minidisk on a CKD or FBA extent."""
 
     format = "edf"
@@ -263,16 +264,6 @@ class EDFDisk:
                 check(rc, err, path=self.path, block=blk, offset=None)
             current = children
         return meta, current, disp, hirec
-
-    def data_blocks(self, f: FileStatus) -> array[int]:
-        """The file's data blocks, in order (0: a null block)."""
-        if f.recfm not in ("F", "V"):
-            raise FormatError(f"{f.name}: record format {f.recfm}", path=self.path)
-        return self.file_blocks(f)[1]
-
-    def read(self, f: FileStatus) -> CMSRecords:
-        blob = self.ext.read(self.data_blocks(f))
-        return unpack(blob, f.recfm, f.lrecl, f.records, path=self.path)
 
     def stats(self) -> dict[str, int]:
         return {"blocks": self.num, "used": self.used, "left": self.num - self.used,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from array import array
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Container, Optional, Sequence, Union
 
 from .._native import check, ffi, lib, new_err
 from ..dasd.base import DasdImage
@@ -42,6 +42,25 @@ def as_blocks(blocks: BlockList) -> array[int]:
 
 def _groups(marks: bytearray) -> array[int]:
     return array("I", (m.start() for m in re.finditer(b"\x01", marks)))
+
+
+def runs(groups: Sequence[int], skip: Optional[Container[int]] = None) -> list[tuple[int, int]]:
+    """(start, stop) index ranges of ``groups`` (ascending) that are
+    consecutive numbers, at most RUN_GROUPS long; groups in ``skip`` stand alone
+    and are left out."""
+    out: list[tuple[int, int]] = []
+    i = 0
+    while i < len(groups):
+        if skip is not None and groups[i] in skip:
+            i += 1
+            continue
+        j = i + 1
+        while (j < len(groups) and groups[j] == groups[j - 1] + 1 and j - i < RUN_GROUPS
+               and (skip is None or groups[j] not in skip)):
+            j += 1
+        out.append((i, j))
+        i = j
+    return out
 
 
 class Extent:
@@ -95,30 +114,21 @@ class Extent:
         per = self.per_group
         stage = bytearray(len(groups) * size)
         present = bytearray(len(groups) * per)
-        runs: list[tuple[int, int]] = []
-        i = 0
-        while i < len(groups):
-            hit = self._cache.get(groups[i])
+        for k, g in enumerate(groups):
+            hit = self._cache.get(g)
             if hit is not None:
-                stage[i * size:(i + 1) * size] = hit[0]
-                present[i * per:(i + 1) * per] = hit[1]
-                i += 1
-                continue
-            j = i + 1
-            while (j < len(groups) and groups[j] == groups[j - 1] + 1 and j - i < RUN_GROUPS
-                   and groups[j] not in self._cache):
-                j += 1
-            runs.append((i, j))
-            i = j
+                stage[k * size:(k + 1) * size] = hit[0]
+                present[k * per:(k + 1) * per] = hit[1]
+        todo = runs(groups, self._cache)
 
         def load(run: tuple[int, int]) -> None:
             a, b = run
             self._load_run(groups[a], b - a, stage, a * size, present, a * per)
 
-        if len(runs) > 1 and len(groups) >= PARALLEL_GROUPS:
-            map_threads(load, runs)
+        if len(todo) > 1 and len(groups) >= PARALLEL_GROUPS:
+            map_threads(load, todo)
         else:
-            for run in runs:
+            for run in todo:
                 load(run)
         if len(groups) <= SMALL_READ:
             if self._cached + len(groups) * size > CACHE_BYTES:
@@ -170,17 +180,12 @@ class Extent:
                                 self.per_group, self.blksize, ffi.from_buffer("uint32_t[]", blocks),
                                 len(blocks), ffi.from_buffer(data), len(data), err),
               err, path=self.path)
-        i = 0
-        while i < len(groups):
-            j = i + 1
-            while j < len(groups) and groups[j] == groups[j - 1] + 1 and j - i < RUN_GROUPS:
-                j += 1
+        for i, j in runs(groups):
             self._store_run(groups[i], j - i, stage[i * size:j * size],
                             dirty[i * self.per_group:j * self.per_group])
             for g in groups[i:j]:
                 if self._cache.pop(g, None) is not None:
                     self._cached -= size
-            i = j
 
     def flush(self) -> None:
         self.writer.flush()
@@ -240,21 +245,13 @@ class CKDExtent(Extent):
         out = bytearray(n * self.blksize)
         got = bytearray(n)
         gt = self.layout.group_tracks
-        runs: list[tuple[int, int]] = []
-        i = 0
-        while i < len(groups):
-            j = i + 1
-            while j < len(groups) and groups[j] == groups[j - 1] + 1 and j - i < RUN_GROUPS:
-                j += 1
-            runs.append((groups[i], j - i))
-            i = j
         plain = isinstance(self.dev, CKDImage)
         cblocks = ffi.from_buffer("uint32_t[]", blocks)
         corder = ffi.from_buffer("uint32_t[]", order)
         cout, cgot = ffi.from_buffer(out), ffi.from_buffer(got)
 
         def load(run: tuple[int, int]) -> None:
-            g0, k = run
+            g0, k = groups[run[0]], run[1] - run[0]
             if plain:
                 buf, offs, lens = self._slots(g0 * gt, k * gt)
                 clay = self._clay_ha
@@ -270,7 +267,7 @@ class CKDExtent(Extent):
             if rc < 0:
                 self._raise_track(rc, e, g0 * gt)
 
-        map_threads(load, runs)
+        map_threads(load, runs(groups))
         missing = next((i for i in range(n) if blocks[i] and not got[i]), None) \
             if got.count(0) > blocks.count(0) else None
         if missing is not None:

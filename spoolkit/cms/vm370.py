@@ -25,6 +25,7 @@ from typing import Any, Optional
 from .._native import check, ffi, lib, new_err
 from ..errors import FormatError, InvalidArgumentError, NoSpaceError
 from . import alloc
+from .disk import CMSDisk
 from .extent import CKDExtent
 from .fst import (
     FST_VM370,
@@ -36,7 +37,7 @@ from .fst import (
     is_empty,
 )
 from .layout import VM370_BLOCK, VM370_MAX_BLOCKS, VM370Device
-from .records import CMSRecords, pack, unpack
+from .records import CMSRecords, pack
 
 LABEL_ID = "CMS=".encode("cp037")
 MFD_BLOCK = 4
@@ -138,7 +139,7 @@ def encode_fcl(block: int, quarter: int, unit_2314: bool) -> int:
     return quarter << 14 | block
 
 
-class VM370Disk:
+class VM370Disk(CMSDisk):
     """A VM/370 CMS minidisk on a CKD extent."""
 
     format = "vm370"
@@ -210,17 +211,6 @@ class VM370Disk:
             check(rc, err, path=self.path,
                   block=fcl_block if err.index < 60 else links[(err.index - 60) // 400])
         return meta, data
-
-    def data_blocks(self, f: FileStatus) -> array[int]:
-        """The file's data blocks, in order."""
-        if f.recfm not in ("F", "V"):
-            raise FormatError(f"{f.name}: record format {f.recfm}", path=self.path)
-        return self.file_blocks(f)[1]
-
-    def read(self, f: FileStatus) -> CMSRecords:
-        """The file's records."""
-        blob = self.ext.read(self.data_blocks(f))
-        return unpack(blob, f.recfm, f.lrecl, f.records, path=self.path)
 
     # -- writing -------------------------------------------------------------------
     def _fcl_alloc(self, qmsk: bytearray, qq: list[int]) -> tuple[int, int]:
