@@ -312,3 +312,73 @@ def test_write_refusals(tmp_path):
     assert path.read_bytes() != image                   # C D was written, nothing else
     with open_minidisk(path, 1, 1) as md:
         assert [f.fname for f in md.files()] == ["A", "C"] and md.check().ok
+
+
+WRITER = """
+import sys
+from spoolkit.cms import open_minidisk
+path, first, last = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+md = open_minidisk(path, first, last, "r+")
+print("ready", flush=True)
+for i in range(30):
+    md.write("ROLL", "DATA", "A1", [b"%d %d" % (i, k) for k in range(300 + 7 * i)],
+             replace=True)
+    md.write("N%d" % i, "FILE", "A1", [b"x" * (i + 1)])
+    if i % 3 == 0:
+        md.erase("N%d" % i, "FILE")
+md.close()
+"""
+
+
+@pytest.mark.parametrize("fmt", ["vm370", "edf-fba"])
+def test_kill_9_during_writes(tmp_path, fmt):
+    """SIGKILL a writer at 20 seeded moments: each time the disk decodes with
+    its bitmap equal to its references and every file whole."""
+    import os
+    import sys
+
+    from conftest import ROOT, run_killed
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if fmt == "edf-fba":
+        base = tmp_path / "base.fba"
+        spoolkit.create_fba(base, "3370", blocks=4000).close()
+        first, last, bs = 0, 3999, 1024
+    else:
+        base = fresh(tmp_path, "3350", 2, "base")
+        first, last, bs = 1, 2, 800
+    with spoolkit.open_dasd(base, "r+") as dev:
+        format_minidisk(dev, first, last, "KILL", blocksize=None if bs == 800 else bs)
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+
+    def verify(p, done=False):
+        if fmt == "vm370":
+            s = vm370_state(p, last)
+            assert L.bits_used(s["qmsk"], s["adtnum"]) == s["referenced"]
+        else:
+            s = edf_state(p, first, bs, True)
+            assert L.bits_used(s["bitmap"], s["num"]) == s["referenced"]
+        for f in s["files"]:
+            if f.fname == "ROLL":
+                i = int(f.records[0].split()[0])
+                assert f.records == [b"%d %d" % (i, k) for k in range(300 + 7 * i)]
+            else:
+                i = int(f.fname[1:])
+                assert f.records == [b"x" * (i + 1)]
+                assert i % 3 or not done           # a kill may land before its erase
+        return len(s["files"])
+
+    full = tmp_path / "full"
+    shutil.copy(base, full)
+    _, took, rc, err = run_killed([sys.executable, str(script), str(full), str(first),
+                                   str(last)], None, env)
+    assert rc == 0, err
+    assert verify(full, done=True) == 1 + 20
+    rnd = random.Random(1616)
+    for k in range(20):
+        p = tmp_path / f"k{k}"
+        shutil.copy(base, p)
+        run_killed([sys.executable, str(script), str(p), str(first), str(last)],
+                   rnd.uniform(0, took), env)
+        verify(p)
