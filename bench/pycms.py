@@ -1,19 +1,46 @@
-"""A pure-Python reader of CMS minidisks (VM/370 and EDF on CKD): chain links,
-pointer blocks and F/V records decoded in Python, tracks through spoolkit's
-DASD layer (cached) - the baseline bench_cms.py compares spoolkit.cms with."""
+"""A pure-Python reader of CMS minidisks (VM/370 and EDF on plain CKD images):
+track images read with ``pread`` and parsed with ``struct``, chain links,
+pointer blocks and F/V records decoded in Python - the baseline
+bench_cms.py compares spoolkit.cms with."""
 
 from __future__ import annotations
 
+import os
 import struct
-from typing import Any
 
 E = "cp037"
+EOT = b"\xff" * 8
+COUNT = struct.Struct(">HHBBH").unpack_from
 
 
 class Blocks:
-    def __init__(self, dev: Any, first: int, blksize: int, per_track: int) -> None:
-        self.dev, self.first, self.bs, self.per = dev, first, blksize, per_track
+    """CMS blocks of a plain CKD image, its tracks read with ``pread`` and
+    parsed with ``struct`` (cached per track)."""
+
+    def __init__(self, path: str, first_cyl: int, blksize: int, per_track: int) -> None:
+        self.f = open(path, "rb")
+        head = os.pread(self.f.fileno(), 512, 0)
+        self.heads, self.trksize = struct.unpack_from("<II", head, 8)
+        self.first, self.bs, self.per = first_cyl, blksize, per_track
         self.cache: dict[int, dict[int, bytes]] = {}
+
+    def close(self) -> None:
+        self.f.close()
+
+    def _track(self, t: int) -> dict[int, bytes]:
+        abs_t = self.first * self.heads + t
+        img = os.pread(self.f.fileno(), self.trksize, 512 + abs_t * self.trksize)
+        _, cc, hh = struct.unpack_from(">BHH", img, 0)
+        if (cc, hh) != divmod(abs_t, self.heads):
+            raise ValueError(f"bad home address on track {abs_t}")
+        recs: dict[int, bytes] = {}
+        off = 5
+        while img[off:off + 8] != EOT:
+            _, _, r, kl, dl = COUNT(img, off)
+            if r:
+                recs[r] = img[off + 8 + kl:off + 8 + kl + min(dl, self.bs)]
+            off += 8 + kl + dl
+        return recs
 
     def read(self, n: int) -> bytes:
         if n == 0:
@@ -21,10 +48,7 @@ class Blocks:
         t, k = divmod(n - 1, self.per)
         recs = self.cache.get(t)
         if recs is None:
-            cyl, head = divmod(t, self.dev.heads)
-            trk = self.dev.read_track(self.first + cyl, head)
-            recs = {r.r: bytes(r.data[:self.bs]) for r in trk.records}
-            self.cache[t] = recs
+            recs = self.cache[t] = self._track(t)
         return recs[k + 1]
 
 

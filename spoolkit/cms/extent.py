@@ -11,6 +11,7 @@ write into a CP-owned extent is refused.
 from __future__ import annotations
 
 import re
+import threading
 from array import array
 from typing import Any, Container, Optional, Sequence, Union
 
@@ -23,6 +24,7 @@ from ..util import map_threads
 from .layout import Layout
 
 BlockList = Union[Sequence[int], "array[int]"]
+_SLOTS = threading.local()       # each thread's reused buffer of raw track slots
 CACHE_BYTES = 16 << 20          # track groups kept between small reads
 RUN_GROUPS = 64                 # track groups read per C call
 SMALL_READ = 8                  # reads of at most this many groups are cached
@@ -219,7 +221,8 @@ class CKDExtent(Extent):
         return {"path": self.path, "block": block,
                 "track": self.track_address(g * self.layout.group_tracks)}
 
-    def _images(self, t0: int, n: int) -> tuple[bytearray, array[int], array[int]]:
+    def _images(self, t0: int, n: int) -> tuple[Union[bytearray, memoryview], array[int],
+                                                 array[int]]:
         images = [self.dev.read_track(*self.track_address(t)).image for t in range(t0, t0 + n)]
         lens = array("I", (len(im) for im in images))
         offs = array("I", [0]) * n
@@ -252,6 +255,7 @@ class CKDExtent(Extent):
 
         def load(run: tuple[int, int]) -> None:
             g0, k = groups[run[0]], run[1] - run[0]
+            buf: Union[bytearray, memoryview]
             if plain:
                 buf, offs, lens = self._slots(g0 * gt, k * gt)
                 clay = self._clay_ha
@@ -281,13 +285,16 @@ class CKDExtent(Extent):
         t = int(err.index) if err.index >= 0 else t0
         check(rc, err, path=self.path, track=self.track_address(t))
 
-    def _slots(self, t0: int, n: int) -> tuple[bytearray, array[int], array[int]]:
-        """Raw track slots of a plain CKD image (read with preadv)."""
+    def _slots(self, t0: int, n: int) -> tuple[memoryview, array[int], array[int]]:
+        """Raw track slots of a plain CKD image (read with preadv into a
+        buffer each thread keeps: big reads touch no fresh memory per run)."""
         dev = self.dev
         assert isinstance(dev, CKDImage)
         size = dev.track_size
-        buf = bytearray(n * size)
-        view = memoryview(buf)
+        buf = getattr(_SLOTS, "buf", None)
+        if buf is None or len(buf) < n * size:
+            buf = _SLOTS.buf = bytearray(max(n, RUN_GROUPS * 2) * size)
+        view = memoryview(buf)[:n * size]
         base = self.first * self.dev.heads + t0
         done = 0
         while done < n:
@@ -295,11 +302,12 @@ class CKDExtent(Extent):
             done += k
         offs = array("I", range(0, n * size, size))
         lens = array("I", [size]) * n
-        return buf, offs, lens
+        return view, offs, lens
 
     def _load_run(self, g0: int, n: int, stage: bytearray, soff: int, present: bytearray,
                   poff: int) -> None:
         gt = self.layout.group_tracks
+        buf: Union[bytearray, memoryview]
         if isinstance(self.dev, CKDImage):
             buf, offs, lens = self._slots(g0 * gt, n * gt)
             clay = self._clay_ha                   # the HA of a raw slot is checked in C

@@ -181,7 +181,7 @@ class Minidisk(Finalizing):
         return self.impl.read(f)  # type: ignore[no-any-return]
 
     def read_all(self, files: Optional[Iterable[FileStatus]] = None,
-                 batch_bytes: int = 64 << 20) -> Iterator[tuple[FileStatus, CMSRecords]]:
+                 batch_bytes: int = 16 << 20) -> Iterator[tuple[FileStatus, CMSRecords]]:
         """``(fst, records)`` of every file (or of ``files``), in order.  The
         data blocks of many files are read in one pass (runs of tracks on
         threads, at most about ``batch_bytes`` at a time), so reading a
