@@ -160,3 +160,15 @@ def test_pipes_spool_to_cms_and_back(vol, tmp_path):
         sf = [f for f in back.files() if f.spoolid == ids[0]][0]
         assert [d for _, d in sf.records()] == [d for _, d in deck]   # blanks dropped again
         assert sf.owner == "OPER"
+
+
+def test_image_on_stdin_for_reading_verbs(fixtures):
+    image = (fixtures / "cms" / "gcccms_201.cckd").read_bytes()
+    listing = json.loads(cli("cms", "list", "-", "--json", input=image).stdout)
+    assert listing["label"] == "GCC201" and len(listing["files"]) == 17
+    text = cli("cms", "get", "-", "ASSERT", "H", input=image).stdout.decode()
+    assert text.splitlines()[0].startswith("/****")
+    r = cli("cms", "put", "-", "in.txt", "A", "B", check=False)
+    assert r.returncode == 2 and "cannot be '-'" in r.stderr.decode()
+    r = cli("cms", "erase", "-", "A", "B", check=False)
+    assert r.returncode == 2 and "cannot be '-'" in r.stderr.decode()

@@ -202,6 +202,7 @@ def cmd_put(args: Any) -> int:
     from ..cms.records import CMSRecords
     from ..errors import InvalidArgumentError
 
+    refuse_stdio(args.mdisk, "IMAGE")              # before the input is read
     when = _parse_date(args.date)
     data = read_input(args.input, "INPUT")
     if args.raw:
