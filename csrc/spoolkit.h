@@ -819,5 +819,149 @@ typedef struct spk_ddr_reader {
 int spk_ddr_read(const spk_tape_src *s, spk_ddr_reader *r, spk_ddr_track *tracks,
                  size_t maxtracks, uint8_t *out, size_t outcap, uint8_t *work, size_t worklen,
                  spk_errinfo *err);
+/* ==== CMS minidisks (csrc/cms.c) ======================================== */
+
+/* Where the blocks of a CMS minidisk lie on CKD tracks: per_group blocks per
+ * group of group_tracks tracks, block b (1-based) being record R = (b - 1) %
+ * per_group + 1 of group (b - 1) / per_group.  On the 2314/2319 a group is a
+ * track pair of 15 blocks: R1..R(split_rec) on the first track, the split
+ * record continuing (track overflow) on the second with the rest; split_len
+ * is how many of its bytes the first track holds when spoolkit formats it. */
+typedef struct spk_cms_layout {
+    uint32_t blksize;        /* bytes of a CMS block: 800, or 512..4096 (EDF) */
+    uint32_t per_group;      /* blocks per track group (1..255) */
+    uint32_t group_tracks;   /* 1, or 2 for a 2314 track pair */
+    uint32_t split_rec;      /* 2314: the record split across the pair (8); else 0 */
+    uint32_t split_len;      /* 2314: its bytes on the first track */
+    uint32_t tracks;         /* tracks of the extent */
+    uint32_t heads;          /* tracks per cylinder */
+    uint32_t first_cyl;      /* the extent's first cylinder on the volume */
+    uint32_t check_ha;       /* 1: each home address must be its track's (cylinder
+                                first_cyl + t / heads, head t % heads) */
+} spk_cms_layout;
+
+/* Gather the blocks held by ntracks consecutive track images of an extent
+ * (image i at buf + offs[i], lens[i] bytes; the first is extent track
+ * first_trk, the first of its group) into out, one block after the other
+ * from the first block of first_trk.  present[k] gets 1 for each block found
+ * whole.  Records must be keyless, numbered as the layout says and at least a
+ * block long (a longer record gives its first blksize bytes: CP-67 829-byte
+ * records).  Errors name the extent track in err->index.  Returns the number
+ * of blocks found. */
+int spk_cms_gather(const uint8_t *buf, size_t buflen, const uint32_t *offs, const uint32_t *lens,
+                   uint32_t ntracks, uint32_t first_trk, int trkflags, const spk_cms_layout *lay,
+                   uint8_t *out, size_t outlen, uint8_t *present, spk_errinfo *err);
+/* The same, each block going to every place i of out (blocks of blksize)
+ * where list[i] names it; order is list's indexes sorted by block number
+ * (spk_cms_order).  got[i] is set for each place filled. */
+int spk_cms_gather_to(const uint8_t *buf, size_t buflen, const uint32_t *offs,
+                      const uint32_t *lens, uint32_t ntracks, uint32_t first_trk, int trkflags,
+                      const spk_cms_layout *lay, const uint32_t *list, const uint32_t *order,
+                      size_t n, uint8_t *out, size_t outlen, uint8_t *got, spk_errinfo *err);
+/* order[0..n) = the indexes of list sorted (stably) by value. */
+int spk_cms_order(const uint32_t *list, size_t n, uint32_t *order, spk_errinfo *err);
+/* The reverse, in place: every block k with dirty[k] set is copied into the
+ * data of its record(s) (the images keep their lengths); dirty[k] becomes 2
+ * and tdirty[i] 1 for each track changed.  A dirty block without its records
+ * is an error (the track is not formatted for CMS).  Returns blocks written. */
+int spk_cms_scatter(uint8_t *buf, size_t buflen, const uint32_t *offs, const uint32_t *lens,
+                    uint32_t ntracks, uint32_t first_trk, int trkflags, const spk_cms_layout *lay,
+                    const uint8_t *blocks, size_t blen, uint8_t *dirty, uint8_t *tdirty,
+                    spk_errinfo *err);
+/* A CMS-formatted track: HA (cyl, head), R0, then the records of track sub of
+ * its group with count CCHH (rcyl, rhead) and the group's blocks from data
+ * (per_group * blksize bytes; NULL for zeros).  Returns the image length. */
+int spk_cms_format_track(uint8_t *out, size_t outlen, uint32_t cyl, uint32_t head,
+                         uint32_t rcyl, uint32_t rhead, uint32_t sub, const spk_cms_layout *lay,
+                         const uint8_t *data, size_t datalen, spk_errinfo *err);
+/* Set mark[g] for the track group of every block (0 = a null block, skipped);
+ * a block past maxblock is SPK_ERANGE.  Returns the groups newly marked. */
+int spk_cms_groups(const uint32_t *blocks, size_t n, uint32_t per_group, uint32_t maxblock,
+                   uint8_t *mark, size_t nmark, spk_errinfo *err);
+
+/* VM/370: the chain link blocks (2..41) a file of nblocks data blocks needs,
+ * from its 200-byte first chain link.  Returns how many (0..40). */
+int spk_cms_vm370_links(const uint8_t *fcl, size_t len, uint32_t nblocks, uint32_t maxblock,
+                        uint32_t *out, spk_errinfo *err);
+/* VM/370: the nblocks data block numbers of a file from its first chain link
+ * and its Nth chain links (800 bytes each, in order).  Each must lie in
+ * 5..maxblock and appear once, also not as one of the meta blocks (first and
+ * Nth chain links): else SPK_EFORMAT / SPK_ERANGE / SPK_ELOOP with the data
+ * block index.  Returns nblocks. */
+int spk_cms_vm370_blocks(const uint8_t *fcl, size_t fcllen, const uint8_t *links, size_t linkslen,
+                         uint32_t nblocks, uint32_t maxblock, const uint32_t *meta, size_t nmeta,
+                         uint32_t *out, size_t maxout, spk_errinfo *err);
+/* VM/370: first chain link (200 bytes) and Nth chain links (nlinks * 800)
+ * naming data blocks data[0..n) and chain links links[0..nlinks). */
+int spk_cms_vm370_build(const uint32_t *data, size_t n, const uint32_t *links, size_t nlinks,
+                        uint8_t *fcl, size_t fcllen, uint8_t *linkbuf, size_t linkslen,
+                        spk_errinfo *err);
+
+/* EDF: count pointers from pointer blocks buf (blksize each): 4-byte block
+ * numbers (F), or 12-byte {block, highest record, displacement} (var != 0).
+ * A block past maxblock is SPK_ERANGE; 0 is a null block. */
+int64_t spk_cms_edf_ptrs(const uint8_t *buf, size_t len, uint32_t blksize, int var,
+                         uint64_t count, uint32_t maxblock, uint32_t *out, uint32_t *hirec,
+                         uint32_t *disp, spk_errinfo *err);
+/* EDF: pack n pointers into ceil(n / per block) pointer blocks at out; for V
+ * also each block's highest record and first displacement (for the level
+ * above) and the offset of its last entry in its last 4 bytes.  Returns the
+ * number of pointer blocks. */
+int64_t spk_cms_edf_ptrblocks(const uint32_t *children, const uint32_t *hirec, const uint32_t *disp,
+                              uint64_t n, uint32_t blksize, int var, uint8_t *out, size_t outcap,
+                              uint32_t *up_hirec, uint32_t *up_disp, spk_errinfo *err);
+
+/* Allocation bitmaps: bit 7 of byte 0 is block 1.  alloc takes the count
+ * lowest free blocks (first fit, as CMS) into out, or SPK_ENOSPACE leaving
+ * the map unchanged.  set gives blocks the value (1 used, 0 free) and returns
+ * how many changed; *bad (when given) gets the first block already in that
+ * state.  count: blocks in use.  diff: blocks set in a and clear in b (the
+ * first maxout into out).  mark: set every block; returns how many were set
+ * already (the first maxdups into dups). */
+int64_t spk_cms_bitmap_alloc(uint8_t *map, size_t maplen, uint32_t nbits, uint32_t count,
+                             uint32_t *out, spk_errinfo *err);
+int64_t spk_cms_bitmap_set(uint8_t *map, size_t maplen, uint32_t nbits, const uint32_t *blocks,
+                           size_t n, int value, uint32_t *bad, spk_errinfo *err);
+int64_t spk_cms_bitmap_count(const uint8_t *map, size_t maplen, uint32_t nbits);
+int64_t spk_cms_bitmap_diff(const uint8_t *a, const uint8_t *b, size_t maplen, uint32_t nbits,
+                            uint32_t *out, size_t maxout);
+int64_t spk_cms_mark(uint8_t *map, size_t maplen, uint32_t nbits, const uint32_t *blocks,
+                     size_t n, uint32_t *dups, size_t maxdups);
+
+/* Records of a file from its data blocks (len bytes): F, nrecs * lrecl bytes;
+ * V (var != 0), a 2-byte length before each record (never 0, at most lrecl).
+ * The record bytes go to out back to back, ends[i] the end of record i.
+ * Returns the bytes in out. */
+int64_t spk_cms_unpack(const uint8_t *data, size_t len, int var, uint32_t lrecl, uint64_t nrecs,
+                       uint8_t *out, size_t outcap, uint32_t *ends, spk_errinfo *err);
+/* The reverse: records (data, ends) as F lrecl or V, zero padded to whole
+ * blocks.  For V, disp[k] gets the offset of the first record starting in
+ * block k (0xFFFFFFFF: none) and hirec[k] the number of the last record seen
+ * there (nblk entries; both may be NULL).  Returns the bytes in out. */
+int64_t spk_cms_pack(const uint8_t *data, size_t datalen, const uint32_t *ends, uint64_t n, int var,
+                     uint32_t lrecl, uint32_t blksize, uint8_t *out, size_t outcap,
+                     uint32_t *disp, uint32_t *hirec, size_t nblk, spk_errinfo *err);
+/* Records as lines: each record (trailing blank bytes dropped when strip)
+ * followed by sep.  Returns the bytes in out. */
+int64_t spk_cms_join(const uint8_t *data, size_t len, const uint32_t *ends, uint64_t n,
+                     int strip, uint8_t blank, uint8_t sep, uint8_t *out, size_t outcap,
+                     spk_errinfo *err);
+/* Lines (ended by sep, a cr before it dropped) as records: F lines padded to
+ * lrecl with pad (a longer line is an error), V lines as they are (an empty
+ * line becomes one pad byte).  Returns the number of records. */
+int64_t spk_cms_lines(const uint8_t *text, size_t len, uint8_t sep, uint8_t cr, int fixed,
+                      uint32_t lrecl, uint8_t pad, uint8_t *out, size_t outcap, uint32_t *ends,
+                      uint64_t maxrec, spk_errinfo *err);
+
+/* Staging buffers: the blocks of whole track groups groups[0..ng) (ascending)
+ * back to back.  pick copies blocks[i] into out[i] (block 0: zeros; a block
+ * whose present flag is 0 is SPK_ENOTFOUND); place copies data[i] into the
+ * block's place in stage and sets its dirty flag. */
+int spk_cms_pick(const uint8_t *stage, size_t slen, const uint8_t *present, const uint32_t *groups,
+                 size_t ng, uint32_t per_group, uint32_t blksize, const uint32_t *blocks, size_t n,
+                 uint8_t *out, size_t outlen, spk_errinfo *err);
+int spk_cms_place(uint8_t *stage, size_t slen, uint8_t *dirty, const uint32_t *groups, size_t ng,
+                  uint32_t per_group, uint32_t blksize, const uint32_t *blocks, size_t n,
+                  const uint8_t *data, size_t datalen, spk_errinfo *err);
 
 #endif

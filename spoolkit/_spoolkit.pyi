@@ -531,6 +531,20 @@ class spk_ddr_reader(CData):
     def __getitem__(self, index: int, /) -> spk_ddr_reader: ...
 
 @type_check_only
+class spk_cms_layout(CData):
+    """``struct spk_cms_layout`` (pointer, array item or value)."""
+    blksize: int
+    per_group: int
+    group_tracks: int
+    split_rec: int
+    split_len: int
+    tracks: int
+    heads: int
+    first_cyl: int
+    check_ha: int
+    def __getitem__(self, index: int, /) -> spk_cms_layout: ...
+
+@type_check_only
 class Allocator:
     """``ffi.new`` and what ``ffi.new_allocator`` returns: a C declaration ->
     its cdata."""
@@ -942,6 +956,24 @@ class Allocator:
         cdecl: Literal["spk_ddr_reader *[]"],
         init: object = ...,
     ) -> PtrArray[spk_ddr_reader]: ...
+    @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_cms_layout *"],
+        init: object = ...,
+    ) -> spk_cms_layout: ...
+    @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_cms_layout[]"],
+        init: object = ...,
+    ) -> Array[spk_cms_layout]: ...
+    @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_cms_layout *[]"],
+        init: object = ...,
+    ) -> PtrArray[spk_cms_layout]: ...
     @overload
     def __call__(self, cdecl: Literal["int *", "int[]"], init: object = ...) -> CIntArray: ...
     @overload
@@ -1843,6 +1875,301 @@ class Lib:
         outcap: int,
         work: Buffer | UInt8Array | NullPtr,
         worklen: int,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cms_gather(
+        self,
+        buf: bytes | Buffer | UInt8Array | NullPtr,
+        buflen: int,
+        offs: UInt32Array | NullPtr,
+        lens: UInt32Array | NullPtr,
+        ntracks: int,
+        first_trk: int,
+        trkflags: int,
+        lay: spk_cms_layout | Array[spk_cms_layout] | NullPtr,
+        out: Buffer | UInt8Array | NullPtr,
+        outlen: int,
+        present: Buffer | UInt8Array | NullPtr,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cms_gather_to(
+        self,
+        buf: bytes | Buffer | UInt8Array | NullPtr,
+        buflen: int,
+        offs: UInt32Array | NullPtr,
+        lens: UInt32Array | NullPtr,
+        ntracks: int,
+        first_trk: int,
+        trkflags: int,
+        lay: spk_cms_layout | Array[spk_cms_layout] | NullPtr,
+        list: UInt32Array | NullPtr,
+        order: UInt32Array | NullPtr,
+        n: int,
+        out: Buffer | UInt8Array | NullPtr,
+        outlen: int,
+        got: Buffer | UInt8Array | NullPtr,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cms_order(
+        self,
+        list: UInt32Array | NullPtr,
+        n: int,
+        order: UInt32Array | NullPtr,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cms_scatter(
+        self,
+        buf: Buffer | UInt8Array | NullPtr,
+        buflen: int,
+        offs: UInt32Array | NullPtr,
+        lens: UInt32Array | NullPtr,
+        ntracks: int,
+        first_trk: int,
+        trkflags: int,
+        lay: spk_cms_layout | Array[spk_cms_layout] | NullPtr,
+        blocks: bytes | Buffer | UInt8Array | NullPtr,
+        blen: int,
+        dirty: Buffer | UInt8Array | NullPtr,
+        tdirty: Buffer | UInt8Array | NullPtr,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cms_format_track(
+        self,
+        out: Buffer | UInt8Array | NullPtr,
+        outlen: int,
+        cyl: int,
+        head: int,
+        rcyl: int,
+        rhead: int,
+        sub: int,
+        lay: spk_cms_layout | Array[spk_cms_layout] | NullPtr,
+        data: bytes | Buffer | UInt8Array | NullPtr,
+        datalen: int,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cms_groups(
+        self,
+        blocks: UInt32Array | NullPtr,
+        n: int,
+        per_group: int,
+        maxblock: int,
+        mark: Buffer | UInt8Array | NullPtr,
+        nmark: int,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cms_vm370_links(
+        self,
+        fcl: bytes | Buffer | UInt8Array | NullPtr,
+        len: int,
+        nblocks: int,
+        maxblock: int,
+        out: UInt32Array | NullPtr,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cms_vm370_blocks(
+        self,
+        fcl: bytes | Buffer | UInt8Array | NullPtr,
+        fcllen: int,
+        links: bytes | Buffer | UInt8Array | NullPtr,
+        linkslen: int,
+        nblocks: int,
+        maxblock: int,
+        meta: UInt32Array | NullPtr,
+        nmeta: int,
+        out: UInt32Array | NullPtr,
+        maxout: int,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cms_vm370_build(
+        self,
+        data: UInt32Array | NullPtr,
+        n: int,
+        links: UInt32Array | NullPtr,
+        nlinks: int,
+        fcl: Buffer | UInt8Array | NullPtr,
+        fcllen: int,
+        linkbuf: Buffer | UInt8Array | NullPtr,
+        linkslen: int,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cms_edf_ptrs(
+        self,
+        buf: bytes | Buffer | UInt8Array | NullPtr,
+        len: int,
+        blksize: int,
+        var: int,
+        count: int,
+        maxblock: int,
+        out: UInt32Array | NullPtr,
+        hirec: UInt32Array | NullPtr,
+        disp: UInt32Array | NullPtr,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cms_edf_ptrblocks(
+        self,
+        children: UInt32Array | NullPtr,
+        hirec: UInt32Array | NullPtr,
+        disp: UInt32Array | NullPtr,
+        n: int,
+        blksize: int,
+        var: int,
+        out: Buffer | UInt8Array | NullPtr,
+        outcap: int,
+        up_hirec: UInt32Array | NullPtr,
+        up_disp: UInt32Array | NullPtr,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cms_bitmap_alloc(
+        self,
+        map: Buffer | UInt8Array | NullPtr,
+        maplen: int,
+        nbits: int,
+        count: int,
+        out: UInt32Array | NullPtr,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cms_bitmap_set(
+        self,
+        map: Buffer | UInt8Array | NullPtr,
+        maplen: int,
+        nbits: int,
+        blocks: UInt32Array | NullPtr,
+        n: int,
+        value: int,
+        bad: UInt32Array | NullPtr,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cms_bitmap_count(
+        self,
+        map: bytes | Buffer | UInt8Array | NullPtr,
+        maplen: int,
+        nbits: int,
+        /,
+    ) -> int: ...
+    def spk_cms_bitmap_diff(
+        self,
+        a: bytes | Buffer | UInt8Array | NullPtr,
+        b: bytes | Buffer | UInt8Array | NullPtr,
+        maplen: int,
+        nbits: int,
+        out: UInt32Array | NullPtr,
+        maxout: int,
+        /,
+    ) -> int: ...
+    def spk_cms_mark(
+        self,
+        map: Buffer | UInt8Array | NullPtr,
+        maplen: int,
+        nbits: int,
+        blocks: UInt32Array | NullPtr,
+        n: int,
+        dups: UInt32Array | NullPtr,
+        maxdups: int,
+        /,
+    ) -> int: ...
+    def spk_cms_unpack(
+        self,
+        data: bytes | Buffer | UInt8Array | NullPtr,
+        len: int,
+        var: int,
+        lrecl: int,
+        nrecs: int,
+        out: Buffer | UInt8Array | NullPtr,
+        outcap: int,
+        ends: UInt32Array | NullPtr,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cms_pack(
+        self,
+        data: bytes | Buffer | UInt8Array | NullPtr,
+        datalen: int,
+        ends: UInt32Array | NullPtr,
+        n: int,
+        var: int,
+        lrecl: int,
+        blksize: int,
+        out: Buffer | UInt8Array | NullPtr,
+        outcap: int,
+        disp: UInt32Array | NullPtr,
+        hirec: UInt32Array | NullPtr,
+        nblk: int,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cms_join(
+        self,
+        data: bytes | Buffer | UInt8Array | NullPtr,
+        len: int,
+        ends: UInt32Array | NullPtr,
+        n: int,
+        strip: int,
+        blank: int,
+        sep: int,
+        out: Buffer | UInt8Array | NullPtr,
+        outcap: int,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cms_lines(
+        self,
+        text: bytes | Buffer | UInt8Array | NullPtr,
+        len: int,
+        sep: int,
+        cr: int,
+        fixed: int,
+        lrecl: int,
+        pad: int,
+        out: Buffer | UInt8Array | NullPtr,
+        outcap: int,
+        ends: UInt32Array | NullPtr,
+        maxrec: int,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cms_pick(
+        self,
+        stage: bytes | Buffer | UInt8Array | NullPtr,
+        slen: int,
+        present: bytes | Buffer | UInt8Array | NullPtr,
+        groups: UInt32Array | NullPtr,
+        ng: int,
+        per_group: int,
+        blksize: int,
+        blocks: UInt32Array | NullPtr,
+        n: int,
+        out: Buffer | UInt8Array | NullPtr,
+        outlen: int,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cms_place(
+        self,
+        stage: Buffer | UInt8Array | NullPtr,
+        slen: int,
+        dirty: Buffer | UInt8Array | NullPtr,
+        groups: UInt32Array | NullPtr,
+        ng: int,
+        per_group: int,
+        blksize: int,
+        blocks: UInt32Array | NullPtr,
+        n: int,
+        data: bytes | Buffer | UInt8Array | NullPtr,
+        datalen: int,
         err: spk_errinfo | Array[spk_errinfo] | NullPtr,
         /,
     ) -> int: ...

@@ -7,7 +7,13 @@ generators::
     list(trackread(src) | trackwrite(dst))                    # track copy
 
 Plus the CMS Pipelines READER record form of one file: ``reader_records``
-(tag record ``X'03'`` + tag, then opcode byte + data) and ``from_reader_records``.
+(tag record ``X'03'`` + tag, then opcode byte + data) and ``from_reader_records``,
+and CMS files on minidisks: ``cmsread`` / ``cmswrite`` (CMS Pipelines ``<`` and
+``>``) with ``tospool`` to make one spool file of a record stream::
+
+    list(readspool(vol, select={"spoolid": 7}) | cmswrite(md, "CARDS", "DATA",
+                                                          recfm="F", lrecl=80))
+    list(cmsread(md, "PROFILE", "EXEC") | tospool(owner="MAINT") | writespool(vol))
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from .spool.file import TAG_LENGTH, SpoolFile
 from .spool.select import Ranges, Selection
 
 if TYPE_CHECKING:
+    from .cms.minidisk import Minidisk
     from .dasd.track import Track
 
 TAG_OPCODE = 0x03
@@ -192,6 +199,58 @@ def trackwrite(dev: TrackSink) -> Stage[Track, Track]:
     return Stage(_trackwrite, dev)
 
 
+# -- CMS files ---------------------------------------------------------------------
+
+#: what cmswrite takes: records, or spool files whose records it writes
+CMSItem = Union[bytes, bytearray, memoryview, SpoolFile]
+
+
+def _cmsread(_up: None, md: Minidisk, fname: str, ftype: str,
+             fmode: Optional[str]) -> Iterator[bytes]:
+    yield from md.read(fname, ftype, fmode)
+
+
+def cmsread(md: Minidisk, fname: str, ftype: str,
+            fmode: Optional[str] = None) -> Stage[None, bytes]:
+    """CMS Pipelines ``<``: the records of a file of an open minidisk."""
+    return Stage(_cmsread, md, fname, ftype, fmode, source=True)
+
+
+def _cmswrite(up: Iterable[CMSItem], md: Minidisk, fname: str, ftype: str, fmode: str,
+              recfm: str, lrecl: Optional[int], replace: bool) -> Iterator[bytes]:
+    records: list[bytes] = []
+    for item in up:
+        datas: Iterable[Union[bytes, bytearray, memoryview]] = (
+            (d for _op, d in item.records()) if isinstance(item, SpoolFile) else (item,))
+        for raw in datas:
+            data = bytes(raw)
+            if recfm == "F" and lrecl and len(data) < lrecl:
+                data = data.ljust(lrecl, b"\x40")     # CP drops trailing blanks of cards
+            records.append(data)
+            yield data
+    md.write(fname, ftype, fmode, records, recfm=recfm, lrecl=lrecl, replace=replace)
+
+
+def cmswrite(md: Minidisk, fname: str, ftype: str, fmode: str = "A1", *, recfm: str = "V",
+             lrecl: Optional[int] = None, replace: bool = False) -> Stage[CMSItem, bytes]:
+    """CMS Pipelines ``>``: the upstream records (bytes, or the records of
+    spool files) become a file of a minidisk open ``"r+"`` once the stream
+    ends; they pass on unchanged (F records shorter than ``lrecl`` blank
+    padded, as a card is)."""
+    return Stage(_cmswrite, md, fname, ftype, fmode, recfm.upper(), lrecl, replace)
+
+
+def _tospool(up: Iterable[bytes], op: int, attrs: dict[str, Any]) -> Iterator[SpoolFile]:
+    yield SpoolFile(records=[(op, bytes(r)) for r in up], **attrs)
+
+
+def tospool(op: int = 0x41, **attrs: Any) -> Stage[bytes, SpoolFile]:
+    """One spool file of the upstream records (CCW ``op``: X'41' punch by
+    default, X'09' print), attributes as :class:`~spoolkit.spool.SpoolFile`
+    takes them."""
+    return Stage(_tospool, op, attrs)
+
+
 # -- READER record form ---------------------------------------------------------
 
 def reader_records(sf: SpoolFile) -> Iterator[bytes]:
@@ -218,5 +277,5 @@ def from_reader_records(records: Iterable[bytes], **attrs: Any) -> SpoolFile:
     return SpoolFile(records=recs, **attrs)
 
 
-__all__ = ["Pipeline", "Stage", "from_reader_records", "reader_records", "readspool",
-           "trackread", "trackwrite", "writespool"]
+__all__ = ["Pipeline", "Stage", "cmsread", "cmswrite", "from_reader_records",
+           "reader_records", "readspool", "tospool", "trackread", "trackwrite", "writespool"]

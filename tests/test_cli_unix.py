@@ -516,7 +516,7 @@ KEYWORD_SPELLING = re.compile(r"\b[a-z_]+=(True|False|None|'|\"|\w)")
 
 #: verbs whose stdout is the data they write (unless -o FILE): their errors
 #: go to stderr, so that nothing but that data reaches a pipe
-STDOUT_DATA = {("dasd", "read"), ("spool", "get")}
+STDOUT_DATA = {("dasd", "read"), ("spool", "get"), ("cms", "get")}
 
 
 def test_every_verb_reports_errors_as_json(tmp_path, capsys):

@@ -27,7 +27,7 @@ from ..errors import SpoolkitError
 from . import stdio
 
 #: command groups, each a module of this package with register(subparsers)
-GROUPS = ["dasd", "tape", "spool", "backup", "overlay", "cp", "demo", "batch"]
+GROUPS = ["dasd", "tape", "spool", "backup", "overlay", "cp", "cms", "demo", "batch"]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,311 @@
+"""Bad CMS disks: chain loops, block numbers past the extent, FST counts that
+disagree, a bitmap free under a used block, truncated images.  Typed errors
+from reads, findings from check(), one line from the CLI; and hypothesis
+fuzzing of mutated VM/370 and EDF disks (marked fuzz; CI runs it under
+ASan/UBSan)."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+
+import cmslayout as L
+import pytest
+from conftest import ROOT
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import spoolkit
+from spoolkit.cms import open_minidisk
+from spoolkit.errors import (
+    AddressError,
+    ChainLoopError,
+    FormatError,
+    SpoolkitError,
+    TruncatedError,
+)
+
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def files():
+    return [L.CMSFile("FIRST", "EXEC", "V", 72, [b"line %d" % i for i in range(40)]),
+            L.CMSFile("SECOND", "DATA", "F", 80, [bytes([i]) * 80 for i in range(70)]),
+            L.CMSFile("THIRD", "TEXT", "V", 20, [b"x" * 20, b"y"])]
+
+
+def vm370_disk(tmp_path, mutate=None, name="bad"):
+    """A 1-cylinder 3350 VM/370 disk from the model; ``mutate(blocks)`` may
+    change its blocks first."""
+    blocks = L.vm370_encode("3350", 1, "BAD001", files())
+    if mutate:
+        mutate(blocks)
+    path = tmp_path / f"{name}.3350"
+    with spoolkit.create_dasd(path, "3350", cylinders=1, raw=True, compress=None) as dev:
+        L.CKDBlocks(dev, 0, 800).build(1, blocks)
+    return path
+
+
+def fst_of(blocks, slot):
+    return bytearray(blocks[5][slot * 40:(slot + 1) * 40])
+
+
+def put_fst(blocks, slot, raw):
+    b = bytearray(blocks[5])
+    b[slot * 40:(slot + 1) * 40] = raw
+    blocks[5] = bytes(b)
+
+
+def fcl_block(blocks, slot):
+    return struct.unpack_from(">H", fst_of(blocks, slot), 28)[0]
+
+
+def set_data_pointer(blocks, slot, k, value):
+    fb = fcl_block(blocks, slot)
+    b = bytearray(blocks[fb])
+    struct.pack_into(">H", b, 80 + 2 * k, value)
+    blocks[fb] = bytes(b)
+
+
+def codes(report):
+    return {f.code for f in report.findings}
+
+
+def test_good_disk_checks_clean(tmp_path):
+    with open_minidisk(vm370_disk(tmp_path)) as md:
+        rep = md.check()
+        assert rep.ok and rep.findings == [] and rep.files == 3
+        assert rep.referenced == md.stats()["used"]
+
+
+def test_chain_loop(tmp_path):
+    def loop(blocks):
+        set_data_pointer(blocks, 1, 3, fcl_block(blocks, 1))    # a data block = its FCL
+    with open_minidisk(vm370_disk(tmp_path, loop)) as md:
+        with pytest.raises(ChainLoopError, match="already uses"):
+            md.read("SECOND", "DATA")
+        rep = md.check()
+        assert not rep.ok and "chain" in codes(rep)
+        assert md.read("FIRST", "EXEC")[0] == b"line 0"          # the others still read
+
+
+def test_block_past_the_extent(tmp_path):
+    def past(blocks):
+        set_data_pointer(blocks, 0, 0, 9999)
+    with open_minidisk(vm370_disk(tmp_path, past)) as md:
+        with pytest.raises(AddressError, match="past the end"):
+            md.read("FIRST", "EXEC")
+        assert "chain" in codes(md.check())
+
+
+def test_fst_counts_that_disagree(tmp_path):
+    def more(blocks):
+        raw = fst_of(blocks, 1)
+        struct.pack_into(">H", raw, 26, 9000)                     # records the blocks lack
+        put_fst(blocks, 1, raw)
+    with open_minidisk(vm370_disk(tmp_path, more)) as md:
+        with pytest.raises(TruncatedError):
+            md.read("SECOND", "DATA")
+        rep = md.check()
+        assert "records" in codes(rep) and not rep.ok
+
+
+def test_bitmap_free_under_a_used_block(tmp_path):
+    victim = []
+
+    def clear(blocks):
+        fb = fcl_block(blocks, 2)
+        data = struct.unpack_from(">H", blocks[fb], 80)[0]
+        victim.append(data)
+        mfd = bytearray(blocks[4])
+        mfd[384 + (data - 1) // 8] &= ~(0x80 >> ((data - 1) % 8)) & 0xFF
+        blocks[4] = bytes(mfd)
+    with open_minidisk(vm370_disk(tmp_path, clear)) as md:
+        rep = md.check()
+        f = [x for x in rep.findings if x.code == "free-in-bitmap"]
+        assert f and f[0].blocks == victim and not rep.ok
+        assert "counter" in codes(rep)                            # ADTUSED disagrees too
+
+
+def test_cross_linked_files(tmp_path):
+    def share(blocks):
+        other = struct.unpack_from(">H", blocks[fcl_block(blocks, 0)], 80)[0]
+        set_data_pointer(blocks, 2, 0, other)
+    with open_minidisk(vm370_disk(tmp_path, share)) as md:
+        rep = md.check()
+        assert "cross-link" in codes(rep) and "lost" in codes(rep)
+
+
+def test_truncated_images(tmp_path):
+    path = vm370_disk(tmp_path)
+    size = path.stat().st_size
+    trk = (size - 512) // 30
+    with open(path, "r+b") as f:
+        f.truncate(512 + trk * 10 + 100)                          # inside track 10
+    with pytest.raises(SpoolkitError):
+        with open_minidisk(path) as md:
+            for f in md.files():
+                md.read(f)
+    r = subprocess.run([sys.executable, "-m", "spoolkit", "cms", "check", str(path)],
+                       capture_output=True, env=ENV, timeout=60)
+    assert r.returncode == 2 and r.stderr.decode().startswith("spoolkit: error:")
+    assert "Traceback" not in r.stderr.decode()
+
+
+def test_cli_check(tmp_path):
+    good = vm370_disk(tmp_path)
+    r = subprocess.run([sys.executable, "-m", "spoolkit", "cms", "check", str(good), "--json"],
+                       capture_output=True, env=ENV, timeout=60)
+    assert r.returncode == 0 and json.loads(r.stdout)["ok"] is True
+
+    def loop(blocks):
+        set_data_pointer(blocks, 1, 3, fcl_block(blocks, 1))
+    bad = vm370_disk(tmp_path, loop, "loop")
+    r = subprocess.run([sys.executable, "-m", "spoolkit", "cms", "check", str(bad)],
+                       capture_output=True, env=ENV, timeout=60)
+    assert r.returncode == 1 and "SECOND DATA" in r.stdout.decode()
+
+
+def edf_disk(tmp_path, mutate=None, name="bad", bs=512):
+    fs = [L.CMSFile("VARIABLE", "FILE", "V", 300, [bytes([i % 250 + 1]) * (i % 300 + 1)
+                                                  for i in range(400)]),
+          L.CMSFile("FIXED", "FILE", "F", 100, [bytes([i]) * 100 for i in range(200)])]
+    nblocks = 1200
+    blocks = L.edf_encode(bs, nblocks, "EDFBAD", fs, fba=True)
+    if mutate:
+        mutate(blocks)
+    path = tmp_path / f"{name}.fba"
+    with spoolkit.create_fba(path, "3370", blocks=nblocks * bs // 512) as dev:
+        L.FBABlocks(dev, 0, bs).build(nblocks, blocks)
+    return path
+
+
+def test_edf_bad_pointer_and_bitmap(tmp_path):
+    with open_minidisk(edf_disk(tmp_path)) as md:
+        rep = md.check()
+        assert rep.ok, rep.text()
+        f = md.find("FIXED", "FILE")
+        meta, data, _, _ = md.impl.file_blocks(f)
+    first_ptr = meta[0]
+
+    def past(blocks):
+        b = bytearray(blocks[first_ptr])
+        struct.pack_into(">I", b, 8, 123456)
+        blocks[first_ptr] = bytes(b)
+    with open_minidisk(edf_disk(tmp_path, past, "past")) as md:
+        with pytest.raises(AddressError):
+            md.read("FIXED", "FILE")
+        assert "chain" in codes(md.check())
+
+    def clear(blocks):
+        mb = struct.unpack_from(">I", blocks[4], 64 + 40)[0]     # .ALLOCMAP's first block
+        raw = bytearray(blocks[mb])
+        k = data[5] - 1
+        raw[k // 8] &= ~(0x80 >> (k % 8)) & 0xFF
+        blocks[mb] = bytes(raw)
+    with open_minidisk(edf_disk(tmp_path, clear, "clear")) as md:
+        rep = md.check()
+        assert [x.blocks for x in rep.findings if x.code == "free-in-bitmap"] == [[data[5]]]
+
+
+def test_edf_bad_label(tmp_path):
+    def blk(blocks):
+        raw = bytearray(blocks[2])
+        struct.pack_into(">I", raw, 16, 77)                       # directory origin 77
+        blocks[2] = bytes(raw)
+    with pytest.raises(FormatError, match="directory origin"):
+        open_minidisk(edf_disk(tmp_path, blk))
+
+
+# -- fuzzing -------------------------------------------------------------------------
+
+FUZZ = settings(max_examples=150, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                       HealthCheck.too_slow])
+
+
+def _exercise(path, first=None, last=None):
+    try:
+        with open_minidisk(path, first, last) as md:
+            for f in md.files():
+                try:
+                    md.read(f)
+                except SpoolkitError as exc:
+                    str(exc)
+            str(md.check().text())
+    except SpoolkitError as exc:
+        str(exc)
+
+
+@pytest.fixture(scope="module")
+def seeds(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cmsseeds")
+    vm = vm370_disk(d)
+    edf = edf_disk(d)
+    return {"vm370": vm.read_bytes(), "edf": edf.read_bytes(), "dir": d}
+
+
+@pytest.mark.fuzz
+@FUZZ
+@given(kind=st.sampled_from(["vm370", "edf"]),
+       edits=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), min_size=1,
+                      max_size=12),
+       region=st.sampled_from(["meta", "any"]))
+def test_fuzz_mutated_disks(seeds, kind, edits, region):
+    data = bytearray(seeds[kind])
+    if region == "meta":          # the label, directory and first blocks
+        span = (512, 512 + 19456 * 2) if kind == "vm370" else (0, 40 * 512)
+    else:
+        span = (512 if kind == "vm370" else 0, len(data))
+    for pos, value in edits:
+        data[span[0] + int(pos * (span[1] - span[0] - 1))] = value
+    path = seeds["dir"] / ("m.3350" if kind == "vm370" else "m.fba")
+    path.write_bytes(bytes(data))
+    try:
+        _exercise(path)
+    except SpoolkitError:
+        pass
+
+
+@pytest.mark.fuzz
+@FUZZ
+@given(blocks=st.lists(st.integers(0, 70000), max_size=60),
+       nblocks=st.integers(0, 20000), blksize=st.sampled_from([512, 800, 1024, 4096]),
+       var=st.booleans(), payload=st.binary(max_size=3000))
+def test_fuzz_c_decoders(blocks, nblocks, blksize, var, payload):
+    """The C decoders on arbitrary bytes: a typed error or a result, no crash."""
+    from array import array
+
+    from spoolkit._native import ffi, lib, new_err
+
+    err = new_err()
+    out = array("I", [0]) * max(nblocks, 1)
+    fcl = payload[:200].ljust(200, b"\0")
+    lib.spk_cms_vm370_blocks(fcl, len(fcl), payload or ffi.NULL, len(payload), nblocks,
+                             min(max(nblocks, 5), 65535), ffi.NULL, 0,
+                             ffi.from_buffer("uint32_t[]", out), len(out), err)
+    if blksize != 800:
+        cnt = min(nblocks, 4000)
+        o2 = array("I", [0]) * max(cnt, 1)
+        h = array("I", [0]) * max(cnt, 1)
+        dsp = array("I", [0]) * max(cnt, 1)
+        lib.spk_cms_edf_ptrs(payload or b"\0", len(payload), blksize, int(var), cnt, 70000,
+                             ffi.from_buffer("uint32_t[]", o2), ffi.from_buffer("uint32_t[]", h),
+                             ffi.from_buffer("uint32_t[]", dsp), err)
+    recs = min(nblocks, 2000)
+    outbuf = bytearray(max(len(payload), 1))
+    ends = array("I", [0]) * max(recs, 1)
+    lib.spk_cms_unpack(payload or b"\0", len(payload), int(var), blksize, recs,
+                       ffi.from_buffer(outbuf), len(outbuf), ffi.from_buffer("uint32_t[]", ends),
+                       err)
+    arr = array("I", blocks)
+    marks = bytearray(8)
+    lib.spk_cms_groups(ffi.from_buffer("uint32_t[]", arr) if blocks else ffi.NULL, len(arr),
+                       19, 150, ffi.from_buffer(marks), len(marks), err)
+    bm = bytearray(payload[:64].ljust(64, b"\0"))
+    lib.spk_cms_bitmap_set(ffi.from_buffer(bm), len(bm), 512,
+                           ffi.from_buffer("uint32_t[]", arr) if blocks else ffi.NULL, len(arr),
+                           1, ffi.NULL, err)

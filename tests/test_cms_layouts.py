@@ -1,0 +1,143 @@
+"""Reading disks built by the independent test-side encoder (tests/cmslayout.py):
+EDF at every block size on CKD and FBA with every pointer level, and VM/370
+disks with Nth chain links and 2314 quarter first chain links (no real disk
+has those)."""
+
+from __future__ import annotations
+
+import random
+
+import cmslayout as L
+import pytest
+
+import spoolkit
+from spoolkit.cms import open_minidisk
+
+
+def vrecs(n, lo=1, hi=300, seed=0):
+    r = random.Random(seed)
+    return [r.randbytes(r.randrange(lo, hi + 1)) for _ in range(n)]
+
+
+def frecs(n, lrecl, seed=0):
+    r = random.Random(seed)
+    return [r.randbytes(lrecl) for _ in range(n)]
+
+
+def straddling(bs):
+    """V records whose 2-byte length field starts on the last byte of a block."""
+    first = bs - 2 - 1            # header + data end one byte before the block end
+    return [b"\xc1" * first, b"\xc2" * 10, b"\xc3" * (bs + 7), b"\xc4"]
+
+
+def edf_files(bs):
+    ppb_f, ppb_v = bs // 4, bs // 12
+    return [
+        L.CMSFile("ONE", "FIXED", "F", 80, frecs(3, 80, 1)),                    # levels 0
+        L.CMSFile("ONE", "VAR", "V", 50, [b"x" * 50, b"y"]),
+        L.CMSFile("LEVEL1", "FIXED", "F", 100, frecs(bs * 3 // 100, 100, 2)),   # levels 1
+        L.CMSFile("LEVEL2", "VAR", "V", 400, vrecs((ppb_v + 5) * bs // 200, 1, 400, 3)),
+        L.CMSFile("LEVEL2", "FIXED", "F", 512, frecs((ppb_f + 3) * bs // 512, 512, 4)),
+        L.CMSFile("SPAN", "VAR", "V", 2 * bs, straddling(bs)),
+    ]
+
+
+def build_edf(tmp_path, bs, fba, files, dop=4):
+    if fba:
+        path = tmp_path / "e.fba"
+        nblocks = max(1200, sum(len(L.stream(f.records, f.recfm, f.lrecl)) // bs + 8
+                                for f in files) * 2)
+        dev = spoolkit.create_fba(path, "3370", blocks=10 + nblocks * (bs // 512))
+        first = 10
+        blk = L.FBABlocks(dev, first, bs)
+        blk.build(nblocks, L.edf_encode(bs, nblocks, "EDF" + str(bs)[:3], files, fba=True,
+                                        dop=dop))
+        dev.close()
+        return path, first, first + nblocks * (bs // 512) - 1
+    per = L.PER_TRACK[("3390", bs)]
+    need = sum(len(L.stream(f.records, f.recfm, f.lrecl)) // bs + 8 for f in files) * 2
+    ncyl = max(2, -(-need // (per * 15)))
+    path = tmp_path / "e.3390"
+    dev = spoolkit.create_dasd(path, "3390", cylinders=ncyl + 2, compress=None)
+    blk = L.CKDBlocks(dev, 1, bs)
+    blk.build(ncyl, L.edf_encode(bs, ncyl * 15 * per, "EDF" + str(bs)[:3], files, fba=False,
+                                 dop=dop))
+    dev.close()
+    return path, 1, ncyl
+
+
+@pytest.mark.parametrize("fba", [False, True], ids=["3390", "FBA"])
+@pytest.mark.parametrize("bs", [512, 1024, 2048, 4096])
+def test_edf_read(tmp_path, bs, fba):
+    files = edf_files(bs)
+    path, first, last = build_edf(tmp_path, bs, fba, files)
+    with open_minidisk(path, first, last) as md:
+        assert (md.format, md.blocksize, md.label) == ("edf", bs, "EDF" + str(bs)[:3])
+        got = md.files()
+        assert [(f.fname, f.ftype, f.recfm, f.lrecl, f.records)
+                for f in got] == [(f.fname, f.ftype, f.recfm, f.lrecl, len(f.records))
+                                  for f in files]
+        levels = {f.fname + f.ftype: f.levels for f in got}
+        assert levels["ONEFIXED"] == 0 and levels["LEVEL1FIXED"] == 1
+        assert levels["LEVEL2VAR"] == 2 and levels["LEVEL2FIXED"] == 2
+        for f, want in zip(got, files):
+            assert list(md.read(f)) == want.records, f.name
+            assert f.date == "2024-05-06 07:08:09" and f.fmode == "A1"
+
+
+def test_edf_three_levels_and_dop5(tmp_path):
+    bs = 512
+    big = L.CMSFile("LEVEL3", "VAR", "V", 255, vrecs(42 * 42 * 2 + 40, 250, 255, 9))
+    path, first, last = build_edf(tmp_path, bs, True, [big], dop=5)
+    with open_minidisk(path, first, last) as md:
+        f = md.find("LEVEL3", "VAR")
+        assert f.levels == 3 and md.impl.dop == 5
+        assert list(md.read(f)) == big.records
+
+
+@pytest.mark.parametrize("devtype", ["3350", "3330", "3340", "3380", "2314"])
+def test_vm370_chain_links_and_quarters(tmp_path, devtype):
+    big = L.CMSFile("BIG", "DATA", "F", 80, frecs(6000, 80, 5))       # 600 blocks: 2 links
+    files = [L.CMSFile(f"SMALL{i}", "EXEC", "V", 72, vrecs(3 + i, 1, 72, i)) for i in range(5)]
+    files.insert(2, big)
+    per_cyl = 150 if devtype == "2314" else L.PER_TRACK[(devtype, 800)] * L.HEADS[devtype]
+    ncyl = -(-700 // per_cyl)
+    path = tmp_path / f"v.{devtype}"
+    dev = spoolkit.create_dasd(path, devtype, cylinders=ncyl + 1, compress=None)
+    L.CKDBlocks(dev, 1, 800).build(ncyl, L.vm370_encode(devtype, ncyl, "VMTEST", files))
+    dev.close()
+    with open_minidisk(path, 1, ncyl) as md:
+        assert md.format == "vm370" and md.label == "VMTEST"
+        got = md.files()
+        assert [(f.fname, f.ftype, f.records) for f in got] == [
+            (f.fname, f.ftype, len(f.records)) for f in files]
+        for f, want in zip(got, files):
+            assert list(md.read(f)) == want.records
+        meta, data = md.impl.file_blocks(md.find("BIG", "DATA"))
+        assert len(meta) == 3 and len(data) == 600
+        if devtype == "2314":
+            assert {f.fcl >> 14 for f in got} == {0, 1, 2, 3}    # quarters in the top bits
+
+
+@pytest.mark.parametrize("devtype", ["3350", "2314"])
+def test_read_all_and_large_reads(tmp_path, devtype):
+    """Reads of hundreds of tracks gather straight into place on threads."""
+    files = [L.CMSFile(f"F{i}", "DATA", "F" if i % 2 else "V", 80,
+                       frecs(7000, 80, i) if i % 2 else vrecs(13000, 1, 80, i))
+             for i in range(7)]
+    ncyl = 10 if devtype == "3350" else 36
+    path = tmp_path / f"big.{devtype}"
+    dev = spoolkit.create_dasd(path, devtype, cylinders=ncyl + 1, compress=None)
+    blocks = L.vm370_encode(devtype, ncyl, "BIG", files)
+    L.CKDBlocks(dev, 1, 800).build(ncyl, blocks)
+    dev.close()
+    with open_minidisk(path, 1, ncyl) as md:
+        got = list(md.read_all())
+        assert [(f.fname, list(r)) for f, r in got] == [(f.fname, f.records) for f in files]
+        assert [list(md.read(f)) for f in md.files()] == [f.records for f in files]
+        every = [b for f in md.files() for b in md.impl.data_blocks(f)]
+        groups = {(b - 1) // md.impl.ext.per_group for b in every}
+        assert len(groups) >= 256                      # the threaded path was taken
+        assert md.impl.mfd.ext_blocks                  # and a QMSK past the MFD read
+        twice = md.impl.ext.read(every[:5] + every[:5] + [0])
+        assert twice[:4000] == twice[4000:8000] and twice[8000:] == bytes(800)
