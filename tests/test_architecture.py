@@ -24,10 +24,11 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("core utilities", ["spoolkit.output", "spoolkit.lock", "spoolkit.lifetime",
                         "spoolkit.geometry", "spoolkit.ebcdic", "spoolkit.compress",
                         "spoolkit.util", "spoolkit.crc", "spoolkit.kinds",
-                        "spoolkit.jsonvalue"]),
+                        "spoolkit.jsonvalue", "spoolkit.hexview"]),
     ("device images", ["spoolkit.dasd", "spoolkit.tape"]),
-    ("formats", ["spoolkit.cp", "spoolkit.spool", "spoolkit.cms"]),
-    ("features", ["spoolkit.backup", "spoolkit.overlay", "spoolkit.pipes"]),
+    ("formats", ["spoolkit.cp", "spoolkit.spool", "spoolkit.ddr"]),
+    ("features", ["spoolkit.backup", "spoolkit.overlay", "spoolkit.pipes", "spoolkit.batch",
+                  "spoolkit.cms"]),
     ("CLI", ["spoolkit.cli", "spoolkit.demo", "spoolkit.__main__", "spoolkit"]),
 ]
 

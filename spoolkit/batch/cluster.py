@@ -11,7 +11,7 @@ from typing import Any
 from ..errors import InvalidArgumentError
 from .jobs import JobOptions, run_one
 from .journal import Outcome
-from .scheduler import Task
+from .task import Task
 
 
 def _distributed() -> Any:

@@ -12,7 +12,7 @@ from typing import Callable, Optional
 
 from ..errors import InvalidArgumentError, SpoolkitError
 from ..jsonvalue import JSONValue
-from ..tape.detect import FileKind, file_kind
+from ..kinds import FileKind, file_kind
 from .journal import Outcome
 from .sources import Source
 
@@ -163,7 +163,7 @@ def _inventory(src: Source, to: str, opts: JobOptions, threads: Optional[int],
 
 def _verify(src: Source, to: str, opts: JobOptions, threads: Optional[int],
             overwrite: bool, k: FileKind) -> Outcome:
-    from ..spool.backup import verify
+    from ..backup.verifier import verify
     log = verify(src.path)
     errors = [f"{e.owner} {e.spoolid}: {e.message}" for e in log.errors]
     result: dict[str, JSONValue] = {"files": log.files, "errors": errors[:20]}

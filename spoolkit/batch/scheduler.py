@@ -17,21 +17,12 @@ from ..util import default_workers
 from .jobs import JOBS, WRITES, JobOptions, run_one
 from .journal import Journal, Outcome
 from .sources import PathLike, Source, discover
+from .task import Task
 
 #: images at least this big run one at a time with all cores' threads
 LARGE = 256 << 20
 
 ProgressFn = Callable[[Source, Outcome], None]
-
-
-@dataclass
-class Task:
-    """One image to do: where its output may be replaced (an earlier,
-    unfinished run of this batch wrote it) and how many threads it gets."""
-
-    source: Source
-    overwrite: bool
-    threads: Optional[int]
 
 
 @dataclass
@@ -172,8 +163,8 @@ def plan(job: str, sources: Iterable[PathLike], to: str, journal: Journal, *,
 
 
 def _refused(src: Source, to: str) -> Outcome:
+    from ..kinds import file_kind
     from ..output import check_destination
-    from ..tape.detect import file_kind
 
     try:
         check_destination(os.path.join(to, src.name))

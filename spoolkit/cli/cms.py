@@ -118,7 +118,7 @@ def _extent(args: Any) -> tuple[str, Optional[int], Optional[int]]:
         from ..cms.directory import resolve
 
         return resolve(args.directory, args.user, args.vaddr, args.volume, args.mdisk)
-    from ..spool.backup import as_ref
+    from ..backup.media import as_ref
 
     ref = as_ref(args.mdisk)
     if ref.extent is None:

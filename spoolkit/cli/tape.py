@@ -29,6 +29,7 @@ from .common import (
     positive_int,
     shown,
 )
+from .maptext import SEP, file_lines, new_total, summary_lines
 
 
 def register(sub: Any) -> None:
@@ -124,10 +125,6 @@ def _ddr_file(t: TapeImage, offset: int) -> Optional[dict[str, JSONValue]]:
     return describe_file(t.path, offset)
 
 
-def _new_total() -> dict[str, int]:
-    return {"files": 0, "blocks": 0, "bytes": 0, "stored": 0}
-
-
 def _count(total: dict[str, int], f: dict[str, Any]) -> None:
     total["files"] += 1
     for k in ("blocks", "bytes", "stored"):
@@ -136,7 +133,7 @@ def _count(total: dict[str, int], f: dict[str, Any]) -> None:
 
 def tape_map(path: str) -> dict[str, Any]:
     """What ``hetmap -a`` reports: per file the labels, blocks, sizes; totals."""
-    total = _new_total()
+    total = new_total()
     with open_tape(path) as t:
         files = []
         for f in map_files(t):
@@ -145,51 +142,18 @@ def tape_map(path: str) -> dict[str, Any]:
     return {"path": path, "files": files, "total": total}
 
 
-SEP = "-" * 21
-
-
-def _label_lines(lab: dict[str, Any]) -> list[str]:
-    """One label's fields as hetmap prints them."""
-    return [f"{k[:20] if k != 'label' else 'Label':<20}: '{v}'" for k, v in lab.items()]
-
-
-def _file_lines(f: dict[str, Any]) -> list[str]:
-    out = []
-    for lab in f["labels"]:
-        out.append(SEP)
-        out += _label_lines(lab)
-    out += [SEP, f"{'File #':<20}: {f['file']}", f"{'Blocks':<20}: {f['blocks']}",
-            f"{'Min Blocksize':<20}: {f['min_block']}",
-            f"{'Max Blocksize':<20}: {f['max_block']}",
-            f"{'Uncompressed bytes':<20}: {f['bytes']}",
-            f"{'Min Blocksize-Comp':<20}: {f['min_stored']}",
-            f"{'Max Blocksize-Comp':<20}: {f['max_stored']}",
-            f"{'Compressed bytes':<20}: {f['stored']}"]
-    if f.get("ddr"):
-        from ..ddr.detect import describe_lines
-        out += describe_lines(f["ddr"])
-    return out
-
-
-def _summary_lines(t: dict[str, int]) -> list[str]:
-    return [SEP, f"{'Summary':<20}:", f"{'Files':<20}: {t['files']}",
-            f"{'Blocks':<20}: {t['blocks']}", f"{'Uncompressed bytes':<20}: {t['bytes']}",
-            f"{'Compressed bytes':<20}: {t['stored']}",
-            f"{'Reduction':<20}: {t['bytes'] - t['stored']}"]
-
-
 def _map_text(m: dict[str, Any]) -> str:
     out = [SEP, f"{'Filename':<20}: {m['path']}"]
     for f in m["files"]:
-        out += _file_lines(f)
-    return "\n".join(out + _summary_lines(m["total"]))
+        out += file_lines(f)
+    return "\n".join(out + summary_lines(m["total"]))
 
 
 def stream_map(path: str, as_json: bool, out: TextIO, name: Optional[str] = None) -> None:
     """Print the map of the tape file by file (text as hetmap, or the JSON
     of :func:`tape_map`), holding one file's entry at a time; ``name``: how
     the map names the tape (default ``path``)."""
-    total = _new_total()
+    total = new_total()
     refuse_non_tape(path)
     name = path if name is None else name
     with open_tape(path) as t:
@@ -206,8 +170,8 @@ def stream_map(path: str, as_json: bool, out: TextIO, name: Optional[str] = None
         out.write(f"{SEP}\n{'Filename':<20}: {name}\n")
         for f in map_files(t):
             _count(total, f)
-            out.write("\n".join(_file_lines(f)) + "\n")
-    out.write("\n".join(_summary_lines(total)) + "\n")
+            out.write("\n".join(file_lines(f)) + "\n")
+    out.write("\n".join(summary_lines(total)) + "\n")
 
 
 def _json_file(f: dict[str, Any]) -> str:

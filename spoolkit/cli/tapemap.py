@@ -21,7 +21,7 @@ from ..tape.views import (
     julian,
     trailer_datasets,
 )
-from .tape import SEP, _file_lines, _label_lines, _new_total, _summary_lines
+from .maptext import SEP, file_lines, label_lines, new_total, summary_lines
 
 #: view name -> hetmap option
 VIEWS = {"all": "-a", "datasets": "-d", "files": "-f", "labels": "-l", "tapemap": "-t"}
@@ -32,7 +32,7 @@ def _header(path: str) -> list[str]:
 
 
 def _files(path: str, files: list[MapFile], as_json: bool) -> Any:
-    total = _new_total()
+    total = new_total()
     rows = []
     for f in files:
         d = f.stat.to_dict()
@@ -44,8 +44,8 @@ def _files(path: str, files: list[MapFile], as_json: bool) -> Any:
         return {"path": path, "files": rows, "total": total}
     out = _header(path)
     for d in rows:
-        out += _file_lines({**d, "labels": []})
-    return out + _summary_lines(total)
+        out += file_lines({**d, "labels": []})
+    return out + summary_lines(total)
 
 
 def _labels(path: str, files: list[MapFile], as_json: bool) -> Any:
@@ -55,7 +55,7 @@ def _labels(path: str, files: list[MapFile], as_json: bool) -> Any:
     out = _header(path)
     for f in files:
         for lab in f.labels:
-            out += [SEP] + _label_lines(lab.to_dict())
+            out += [SEP] + label_lines(lab.to_dict())
     return out
 
 

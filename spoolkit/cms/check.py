@@ -14,14 +14,24 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional, Protocol
 
 from .._native import ffi, lib
 from ..errors import SpoolkitError
 from .alloc import count_used, last_byte
 
-if TYPE_CHECKING:
-    from .minidisk import Minidisk
+
+class CheckedDisk(Protocol):
+    """What the checker reads of an open minidisk (``spoolkit.cms.Minidisk``)."""
+
+    @property
+    def impl(self) -> Any: ...   # the format's reader: VM/370 or EDF, duck-typed
+    @property
+    def path(self) -> str: ...
+    @property
+    def format(self) -> str: ...
+    @property
+    def label(self) -> str: ...
 
 MAX_LISTED = 20            # block numbers listed per finding
 
@@ -98,7 +108,7 @@ class _Map:
         return int(n), list(out[:min(int(n), MAX_LISTED)])
 
 
-def check_disk(md: Minidisk) -> CMSReport:
+def check_disk(md: CheckedDisk) -> CMSReport:
     """Check an open minidisk (see the module)."""
     impl = md.impl
     rep = CMSReport(md.path, md.format, md.label)
@@ -173,7 +183,7 @@ def _compare_bitmap(rep: CMSReport, refs: _Map, bitmap: bytes) -> None:
                                        "warning", blocks=blocks))
 
 
-def _counters(md: Minidisk, rep: CMSReport, bitmap: bytes) -> None:
+def _counters(md: CheckedDisk, rep: CMSReport, bitmap: bytes) -> None:
     impl = md.impl
     used = count_used(bitmap, impl.maxblock)
     if md.format == "vm370":

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, Optional, TypeVar
 from .._native import ffi, lib, new_err, raise_error
 from ..errors import FormatError, SpoolkitError, TruncatedError, UnsupportedError, Where
 from ..tape import TapeImage, open_tape
-from ..tape.image import FORMATS
+from ..tape.state import FORMATS
 from ..tape.window import Window
 from .blocks import MAXTRACK, TrackHeader
 from .records import VolumeHeader, is_header
