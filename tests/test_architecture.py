@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, list[str]]] = [
                         "spoolkit.util", "spoolkit.crc", "spoolkit.kinds",
                         "spoolkit.jsonvalue"]),
     ("device images", ["spoolkit.dasd", "spoolkit.tape"]),
-    ("formats", ["spoolkit.cp", "spoolkit.spool", "spoolkit.cms"]),
+    ("formats", ["spoolkit.cp", "spoolkit.spool", "spoolkit.cms", "spoolkit.ddr"]),
     ("features", ["spoolkit.backup", "spoolkit.overlay", "spoolkit.pipes"]),
     ("CLI", ["spoolkit.cli", "spoolkit.demo", "spoolkit.__main__", "spoolkit"]),
 ]
