@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .._native import check, ffi, lib, new_err
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, Where
 
 if TYPE_CHECKING:
     from ..geometry import CKDDevice
@@ -81,7 +81,7 @@ class Track:
 
     def __init__(self, image: Union[bytes, bytearray, memoryview], cyl: Optional[int] = None,
                  head: Optional[int] = None, *, overflow: bool = True,
-                 where: Optional[dict[str, Any]] = None) -> None:
+                 where: Optional[Where] = None) -> None:
         flags = OVERFLOW if overflow else 0
         if cyl is None or head is None:
             flags |= ANY_HA
@@ -93,7 +93,7 @@ class Track:
         rc = lib.spk_track_parse(buf, len(buf), cyl or 0, head or 0, flags, ffi.NULL, 0,
                                  info, err)
         if rc < 0:
-            w = dict(where or {})
+            w: Where = dict(where or {})  # type: ignore[assignment]  # a copy of a Where
             if cyl is not None and head is not None:
                 w.setdefault("track", (cyl, head))
             check(rc, err, **w)
