@@ -142,6 +142,13 @@ def _inputs(paths: Optional[list[str]], what: str) -> Iterator[Optional[list[str
     if paths is None:
         yield None
         return
+    with _input_list(paths, what) as names:
+        yield names
+
+
+@contextlib.contextmanager
+def _input_list(paths: list[str], what: str) -> Iterator[list[str]]:
+    """:func:`_inputs` of an argument that is always given (``nargs="+"``)."""
     with contextlib.ExitStack() as stack:
         yield [stack.enter_context(input_path(p, what)) for p in paths]
 
@@ -208,7 +215,7 @@ def cmd_load(args: Any) -> int:
     refuse_stdio(args.to, "--to VOL")
     logs = _log_files(args)
     sel = selector(args)
-    with _inputs(args.archives, "ARCHIVE") as archives:
+    with _input_list(args.archives, "ARCHIVE") as archives:
         res = scan(archives)
         entries = res.entries if args.all_versions else res.latest()
         total = sum(e.pages for e in entries if not e.is_ref)
@@ -227,7 +234,7 @@ def cmd_scan(args: Any) -> int:
     from ..backup import scan
 
     sel = selector(args)
-    with _inputs(args.archives, "ARCHIVE") as archives:
+    with _input_list(args.archives, "ARCHIVE") as archives:
         res = scan(archives, select=sel, log=_log_files(args)[0])
     entries = res.latest() if args.latest else res.entries
     if sel is not None:

@@ -65,7 +65,7 @@ class DasdImage(Finalizing):
 
     kind = "CKD"
 
-    def __init__(self, path: Union[str, os.PathLike], mode: str, device: CKDDevice,
+    def __init__(self, path: Union[str, os.PathLike[str]], mode: str, device: CKDDevice,
                  cylinders: int, heads: int, track_size: int) -> None:
         if mode not in ("r", "r+"):
             raise InvalidArgumentError(f"mode must be 'r' or 'r+', not {mode!r}")

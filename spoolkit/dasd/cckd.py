@@ -22,7 +22,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Iterator
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Optional, Union
 
 from .._native import check, ffi, lib, new_err
 from ..compress import method_code
@@ -39,8 +39,12 @@ from ..geometry import CKDDevice
 from ..lock import lock_fd
 from ..output import atomic_output, fsync_checked, write_all
 from .base import DasdImage, model_for
+from .checkreport import Problem
 from .ckd import DEVHDR_SIZE, DevHeader, check_cylinders, initial_tracks
 from .split import locate
+
+if TYPE_CHECKING:
+    from .._spoolkit import Array, spk_cckd_space
 
 SPACE_NAMES = {lib.SPK_SPACE_HEADER: "header", lib.SPK_SPACE_L1: "L1 table",
                lib.SPK_SPACE_L2: "L2 table", lib.SPK_SPACE_TRACK: "track image",
@@ -115,7 +119,7 @@ class L2Tables:
 
     @staticmethod
     def _filler(off: int, fmt: int) -> Any:
-        t = ffi.new("spk_cckd_l2ent[256]")
+        t = ffi.new("spk_cckd_l2ent[]", 256)
         lib.spk_cckd_l2_fill(t, 256, off, fmt, fmt)
         return t
 
@@ -154,7 +158,7 @@ class CompressedFile:
     a small multiple of the file size whatever the file claims."""
 
     def __init__(self, path: str, writable: bool, kind: int,
-                 problems: Optional[list[dict[str, Any]]] = None, *, lock: bool = True) -> None:
+                 problems: Optional[list[Problem]] = None, *, lock: bool = True) -> None:
         """``problems``: collect L1/L2/free-chain faults there (the checker)
         instead of raising; the faulty parts then read as absent.  Without it
         a read-only file still opens when only some L2 tables or the free
@@ -166,7 +170,8 @@ class CompressedFile:
         self.problems = problems
         self.writable = writable
         self.kind = kind
-        self._undo: Optional[dict[int, tuple[int, bytes]]] = None
+        # per L1 entry changed: its old value and L2 table (None: no table before)
+        self._undo: Optional[dict[int, tuple[int, Optional[bytes]]]] = None
         self.fd = os.open(path, (os.O_RDWR if writable else os.O_RDONLY) | os.O_CLOEXEC)
         try:
             if lock:
@@ -189,11 +194,16 @@ class CompressedFile:
                                  f"{off + len(data)}", offset=off + len(data), **where)
         return data
 
-    def _problem(self, exc: FormatError, **extra: Any) -> None:
+    def _problem(self, exc: FormatError, kind: str, index: Optional[int] = None) -> None:
         if self.problems is None:
             raise exc
-        self.problems.append({**extra, "offset": exc.offset, "error": type(exc).__name__,
-                              "message": exc.message})
+        error, message = type(exc).__name__, exc.message
+        if index is None:
+            p: Problem = {"kind": kind, "offset": exc.offset, "error": error, "message": message}
+        else:
+            p = {"kind": kind, "index": index, "offset": exc.offset, "error": error,
+                 "message": message}
+        self.problems.append(p)
 
     def where(self, trk: int) -> dict[str, Any]:
         """Error location of track (CFBA: block group) ``trk``."""
@@ -304,7 +314,7 @@ class CompressedFile:
             raise FormatError(f"L1 entry {i}: L2 table at {off} is past the end of "
                               f"the {self.filesize}-byte file", path=self.path, offset=at)
         raw = self._pread(self.l2_bytes, off, f"L2 table {i}")
-        t = ffi.new("spk_cckd_l2ent[256]")
+        t = ffi.new("spk_cckd_l2ent[]", 256)
         check(lib.spk_cckd_l2_decode(raw, len(raw), self.is64, self.bigend, t, err), err,
               path=self.path, base_offset=off)
         self.l2.tabs[i] = t
@@ -332,7 +342,8 @@ class CompressedFile:
                                             self.hdr, out, cap, err), err, path=self.path)
         return [[out[i].off, out[i].len] for i in range(n)]
 
-    def spaces(self, with_free: bool = True) -> tuple[Any, int, list[tuple[int, int, int]]]:
+    def spaces(self, with_free: bool = True
+               ) -> tuple[Array[spk_cckd_space], int, list[tuple[int, int, int]]]:
         """Every space of the file as a cffi array (valid ones first, ``k`` of
         them) and the invalid L2 entries as ``(track, offset, size)``."""
         ptrs = self.l2.pointers()
@@ -779,7 +790,7 @@ class CCKDImage(DasdImage):
 
     kind = "CCKD"
 
-    def __init__(self, path: Union[str, os.PathLike], mode: str = "r", *,
+    def __init__(self, path: Union[str, os.PathLike[str]], mode: str = "r", *,
                  sf: Optional[str] = None, compress: Optional[str] = "default",
                  level: Optional[int] = None) -> None:
         # as Hercules: a base name finds file "_1", unless shadow files are named
@@ -935,7 +946,7 @@ class CompressedWriter:
     table followed by its stored images; header and L1 at the end.  A group of
     only ``nullfmt`` null tracks gets no L2 table (L1 entry 0)."""
 
-    def __init__(self, f: Any, devhdr: DevHeader, cyls: int, ntracks: int, is64: bool,
+    def __init__(self, f: BinaryIO, devhdr: DevHeader, cyls: int, ntracks: int, is64: bool,
                  nullfmt: int, method: int, level: int) -> None:
         """``f``: the new file, open for writing (its descriptor is written
         with checked ``pwrite``; the file object's own buffer is not used)."""
@@ -958,7 +969,7 @@ class CompressedWriter:
         if all(n == self.nullfmt for n in lens):
             self.l1[l1x] = 0
             return
-        l2 = ffi.new("spk_cckd_l2ent[256]")
+        l2 = ffi.new("spk_cckd_l2ent[]", 256)
         off = self.pos + self.l2_bytes
         if not self.is64 and off + len(data) > MAX_CCKD_SIZE:
             raise NoSpaceError("the volume does not fit the 4 GB limit of CCKD; use CCKD64",
@@ -997,7 +1008,7 @@ def compressed_devid(fba: bool, is64: bool) -> str:
     return ("FBA_C" if fba else "CKD_C") + ("064" if is64 else "370")
 
 
-def create_cckd(path: Union[str, os.PathLike], dev: CKDDevice, cylinders: int,
+def create_cckd(path: Union[str, os.PathLike[str]], dev: CKDDevice, cylinders: int,
                 volser: Optional[str] = "111111", *, compress: Optional[str] = "zlib",
                 level: int = -1, cckd64: bool = False, nullfmt: int = 1,
                 overwrite: bool = False) -> str:

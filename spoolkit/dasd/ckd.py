@@ -387,7 +387,7 @@ def initial_tracks(dev: CKDDevice, cylinders: int, volser: Optional[str],
     return out
 
 
-def plan_files(path: Union[str, os.PathLike], dev: CKDDevice, cylinders: int,
+def plan_files(path: Union[str, os.PathLike[str]], dev: CKDDevice, cylinders: int,
                lfs: bool = False) -> tuple[list[str], list[tuple[int, int]]]:
     """The file names and cylinder spans (first, last) of a new plain volume:
     one file, or over 2 GB (unless ``lfs``) a split set as ``dasdinit`` names it."""
@@ -412,7 +412,7 @@ def check_cylinders(cylinders: int, path: Optional[str] = None) -> None:
                                    "(a CKD volume has 1 to 65535)", path=path)
 
 
-def split_family(path: Union[str, os.PathLike]) -> list[str]:
+def split_family(path: Union[str, os.PathLike[str]]) -> list[str]:
     """Every name a plain volume created at ``path`` may occupy: ``path`` and
     the pieces ``name_1.3390`` .. of a split set."""
     return family(path)
@@ -430,7 +430,7 @@ def _is_piece(name: str, k: int) -> bool:
     return hdr.devid in PLAIN_IDS and hdr.fileseq == k
 
 
-def check_volume_destination(path: Union[str, os.PathLike], names: Sequence[str], *,
+def check_volume_destination(path: Union[str, os.PathLike[str]], names: Sequence[str], *,
                              overwrite: bool = False) -> list[str]:
     """Refuse (unless ``overwrite``) a new plain volume at ``path`` when ANY
     name of its family exists: the single file or a piece of a split set; a
@@ -451,7 +451,7 @@ def check_volume_destination(path: Union[str, os.PathLike], names: Sequence[str]
 
 
 @contextlib.contextmanager
-def volume_outputs(path: Union[str, os.PathLike], names: Sequence[str], *,
+def volume_outputs(path: Union[str, os.PathLike[str]], names: Sequence[str], *,
                    overwrite: bool = False) -> Iterator[list[str]]:
     """:func:`~spoolkit.output.atomic_outputs` for the files ``names`` of a
     plain volume at ``path``, checked by :func:`check_volume_destination`;
@@ -513,7 +513,7 @@ def format_file(fd: int, name: str, hdr: DevHeader, dev: CKDDevice, first_cyl: i
         write_all(fd, image, name, DEVHDR_SIZE + trk * trksize)
 
 
-def create_ckd(path: Union[str, os.PathLike], dev: CKDDevice, cylinders: int,
+def create_ckd(path: Union[str, os.PathLike[str]], dev: CKDDevice, cylinders: int,
                volser: Optional[str] = "111111", *, lfs: bool = False, nullfmt: int = 1,
                devid: str = "CKD_P370", overwrite: bool = False) -> list[str]:
     """Create a plain CKD volume as ``dasdinit`` does; returns the file names.

@@ -17,7 +17,7 @@ import os
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Iterator, Optional, TypeVar, Union
 
 from .._native import check, ffi, lib, new_err
 from ..compress import method_code
@@ -55,9 +55,13 @@ FLAGGED = lib.SPK_CCKD_FLAGGED
 RESTORE = lib.SPK_CCKD_RESTORE
 
 
-def _ordered(pool: ThreadPoolExecutor, fn: Callable[[int], Any], n: int, depth: int):
+_R = TypeVar("_R")
+
+
+def _ordered(pool: ThreadPoolExecutor, fn: Callable[[int], _R], n: int, depth: int
+             ) -> Iterator[_R]:
     """fn(0..n-1) on the pool, results in order, at most ``depth`` in flight."""
-    pending: deque[Future] = deque()
+    pending: deque[Future[_R]] = deque()
     nxt = 0
     while nxt < n or pending:
         while nxt < n and len(pending) < depth:

@@ -61,7 +61,7 @@ class FBAImage(Finalizing):
     closed = True   # until the open succeeded
     fd = -1
 
-    def __init__(self, path: Union[str, os.PathLike], mode: str = "r", *,
+    def __init__(self, path: Union[str, os.PathLike[str]], mode: str = "r", *,
                  sf: Optional[str] = None, compress: Optional[str] = "default",
                  level: Optional[int] = None) -> None:
         if mode not in ("r", "r+"):
@@ -301,7 +301,7 @@ def vol1_block(volser: str) -> bytes:
     return ("VOL1" + check_volser(volser).ljust(6)).encode("cp037").ljust(BLOCK, b"\0")
 
 
-def create_fba(path: Union[str, os.PathLike], device: str = "3370", *,
+def create_fba(path: Union[str, os.PathLike[str]], device: str = "3370", *,
                blocks: Optional[int] = None, volser: Optional[str] = "111111",
                compress: Optional[str] = None, level: int = -1,
                cckd64: bool = False, overwrite: bool = False) -> FBAImage:
