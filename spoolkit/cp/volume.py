@@ -148,7 +148,8 @@ def checked_extents(extents: Iterable[ExtentLike], cylinders: int, *,
     return tuple(out)
 
 
-def parse_allocation(data: Union[bytes, memoryview], cylinders: int, path: Optional[str] = None) -> Allocation:
+def parse_allocation(data: Union[bytes, memoryview], cylinders: int,
+                     path: Optional[str] = None) -> Allocation:
     """Parse and validate an SPKALLOC record (FormatError names what is wrong).
 
     Version 2 is CRC-covered; version 1 (no CRC, only the index slot) is read

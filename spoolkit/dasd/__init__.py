@@ -118,5 +118,5 @@ def create_dasd(path: PathLike, device: str, volser: Optional[str] = "111111", *
 
 
 __all__ = ["DasdImage", "CKDImage", "CCKDImage", "FBAImage", "DevHeader", "Record",
-           "ScanStats", "Track", "CompressOptions", "open_dasd", "create_dasd", "create_fba", "read_devheader",
-           "OPENERS"]
+           "ScanStats", "Track", "CompressOptions", "open_dasd", "create_dasd", "create_fba",
+           "read_devheader", "OPENERS"]

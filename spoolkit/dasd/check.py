@@ -31,7 +31,7 @@ from .cckd import (
     SPACE_NAMES,
     CompressedFile,
 )
-from .checkreport import CheckReport, Problem, Repair
+from .checkreport import CheckReport, Problem
 from .fba import FBAImage
 from .sniff import check_plain_fba, read_head
 from .split import family, locate
