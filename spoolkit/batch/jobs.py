@@ -87,7 +87,7 @@ def _check(src: Source, to: str, opts: JobOptions, threads: Optional[int],
            overwrite: bool, k: FileKind) -> Outcome:
     if k.is_disk:
         from ..dasd.check import check_dasd
-        from ..dasd.checkreport import problem_json
+        from ..dasd.reports import problem_json
         report = check_dasd(src.path, opts.check_level, workers=threads)
         errors = report["errors"]
         warnings = report["warnings"]

@@ -31,7 +31,7 @@ from .common import (
 from .ddr import register_ddr
 
 if TYPE_CHECKING:
-    from ..dasd.checkreport import CheckReport
+    from ..dasd.reports import CheckReport
 
 
 def register(sub: Any) -> None:
@@ -348,7 +348,7 @@ def cmd_copy(args: Any) -> int:
                              cckd64=args.cckd64, workers=args.jobs, sf=args.sf,
                              lfs=args.lfs or is_stdio(args.dst), overwrite=args.force,
                              progress=bar.update)
-    result.update(source=shown(args.src), destination=shown(args.dst, output=True))
+    result["source"], result["destination"] = shown(args.src), shown(args.dst, output=True)
     if is_stdio(args.src):
         result["source_files"] = [result["source"]]
     if is_stdio(args.dst):

@@ -22,7 +22,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Optional, Union
+from typing import TYPE_CHECKING, BinaryIO, Callable, Optional, Union
 
 from .._native import check, ffi, lib, new_err
 from ..compress import method_code
@@ -33,18 +33,29 @@ from ..errors import (
     NotFoundError,
     SpoolkitError,
     TruncatedError,
+    Where,
     WriteError,
 )
 from ..geometry import CKDDevice
+from ..jsonvalue import JSONDict
 from ..lock import lock_fd
 from ..output import atomic_output, fsync_checked, write_all
 from .base import DasdImage, model_for
-from .checkreport import Problem
 from .ckd import DEVHDR_SIZE, DevHeader, check_cylinders, initial_tracks
+from .reports import Problem
 from .split import locate
 
 if TYPE_CHECKING:
-    from .._spoolkit import Array, spk_cckd_space
+    from typing_extensions import Unpack
+
+    from .._spoolkit import (
+        Array,
+        PtrArray,
+        spk_cckd_hdr,
+        spk_cckd_l2ent,
+        spk_cckd_space,
+        spk_errinfo,
+    )
 
 SPACE_NAMES = {lib.SPK_SPACE_HEADER: "header", lib.SPK_SPACE_L1: "L1 table",
                lib.SPK_SPACE_L2: "L2 table", lib.SPK_SPACE_TRACK: "track image",
@@ -112,18 +123,18 @@ class L2Tables:
 
     def __init__(self, f: CompressedFile) -> None:
         self.f = f
-        self.tabs: dict[int, Any] = {}
+        self.tabs: dict[int, Array[spk_cckd_l2ent]] = {}
         self.damaged: dict[int, FormatError] = {}
         self._null = self._filler(0, f.hdr.nullfmt)
         self._lower = self._filler(NOT_HERE, 0xFFFF)
 
     @staticmethod
-    def _filler(off: int, fmt: int) -> Any:
+    def _filler(off: int, fmt: int) -> Array[spk_cckd_l2ent]:
         t = ffi.new("spk_cckd_l2ent[]", 256)
         lib.spk_cckd_l2_fill(t, 256, off, fmt, fmt)
         return t
 
-    def table(self, g: int) -> Any:
+    def table(self, g: int) -> Array[spk_cckd_l2ent]:
         """The entries of group ``g`` (raises for a group whose table is damaged)."""
         t = self.tabs.get(g)
         if t is not None:
@@ -133,15 +144,15 @@ class L2Tables:
             raise FormatError(exc.message, path=exc.path, offset=exc.offset)
         return self._lower if self.f.l1[g] == NOT_HERE else self._null
 
-    def new_table(self, g: int, off: int, fmt: int) -> Any:
+    def new_table(self, g: int, off: int, fmt: int) -> Array[spk_cckd_l2ent]:
         """A writable table for group ``g`` filled with ``{off, fmt, fmt}``."""
         t = self.tabs[g] = self._filler(off, fmt)
         return t
 
-    def __getitem__(self, trk: int) -> Any:
+    def __getitem__(self, trk: int) -> spk_cckd_l2ent:
         return self.table(trk >> 8)[trk & 255]
 
-    def pointers(self) -> Any:
+    def pointers(self) -> PtrArray[spk_cckd_l2ent]:
         """``spk_cckd_l2ent *[num_l1]`` for C: NULL where the file has no table.
         The arrays stay owned by ``tabs`` (keep this object alive meanwhile)."""
         ptrs = ffi.new("spk_cckd_l2ent *[]", max(1, self.f.num_l1))
@@ -182,16 +193,18 @@ class CompressedFile:
             raise
 
     # -- reading metadata -------------------------------------------------
-    def _pread(self, n: int, off: int, what: str, **where: Any) -> bytes:
+    def _pread(self, n: int, off: int, what: str, **where: Unpack[Where]) -> bytes:
         where.setdefault("path", self.path)
         try:
             data = os.pread(self.fd, n, off)
         except OSError as exc:
+            where["offset"] = off
             raise TruncatedError(f"reading {what} at offset {off}: {exc.strerror}",
-                                 offset=off, **where) from None
+                                 **where) from None
         if len(data) != n:
+            where["offset"] = off + len(data)
             raise TruncatedError(f"{what} at offset {off} needs {n} bytes; the file ends at "
-                                 f"{off + len(data)}", offset=off + len(data), **where)
+                                 f"{off + len(data)}", **where)
         return data
 
     def _problem(self, exc: FormatError, kind: str, index: Optional[int] = None) -> None:
@@ -205,11 +218,13 @@ class CompressedFile:
                  "message": message}
         self.problems.append(p)
 
-    def where(self, trk: int) -> dict[str, Any]:
-        """Error location of track (CFBA: block group) ``trk``."""
-        if self.fba:
-            return {"path": self.path, "block": trk * PER_GROUP}
-        return {"path": self.path, "track": divmod(trk, max(1, self.devhdr.heads))}
+    def where(self, trk: int, offset: Optional[int] = None) -> Where:
+        """Error location of track (CFBA: block group) ``trk``, at ``offset``."""
+        w: Where = ({"path": self.path, "block": trk * PER_GROUP} if self.fba else
+                    {"path": self.path, "track": divmod(trk, max(1, self.devhdr.heads))})
+        if offset is not None:
+            w["offset"] = offset
+        return w
 
     def _load(self) -> None:
         self.filesize = os.fstat(self.fd).st_size
@@ -304,7 +319,7 @@ class CompressedFile:
             self._problem(exc, kind="header")
             # the checker goes on with what the file holds, bounded by its size
 
-    def _load_l2(self, i: int, off: int, err: Any) -> None:
+    def _load_l2(self, i: int, off: int, err: spk_errinfo) -> None:
         at = L1_POS + i * self.l1_esz
         if off < self.meta_end:
             raise FormatError(f"L1 entry {i}: L2 table at {off} overlaps the headers "
@@ -414,10 +429,10 @@ class CompressedFile:
                               **self.where(trk))
         if e.off < self.meta_end:
             raise FormatError(f"track {trk} image at {e.off} overlaps the headers",
-                              **self.where(trk), offset=e.off)
+                              **self.where(trk, e.off))
         if e.off + e.len > self.filesize:
             raise TruncatedError(f"image of track {trk} at {e.off} ({e.len} bytes) is past "
-                                 "the end of the file", **self.where(trk), offset=e.off)
+                                 "the end of the file", **self.where(trk, e.off))
         return self._pread(e.len, e.off, f"image of track {trk}", **self.where(trk))
 
     # -- space ----------------------------------------------------------------
@@ -645,7 +660,7 @@ class CompressedFile:
             raise
         self.dirty_hdr = False
 
-    def _write_links(self, err: Any) -> None:
+    def _write_links(self, err: spk_errinfo) -> None:
         blocks = ffi.new("spk_cckd_free[]", max(1, len(self.free)))
         for i, (off, ln) in enumerate(self.free):
             blocks[i].off, blocks[i].len = off, ln
@@ -832,7 +847,7 @@ class CCKDImage(DasdImage):
     def nullfmt(self) -> int:
         return self.files[0].hdr.nullfmt
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> JSONDict:
         d = super().info()
         h = self.files[-1].hdr
         d.update(format="CCKD64" if self.is64 else "CCKD",
@@ -842,7 +857,7 @@ class CCKDImage(DasdImage):
         return d
 
     # -- track level ----------------------------------------------------------
-    def _locate(self, trk: int) -> tuple[CompressedFile, Any]:
+    def _locate(self, trk: int) -> tuple[CompressedFile, spk_cckd_l2ent]:
         for f in reversed(self.files):
             e = f.l2[trk]
             if e.off != NOT_HERE:
@@ -923,7 +938,7 @@ def compress_image(image: Union[bytes, bytearray, memoryview], method: int,
 
 
 def new_header(cyls: int, num_l1: int, size: int, nullfmt: int, method: int,
-               level: int) -> Any:
+               level: int) -> spk_cckd_hdr:
     """A compressed device header for a new file of ``size`` bytes, no free space."""
     h = ffi.new("spk_cckd_hdr *")
     h.vrm = [0, 3, 1]
@@ -933,7 +948,7 @@ def new_header(cyls: int, num_l1: int, size: int, nullfmt: int, method: int,
     return h
 
 
-def build_header(h: Any, is64: bool, path: Optional[str] = None) -> bytes:
+def build_header(h: spk_cckd_hdr, is64: bool, path: Optional[str] = None) -> bytes:
     """The 512-byte compressed device header, little-endian."""
     out = bytearray(512)
     err = new_err()

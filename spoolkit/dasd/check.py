@@ -31,8 +31,9 @@ from .cckd import (
     SPACE_NAMES,
     CompressedFile,
 )
-from .checkreport import CheckReport, Problem
+from .ckd import CKDImage
 from .fba import FBAImage
+from .reports import CheckReport, Problem
 from .sniff import check_plain_fba, read_head
 from .split import family, locate
 
@@ -48,7 +49,7 @@ def check_dasd(path: Union[str, os.PathLike[str]], level: int = 1, *, repair: bo
                workers: Optional[int] = None,
                progress: Optional[Callable[[int], None]] = None) -> CheckReport:
     """Check a disk image; returns ``{"ok", "errors", "warnings", "repaired", ...}``
-    (a :class:`~spoolkit.dasd.checkreport.CheckReport`).
+    (a :class:`~spoolkit.dasd.reports.CheckReport`).
     A split volume is checked whole, by its base name or file 1's name. ``progress``
     is called with the number of tracks (FBA: block groups) whose images were
     checked, group by group (compressed images, level >= 2)."""
@@ -70,10 +71,9 @@ def check_dasd(path: Union[str, os.PathLike[str]], level: int = 1, *, repair: bo
         # plain CKD: parse every track; plain FBA: nothing beyond its size
         try:
             with open_dasd(path) as img:
-                info = img.info()
-                report["format"] = info["format"]
-                if "files" in info:
-                    report["files"] = info["files"]
+                report["format"] = str(img.info()["format"])
+                if isinstance(img, CKDImage):     # a split set: its files
+                    report["files"] = img.files
                 report["stats"] = ({"blocks": img.blocks} if isinstance(img, FBAImage)
                                    else img.scan().to_dict())
         except SpoolkitError as exc:

@@ -8,8 +8,8 @@ and data are memoryviews into the image, never copies.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Optional, Union
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Optional, Union
 
 from .._native import check, ffi, lib, new_err
 from ..errors import InvalidArgumentError, Where
@@ -60,7 +60,11 @@ class Record:
             self.cyl, self.head, self.r, self.kl, self.dl, ", overflow" if self.overflow else "")
 
 
-RecordSpec = Union[Record, Sequence[Any]]
+BytesLike = Union[bytes, bytearray, memoryview]
+#: a record for :meth:`Track.from_records`: ``(r, key, data)``, ``(cyl, head,
+#: r, key, data)`` (a key or data of None is empty) or a :class:`Record`
+RecordSpec = Union[Record, tuple[int, Optional[BytesLike], Optional[BytesLike]],
+                   tuple[int, int, int, Optional[BytesLike], Optional[BytesLike]]]
 
 
 def _check_cchh(cyl: int, head: int, what: str = "track") -> None:
@@ -124,11 +128,14 @@ class Track:
         keep = []
         size = 5 + 16 + 8
         for i, item in enumerate(records):
+            key: Optional[BytesLike]
+            data: Optional[BytesLike]
             if isinstance(item, Record):
                 rc, rh, r, key, data, ovf = (item.cyl, item.head, item.r, item.key,
                                              item.data, item.overflow)
             else:
-                item = tuple(item)
+                if not isinstance(item, tuple):
+                    item = tuple(item)      # a list or another iterable
                 if len(item) == 3:
                     (r, key, data), rc, rh = item, cyl, head
                 elif len(item) == 5:

@@ -1,5 +1,6 @@
-"""The report :func:`spoolkit.check_dasd` returns, as types: JSON-ready dicts
-(``json.dumps`` takes them as they are) whose keys a type checker knows."""
+"""What :func:`spoolkit.check_dasd` and :func:`spoolkit.convert` return, as
+types: JSON-ready dicts (``json.dumps`` takes them as they are) whose keys a
+type checker knows."""
 
 from __future__ import annotations
 
@@ -60,6 +61,36 @@ class CheckReport(_CheckReportBase, total=False):
     stats: dict[str, int]
 
 
+class FlaggedTrack(TypedDict):
+    """A track Hercules 3.x ``cckdcdsk -3`` would flag, and why (None when
+    the track reads back clean)."""
+
+    cyl: int
+    head: int
+    reason: Optional[str]
+
+
+class _ConvertResultBase(TypedDict):
+    source: str
+    source_files: list[str]
+    destination: str
+    format: str
+    files: list[str]
+    bytes_out: int
+
+
+class ConvertResult(_ConvertResultBase, total=False):
+    """The result of :func:`spoolkit.convert`: the source (and the files it
+    was read from), the destination's format and files, the bytes written;
+    ``tracks`` (CKD) or ``blocks`` (FBA) copied; for CKD the tracks
+    ``cckdcdsk -3`` would flag (``flagged_tracks``, the first in ``flagged``)."""
+
+    tracks: int
+    blocks: int
+    flagged_tracks: int
+    flagged: list[FlaggedTrack]
+
+
 def problem_json(p: Problem) -> JSONDict:
     """``p`` as a :data:`~spoolkit.jsonvalue.JSONDict` (the same keys in the
     same order): for data typed as JSON values, which a TypedDict is not to a
@@ -78,4 +109,5 @@ def problem_json(p: Problem) -> JSONDict:
     return {key: known[key] for key in p}
 
 
-__all__ = ["CheckReport", "Problem", "Repair", "problem_json"]
+__all__ = ["CheckReport", "ConvertResult", "FlaggedTrack", "Problem", "Repair",
+           "problem_json"]
