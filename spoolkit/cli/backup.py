@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 from collections.abc import Iterator
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from .common import (
     Progress,
@@ -27,6 +27,10 @@ from .common import (
     shown,
     table,
 )
+
+if TYPE_CHECKING:
+    from ..backup.source import VolumeSource
+    from ..spool.select import Selection
 
 
 def register(sub: Any) -> None:
@@ -119,7 +123,7 @@ def _logs(q: Any) -> None:
 _SELECTION = ("owner", "spoolid", "kind", "klass", "form", "dest", "date", "hold")
 
 
-def selector(args: Any) -> Optional[Any]:
+def selector(args: argparse.Namespace) -> Optional[Selection]:
     """The selection predicate from the CLI options (``spool/select.py``'s
     logic, shared with the other spool verbs); None when nothing is selected."""
     if not any(getattr(args, name, None) for name in _SELECTION):
@@ -129,7 +133,7 @@ def selector(args: Any) -> Optional[Any]:
     return selector_from_args(args)
 
 
-def _source(paths: list[str]) -> Any:
+def _source(paths: list[str]) -> VolumeSource:
     from ..backup import open_source
 
     return open_source(paths[0] if len(paths) == 1 else paths)
