@@ -206,3 +206,16 @@ def test_check_report_fields_are_typed_for_a_type_checker(tmp_path):
     assert 'Revealed type is "str"' in out, out
     assert 'Revealed type is "int | list[int] | None"' in out, out
     assert '"no_such_key"' in out and "[typeddict-item]" in out, out
+
+
+@pytest.mark.parametrize("problem", [
+    {"kind": "l1", "index": 3, "offset": None, "error": "FormatError", "message": "m"},
+    {"kind": "track", "track": 7, "offset": 4096, "message": "bad stored image header"},
+    {"kind": "header", "error": "TruncatedError", "message": "m", "offset": 8,
+     "track": [0, 1], "repairable": True},
+])
+def test_problem_json_keeps_every_key_in_order(problem):
+    from spoolkit.dasd.reports import problem_json
+
+    out = problem_json(problem)
+    assert out == problem and list(out) == list(problem) and out is not problem
