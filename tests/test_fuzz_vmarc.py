@@ -61,7 +61,7 @@ def test_mutated_archives(data):
             seed[i] = data.draw(st.integers(0, 255))
         elif kind == 1:
             # a header field of some member
-            starts = [i for i in range(0, len(seed), 80) if seed[i:i + 8] == L.MAGIC]
+            starts = [i for i in range(0, len(seed) - 38, 80) if seed[i:i + 8] == L.MAGIC]
             if starts:
                 i = data.draw(st.sampled_from(starts)) + data.draw(st.sampled_from(HEADER_FIELDS))
                 seed[i] = data.draw(st.sampled_from([0, 1, 0x40, 0x80, 0xC0, 0xC6, 0xE5, 0xFF]))
