@@ -36,12 +36,16 @@ ARGS = ["R1,0(R2)", "R14,R15", "WRKAREA,=CL8' '", "X'FF'", "0(8,R3),FIELD", "F'0
 
 def _files() -> list[CMSFile]:
     r = random.Random(18)
+    vocab = ["".join(r.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(r.randrange(2, 9)))
+             for _ in range(3000)]
     src = []
     for i in range(4000):
-        line = f"{'LBL%d' % i if r.random() < 0.2 else '':<8} {r.choice(OPS):<5} " \
-               f"{r.choice(ARGS):<20} {'comment ' * r.randrange(0, 4)}"
-        src.append(line[:72].ljust(72).encode("cp037") + f"{i:08d}".encode("cp037"))
-    memo = [" ".join(r.choice(OPS + ARGS) for _ in range(r.randrange(1, 12))).encode("cp037")
+        label = r.choice(vocab) if r.random() < 0.2 else ""
+        arg = r.choice(ARGS).replace("R1", f"R{r.randrange(16)}") + "," + r.choice(vocab)
+        words = " ".join(r.choice(vocab).lower() for _ in range(r.randrange(0, 6)))
+        line = f"{label:<8} {r.choice(OPS):<5} {arg:<20} {words}"
+        src.append(line[:72].ljust(72).encode("cp037") + f"{i * 10:08d}".encode("cp037"))
+    memo = [" ".join(r.choice(vocab) for _ in range(r.randrange(1, 12))).encode("cp037")
             for _ in range(2000)]
     return [CMSFile("SRC", "ASSEMBLE", "A1", "F", 80, WHEN, CMSRecords.from_iter(src)),
             CMSFile("TEXT", "MEMO", "A1", "V", max(map(len, memo)), WHEN,

@@ -214,8 +214,21 @@ typedef struct {
     uint16_t len[NCODES];    /* symbols in the string */
     uint16_t first[NCODES];  /* first symbol */
     uint32_t ref[NCODES];    /* strings built on this one (+1 for symbols) */
+    uint64_t zero[NCODES / 64]; /* bit i: entry i (>= 257) has ref 0 */
     int last;                /* last entry made */
 } lzw_table;
+
+static inline void lzw_ref_up(lzw_table *t, int i)
+{
+    if (t->ref[i]++ == 0)
+        t->zero[i >> 6] &= ~(UINT64_C(1) << (i & 63));
+}
+
+static inline void lzw_ref_down(lzw_table *t, int i)
+{
+    if (--t->ref[i] == 0 && i >= NATOM)
+        t->zero[i >> 6] |= UINT64_C(1) << (i & 63);
+}
 
 static void lzw_init(lzw_table *t)
 {
@@ -226,20 +239,29 @@ static void lzw_init(lzw_table *t)
         t->first[i] = (uint16_t)(i < NATOM ? i : 0);
         t->ref[i] = i < NATOM ? 1 : 0;
     }
+    memset(t->zero, 0, sizeof t->zero);
+    for (int i = NATOM; i < NCODES; i++)
+        t->zero[i >> 6] |= UINT64_C(1) << (i & 63);
     t->last = NATOM - 1;
 }
 
 /* VMARC's choice of the entry for a new string: the first unreferenced one
  * after the last made, then from 257 on; -1 when every entry is referenced. */
+static int zero_from(const lzw_table *t, int i)
+{
+    while (i < NCODES) {
+        uint64_t w = t->zero[i >> 6] & (~UINT64_C(0) << (i & 63));
+        if (w)
+            return (i & ~63) + __builtin_ctzll(w);
+        i = (i & ~63) + 64;
+    }
+    return -1;
+}
+
 static int lzw_victim(const lzw_table *t)
 {
-    for (int i = t->last + 1; i < NCODES; i++)
-        if (!t->ref[i])
-            return i;
-    for (int i = NATOM; i < NCODES; i++)
-        if (!t->ref[i])
-            return i;
-    return -1;
+    int i = zero_from(t, t->last + 1);
+    return i >= 0 ? i : zero_from(t, NATOM);
 }
 
 static int64_t lzw_decode(codes_in *c, sink *s)
@@ -280,14 +302,14 @@ static int64_t lzw_decode(codes_in *c, sink *s)
             if (r) { rc = r; goto done; }
         }
         /* the string the next code completes: <v, its first symbol> */
-        t->ref[v]++;
+        lzw_ref_up(t, v);
         k = lzw_victim(t);
         if (k < 0) {
-            t->ref[v]--;
+            lzw_ref_down(t, v);
             pending = -1;
         } else {
             if (t->pred[k] >= 0)
-                t->ref[t->pred[k]]--;
+                lzw_ref_down(t, t->pred[k]);
             t->pred[k] = (int16_t)v;
             t->len[k] = (uint16_t)(t->len[v] + 1);
             t->first[k] = t->first[v];
@@ -360,18 +382,17 @@ static int lzw_encode(const uint16_t *sym, size_t nsym, codes_out *o, spk_errinf
         if (cur < 0) { cur = (int)ch; continue; }
         f = lzw_find(e, cur, ch);
         if (f >= 0) { cur = f; continue; }
-        e->t.ref[cur]++;
+        lzw_ref_up(&e->t, cur);
         k = lzw_victim(&e->t);
         if (k < 0) {
-            e->t.ref[cur]--;
+            lzw_ref_down(&e->t, cur);
         } else {
             if (e->t.pred[k] >= 0) {
                 lzw_unhash(e, k);
-                e->t.ref[e->t.pred[k]]--;
+                lzw_ref_down(&e->t, e->t.pred[k]);
             }
             e->t.pred[k] = (int16_t)cur;
             e->t.ch[k] = (uint16_t)ch;
-            e->t.ref[k] = 0;
             lzw_hash(e, k);
             e->t.last = k;
         }
