@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import vmarc_layout as L
+from conftest import FIXTURES
 
 from spoolkit.cms.fileset import CMSFile
 from spoolkit.cms.records import CMSRecords
@@ -39,11 +40,9 @@ from spoolkit.errors import (
     TruncatedError,
 )
 
-FIX = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "vmarc"
-if not FIX.is_dir():
-    FIX = Path("/work/shared/fixtures/vmarc")
+FIX = (FIXTURES or Path("/nonexistent")) / "vmarc"
 PAIRS = json.loads((FIX / "pairs.json").read_text()) if FIX.is_dir() else {"archives": []}
-ARCHIVES = [a for a in PAIRS["archives"]]
+ARCHIVES = list(PAIRS["archives"])
 # twins edited in git after the archive was made (fixtures README)
 EDITED = {("hrc242dk", "HRC242DK MEMO E1"), ("hrc248dk", "DMKVDC HRC248DK A1"),
           ("hrc248dk", "DMKVMD HRC248DK A1")}
@@ -446,3 +445,36 @@ def test_garbage_after_last_member():
     data = one() + b"\x01" + bytes(79)
     with pytest.raises(FormatError, match=":CFF"):
         list_vmarc_bytes(data)
+
+
+def test_end_code_spilling_into_one_more_record():
+    """An LZW end code starting on a record's last byte takes its second byte
+    from one more (zero) record, which belongs to the member."""
+    for k in range(1, 400):
+        f = cms("SPILL V A1", "V", 400, [bytes(range(256))[:k] or b"x"])
+        data = pack_vmarc([f])
+        ((h, recs, end),) = L.read_archive(data)
+        if end % 80 == 1:
+            break
+    else:
+        pytest.fail("no size puts the end code on a record boundary")
+    assert len(data) == end - 1 + 80 and not any(data[end - 2:])
+    both = data + pack_vmarc([f], method="s2")
+    members = list_vmarc_bytes(both)
+    assert [m.offset for m in members] == [0, len(data)]
+    assert members[0].length == len(data)
+    assert [g.records for g in read_vmarc_bytes(both)] == [f.records, f.records]
+
+
+def test_store_closing_zeros_spilling_into_a_zero_record():
+    """STORE's three closing zeros: when the third starts a record, that
+    record is all zeros and the next member follows it."""
+    for k in range(1, 200):
+        f = cms("SPILL V A1", "V", 200, [b"\xc1" * k])
+        if (38 + 2 + k + 2) % 80 == 0:
+            break
+    data = pack_vmarc([f], method="store")
+    assert len(data) == 38 + 2 + k + 2 + 80 and not any(data[-80:])
+    both = data + pack_vmarc([f], method="lzw")
+    assert [m.method for m in list_vmarc_bytes(both)] == ["STORE", "LZW"]
+    assert [g.records for g in read_vmarc_bytes(both)] == [f.records, f.records]

@@ -176,18 +176,32 @@ def _parse_header(data: memoryview, pos: int, path: Optional[str]) -> tuple[str,
             recfm, h[30:36], h[37], version)
 
 
-def _decode(data: memoryview, start: int, method: str, recfm: str, lrecl: int, name: str,
-            path: Optional[str], want: bool) -> tuple[int, int, int, Optional[CMSRecords]]:
+def _next_header(raw: Union[bytes, bytearray], start: int, reclen: int) -> int:
+    """Where the next member header may start (the end when none): a bound
+    of this member's stream for the first guess of its size."""
+    pos = start
+    while True:
+        pos = raw.find(MAGIC, pos)
+        if pos < 0:
+            return len(raw)
+        if pos % reclen == 0:
+            return pos
+        pos += 1
+
+
+def _decode(raw: Union[bytes, bytearray], start: int, method: str, recfm: str, lrecl: int,
+            name: str, path: Optional[str], want: bool,
+            reclen: int) -> tuple[int, int, int, Optional[CMSRecords]]:
     """Decode one stream: (records, bytes, end offset, the records when wanted)."""
     fixed = 1 if recfm == "F" else 0
     datalen = ffi.new("uint64_t *")
     endpos = ffi.new("uint64_t *")
-    buf = ffi.from_buffer(data)
+    buf = ffi.from_buffer(raw)
     m = METHODS[method]
 
     def run(out: Optional[bytearray], ends: Optional[array[int]]) -> int:
         err = new_err()
-        rc = lib.spk_vmarc_decode(buf, len(data), start, m, fixed, lrecl,
+        rc = lib.spk_vmarc_decode(buf, len(raw), start, m, fixed, lrecl,
                                   ffi.from_buffer(out) if out is not None else ffi.NULL,
                                   len(out) if out is not None else 0, u32(ends),
                                   len(ends) if ends is not None else 0, datalen, endpos, err)
@@ -201,8 +215,8 @@ def _decode(data: memoryview, start: int, method: str, recfm: str, lrecl: int, n
         return int(rc)
 
     if want:
-        stream = len(data) - start
-        cap = stream * _GUESS + 4096
+        cap = _next_header(raw, start, reclen) - start
+        cap = cap * _GUESS + 4096
         out = bytearray(cap)
         ends = array("I", [0]) * (cap // max(lrecl, 1) + 1 if fixed else cap // 8 + 64)
         n = run(out, ends)
@@ -225,7 +239,8 @@ def _members(data: Buffer, reclen: int, path: Optional[str],
              want: bool) -> Iterator[tuple[VMARCMember, Optional[CMSRecords]]]:
     if not HDRLEN <= reclen <= 32760:
         raise InvalidArgumentError(f"archive record length {reclen}: {HDRLEN}..32760")
-    view = memoryview(data).cast("B")
+    raw = data if isinstance(data, (bytes, bytearray)) else bytes(data)
+    view = memoryview(raw)
     pos = 0
     zero = bytes(reclen)
     while pos < len(view):
@@ -234,12 +249,13 @@ def _members(data: Buffer, reclen: int, path: Optional[str],
         if view[pos:pos + reclen] == zero[:len(view) - pos]:
             pos += reclen
             continue
-        fn, ft, fm, lrecl, recfm, raw, flags, version = _parse_header(view, pos, path)
+        fn, ft, fm, lrecl, recfm, date, flags, version = _parse_header(view, pos, path)
         method = _method(flags)
         name = f"{fn} {ft} {fm}"
-        n, size, end, recs = _decode(view, pos + HDRLEN, method, recfm, lrecl, name, path, want)
+        n, size, end, recs = _decode(raw, pos + HDRLEN, method, recfm, lrecl, name, path, want,
+                                     reclen)
         nxt = -(-end // reclen) * reclen
-        yield VMARCMember(fn, ft, fm, recfm, lrecl, decode_date(raw), raw, method, version,
+        yield VMARCMember(fn, ft, fm, recfm, lrecl, decode_date(date), date, method, version,
                           flags, pos, min(nxt, len(view)) - pos, n, size), recs
         pos = nxt
 
