@@ -300,8 +300,12 @@ def test_archive_as_records_of_a_cms_file():
     for got, want in zip(back, files):
         check_same(got, want)
     assert [m.name for m in list_vmarc_records(recs)] == [f.name for f in files]
-    with pytest.raises(FormatError):
+    as_file = CMSFile("X", "VMARC", "A1", "F", 800, WHEN, recs)
+    assert [g.records for g in read_vmarc_records(as_file)] == [f.records for f in files]
+    with pytest.raises(FormatError, match="one length"):
         list_vmarc_records(CMSRecords.from_iter([b"x" * 80, b"y" * 40]))
+    with pytest.raises(FormatError, match="RECFM F"):
+        list_vmarc_records(CMSFile("X", "VMARC", "A1", "V", 800, WHEN, recs))
 
 
 def test_concatenated_archives_and_zero_padding():

@@ -308,7 +308,15 @@ def read_vmarc_member(path: PathLike, fname: str, ftype: str, fmode: Optional[st
     raise NotFoundError(f"no member {' '.join(w for w in want if w)}", path=os.fspath(path))
 
 
-def _record_length(records: CMSRecords) -> int:
+def _archive_records(archive: Union[CMSRecords, CMSFile]) -> tuple[CMSRecords, int]:
+    """The records of an archive file and their one length."""
+    if isinstance(archive, CMSFile):
+        if archive.recfm != "F":
+            raise FormatError(f"{archive.name}: a VMARC archive file is RECFM F, not "
+                              f"{archive.recfm}")
+        records = archive.records
+    else:
+        records = archive
     n = len(records)
     if n == 0:
         raise FormatError("the archive file has no records")
@@ -316,18 +324,23 @@ def _record_length(records: CMSRecords) -> int:
     if records.ends[-1] != first * n or any(
             b - a != first for a, b in zip(records.ends, records.ends[1:])):
         raise FormatError("a VMARC archive file has records of one length (RECFM F)")
-    return first
+    return records, first
 
 
-def list_vmarc_records(records: CMSRecords, *, path: Optional[str] = None) -> list[VMARCMember]:
-    """The members of an archive that is a CMS file (F records, any length)."""
-    return list_vmarc_bytes(records.data, reclen=_record_length(records), path=path)
+def list_vmarc_records(archive: Union[CMSRecords, CMSFile], *,
+                       path: Optional[str] = None) -> list[VMARCMember]:
+    """The members of an archive that is a CMS file (F records of any
+    length), given as the file or its records."""
+    records, reclen = _archive_records(archive)
+    return list_vmarc_bytes(records.data, reclen=reclen, path=path)
 
 
-def read_vmarc_records(records: CMSRecords, *, path: Optional[str] = None) -> Iterator[CMSFile]:
+def read_vmarc_records(archive: Union[CMSRecords, CMSFile], *,
+                       path: Optional[str] = None) -> Iterator[CMSFile]:
     """The files of an archive that is a CMS file (e.g. ``X VMARC`` on a
-    minidisk or a tape)."""
-    return read_vmarc_bytes(records.data, reclen=_record_length(records), path=path)
+    minidisk or a tape), given as the file or its records."""
+    records, reclen = _archive_records(archive)
+    return read_vmarc_bytes(records.data, reclen=reclen, path=path)
 
 
 # -- writing ---------------------------------------------------------------------------
