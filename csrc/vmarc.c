@@ -285,6 +285,10 @@ static int64_t lzw_decode(codes_in *c, sink *s)
         if (pending >= 0)
             t->ch[pending] = v == pending ? t->first[prev] : t->first[v];
         n = t->len[v];
+        if (n > NCODES) {                    /* chains are acyclic: cannot happen */
+            rc = spk_fail(s->err, SPK_ECOMPRESS, s->at, -1, "LZW table broken at code %d", v);
+            break;
+        }
         k = v;
         for (unsigned i = n; i-- > 0;) {
             if (k < 0) {
@@ -517,6 +521,10 @@ static int64_t s2_decode(codes_in *c, sink *s)
                 if (r < 0) { rc = r; goto done; }
                 end = r;
             } else {
+                if (sp + 2 > (int)(sizeof stack / sizeof *stack)) {
+                    rc = spk_fail(s->err, SPK_ECOMPRESS, s->at, -1, "S2 table broken at code %d", v);
+                    goto done;
+                }
                 stack[sp++] = t->right[x];
                 stack[sp++] = t->left[x];
             }
@@ -543,6 +551,8 @@ static int s2_match(const s2_table *t, int v, const uint16_t *sym, size_t p)
             if (sym[p++] != x)
                 return 0;
         } else {
+            if (sp + 2 > (int)(sizeof stack / sizeof *stack))
+                return 0;
             stack[sp++] = t->right[x];
             stack[sp++] = t->left[x];
         }
