@@ -102,7 +102,8 @@ def test_fixture_listing_matches_pairs(archive):
         assert f"{m.flags:02x}" == want["flags"]
         assert m.method == want["method"]
         d = want["datetime_yymmddhhmmss"]
-        assert m.date == dt.datetime(2000 + int(d[0:2]), int(d[2:4]), int(d[4:6]),
+        century = 2000 if int(want["flags"], 16) & 0x20 else 1900
+        assert m.date == dt.datetime(century + int(d[0:2]), int(d[2:4]), int(d[4:6]),
                                      int(d[6:8]), int(d[8:10]), int(d[10:12]))
     # the members tile the archive: each ends where the next begins
     ends = [m.offset + m.length for m in members]
@@ -162,17 +163,25 @@ def test_fixture_independent_reader_agrees(archive):
 
 
 @needs_fixtures
-def test_repacking_a_real_member_gives_vmarcs_stream():
+def test_repacking_real_members_gives_vmarcs_bytes():
     archive = ARCHIVES[-1]
     data = local(archive).read_bytes()
     members = list_vmarc(local(archive))
     for m, f in zip(members, read_vmarc(local(archive))):
         ours = pack_member(f)
-        real = data[m.offset:m.offset + m.length]
-        assert len(ours) == len(real)
-        # equal but for the flag byte (X'20' in these archives, see docs/formats.md)
-        assert ours[:37] == real[:37] and ours[38:] == real[38:]
-        assert ours[37] == 0 and real[37] == 0x20
+        assert ours == data[m.offset:m.offset + m.length]
+        assert ours[37] == 0x20              # HDRFY2K: the dates are 2025
+
+
+def test_year_flag_decides_the_century():
+    f = cms("Y V A1", "V", 3, [b"abc"], date=dt.datetime(2025, 2, 5, 22, 5))
+    data = bytearray(pack_vmarc([f]))
+    assert data[30:36].hex() == "250205220500" and data[37] == 0x20
+    data[37] = 0x00                      # an archive of VMARC before 1.2.21
+    (m,) = list_vmarc_bytes(bytes(data))
+    assert m.date == dt.datetime(1925, 2, 5, 22, 5) and m.flags == 0
+    data[30] = 0x1A                      # no packed decimal: no date
+    assert list_vmarc_bytes(bytes(data))[0].date is None
 
 
 @needs_fixtures
@@ -211,6 +220,8 @@ def generated() -> list[CMSFile]:
         cms("TEXT F A1", "F", 72, [t[:72].ljust(72, b"\x40") for t in text]),
         cms("NODATE V A1", "V", 5, [b"12345"], date=None),
         cms("OLD F A1", "F", 4, [b"1979"], date=dt.datetime(1979, 12, 31, 23, 59, 58)),
+        cms("Y1900 F A1", "F", 4, [b"1900"], date=dt.datetime(1900, 1, 1)),
+        cms("Y2099 V A1", "V", 4, [b"2099"], date=dt.datetime(2099, 12, 31, 23, 59, 59)),
     ]
 
 
@@ -232,7 +243,8 @@ def check_layout(data: bytes, files: list[CMSFile], method: str, reclen: int) ->
         assert h.version == (0x0101 if method == "store" else 0x0100)
         assert (h.fname, h.ftype, h.fmode) == (f.fname, f.ftype, f.fmode)
         assert (h.lrecl, h.recfm) == (f.lrecl, f.recfm)
-        assert h.flags == {"lzw": 0x00, "s2": 0x80, "store": 0x40}[method]
+        y2k = 0x20 if f.date is not None and f.date.year >= 2000 else 0
+        assert h.flags == {"lzw": 0x00, "s2": 0x80, "store": 0x40}[method] | y2k
         assert h.method == method.upper()
         want_date = "000000000000" if f.date is None else f.date.strftime("%y%m%d%H%M%S")
         assert h.date.hex() == want_date
@@ -342,7 +354,7 @@ def test_write_failure_leaves_nothing(tmp_path):
     (cms("BAD TOOLONGFT A1", "V", 3, [b"abc"]), "file type"),
     (cms("X Y A1", "U", 3, [b"abc"]), "RECFM"),
     (cms("X Y A1", "F", 0, []), "LRECL"),
-    (cms("X Y A1", "V", 3, [b"abc"], date=dt.datetime(2071, 1, 1)), "1970..2069"),
+    (cms("X Y A1", "V", 3, [b"abc"], date=dt.datetime(2100, 1, 1)), "1900..2099"),
 ])
 def test_write_rejects_what_vmarc_cannot_hold(bad, match):
     with pytest.raises(InvalidArgumentError, match=match):

@@ -39,6 +39,7 @@ MAGIC = b"\x7a\xc3\xc6\xc6\x40\x40\x40\x40"      # ':CFF    ' in EBCDIC
 RECLEN = 80
 FLAG_S2 = 0x80
 FLAG_STORE = 0x40
+FLAG_Y2K = 0x20          # HDRFY2K (VMARC 1.2.21): the date's year is 20xx
 METHODS = {"LZW": 0, "S2": 1, "STORE": 2}
 #: the newest header version VMARC 1.2 reads (256 * version + release)
 MAX_VERSION = 0x0102
@@ -61,7 +62,7 @@ class VMARCMember:
     date_raw: bytes                  #: the 6 header bytes YYMMDDHHMMSS (packed decimal)
     method: str                      #: "LZW", "S2" or "STORE"
     version: int                     #: 256 * version + release (X'0100', X'0101')
-    flags: int                       #: the header's flag byte as it is
+    flags: int                       #: the header's flag byte (method bits, X'20' year 20xx)
     offset: int                      #: of the header in the archive
     length: int                      #: archive bytes of the member, padding included
     records: int                     #: records of the file
@@ -89,27 +90,30 @@ def _bcd(b: int) -> Optional[int]:
     return hi * 10 + lo if hi < 10 and lo < 10 else None
 
 
-def decode_date(raw: bytes) -> Optional[_dt.datetime]:
-    """YYMMDDHHMMSS in packed decimal; years 00-69 are taken as 20xx (no
-    century is stored), anything that is no date gives None."""
+def decode_date(raw: bytes, flags: int = FLAG_Y2K) -> Optional[_dt.datetime]:
+    """YYMMDDHHMMSS in packed decimal, in the 2000s when the header flag
+    X'20' says so (VMARC 1.2.21 on), else the 1900s; anything that is no
+    date gives None."""
     parts = [_bcd(b) for b in raw]
     if len(raw) != 6 or any(p is None for p in parts):
         return None
     yy, mo, dd, hh, mi, ss = (int(p) for p in parts if p is not None)
     try:
-        return _dt.datetime(2000 + yy if yy < 70 else 1900 + yy, mo, dd, hh, mi, ss)
+        return _dt.datetime((2000 if flags & FLAG_Y2K else 1900) + yy, mo, dd, hh, mi, ss)
     except ValueError:
         return None
 
 
-def encode_date(date: Optional[_dt.datetime]) -> bytes:
-    """The header bytes for ``date`` (None: zeros)."""
+def encode_date(date: Optional[_dt.datetime]) -> tuple[bytes, int]:
+    """The header bytes for ``date`` (None: zeros) and the flag bit it needs
+    (X'20' for a year 2000..2099)."""
     if date is None:
-        return bytes(6)
-    if not 1970 <= date.year <= 2069:
-        raise InvalidArgumentError(f"date {date}: VMARC keeps two-digit years, 1970..2069")
-    return bytes(int(f"{v % 100:02d}", 16) for v in
-                 (date.year, date.month, date.day, date.hour, date.minute, date.second))
+        return bytes(6), 0
+    if not 1900 <= date.year <= 2099:
+        raise InvalidArgumentError(f"date {date}: VMARC keeps years 1900..2099")
+    return (bytes(int(f"{v % 100:02d}", 16) for v in
+                  (date.year, date.month, date.day, date.hour, date.minute, date.second)),
+            FLAG_Y2K if date.year >= 2000 else 0)
 
 
 def _name_field(value: str, width: int, what: str) -> bytes:
@@ -132,11 +136,12 @@ def make_header(f: CMSFile, method: str) -> bytes:
     if not 0 <= f.lrecl <= 65535 or (f.recfm == "F" and f.lrecl == 0):
         raise InvalidArgumentError(f"{f.name}: LRECL {f.lrecl} (1..65535)")
     version = 0x0101 if m == "STORE" else 0x0100
-    flags = {"LZW": 0, "S2": FLAG_S2, "STORE": FLAG_STORE}[m]
+    date, y2k = encode_date(f.date)
+    flags = {"LZW": 0, "S2": FLAG_S2, "STORE": FLAG_STORE}[m] | y2k
     return (MAGIC + version.to_bytes(2, "big")
             + _name_field(f.fname, 8, "file name") + _name_field(f.ftype, 8, "file type")
             + _name_field(f.fmode, 2, "file mode") + f.lrecl.to_bytes(2, "big")
-            + encode_date(f.date) + f.recfm.encode(_ENC) + bytes([flags]))
+            + date + f.recfm.encode(_ENC) + bytes([flags]))
 
 
 def _text(raw: bytes) -> str:
@@ -255,7 +260,7 @@ def _members(data: Buffer, reclen: int, path: Optional[str],
         n, size, end, recs = _decode(raw, pos + HDRLEN, method, recfm, lrecl, name, path, want,
                                      reclen)
         nxt = -(-end // reclen) * reclen
-        yield VMARCMember(fn, ft, fm, recfm, lrecl, decode_date(date), date, method, version,
+        yield VMARCMember(fn, ft, fm, recfm, lrecl, decode_date(date, flags), date, method, version,
                           flags, pos, min(nxt, len(view)) - pos, n, size), recs
         pos = nxt
 
