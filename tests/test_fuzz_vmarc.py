@@ -97,3 +97,23 @@ def test_random_files_round_trip(method, fixed, lrecl, seed):
     assert got.records == CMSRecords.from_iter(recs)
     ((h, theirs, _end),) = L.read_archive(data)
     assert theirs == recs and h.lrecl == lrecl
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_archives_as_records_of_any_lengths(data):
+    from spoolkit.cms.vmarc import list_vmarc_records, read_vmarc_records
+    seed = bytearray(data.draw(st.sampled_from(SEEDS)))
+    if data.draw(st.booleans()):
+        i = data.draw(st.integers(0, len(seed) - 1))
+        seed[i] = data.draw(st.integers(0, 255))
+    cuts = sorted(set(data.draw(st.lists(st.integers(1, len(seed) - 1), max_size=40))))
+    recs = CMSRecords.from_iter(bytes(seed[a:b]) for a, b in
+                                zip([0, *cuts], [*cuts, len(seed)]))
+    try:
+        members = list_vmarc_records(recs)
+    except SpoolkitError:
+        with pytest.raises(SpoolkitError):
+            list(read_vmarc_records(recs))
+        return
+    assert len(list(read_vmarc_records(recs))) == len(members)

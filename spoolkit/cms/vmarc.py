@@ -18,6 +18,7 @@ memory, or that is itself a CMS file (its records).  Writing:
 
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
 import os
 from array import array
@@ -240,28 +241,41 @@ def _decode(raw: Union[bytes, bytearray], start: int, method: str, recfm: str, l
     return n, int(datalen[0]), int(endpos[0]), None
 
 
-def _members(data: Buffer, reclen: int, path: Optional[str],
-             want: bool) -> Iterator[tuple[VMARCMember, Optional[CMSRecords]]]:
-    if not HDRLEN <= reclen <= 32760:
+def _members(data: Buffer, reclen: int, path: Optional[str], want: bool,
+             ends: Optional[array[int]] = None
+             ) -> Iterator[tuple[VMARCMember, Optional[CMSRecords]]]:
+    """Members of records of ``reclen`` bytes, or (``ends``) of the records
+    ending at those offsets (an archive kept as a V file: VMARC 1.2.27 reads
+    its records back to back as well)."""
+    if ends is None and not HDRLEN <= reclen <= 32760:
         raise InvalidArgumentError(f"archive record length {reclen}: {HDRLEN}..32760")
     raw = data if isinstance(data, (bytes, bytearray)) else bytes(data)
     view = memoryview(raw)
+    size = len(view)
+
+    def boundary(at: int) -> int:
+        """The first record boundary at or after ``at``."""
+        if ends is None:
+            return min(-(-at // reclen) * reclen, size)
+        i = bisect.bisect_left(ends, at)
+        return ends[i] if i < len(ends) else size
+
     pos = 0
-    zero = bytes(reclen)
-    while pos < len(view):
+    while pos < size:
         # records of zeros between and after members are padding (VMARC's
         # STORE writes one when its 3 closing zeros spill into a new record)
-        if view[pos:pos + reclen] == zero[:len(view) - pos]:
-            pos += reclen
+        rec_end = boundary(pos + 1)
+        if not any(view[pos:rec_end]):
+            pos = rec_end
             continue
         fn, ft, fm, lrecl, recfm, date, flags, version = _parse_header(view, pos, path)
         method = _method(flags)
         name = f"{fn} {ft} {fm}"
-        n, size, end, recs = _decode(raw, pos + HDRLEN, method, recfm, lrecl, name, path, want,
-                                     reclen)
-        nxt = -(-end // reclen) * reclen
-        yield VMARCMember(fn, ft, fm, recfm, lrecl, decode_date(date, flags), date, method, version,
-                          flags, pos, min(nxt, len(view)) - pos, n, size), recs
+        n, nbytes, end, recs = _decode(raw, pos + HDRLEN, method, recfm, lrecl, name, path,
+                                       want, reclen if ends is None else 1)
+        nxt = boundary(end)
+        yield VMARCMember(fn, ft, fm, recfm, lrecl, decode_date(date, flags), date, method,
+                          version, flags, pos, nxt - pos, n, nbytes), recs
         pos = nxt
 
 
@@ -313,39 +327,42 @@ def read_vmarc_member(path: PathLike, fname: str, ftype: str, fmode: Optional[st
     raise NotFoundError(f"no member {' '.join(w for w in want if w)}", path=os.fspath(path))
 
 
-def _archive_records(archive: Union[CMSRecords, CMSFile]) -> tuple[CMSRecords, int]:
-    """The records of an archive file and their one length."""
-    if isinstance(archive, CMSFile):
-        if archive.recfm != "F":
-            raise FormatError(f"{archive.name}: a VMARC archive file is RECFM F, not "
-                              f"{archive.recfm}")
-        records = archive.records
-    else:
-        records = archive
-    n = len(records)
-    if n == 0:
+def _archive_records(archive: Union[CMSRecords, CMSFile]) -> tuple[CMSRecords,
+                                                                   Optional[array[int]]]:
+    """The records of an archive file, and their end offsets when they are
+    not all of one length."""
+    records = archive.records if isinstance(archive, CMSFile) else archive
+    if not len(records):
         raise FormatError("the archive file has no records")
     first = records.ends[0]
-    if records.ends[-1] != first * n or any(
-            b - a != first for a, b in zip(records.ends, records.ends[1:])):
-        raise FormatError("a VMARC archive file has records of one length (RECFM F)")
-    return records, first
+    uniform = records.ends[-1] == first * len(records) and all(
+        b - a == first for a, b in zip(records.ends, records.ends[1:]))
+    if uniform and HDRLEN <= first <= 32760:
+        return records, None
+    if first < HDRLEN:
+        raise FormatError(f"the archive's first record is {first} bytes, shorter than a "
+                          f"member header")
+    return records, records.ends
 
 
 def list_vmarc_records(archive: Union[CMSRecords, CMSFile], *,
                        path: Optional[str] = None) -> list[VMARCMember]:
     """The members of an archive that is a CMS file (F records of any
-    length), given as the file or its records."""
-    records, reclen = _archive_records(archive)
-    return list_vmarc_bytes(records.data, reclen=reclen, path=path)
+    length, or V records), given as the file or its records."""
+    records, ends = _archive_records(archive)
+    reclen = records.ends[0]
+    return [m for m, _ in _members(records.data, reclen, path, False, ends)]
 
 
 def read_vmarc_records(archive: Union[CMSRecords, CMSFile], *,
                        path: Optional[str] = None) -> Iterator[CMSFile]:
     """The files of an archive that is a CMS file (e.g. ``X VMARC`` on a
     minidisk or a tape), given as the file or its records."""
-    records, reclen = _archive_records(archive)
-    return read_vmarc_bytes(records.data, reclen=reclen, path=path)
+    records, ends = _archive_records(archive)
+    reclen = records.ends[0]
+    for m, recs in _members(records.data, reclen, path, True, ends):
+        assert recs is not None
+        yield _file(m, recs)
 
 
 # -- writing ---------------------------------------------------------------------------
