@@ -9,6 +9,7 @@ import tempfile
 from typing import TextIO
 
 from . import Track, create_dasd, open_dasd
+from .dasd import require_ckd
 from .cli.common import table
 from .spool import SpoolFile, create_volume, open_volume
 
@@ -22,7 +23,8 @@ def run(out: TextIO, workdir: str) -> None:
         dev.write_track(1, 0, Track.from_records(1, 0, cards))
         dev.write_track(1, 1, Track.from_records(1, 1, blocks))
     rows = []
-    with open_dasd(path) as dev:
+    with open_dasd(path) as opened:
+        dev = require_ckd(opened, "the demo")
         for cyl, head in ((0, 0), (1, 0), (1, 1), (1, 2)):
             t = dev.read_track(cyl, head)
             rows.append((cyl, head, t.nrecs, len(t), t.data_bytes))

@@ -12,6 +12,7 @@ from typing import Optional, Union
 
 from ..dasd import OPENERS, open_dasd
 from ..dasd.base import DasdImage
+from ..dasd.image import require_ckd
 from ..errors import FormatError, SpoolkitError
 from ..tape.medium import TAPEMARK, TapeMedium, read_next
 from .append import plan_append
@@ -25,6 +26,9 @@ ArchiveLike = Union[PathLike, tuple[PathLike, tuple[int, int]], "ArchiveRef", Ta
 
 #: EBCDIC starts of IBM standard label blocks (VOL1, HDR1/2, EOF1/2, EOV1/2, UHL, UTL)
 _LABELS = tuple(x.encode("cp037") for x in ("VOL", "HDR", "EOF", "EOV", "UHL", "UTL"))
+
+#: what needs a CKD volume here (an FBA image has no cylinders)
+_EXTENT = "an archive on minidisk cylinders (IMAGE@FIRST-LAST)"
 
 
 class NotAnArchiveError(FormatError):
@@ -104,8 +108,9 @@ class OpenedArchive:
                                          compress=self.compress, level=self.level,
                                          overwrite=self.overwrite, position=position)
             return self._cm.__enter__()
-        dev = self._dev = open_dasd(ref.path, "r" if self.mode == "r" else "r+")
+        opened = open_dasd(ref.path, "r" if self.mode == "r" else "r+")
         try:
+            dev = self._dev = require_ckd(opened, _EXTENT)
             lo, hi = ref.extent
             mode = self.mode
             if mode == "a":
@@ -115,7 +120,7 @@ class OpenedArchive:
                     mode = "w"                 # no archive there yet: format the extent
             self._mdisk = MinidiskTape(dev, lo, hi, mode)
         except BaseException:
-            dev.close()
+            opened.close()
             raise
         return self._mdisk
 
@@ -145,7 +150,8 @@ def exists(ref: ArchiveRef) -> bool:
         return ref.tape.read_block() is not None
     if ref.extent is None:
         return os.path.exists(ref.path) and os.path.getsize(ref.path) > 0
-    with open_dasd(ref.path) as dev:
+    with open_dasd(ref.path) as opened:
+        dev = require_ckd(opened, _EXTENT)
         try:
             MinidiskTape(dev, *ref.extent, "r")
             return True

@@ -7,7 +7,7 @@ import argparse
 import os
 from typing import TYPE_CHECKING, Any, Optional
 
-from ..dasd import open_dasd
+from ..dasd import open_dasd, require_ckd
 from ..errors import InvalidArgumentError
 from .common import (
     Progress,
@@ -275,7 +275,8 @@ def cmd_init(args: Any) -> int:
 
 def cmd_tracks(args: Any) -> int:
     out = []
-    with input_path(args.image) as image, open_dasd(image) as dev:
+    with input_path(args.image) as image, open_dasd(image) as opened:
+        dev = require_ckd(opened, "listing tracks")
         lo, hi = parse_range(args.cyl, "cylinder range") if args.cyl else (0, dev.cylinders - 1)
         for trk in dev.tracks(lo, hi):
             if args.nonempty and trk.nrecs == 0:
@@ -301,7 +302,7 @@ def cmd_tracks(args: Any) -> int:
 def cmd_read(args: Any) -> int:
     check_output(args.output, overwrite=args.force, what="-o FILE")  # before any work
     with input_path(args.image) as name, open_dasd(name) as dev:
-        image = dev.read_track(args.cyl, args.head).image
+        image = require_ckd(dev, "reading a track").read_track(args.cyl, args.head).image
     with open_output(args.output, overwrite=args.force, what="-o FILE") as out:
         out.write(image)
     emit(args, {"image": shown(args.image), "cyl": args.cyl, "head": args.head,

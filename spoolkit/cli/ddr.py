@@ -103,13 +103,14 @@ def cmd_dump(args: Any) -> int:
 
 def _dump_ddr(args: Any, tape_format: Optional[str]) -> int:
     from .. import ddr
-    from ..dasd import open_dasd
+    from ..dasd import open_dasd, require_ckd
 
     if args.reel_size is not None and is_stdio(args.tape):
         raise ValueError("--reel-size writes several tape images: name a file for TAPE")
     check_output(args.tape, overwrite=args.force, what="TAPE")
     with input_path(args.image, "VOL") as image, output_path(args.tape, "TAPE") as tape:
-        with open_dasd(image) as dev:
+        with open_dasd(image) as opened:
+            dev = require_ckd(opened, "a DDR dump")
             ranges = [parse_range(c, "cylinder range") for c in args.cyl] if args.cyl \
                 else [(0, dev.cylinders - 1)]
         total = sum(b - a + 1 for a, b in ranges)
@@ -132,11 +133,12 @@ def _ddr_text(d: dict[str, Any]) -> str:
 
 
 def _dump_spkd(args: Any, tape_format: Optional[str], cyl: Optional[str]) -> int:
-    from ..dasd import ddr, open_dasd
+    from ..dasd import ddr, open_dasd, require_ckd
 
     check_output(args.tape, overwrite=args.force, what="TAPE")
     with input_path(args.image, "VOL") as image, output_path(args.tape, "TAPE") as tape:
-        with open_dasd(image) as dev:
+        with open_dasd(image) as opened:
+            dev = require_ckd(opened, "a volume dump")
             lo, hi = parse_range(cyl, "cylinder range") if cyl else (0, dev.cylinders - 1)
         with Progress.for_args(args, hi - lo + 1, "dump", unit=" cyl") as bar:
             info = ddr.dump(image, tape, (lo, hi), format=_spkd_format(tape_format),

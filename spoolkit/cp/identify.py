@@ -12,6 +12,8 @@ import stat
 from collections.abc import Sequence
 from typing import Any, Optional
 
+from ..dasd.base import DasdImage
+from ..dasd.image import AnyImage
 from ..errors import FormatError
 from ..kinds import TAPES, device_id, tape_header
 
@@ -20,6 +22,14 @@ _E = "cp037"
 
 class NotAVolumeError(FormatError):
     """The file is something else than a spoolkit CP volume (the message says what)."""
+
+
+def cp_ckd(dev: AnyImage) -> DasdImage:
+    """``dev`` if it is a CKD image; an FBA image is no CP volume (NotAVolumeError)."""
+    if isinstance(dev, DasdImage):
+        return dev
+    raise NotAVolumeError("is an FBA disk image, not a CP volume (CP volumes are CKD)",
+                          path=dev.path)
 
 
 def not_a_file(path: str) -> Optional[str]:

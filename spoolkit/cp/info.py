@@ -14,7 +14,7 @@ from ..dasd import open_dasd
 from ..dasd.base import DasdImage
 from ..dasd.track import Record
 from ..errors import FormatError
-from .identify import NotAVolumeError
+from .identify import cp_ckd
 from .pagelayout import PageLayout, is_page_track, layout_of
 from .vm370 import AllocFinding, Run, cylinder0_tracks, is_vm370_label, parse_allocation
 from .volume import MAGIC, Extent
@@ -188,11 +188,9 @@ def volume_info(image: Union[str, os.PathLike[str], DasdImage], *,
     page-formatted cylinders of a VM/370 volume; TEMP and DRCT cylinders
     that are not page-formatted are findings (CP pages and writes its
     directory there)."""
-    dev = open_dasd(image) if isinstance(image, (str, os.PathLike)) else image
+    opened = open_dasd(image) if isinstance(image, (str, os.PathLike)) else image
     try:
-        if not hasattr(dev, "read_track"):
-            raise NotAVolumeError("is an FBA disk image, not a CP volume (CP volumes are CKD)",
-                                  path=dev.path)
+        dev = cp_ckd(opened)
         alloc = read_cp_allocation(dev)
         layout = layout_of(dev.device, dev.cylinders) if alloc.layout == "vm370" else None
         info = CPVolumeInfo(dev.path, dev.volser, dev.devtype, dev.model, dev.cylinders,
@@ -211,8 +209,8 @@ def volume_info(image: Union[str, os.PathLike[str], DasdImage], *,
                             "page-formatted: CP cannot use them", a))
         return info
     finally:
-        if dev is not image:
-            dev.close()
+        if opened is not image:
+            opened.close()
 
 
 __all__ = ["CPAllocation", "CPVolumeInfo", "read_cp_allocation", "read_cp_extents",

@@ -38,7 +38,7 @@ from ..errors import (
 )
 from ..geometry import parse_device
 from ..output import atomic_output, check_destination
-from .identify import NotAVolumeError, describe_head, describe_track0, not_a_file
+from .identify import NotAVolumeError, cp_ckd, describe_head, describe_track0, not_a_file
 
 PAGE_SIZE = 4096
 EXTENT_TYPES = ("PERM", "PAGE", "SPOL", "DRCT", "TDSK", "PARM")
@@ -574,15 +574,15 @@ def open_cp_volume(path: Union[str, os.PathLike[str]], mode: str = "r") -> CPVol
         # open for update writes its header); an unreadable file, or one a
         # writer is changing right now, is checked again under the r+ lock
         try:
-            with open_dasd(p, "r") as dev:
-                read_allocation(dev)
+            with open_dasd(p, "r") as probe:
+                read_allocation(cp_ckd(probe))
         except NotAVolumeError:
             raise
         except (SpoolkitError, OSError):
             pass
     dev = open_dasd(p, mode)
     try:
-        return CPVolume(dev)
+        return CPVolume(cp_ckd(dev))
     except BaseException:
         dev.close()
         raise

@@ -7,7 +7,7 @@ its name; :func:`create_dasd` makes new volumes the way ``dasdinit`` does.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Callable, Optional, TypedDict, Union, cast
+from typing import TYPE_CHECKING, Callable, Optional, TypedDict, Union
 
 from ..errors import FormatError, InvalidArgumentError, TruncatedError
 from ..geometry import parse_device
@@ -15,6 +15,7 @@ from .base import DasdImage, ScanStats
 from .cckd import CCKDImage, create_cckd
 from .ckd import CKDImage, DevHeader, check_cylinders, create_ckd, read_devheader
 from .fba import FBAImage, create_fba
+from .image import AnyImage, DiskImage, require_ckd
 from .sniff import check_plain_fba, describe, read_head
 from .split import locate
 from .track import Record, Track
@@ -34,7 +35,7 @@ class CompressOptions(TypedDict, total=False):
 
 
 #: device id (first 8 bytes) -> opener; other modules register their kinds
-OPENERS: dict[str, Callable[..., Union[DasdImage, FBAImage]]] = {
+OPENERS: dict[str, Callable[..., AnyImage]] = {
     "CKD_P370": CKDImage,
     "CKD_P064": CKDImage,
 }
@@ -44,10 +45,12 @@ OPENERS.update({devid: FBAImage for devid in ("FBA_C370", "FBA_C064", "FBA_S370"
                                               "")})
 
 
-def open_dasd(path: PathLike, mode: str = "r", **options: object) -> DasdImage:
+def open_dasd(path: PathLike, mode: str = "r", **options: object) -> AnyImage:
     """Open a disk image for reading (``"r"``) or update (``"r+"``).
 
-    The format comes from the 8-byte device id in the header.  Options go to
+    The format comes from the 8-byte device id in the header: a CKD volume
+    is a :class:`DasdImage`, an FBA one an :class:`FBAImage` (code that needs
+    tracks narrows with :func:`require_ckd`).  Options go to
     the image class, e.g. ``sf="shadow_*.cckd"`` for compressed volumes with
     shadow files.  A split volume opens by its base name (``vol.3390`` for
     ``vol_1.3390``, ``vol_2.3390``, ...) or by the name of its file 1, as in
@@ -75,9 +78,7 @@ def open_dasd(path: PathLike, mode: str = "r", **options: object) -> DasdImage:
         # as Hercules 4.x (HHC00469E): shadow files exist only for compressed images
         raise InvalidArgumentError(f"options {', '.join(sorted(options))} need a compressed "
                                    "image; this is plain CKD", path=path)
-    # an FBA image is returned as well; the callers that read tracks tell it
-    # apart where they have to (its read_track raises AttributeError otherwise)
-    return cast(DasdImage, opener(path, mode, **options))
+    return opener(path, mode, **options)
 
 
 def create_dasd(path: PathLike, device: str, volser: Optional[str] = "111111", *,
@@ -117,6 +118,6 @@ def create_dasd(path: PathLike, device: str, volser: Optional[str] = "111111", *
     return CKDImage(names[0], "r+")
 
 
-__all__ = ["DasdImage", "CKDImage", "CCKDImage", "FBAImage", "DevHeader", "Record",
+__all__ = ["AnyImage", "DiskImage", "require_ckd", "DasdImage", "CKDImage", "CCKDImage", "FBAImage", "DevHeader", "Record",
            "ScanStats", "Track", "CompressOptions", "open_dasd", "create_dasd", "create_fba",
            "read_devheader", "OPENERS"]

@@ -28,6 +28,7 @@ from ..tape import open_tape
 from ..tape.medium import TAPEMARK, TapeMedium, read_next
 from ..util import atomic_output
 from . import create_dasd, open_dasd
+from .image import require_ckd
 from .base import DasdImage
 from .split import locate
 from .track import validate_image
@@ -251,7 +252,8 @@ def restore_volume(tape: TapeMedium, target: PathLike, *, path: str = "",
     if create is None:
         create = not os.path.exists(locate(target))   # a split set by its base name
     if not create:
-        with open_dasd(target, "r+") as dev:
+        with open_dasd(target, "r+") as opened:
+            dev = require_ckd(opened, "restoring a volume dump")
             _check_target(dev, hdr)
             verify_dump(tape, hdr, path)
             tape.seek(start)
@@ -308,7 +310,7 @@ def dump(volume: PathLike, tape_path: PathLike, cylinders: Optional[tuple[int, i
     check_destination(tape_path, overwrite=overwrite)
     with open_dasd(volume) as dev, open_tape(tape_path, "w", format=format, compress=compress,
                                              overwrite=overwrite) as tape:
-        info = dump_volume(dev, tape, lo, hi, progress)
+        info = dump_volume(require_ckd(dev, "a volume dump"), tape, lo, hi, progress)
         tape.tapemark()
     return {**info, "volume": os.fspath(volume), "tape": os.fspath(tape_path)}
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable, Optional, Union
 
-from ..dasd import open_dasd
+from ..dasd import open_dasd, require_ckd
 from ..dasd.base import DasdImage
 from ..errors import InvalidArgumentError
 from ..jsonvalue import JSONValue
@@ -232,7 +232,8 @@ def dump(volume: PathLike, tape_path: PathLike, extents: Optional[Sequence[Exten
     check_destination(tape_path, overwrite=overwrite)
     if reel_size is not None and reel_size < 16 << 10:
         raise InvalidArgumentError(f"reel size {reel_size} is smaller than 16 KiB")
-    with open_dasd(volume) as dev:
+    with open_dasd(volume) as opened:
+        dev = require_ckd(opened, "a DDR dump")
         ranges = check_extents(extents or [(0, dev.cylinders - 1)], dev.cylinders,
                                dev.path)
         hdr = VolumeHeader("VHR", 0, 0, tod_from_unix(time.time()) if clock is None else clock,

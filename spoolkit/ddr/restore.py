@@ -19,7 +19,7 @@ import os
 from collections.abc import Sequence
 from typing import Callable, Optional, Union
 
-from ..dasd import create_dasd, open_dasd
+from ..dasd import create_dasd, open_dasd, require_ckd
 from ..dasd.base import DasdImage
 from ..dasd.track import validate_image
 from ..errors import InvalidArgumentError
@@ -125,7 +125,8 @@ def _restore(dump: Dump, paths: list[str], target: str, *, cyl: Optional[tuple[i
              progress: ProgressFn) -> dict[str, JSONValue]:
     hdr = dump.header
     if os.path.exists(target):
-        with open_dasd(target, "r+") as dev:
+        with open_dasd(target, "r+") as opened:
+            dev = require_ckd(opened, "restoring a DDR dump")
             why = mismatch(hdr, dev.device)
             if why:
                 raise InvalidArgumentError(f"cannot restore onto {target}: {why}",
