@@ -9,8 +9,8 @@ import tempfile
 from typing import TextIO
 
 from . import Track, create_dasd, open_dasd
-from .dasd import require_ckd
 from .cli.common import table
+from .dasd import require_ckd
 from .spool import SpoolFile, create_volume, open_volume
 
 

@@ -118,6 +118,7 @@ def create_dasd(path: PathLike, device: str, volser: Optional[str] = "111111", *
     return CKDImage(names[0], "r+")
 
 
-__all__ = ["AnyImage", "DiskImage", "require_ckd", "DasdImage", "CKDImage", "CCKDImage", "FBAImage", "DevHeader", "Record",
+__all__ = ["AnyImage", "DiskImage", "require_ckd", "DasdImage", "CKDImage", "CCKDImage",
+           "FBAImage", "DevHeader", "Record",
            "ScanStats", "Track", "CompressOptions", "open_dasd", "create_dasd", "create_fba",
            "read_devheader", "OPENERS"]

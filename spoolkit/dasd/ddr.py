@@ -28,8 +28,8 @@ from ..tape import open_tape
 from ..tape.medium import TAPEMARK, TapeMedium, read_next
 from ..util import atomic_output
 from . import create_dasd, open_dasd
-from .image import require_ckd
 from .base import DasdImage
+from .image import require_ckd
 from .split import locate
 from .track import validate_image
 
