@@ -14,11 +14,11 @@ from ..dasd import open_dasd
 from ..dasd.base import DasdImage
 from ..dasd.track import Record
 from ..errors import FormatError
+from .allocation import MAGIC, Extent
+from .allocation import parse_allocation as parse_spkalloc
 from .identify import cp_ckd
 from .pagelayout import PageLayout, is_page_track, layout_of
 from .vm370 import AllocFinding, Run, cylinder0_tracks, is_vm370_label, parse_allocation
-from .volume import MAGIC, Extent
-from .volume import parse_allocation as parse_spkalloc
 
 _E = "cp037"
 #: page-format findings listed per scan; more are counted

@@ -33,8 +33,8 @@ from typing import Any, Iterable, Optional, Union
 from ..dasd.ckd import check_volser
 from ..dasd.track import Record, Track
 from ..errors import FormatError, InvalidArgumentError
+from .allocation import Extent
 from .pagelayout import PAGE_SIZE, PageLayout
-from .volume import Extent
 
 BytesLike = Union[bytes, bytearray, memoryview]
 _E = "cp037"

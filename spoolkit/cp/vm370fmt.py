@@ -17,9 +17,9 @@ from ..dasd import create_dasd
 from ..dasd.base import DasdImage
 from ..errors import InvalidArgumentError
 from ..output import atomic_output, check_destination
+from .allocation import checked_extents
 from .pagelayout import PageLayout, layout_for, page_track
 from .vm370 import KINDS, build_allocation, cylinder0_tracks
-from .volume import checked_extents
 
 ExtentSpec = tuple[str, int, int]
 #: cylinder ranges, "cp" (cylinder 0 and CP's TEMP/TDSK/DRCT space) or "all"

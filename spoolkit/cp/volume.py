@@ -1,11 +1,10 @@
-"""A CKD volume formatted the way CP formats its own volumes.
+"""A CKD volume formatted the way CP formats its own volumes: page-slot
+access (:class:`CPVolume`), :func:`format_volume` and :func:`open_cp_volume`.
 
-Track 0: R1 IPL1, R2 IPL2 (as ``dasdinit``), R3 VOL1 with ``CPVOL`` at
-bytes 46-50 and the VTOC pointer 0/0/5, R4 the SPKALLOC allocation map,
-R5 a Format-4 and R6 a Format-5 DSCB showing no free space.  Tracks of
-PAGE/SPOL/DRCT/TDSK extents hold 4096-byte page slots R1..Rn.  Slot tracks
-are formatted lazily: a track that was never written is the null track
-``dasdinit`` left, and its slots read as zero pages.
+Track 0 is described in :mod:`.cylinder0`, its allocation map in
+:mod:`.allocation`.  Tracks of PAGE/SPOL/DRCT/TDSK extents hold 4096-byte
+page slots R1..Rn.  Slot tracks are formatted lazily: a track that was never
+written is the null track ``dasdinit`` left, and its slots read as zero pages.
 """
 
 from __future__ import annotations
@@ -15,236 +14,45 @@ import errno
 import os
 import struct
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Iterable, Iterator, Mapping, Optional, Sequence, Union
+from typing import Iterable, Iterator, Mapping, Optional, Union
 
 from .._native import check, ffi, lib, new_err
 from ..dasd import create_dasd, open_dasd
 from ..dasd.base import DasdImage
-from ..dasd.ckd import IPL1_DATA, check_volser, vol1_data
+from ..dasd.ckd import check_volser
 from ..dasd.split import locate
 from ..dasd.track import Track
 from ..errors import (
     AddressError,
-    ChecksumError,
     FormatError,
     InvalidArgumentError,
-    NoSpaceError,
     SpoolkitError,
-    TruncatedError,
     UnsupportedError,
-    Where,
     WriteError,
 )
 from ..geometry import parse_device
 from ..output import atomic_output, check_destination
-from .identify import NotAVolumeError, cp_ckd, describe_head, describe_track0, not_a_file
+from .allocation import (
+    EXTENT_TYPES,
+    MAGIC,
+    MAX_EXTENTS,
+    SLOT_EXTENTS,
+    VERSION,
+    Allocation,
+    Extent,
+    ExtentLike,
+    checked_extents,
+    parse_allocation,
+    read_allocation,
+)
+from .cylinder0 import track0
+from .identify import NotAVolumeError, cp_ckd, describe_head, not_a_file
+from .slots import SlotAllocator
 
 PAGE_SIZE = 4096
-EXTENT_TYPES = ("PERM", "PAGE", "SPOL", "DRCT", "TDSK", "PARM")
-SLOT_EXTENTS = ("PAGE", "SPOL", "DRCT", "TDSK")
-MAGIC = "SPKALLOC".encode("cp037")
-VERSION = 2
 #: the largest volume format_volume makes (the 16-bit CC of a track address)
 MAX_CYLINDERS = 65535
-#: the most extents an SPKALLOC record may list (one per cylinder at most)
-MAX_EXTENTS = 1024
-_PER_PAGE = 254     # spool index entries per DRCT page (spoolkit.spool.volume)
-_E = "cp037"
 _ZERO_PAGE = bytes(PAGE_SIZE)
-
-
-@dataclass(frozen=True, order=True)
-class Extent:
-    """A CP-owned extent: type and first/last cylinder (inclusive)."""
-
-    first_cyl: int
-    last_cyl: int
-    kind: str
-
-    def __repr__(self) -> str:
-        return f"Extent({self.kind} {self.first_cyl}-{self.last_cyl})"
-
-
-@dataclass(frozen=True)
-class Allocation:
-    """The SPKALLOC record: the extents and the current spool index.
-
-    ``index_slot`` is the slot of the first index page (0: no index),
-    ``index_pages`` and ``entries`` the length of that chain and the files it
-    lists, ``generation`` counts index switches (every index page carries it,
-    so an older index cannot pass for the current one).  Version 2 covers all
-    of it with a CRC-32C; version 1 records (``version=1``) have only the
-    extents and the slot.
-    """
-
-    extents: tuple[Extent, ...]
-    index_slot: int = 0
-    index_pages: int = 0
-    entries: int = 0
-    generation: int = 0
-    version: int = VERSION
-
-    def build(self) -> bytes:
-        out = bytearray(MAGIC + struct.pack(">HH", VERSION, len(self.extents)))
-        for e in self.extents:
-            out += e.kind.encode(_E) + struct.pack(">II", e.first_cyl, e.last_cyl)
-        out += struct.pack(">QIIQ", self.index_slot, self.index_pages, self.entries,
-                           self.generation)
-        out += struct.pack(">I", _crc32c(bytes(out)))
-        return bytes(out)
-
-    def switched(self, slot: int, pages: int, entries: int) -> Allocation:
-        """The record naming a new index (next generation, current version)."""
-        return Allocation(self.extents, slot, pages, entries, self.generation + 1)
-
-
-def _crc32c(data: bytes) -> int:
-    return lib.spk_crc32c(0, ffi.from_buffer(data), len(data))
-
-
-ExtentLike = Union[Extent, tuple[str, int, int]]
-
-
-def checked_extents(extents: Iterable[ExtentLike], cylinders: int, *,
-                    kinds: Sequence[str] = EXTENT_TYPES, first_cylinder: int = 1,
-                    path: Optional[str] = None) -> tuple[Extent, ...]:
-    """Extents given as :class:`Extent` or ``(type, first, last)``, checked
-    (a type of ``kinds``, integer cylinders from ``first_cylinder`` inside the
-    volume, none overlapping) and sorted; InvalidArgumentError says what is wrong."""
-    out = []
-    for item in extents:
-        if isinstance(item, Extent):
-            kind, first, last = item.kind, item.first_cyl, item.last_cyl
-        else:
-            try:
-                kind, first, last = item
-            except (TypeError, ValueError):
-                raise InvalidArgumentError(f"extent {item!r}: expected (type, first, last)",
-                                           path=path) from None
-        kind = str(kind).upper()
-        if kind not in kinds:
-            raise InvalidArgumentError(f"extent type {kind!r} is not one of "
-                                       f"{', '.join(kinds)}", path=path)
-        if isinstance(first, bool) or isinstance(last, bool) or not (
-                isinstance(first, int) and isinstance(last, int)):
-            raise InvalidArgumentError(f"{kind} extent: cylinders must be integers", path=path)
-        if first < first_cylinder:
-            why = ("cylinder 0 holds the label and allocation map" if first_cylinder == 1
-                   else f"cylinders begin at {first_cylinder}")
-            raise InvalidArgumentError(f"{kind} extent {first}-{last}: {why}", path=path)
-        if last < first:
-            raise InvalidArgumentError(f"{kind} extent {first}-{last}: last before first",
-                                       path=path)
-        if last >= cylinders:
-            raise InvalidArgumentError(f"{kind} extent {first}-{last}: the volume has "
-                                       f"{cylinders} cylinders", path=path)
-        out.append(Extent(first, last, kind))
-    out.sort()
-    for a, b in zip(out, out[1:]):
-        if b.first_cyl <= a.last_cyl:
-            raise InvalidArgumentError(f"extents {a.kind} {a.first_cyl}-{a.last_cyl} and "
-                                       f"{b.kind} {b.first_cyl}-{b.last_cyl} overlap", path=path)
-    return tuple(out)
-
-
-def parse_allocation(data: Union[bytes, memoryview], cylinders: int,
-                     path: Optional[str] = None) -> Allocation:
-    """Parse and validate an SPKALLOC record (FormatError names what is wrong).
-
-    Version 2 is CRC-covered; version 1 (no CRC, only the index slot) is read
-    with every field range-checked."""
-    data = bytes(data)
-
-    def at(offset: Optional[int] = None) -> Where:
-        return {"path": path, "track": (0, 0), "record": 4, "offset": offset}
-
-    where = at()
-    if len(data) < 20 or data[:8] != MAGIC:
-        raise FormatError("R4 is not an SPKALLOC allocation map", **where)
-    version, count = struct.unpack_from(">HH", data, 8)
-    if version not in (1, 2):
-        raise FormatError(f"SPKALLOC version {version}, this spoolkit reads 1 and 2", **where)
-    if version == 2:
-        # the CRC ends the record, so it covers the extent count too
-        stored, = struct.unpack_from(">I", data, len(data) - 4)
-        if stored != _crc32c(data[:-4]):
-            raise ChecksumError("SPKALLOC CRC-32C mismatch", **at(len(data) - 4))
-    tail = 8 if version == 1 else 28
-    need = 12 + 12 * count + tail
-    if len(data) < need or (version == 2 and len(data) != need):
-        raise TruncatedError(f"SPKALLOC of {len(data)} bytes holds {count} extents "
-                             f"({need} bytes)", **where)
-    if count > MAX_EXTENTS:
-        raise FormatError(f"SPKALLOC lists {count} extents (at most {MAX_EXTENTS})", **where)
-    raw = []
-    for i in range(count):
-        off = 12 + 12 * i
-        try:
-            kind = data[off:off + 4].decode(_E)
-        except UnicodeDecodeError:
-            kind = "?"
-        first, last = struct.unpack_from(">II", data, off + 4)
-        raw.append((kind, first, last))
-    try:
-        extents = checked_extents(raw, cylinders)
-    except InvalidArgumentError as exc:
-        raise FormatError(f"SPKALLOC: {exc.message}", **where) from None
-    if [(e.kind, e.first_cyl, e.last_cyl) for e in extents] != raw:
-        raise FormatError("SPKALLOC extents are not sorted", **where)
-    index_slot, = struct.unpack_from(">Q", data, 12 + 12 * count)
-    if version == 1:
-        return Allocation(extents, index_slot, version=1)
-    pages, entries, generation = struct.unpack_from(">IIQ", data, 12 + 12 * count + 8)
-    if (index_slot == 0) != (pages == 0) or entries > 9999 or pages > -(-9999 // 254) \
-            or (pages and entries > 254 * pages):
-        raise FormatError(f"SPKALLOC names an index of {pages} pages from slot {index_slot} "
-                          f"with {entries} files", **at(12 + 12 * count))
-    return Allocation(extents, index_slot, pages, entries, generation)
-
-
-# -- track 0 -----------------------------------------------------------------
-
-def _vol1(volser: str) -> bytes:
-    label = bytearray(vol1_data(volser, owner=""))
-    label[11:16] = bytes([0, 0, 0, 0, 5])      # VTOC at cylinder 0 head 0 record 5
-    label[46:51] = "CPVOL".encode(_E)
-    return bytes(label)
-
-
-def _dscb4(dev: DasdImage, recs_per_track: int) -> tuple[bytes, bytes]:
-    """Format-4 DSCB (VTOC of one track: track 0, no free DSCBs)."""
-    d = bytearray(96)
-    d[0] = 0xF4                                           # DS4IDFMT
-    d[1:6] = bytes([0, 0, 0, 0, 5])                       # DS4HPCHR: highest DSCB
-    struct.pack_into(">H", d, 6, 0)                       # DS4DSREC: no free DSCBs
-    d[15] = 1                                             # DS4NOEXT
-    struct.pack_into(">HHH", d, 18, min(dev.cylinders, 0xFFFF), dev.heads,
-                     dev.track_size & 0xFFFF)             # DS4DEVSZ, DS4DEVTK
-    d[30] = recs_per_track & 0xFF                         # DS4DEVDT: DSCBs per track
-    d[61:71] = bytes([1, 0, 0, 0, 0, 0, 0, 0, 0, 0])      # DS4VTOCE: track 0
-    return b"\x04" * 44, bytes(d)
-
-
-def _dscb5() -> tuple[bytes, bytes]:
-    """Format-5 DSCB with no free extents: the volume is full."""
-    key = b"\x05" * 4 + bytes(40)
-    data = bytearray(96)
-    data[0] = 0xF5
-    return key, bytes(data)
-
-
-def _track0(dev: DasdImage, volser: str, alloc: Allocation) -> Track:
-    k4, d4 = _dscb4(dev, 1)
-    k5, d5 = _dscb5()
-    return Track.from_records(0, 0, [
-        (1, "IPL1".encode(_E), IPL1_DATA),
-        (2, "IPL2".encode(_E), bytes(144)),
-        (3, "VOL1".encode(_E), _vol1(volser)),
-        (4, b"", alloc.build()),
-        (5, k4, d4),
-        (6, k5, d5),
-    ])
 
 
 # -- the volume --------------------------------------------------------------
@@ -413,7 +221,7 @@ class CPVolume:
         alloc = self.allocation.switched(slot, pages, entries)
         volser = self.dev.volser or "CPVOL"
         with _checked(self.path, (0, 0)):
-            self.dev.write_track(0, 0, _track0(self.dev, volser, alloc))
+            self.dev.write_track(0, 0, track0(self.dev, volser, alloc))
         self.allocation = alloc
 
     def reread(self) -> None:
@@ -448,51 +256,6 @@ def _checked(path: str, track: Optional[tuple[int, int]] = None) -> Iterator[Non
         what = "the file system is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) \
             else f"write failed: {exc.strerror or exc}"
         raise WriteError(what, errno=exc.errno, path=path, track=track) from None
-
-
-class SlotAllocator:
-    """Which slots are in use (derived by the caller from its chains); hands
-    out the lowest free slots of an extent type and takes slots back."""
-
-    def __init__(self, cp: CPVolume, used: Iterable[int] = ()) -> None:
-        self.cp = cp
-        self.used = set(used)
-        self._low: dict[str, int] = {}      # every slot of the kind below this is used
-
-    def allocate(self, n: int, kind: str = "SPOL") -> list[int]:
-        """n free slots of the given extent type, lowest first, marked used;
-        NoSpaceError (nothing marked) if there are fewer."""
-        out: list[int] = []
-        if n <= 0:
-            return out
-        low = self._low.get(kind, 0)
-        for rng in self.cp.slot_ranges([kind]):
-            if rng.stop <= low:
-                continue
-            for s in range(max(rng.start, low), rng.stop):
-                if s not in self.used:
-                    out.append(s)
-                    if len(out) == n:
-                        self.used.update(out)
-                        self._low[kind] = s + 1
-                        return out
-        raise NoSpaceError(f"{n} free {kind} slots needed, {len(out)} available",
-                           path=self.cp.path)
-
-    def mark(self, slots: Iterable[int]) -> None:
-        self.used.update(slots)
-
-    def free(self, slots: Iterable[int]) -> None:
-        for s in slots:
-            if s in self.used:
-                self.used.discard(s)
-                kind = self.cp.slot_kind(s)
-                if kind is not None and s < self._low.get(kind, 0):
-                    self._low[kind] = s
-
-    def free_count(self, kind: str = "SPOL") -> int:
-        total = sum(len(r) for r in self.cp.slot_ranges([kind]))
-        return total - sum(1 for s in self.used if self.cp.slot_kind(s) == kind)
 
 
 # -- public functions ----------------------------------------------------------
@@ -532,24 +295,10 @@ def format_volume(path: Union[str, os.PathLike[str]], model: str = "3390-3", *, 
         dev = create_dasd(tmp, model.partition(":")[0], volser, cylinders=ncyl,
                           overwrite=True, compress=comp or None, lfs=not comp)
         try:
-            dev.write_track(0, 0, _track0(dev, volser, Allocation(exts)))
+            dev.write_track(0, 0, track0(dev, volser, Allocation(exts)))
         finally:
             dev.close()
     return path
-
-
-def read_allocation(dev: DasdImage) -> Allocation:
-    """The SPKALLOC map from track 0 R4 (FormatError saying what the volume
-    is if it has none)."""
-    if dev.cylinders < 1:
-        raise NotAVolumeError("is a CKD image with no cylinders, not a CP volume",
-                              path=dev.path)
-    track = dev.read_track(0, 0)
-    for rec in track.records:
-        if rec.r == 4 and not rec.kl and bytes(rec.data[:8]) == MAGIC:
-            return parse_allocation(rec.data, dev.cylinders, dev.path)
-    raise NotAVolumeError(describe_track0(track.records), path=dev.path, track=(0, 0),
-                          record=4)
 
 
 def open_cp_volume(path: Union[str, os.PathLike[str]], mode: str = "r") -> CPVolume:
@@ -586,3 +335,9 @@ def open_cp_volume(path: Union[str, os.PathLike[str]], mode: str = "r") -> CPVol
     except BaseException:
         dev.close()
         raise
+
+
+__all__ = ["EXTENT_TYPES", "MAGIC", "MAX_CYLINDERS", "MAX_EXTENTS", "PAGE_SIZE", "SLOT_EXTENTS",
+           "VERSION", "Allocation", "CPVolume", "Extent", "ExtentLike", "SlotAllocator",
+           "checked_extents", "format_volume", "open_cp_volume", "parse_allocation",
+           "read_allocation"]

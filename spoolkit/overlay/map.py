@@ -22,7 +22,7 @@ from .extents import Extent, Overlap, dollar_area, gaps, is_locked_out, sweep_bo
 from .sysconfig import SystemConfig
 
 if TYPE_CHECKING:
-    from ..cp.volume import Extent as CPExtent
+    from ..cp.allocation import Extent as CPExtent
     from ..dasd.base import DasdImage
 
 
