@@ -964,4 +964,39 @@ int spk_cms_place(uint8_t *stage, size_t slen, uint8_t *dirty, const uint32_t *g
                   uint32_t per_group, uint32_t blksize, const uint32_t *blocks, size_t n,
                   const uint8_t *data, size_t datalen, spk_errinfo *err);
 
+/* ==== CMS file tapes (csrc/cmstape.c) =================================== */
+
+/* VMFPLC2 and CMS TAPE DUMP tapes (docs/formats.md "VMFPLC2 and TAPE DUMP
+ * tapes"): a file's record stream (the CMS data-block layout) in blocks that
+ * start with X'02' and four EBCDIC characters. */
+enum spk_cmstape_const {
+    SPK_CMSTAPE_PLC = 0,         /* VMFPLC2: PLCH header block, then PLCD data blocks */
+    SPK_CMSTAPE_DUMP = 1,        /* TAPE DUMP: "CMS " data blocks, then the CMSN block */
+    SPK_CMSTAPE_PREFIX = 5,      /* X'02' + 4 EBCDIC characters */
+    SPK_CMSTAPE_PLC_DATA = 4000, /* VMFPLC2 data bytes per full block */
+    SPK_CMSTAPE_UNIT = 800,      /* a CMS data block; VMFPLC2 pads its last block to it */
+    SPK_CMSTAPE_BLOCK4K = 4096   /* TAPE DUMP data bytes per block from 4K-block disks */
+};
+
+/* Most bytes spk_cmstape_encode writes for a stream of len bytes and a header
+ * block of hlen (0: none); SPK_EARG for a bad kind or framing. */
+int64_t spk_cmstape_bound(uint64_t len, int kind, size_t hlen, const spk_archive_frame *fr);
+
+/* Frame a file's blocks back to back into out as fr says: VMFPLC2 the header
+ * block hdr (hlen bytes, the PLCH block) first, then PLCD blocks of 4000
+ * bytes of stream (the last zero padded to a multiple of 800); TAPE DUMP
+ * "CMS " blocks of 800 bytes, then hdr (the CMSN block).  fr->prev and
+ * fr->blocks are updated.  Returns the bytes written. */
+int64_t spk_cmstape_encode(const uint8_t *stream, size_t len, int kind, const uint8_t *hdr,
+                           size_t hlen, spk_archive_frame *fr, uint8_t *out, size_t outcap,
+                           spk_errinfo *err);
+
+/* The data of n data blocks (back to back in blocks, block i ending at
+ * ends[i]) after their prefixes, checked: PLCD blocks of 1+ data bytes;
+ * "CMS " blocks of 800 or 4096 ("CMS0": a null block, zeros).  A bad block
+ * is named by err->index (its number among the n) and err->offset.
+ * Returns the bytes in out. */
+int64_t spk_cmstape_gather(const uint8_t *blocks, size_t len, const uint32_t *ends, size_t n,
+                           int kind, uint8_t *out, size_t outcap, spk_errinfo *err);
+
 #endif

@@ -1233,6 +1233,12 @@ class Lib:
     SPK_DDR_STOP_MARK: Final = 2
     SPK_DDR_STOP_END: Final = 3
     SPK_DDR_STOP_WINDOW: Final = 4
+    SPK_CMSTAPE_PLC: Final = 0
+    SPK_CMSTAPE_DUMP: Final = 1
+    SPK_CMSTAPE_PREFIX: Final = 5
+    SPK_CMSTAPE_PLC_DATA: Final = 4000
+    SPK_CMSTAPE_UNIT: Final = 800
+    SPK_CMSTAPE_BLOCK4K: Final = 4096
     def spk_version(self, /) -> CharPtr: ...
     def spk_strerror(self, code: int, /) -> CharPtr: ...
     def spk_geom_ckd_count(self, /) -> int: ...
@@ -2170,6 +2176,39 @@ class Lib:
         n: int,
         data: bytes | Buffer | UInt8Array | NullPtr,
         datalen: int,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cmstape_bound(
+        self,
+        len: int,
+        kind: int,
+        hlen: int,
+        fr: spk_archive_frame | Array[spk_archive_frame] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cmstape_encode(
+        self,
+        stream: bytes | Buffer | UInt8Array | NullPtr,
+        len: int,
+        kind: int,
+        hdr: bytes | Buffer | UInt8Array | NullPtr,
+        hlen: int,
+        fr: spk_archive_frame | Array[spk_archive_frame] | NullPtr,
+        out: Buffer | UInt8Array | NullPtr,
+        outcap: int,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cmstape_gather(
+        self,
+        blocks: bytes | Buffer | UInt8Array | NullPtr,
+        len: int,
+        ends: UInt32Array | NullPtr,
+        n: int,
+        kind: int,
+        out: Buffer | UInt8Array | NullPtr,
+        outcap: int,
         err: spk_errinfo | Array[spk_errinfo] | NullPtr,
         /,
     ) -> int: ...
