@@ -182,3 +182,30 @@ int64_t spk_cmstape_gather(const uint8_t *blocks, size_t len, const uint32_t *en
     }
     return (int64_t)pos;
 }
+
+int64_t spk_cmstape_vcount(const uint8_t *data, size_t len, uint32_t lrecl, spk_errinfo *err)
+{
+    size_t pos = 0;
+    int64_t n = 0;
+
+    if (!data && len)
+        return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
+    while (pos + 2 <= len) {
+        uint32_t l = (uint32_t)data[pos] << 8 | data[pos + 1];
+        if (l == 0)
+            break;
+        if (l > lrecl)
+            return spk_fail(err, SPK_EFORMAT, (int64_t)pos, n, "record %lld of %u bytes: "
+                            "longer than LRECL %u", (long long)n + 1, l, lrecl);
+        if (l > len - pos - 2)
+            return spk_fail(err, SPK_ETRUNC, (int64_t)pos, n, "record %lld of %u bytes: "
+                            "the data ends %zu bytes into it", (long long)n + 1, l,
+                            len - pos - 2);
+        pos += 2 + (size_t)l;
+        n++;
+    }
+    if (pos < len && pos + 2 > len)
+        return spk_fail(err, SPK_ETRUNC, (int64_t)pos, n, "1 byte after record %lld: half a "
+                        "record length", (long long)n);
+    return n;
+}

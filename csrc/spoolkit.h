@@ -999,4 +999,8 @@ int64_t spk_cmstape_encode(const uint8_t *stream, size_t len, int kind, const ui
 int64_t spk_cmstape_gather(const uint8_t *blocks, size_t len, const uint32_t *ends, size_t n,
                            int kind, uint8_t *out, size_t outcap, spk_errinfo *err);
 
+/* How many V records (each after a 2-byte length, 1..lrecl; a length of 0
+ * ends them) data holds; a record running past len is SPK_ETRUNC. */
+int64_t spk_cmstape_vcount(const uint8_t *data, size_t len, uint32_t lrecl, spk_errinfo *err);
+
 #endif

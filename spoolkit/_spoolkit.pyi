@@ -2212,6 +2212,14 @@ class Lib:
         err: spk_errinfo | Array[spk_errinfo] | NullPtr,
         /,
     ) -> int: ...
+    def spk_cmstape_vcount(
+        self,
+        data: bytes | Buffer | UInt8Array | NullPtr,
+        len: int,
+        lrecl: int,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
 
 ffi: FFI
 lib: Lib

@@ -25,8 +25,8 @@ from typing import Optional, Union
 
 from .._native import check, ffi, lib, new_err
 from ..errors import FormatError, SpoolkitError, TruncatedError
-from ..tape import open_tape
 from ..output import PathLike
+from ..tape import open_tape
 from .fileset import CMSFile
 from .fst import FileStatus, check_mode, check_name
 from .records import CMSRecords, pack, unpack
