@@ -55,80 +55,139 @@ int64_t spk_cmstape_bound(uint64_t len, int kind, size_t hlen, const spk_archive
     return (int64_t)total;
 }
 
-int64_t spk_cmstape_encode(const uint8_t *stream, size_t len, int kind, const uint8_t *hdr,
-                           size_t hlen, spk_archive_frame *fr, uint8_t *out, size_t outcap,
-                           spk_errinfo *err)
-{
+/* Frames a file's blocks into out as its stream bytes come. */
+typedef struct dumper {
+    spk_archive_frame *fr;
+    int kind;
     uint8_t blk[SPK_CMSTAPE_PREFIX + SPK_CMSTAPE_PLC_DATA];
-    size_t pos = 0, chunk;
-    uint32_t prev, blocks = 0;
+    size_t fill, chunk;     /* stream bytes in blk; per block */
+    uint8_t *out;
+    size_t cap, pos;
+    uint32_t prev, blocks;
+    spk_errinfo *err;
+} dumper;
+
+static int put_block(dumper *d, const uint8_t *b, size_t len)
+{
+    uint32_t last = 0;
+    int k;
+
+    if (d->pos > d->cap)
+        return spk_fail(d->err, SPK_EBUFSIZE, -1, d->blocks, "output buffer too small");
+    k = spk_tape_build_block(b, len, d->fr->format, d->fr->method, d->fr->level,
+                             d->fr->chunksize, d->prev, d->out + d->pos, d->cap - d->pos, &last,
+                             NULL, d->err);
+    if (k < 0)
+        return k;
+    d->pos += (size_t)k;
+    d->prev = last;
+    d->blocks++;
+    return 0;
+}
+
+static int flush_data(dumper *d)
+{
+    size_t padded = d->fill;
+
+    if (!d->fill)
+        return 0;
+    if (d->kind == SPK_CMSTAPE_DUMP)
+        padded = d->chunk;
+    else if (padded % SPK_CMSTAPE_UNIT)
+        padded += SPK_CMSTAPE_UNIT - padded % SPK_CMSTAPE_UNIT;
+    memset(d->blk + SPK_CMSTAPE_PREFIX + d->fill, 0, padded - d->fill);
+    d->fill = 0;
+    return put_block(d, d->blk, SPK_CMSTAPE_PREFIX + padded);
+}
+
+static int append(dumper *d, const uint8_t *p, size_t len)
+{
+    while (len) {
+        size_t n = d->chunk - d->fill;
+        int rc;
+        if (n > len)
+            n = len;
+        memcpy(d->blk + SPK_CMSTAPE_PREFIX + d->fill, p, n);
+        d->fill += n;
+        p += n;
+        len -= n;
+        if (d->fill == d->chunk && (rc = flush_data(d)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int64_t spk_cmstape_dump(const uint8_t *data, size_t datalen, const uint32_t *ends, uint64_t n,
+                         int var, int kind, const uint8_t *hdr, size_t hlen,
+                         spk_archive_frame *fr, uint8_t *out, size_t outcap, spk_errinfo *err)
+{
+    dumper d;
+    uint32_t start = 0;
     int rc;
 
     if ((rc = check_kind(kind, err)) < 0)
         return rc;
     if ((rc = spk_frame_check(fr, 0, err)) < 0)
         return rc;
-    if ((!stream && len) || (!hdr && hlen) || !out)
+    if ((!data && datalen) || (!ends && n) || (!hdr && hlen) || !out)
         return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
     if (hlen > 65535)
         return spk_fail(err, SPK_EARG, -1, -1, "header block of %zu bytes", hlen);
-    chunk = chunk_of(kind);
-    prev = fr->prev;
-    if (hlen && kind == SPK_CMSTAPE_PLC) {
-        uint32_t last = 0;
-        int k = spk_tape_build_block(hdr, hlen, fr->format, fr->method, fr->level,
-                                     fr->chunksize, prev, out, outcap, &last, NULL, err);
-        if (k < 0)
-            return k;
-        pos += (size_t)k;
-        prev = last;
-        blocks++;
-    }
+    if (n && ends[n - 1] != datalen)
+        return spk_fail(err, SPK_EARG, -1, -1, "record ends do not cover the data");
+    memset(&d, 0, sizeof d);
+    d.fr = fr;
+    d.kind = kind;
+    d.chunk = chunk_of(kind);
+    d.out = out;
+    d.cap = outcap;
+    d.prev = fr->prev;
+    d.err = err;
     if (kind == SPK_CMSTAPE_PLC) {
-        memcpy(blk, PFX_PLCD, SPK_CMSTAPE_PREFIX);
+        memcpy(d.blk, PFX_PLCD, SPK_CMSTAPE_PREFIX);
     } else {
-        memcpy(blk, PFX_CMS, 4);
-        blk[4] = FLAG_DATA;
+        memcpy(d.blk, PFX_CMS, 4);
+        d.blk[4] = FLAG_DATA;
     }
-    for (size_t off = 0; off < len; off += chunk) {
-        size_t n = len - off < chunk ? len - off : chunk;
-        size_t padded = n;
-        uint32_t last = 0;
-        int k;
-
-        if (kind == SPK_CMSTAPE_DUMP)
-            padded = chunk;
-        else if (padded % SPK_CMSTAPE_UNIT)
-            padded += SPK_CMSTAPE_UNIT - padded % SPK_CMSTAPE_UNIT;
-        memcpy(blk + SPK_CMSTAPE_PREFIX, stream + off, n);
-        memset(blk + SPK_CMSTAPE_PREFIX + n, 0, padded - n);
-        if (pos > outcap)
-            return spk_fail(err, SPK_EBUFSIZE, -1, blocks, "output buffer too small");
-        k = spk_tape_build_block(blk, SPK_CMSTAPE_PREFIX + padded, fr->format, fr->method,
-                                 fr->level, fr->chunksize, prev, out + pos, outcap - pos,
-                                 &last, NULL, err);
-        if (k < 0)
-            return k;
-        pos += (size_t)k;
-        prev = last;
-        blocks++;
+    if (hlen && kind == SPK_CMSTAPE_PLC && (rc = put_block(&d, hdr, hlen)) < 0)
+        return rc;
+    if (!var) {
+        if ((rc = append(&d, data, datalen)) < 0)
+            return rc;
+    } else {
+        for (uint64_t i = 0; i < n; i++) {
+            uint8_t len2[2];
+            uint32_t l;
+            if (ends[i] < start || ends[i] > datalen)
+                return spk_fail(err, SPK_EARG, -1, (int64_t)i, "record %llu ends outside the "
+                                "data", (unsigned long long)i);
+            l = ends[i] - start;
+            if (l < 1 || l > 0xFFFF)
+                return spk_fail(err, SPK_EFORMAT, -1, (int64_t)i, "V record %llu of %u bytes "
+                                "(1..65535)", (unsigned long long)i + 1, l);
+            if ((size_t)l + 2 < d.chunk - d.fill) {
+                /* the usual case: the record fits in the block being filled */
+                uint8_t *q = d.blk + SPK_CMSTAPE_PREFIX + d.fill;
+                q[0] = (uint8_t)(l >> 8);
+                q[1] = (uint8_t)l;
+                memcpy(q + 2, data + start, l);
+                d.fill += (size_t)l + 2;
+            } else {
+                len2[0] = (uint8_t)(l >> 8);
+                len2[1] = (uint8_t)l;
+                if ((rc = append(&d, len2, 2)) < 0 || (rc = append(&d, data + start, l)) < 0)
+                    return rc;
+            }
+            start = ends[i];
+        }
     }
-    if (hlen && kind == SPK_CMSTAPE_DUMP) {
-        uint32_t last = 0;
-        int k;
-        if (pos > outcap)
-            return spk_fail(err, SPK_EBUFSIZE, -1, blocks, "output buffer too small");
-        k = spk_tape_build_block(hdr, hlen, fr->format, fr->method, fr->level, fr->chunksize,
-                                 prev, out + pos, outcap - pos, &last, NULL, err);
-        if (k < 0)
-            return k;
-        pos += (size_t)k;
-        prev = last;
-        blocks++;
-    }
-    fr->prev = prev;
-    fr->blocks = blocks;
-    return (int64_t)pos;
+    if ((rc = flush_data(&d)) < 0)
+        return rc;
+    if (hlen && kind == SPK_CMSTAPE_DUMP && (rc = put_block(&d, hdr, hlen)) < 0)
+        return rc;
+    fr->prev = d.prev;
+    fr->blocks = d.blocks;
+    return (int64_t)d.pos;
 }
 
 int64_t spk_cmstape_gather(const uint8_t *blocks, size_t len, const uint32_t *ends, size_t n,
@@ -208,4 +267,90 @@ int64_t spk_cmstape_vcount(const uint8_t *data, size_t len, uint32_t lrecl, spk_
         return spk_fail(err, SPK_ETRUNC, (int64_t)pos, n, "1 byte after record %lld: half a "
                         "record length", (long long)n);
     return n;
+}
+
+int64_t spk_cmstape_longest(const uint32_t *ends, uint64_t n, uint32_t fixed, spk_errinfo *err)
+{
+    uint32_t start = 0, longest = 0;
+
+    if (!ends && n)
+        return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t l;
+        if (ends[i] < start)
+            return spk_fail(err, SPK_EARG, -1, (int64_t)i, "record ends go backwards at %llu",
+                            (unsigned long long)i);
+        l = ends[i] - start;
+        if (fixed && l != fixed)
+            return spk_fail(err, SPK_EFORMAT, start, (int64_t)i, "record %llu is %u bytes, "
+                            "not LRECL %u (F records must all be LRECL bytes)",
+                            (unsigned long long)i + 1, l, fixed);
+        if (l > longest)
+            longest = l;
+        start = ends[i];
+    }
+    return longest;
+}
+
+/* Whether the block (len bytes) is a data block of the kind. */
+static int is_data(const uint8_t *b, size_t len, int kind)
+{
+    if (len < SPK_CMSTAPE_PREFIX)
+        return 0;
+    if (kind == SPK_CMSTAPE_PLC)
+        return memcmp(b, PFX_PLCD, SPK_CMSTAPE_PREFIX) == 0;
+    return memcmp(b, PFX_CMS, 4) == 0 && (b[4] == FLAG_DATA || b[4] == FLAG_NULL);
+}
+
+int spk_cmstape_read(const spk_tape_src *s, spk_cmstape_run *r, int kind, uint8_t *out,
+                     size_t outcap, uint32_t *ends, uint64_t *offs, size_t maxn,
+                     spk_errinfo *err)
+{
+    int rc;
+
+    if ((rc = check_kind(kind, err)) < 0)
+        return rc;
+    if (!s || !r || !out || (!ends && maxn) || (!offs && maxn) || outcap > UINT32_MAX)
+        return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
+    r->other_len = 0;
+    for (;;) {
+        spk_tape_block b;
+        size_t room;
+
+        if (r->off >= s->size) {
+            r->stop = SPK_CMSTAPE_STOP_END;
+            return (int)r->n;
+        }
+        room = outcap - r->pos;
+        if (r->n >= maxn || room < SPK_TAPE_MAXBLOCK) {
+            r->stop = SPK_CMSTAPE_STOP_FULL;
+            return (int)r->n;
+        }
+        rc = spk_tape_read_block(s, r->off, out + r->pos, room, &b, err);
+        if (rc < 0) {
+            if (rc != SPK_EWINDOW && err && err->index < 0)
+                err->index = (int64_t)r->block;
+            return rc;
+        }
+        if (b.tapemark) {
+            r->off = b.next;
+            r->block++;
+            r->stop = SPK_CMSTAPE_STOP_MARK;
+            return (int)r->n;
+        }
+        if (!is_data(out + r->pos, (size_t)rc, kind)) {
+            r->other_off = r->off;
+            r->other_len = (uint32_t)rc;
+            r->off = b.next;
+            r->block++;
+            r->stop = SPK_CMSTAPE_STOP_OTHER;
+            return (int)r->n;
+        }
+        offs[r->n] = r->off;
+        r->pos += (uint32_t)rc;
+        ends[r->n] = r->pos;
+        r->n++;
+        r->off = b.next;
+        r->block++;
+    }
 }

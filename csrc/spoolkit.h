@@ -982,14 +982,16 @@ enum spk_cmstape_const {
  * block of hlen (0: none); SPK_EARG for a bad kind or framing. */
 int64_t spk_cmstape_bound(uint64_t len, int kind, size_t hlen, const spk_archive_frame *fr);
 
-/* Frame a file's blocks back to back into out as fr says: VMFPLC2 the header
- * block hdr (hlen bytes, the PLCH block) first, then PLCD blocks of 4000
- * bytes of stream (the last zero padded to a multiple of 800); TAPE DUMP
- * "CMS " blocks of 800 bytes, then hdr (the CMSN block).  fr->prev and
- * fr->blocks are updated.  Returns the bytes written. */
-int64_t spk_cmstape_encode(const uint8_t *stream, size_t len, int kind, const uint8_t *hdr,
-                           size_t hlen, spk_archive_frame *fr, uint8_t *out, size_t outcap,
-                           spk_errinfo *err);
+/* Frame a file's blocks back to back into out as fr says, its record
+ * stream made on the way from n records (data, ends: F back to back, V
+ * each after a 2-byte length): VMFPLC2 the header block hdr (hlen bytes,
+ * the PLCH block) first, then PLCD blocks of 4000 stream bytes (the last
+ * zero padded to a multiple of 800); TAPE DUMP "CMS " blocks of 800
+ * bytes, then hdr (the CMSN block).  fr->prev and fr->blocks are updated.
+ * Returns the bytes written. */
+int64_t spk_cmstape_dump(const uint8_t *data, size_t datalen, const uint32_t *ends, uint64_t n,
+                         int var, int kind, const uint8_t *hdr, size_t hlen,
+                         spk_archive_frame *fr, uint8_t *out, size_t outcap, spk_errinfo *err);
 
 /* The data of n data blocks (back to back in blocks, block i ending at
  * ends[i]) after their prefixes, checked: PLCD blocks of 1+ data bytes;
@@ -1002,5 +1004,38 @@ int64_t spk_cmstape_gather(const uint8_t *blocks, size_t len, const uint32_t *en
 /* How many V records (each after a 2-byte length, 1..lrecl; a length of 0
  * ends them) data holds; a record running past len is SPK_ETRUNC. */
 int64_t spk_cmstape_vcount(const uint8_t *data, size_t len, uint32_t lrecl, spk_errinfo *err);
+
+/* The longest of n records ending at ends[]; with fixed != 0, a record of
+ * another length is SPK_EFORMAT (err->index: its number from 0). */
+int64_t spk_cmstape_longest(const uint32_t *ends, uint64_t n, uint32_t fixed, spk_errinfo *err);
+
+/* A run of data blocks read from a tape window, restartable: after
+ * SPK_EWINDOW (the window must move, err says where) call again with r as
+ * it was left.  Set off and block (the next block's offset and number) once,
+ * n = pos = 0 before each run. */
+typedef struct spk_cmstape_run {
+    uint64_t off;            /* in/out: offset of the next block */
+    uint64_t block;          /* in/out: its number (tapemarks count) */
+    uint32_t n;              /* out: data blocks in out */
+    uint32_t pos;            /* out: bytes in out */
+    int stop;                /* out: SPK_CMSTAPE_STOP_* */
+    uint32_t other_len;      /* STOP_OTHER: that block's length, its bytes at out + pos */
+    uint64_t other_off;      /* STOP_OTHER: its offset */
+} spk_cmstape_run;
+
+enum spk_cmstape_stop {
+    SPK_CMSTAPE_STOP_OTHER = 0,  /* a block that is no data block (read; off is past it) */
+    SPK_CMSTAPE_STOP_MARK = 1,   /* a tapemark (read) */
+    SPK_CMSTAPE_STOP_END = 2,    /* the end of the tape */
+    SPK_CMSTAPE_STOP_FULL = 3    /* out or maxn is full */
+};
+
+/* Read data blocks (PLCD, or "CMS "/"CMS0") from r->off into out back to
+ * back (block i ends at ends[i], starts at tape offset offs[i]) until
+ * another block, a tapemark, the end, or maxn blocks / less than a largest
+ * block of room.  Returns r->n. */
+int spk_cmstape_read(const spk_tape_src *s, spk_cmstape_run *r, int kind, uint8_t *out,
+                     size_t outcap, uint32_t *ends, uint64_t *offs, size_t maxn,
+                     spk_errinfo *err);
 
 #endif

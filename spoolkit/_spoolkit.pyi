@@ -545,6 +545,18 @@ class spk_cms_layout(CData):
     def __getitem__(self, index: int, /) -> spk_cms_layout: ...
 
 @type_check_only
+class spk_cmstape_run(CData):
+    """``struct spk_cmstape_run`` (pointer, array item or value)."""
+    off: int
+    block: int
+    n: int
+    pos: int
+    stop: int
+    other_len: int
+    other_off: int
+    def __getitem__(self, index: int, /) -> spk_cmstape_run: ...
+
+@type_check_only
 class Allocator:
     """``ffi.new`` and what ``ffi.new_allocator`` returns: a C declaration ->
     its cdata."""
@@ -975,6 +987,24 @@ class Allocator:
         init: object = ...,
     ) -> PtrArray[spk_cms_layout]: ...
     @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_cmstape_run *"],
+        init: object = ...,
+    ) -> spk_cmstape_run: ...
+    @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_cmstape_run[]"],
+        init: object = ...,
+    ) -> Array[spk_cmstape_run]: ...
+    @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_cmstape_run *[]"],
+        init: object = ...,
+    ) -> PtrArray[spk_cmstape_run]: ...
+    @overload
     def __call__(self, cdecl: Literal["int *", "int[]"], init: object = ...) -> CIntArray: ...
     @overload
     def __call__(
@@ -1239,6 +1269,10 @@ class Lib:
     SPK_CMSTAPE_PLC_DATA: Final = 4000
     SPK_CMSTAPE_UNIT: Final = 800
     SPK_CMSTAPE_BLOCK4K: Final = 4096
+    SPK_CMSTAPE_STOP_OTHER: Final = 0
+    SPK_CMSTAPE_STOP_MARK: Final = 1
+    SPK_CMSTAPE_STOP_END: Final = 2
+    SPK_CMSTAPE_STOP_FULL: Final = 3
     def spk_version(self, /) -> CharPtr: ...
     def spk_strerror(self, code: int, /) -> CharPtr: ...
     def spk_geom_ckd_count(self, /) -> int: ...
@@ -2187,10 +2221,13 @@ class Lib:
         fr: spk_archive_frame | Array[spk_archive_frame] | NullPtr,
         /,
     ) -> int: ...
-    def spk_cmstape_encode(
+    def spk_cmstape_dump(
         self,
-        stream: bytes | Buffer | UInt8Array | NullPtr,
-        len: int,
+        data: bytes | Buffer | UInt8Array | NullPtr,
+        datalen: int,
+        ends: UInt32Array | NullPtr,
+        n: int,
+        var: int,
         kind: int,
         hdr: bytes | Buffer | UInt8Array | NullPtr,
         hlen: int,
@@ -2217,6 +2254,27 @@ class Lib:
         data: bytes | Buffer | UInt8Array | NullPtr,
         len: int,
         lrecl: int,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cmstape_longest(
+        self,
+        ends: UInt32Array | NullPtr,
+        n: int,
+        fixed: int,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cmstape_read(
+        self,
+        s: spk_tape_src | Array[spk_tape_src] | NullPtr,
+        r: spk_cmstape_run | Array[spk_cmstape_run] | NullPtr,
+        kind: int,
+        out: Buffer | UInt8Array | NullPtr,
+        outcap: int,
+        ends: UInt32Array | NullPtr,
+        offs: UInt64Array | NullPtr,
+        maxn: int,
         err: spk_errinfo | Array[spk_errinfo] | NullPtr,
         /,
     ) -> int: ...

@@ -354,3 +354,14 @@ def test_not_a_vmfplc2_tape(tmp_path):
     assert e.value.block == 0 and e.value.offset == 0
     with pytest.raises(FormatError, match="not a TAPE DUMP block"):
         scan_tapedump(tmp_path / "x.aws")
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_file_longer_than_a_read_run(tmp_path, kind):
+    # 10 MB: more than one C read run (8 MB, 4096 blocks), a tapemark after it
+    write, read, _ = KINDS[kind]
+    files = [f_file("HUGE", 130_000, 80, 14), v_file("AFTER", 30, 15)]
+    write(tmp_path / "t.aws", files)
+    back = list(read(tmp_path / "t.aws"))
+    assert [b.records for b in back] == [f.records for f in files]
+    assert len(back[0].records) == 130_000

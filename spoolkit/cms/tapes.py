@@ -16,6 +16,7 @@ and TAPE DUMP tapes".
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import struct
 from array import array
 from bisect import bisect_right
@@ -27,10 +28,13 @@ from .._native import check, ffi, lib, new_err
 from ..errors import FormatError, SpoolkitError, TruncatedError
 from ..output import PathLike
 from ..tape import open_tape
+from ..tape.state import EWINDOW, FORMATS, MAXBLOCK
+from ..tape.window import Window
 from .fileset import CMSFile
 from .fst import FileStatus, check_mode, check_name
-from .records import CMSRecords, pack, unpack
+from .records import CMSRecords, u32, unpack
 
+Buffer = Union[bytes, bytearray, memoryview]
 PLC = lib.SPK_CMSTAPE_PLC
 DUMP = lib.SPK_CMSTAPE_DUMP
 UNIT = lib.SPK_CMSTAPE_UNIT                 # 800
@@ -100,22 +104,25 @@ def _check_file(f: CMSFile) -> tuple[bytes, bytes, bytes, int]:
         check_mode(f.fmode)
     if f.recfm not in ("F", "V"):
         raise FormatError(f"{f.name}: record format {f.recfm!r} (F or V)")
-    if f.recfm == "F":
-        lens = _lengths(f.records)
-        if any(n != f.lrecl for n in set(lens)):
-            raise FormatError(f"{f.name}: F records must all be LRECL {f.lrecl} bytes")
-    lrecl = f.lrecl if f.recfm == "F" else max(f.lrecl, f.records.longest)
+    if f.recfm == "F" and not 1 <= f.lrecl <= 0x7FFFFFFF:
+        raise FormatError(f"{f.name}: LRECL {f.lrecl} is out of range")
+    err = new_err()
+    ends = f.records.ends
+    rc = lib.spk_cmstape_longest(ffi.from_buffer("uint32_t[]", ends) if len(ends) else ffi.NULL,
+                                 len(ends), f.lrecl if f.recfm == "F" else 0, err)
+    if rc < 0:
+        _raise_file(rc, err, f.name)
+    lrecl = f.lrecl if f.recfm == "F" else max(f.lrecl, rc)
     if not 1 <= lrecl <= (0xFFFF if f.recfm == "V" else 0x7FFFFFFF):
         raise FormatError(f"{f.name}: LRECL {lrecl} is out of range")
     return fn, ft, fm, lrecl
 
 
-def _lengths(records: CMSRecords) -> array[int]:
-    ends = records.ends
-    out = array("I", ends)
-    if len(out) > 1:
-        out[1:] = array("I", map(int.__sub__, ends[1:], ends[:-1]))
-    return out
+def _raise_file(rc: int, err: object, name: str) -> None:
+    try:
+        check(rc, err)  # type: ignore[arg-type]
+    except SpoolkitError as exc:
+        raise type(exc)(f"{name}: {exc.message}", record=exc.record) from None
 
 
 def plch_block(f: CMSFile, when: _dt.datetime) -> bytes:
@@ -209,54 +216,79 @@ def decode_cmsn(blk: bytes, where: str = "CMSN block") -> FileStatus:
 
 # -- reading ------------------------------------------------------------------------
 
+RUN_BYTES = 8 << 20          # data block bytes per C call (plus one largest block)
+RUN_BLOCKS = 4096
+
+
 class _Pending:
-    """The blocks of the file being read."""
+    """The data blocks of the file being read: runs of blocks as the C
+    reader returns them (bytes, block ends, offsets, first block number)."""
 
     def __init__(self) -> None:
-        self.data: list[bytes] = []
-        self.numbers: list[int] = []
-        self.offsets: list[int] = []
+        self.runs: list[tuple[Buffer, array[int], list[int], int]] = []
+        self.count = 0
 
-    def add(self, data: bytes, number: int, offset: int) -> None:
-        self.data.append(data)
-        self.numbers.append(number)
-        self.offsets.append(offset)
+    def add(self, data: Buffer, ends: array[int], offs: list[int], first: int) -> None:
+        self.runs.append((data, ends, offs, first))
+        self.count += len(ends)
+
+    def keep(self) -> None:
+        """Copy the last run out of the reader's buffer (more runs follow)."""
+        if self.runs:
+            data, ends, offs, first = self.runs[-1]
+            self.runs[-1] = (bytes(data), ends, offs, first)
+
+    def where(self, i: int) -> tuple[Optional[int], Optional[int]]:
+        """(block number, offset) of data block i of the file."""
+        for _data, ends, offs, first in self.runs:
+            if i < len(ends):
+                return first + i, offs[i]
+            i -= len(ends)
+        return None, None
+
+    def last(self) -> tuple[Optional[int], Optional[int]]:
+        return self.where(self.count - 1) if self.count else (None, None)
 
 
 def _records(kind: int, st: FileStatus, p: _Pending, path: str) -> CMSRecords:
     """The file's records from its data blocks, errors naming the file, the
     tape block and its offset."""
-    ends = array("I")
-    total = 0
-    for d in p.data:
-        total += len(d)
-        ends.append(total)
-    blob = b"".join(p.data)
-    out = bytearray(max(total, 1))
+    if len(p.runs) == 1:
+        blob, ends = p.runs[0][0], p.runs[0][1]
+    else:
+        blob = b"".join(bytes(r[0]) for r in p.runs)
+        ends = array("I")
+        base = 0
+        for data, e, _, _ in p.runs:
+            ends.extend(x + base for x in e)
+            base += len(data)
+    out = bytearray(max(len(blob), 1))
     err = new_err()
-    rc = lib.spk_cmstape_gather(blob, len(blob), ffi.from_buffer("uint32_t[]", ends)
-                                if len(ends) else ffi.NULL, len(ends), kind,
+    cends = ffi.from_buffer("uint32_t[]", ends) if len(ends) else ffi.NULL
+    rc = lib.spk_cmstape_gather(ffi.from_buffer(blob), len(blob), cends, len(ends), kind,
                                 ffi.from_buffer(out), len(out), err)
     if rc < 0:
-        i = int(err.index)
-        blk = p.numbers[i] if 0 <= i < len(p.numbers) else None
-        off = p.offsets[i] if 0 <= i < len(p.offsets) else None
+        blk, off = p.where(int(err.index))
         _raise(rc, err, st, path, blk, off)
     stream = memoryview(out)[:rc]
     if st.recfm == "F" and st.records * st.lrecl > rc:
-        last = len(p.numbers) - 1
+        blk, off = p.last()
         raise TruncatedError(f"{st.name}: {st.records} records of {st.lrecl} need "
                              f"{st.records * st.lrecl} bytes, its data blocks hold {rc}",
-                             path=path, block=p.numbers[last] if p.numbers else None,
-                             offset=p.offsets[last] if p.offsets else None)
+                             path=path, block=blk, offset=off)
     try:
         return unpack(stream, st.recfm, st.lrecl, st.records)
     except SpoolkitError as exc:
         pos = exc.offset if exc.offset is not None else rc
-        plen = [0] + [int(e) for e in ends]
-        i = min(max(bisect_right(plen, pos) - 1, 0), max(len(p.numbers) - 1, 0))
-        blk = p.numbers[i] if p.numbers else None
-        off = p.offsets[i] + 5 + (pos - plen[i]) if p.offsets else None
+        plen = [0]
+        prev = 0
+        for end_ in ends:
+            plen.append(plen[-1] + int(end_) - prev - 5)
+            prev = int(end_)
+        i = min(max(bisect_right(plen, pos) - 1, 0), max(p.count - 1, 0))
+        blk, off = p.where(i)
+        if off is not None:
+            off += 5 + (pos - plen[i])
         raise type(exc)(f"{st.name}: {exc.message} (byte {pos} of its data)", path=path,
                         block=blk, offset=off) from None
 
@@ -270,84 +302,145 @@ def _raise(rc: int, err: object, st: FileStatus, path: str, blk: Optional[int],
                         offset=off) from None
 
 
+class _Reader:
+    """Runs of data blocks read by spk_cmstape_read through a tape window."""
+
+    def __init__(self, path: str, kind: int) -> None:
+        self.path, self.kind = path, kind
+        self.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        self.out = bytearray(RUN_BYTES + MAXBLOCK)
+        self.cout = ffi.from_buffer(self.out)
+        self.ends = array("I", bytes(4 * RUN_BLOCKS))
+        self.offs = array("Q", bytes(8 * RUN_BLOCKS))
+        self.r = ffi.new("spk_cmstape_run *")
+        self.err = new_err()
+
+    def start(self, fmt: int) -> None:
+        self.win = Window(self.fd, self.path, fmt, RUN_BYTES)
+
+    def run(self) -> int:
+        r, w, err = self.r, self.win, self.err
+        r.n = r.pos = 0
+        if not w.covers(int(r.off)) and int(r.off) < w.file_size():
+            w.fill(int(r.off), RUN_BYTES)
+        cends = ffi.from_buffer("uint32_t[]", self.ends)
+        coffs = ffi.from_buffer("uint64_t[]", self.offs)
+        while True:
+            rc = lib.spk_cmstape_read(w.src, r, self.kind, self.cout, len(self.out), cends,
+                                      coffs, RUN_BLOCKS, err)
+            if rc != EWINDOW:
+                break
+            w.refill_for(int(err.offset), int(err.index), RUN_BYTES)
+        return check(rc, err, path=self.path, block=int(r.block), offset=int(r.off))
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
 def _walk(path: PathLike, kind: int, data: bool
           ) -> Iterator[tuple[TapeEntry, Optional[CMSRecords]]]:
     """(entry, records or None) of every file on the tape, in order."""
     name = "vmfplc2" if kind == PLC else "tapedump"
-    with open_tape(path) as tape:
+    with open_tape(path) as tape:           # the shared lock and the format
         spath = str(tape.path)
-        marks = 0
-        k = -1
-        cur: Optional[tuple[FileStatus, int, int, int]] = None    # PLC: st, announced, blk, off
-        pend = _Pending()
-        for blk in tape:
-            k += 1
-            if blk.is_tapemark:
-                marks += 1
-                if kind == DUMP and pend.data:
-                    raise TruncatedError(f"{len(pend.data)} TAPE DUMP data blocks end at a "
-                                         "tapemark without their CMSN block", path=spath,
-                                         block=k, offset=blk.offset)
-                if marks >= 2:
-                    break
-                continue
+        rd = _Reader(spath, kind)
+        try:
+            rd.start(FORMATS[tape.format])
+            yield from _walk_runs(rd, kind, data, spath, name)
+        finally:
+            rd.close()
+
+
+def _walk_runs(rd: _Reader, kind: int, data: bool, spath: str, name: str
+               ) -> Iterator[tuple[TapeEntry, Optional[CMSRecords]]]:
+    marks = 0
+    cur: Optional[tuple[FileStatus, int, int, int]] = None    # PLC: st, announced, blk, off
+    pend = _Pending()
+    r = rd.r
+    while True:
+        first = int(r.block)
+        n = rd.run()
+        if n:
             marks = 0
-            head = blk.data[:5]
-            if kind == PLC:
-                if head == PLCH:
-                    if cur is not None:
-                        yield _finish_plc(cur, pend, spath, data, name)
-                    st, announced = decode_plch(blk.data, f"PLCH block {k}")
-                    cur, pend = (st, announced, k, blk.offset), _Pending()
-                elif head == PLCD:
-                    if cur is None:
-                        raise FormatError("a PLCD data block before any PLCH header block",
-                                          path=spath, block=k, offset=blk.offset)
-                    if data:
-                        pend.add(blk.data, k, blk.offset)
-                    else:
-                        pend.numbers.append(k)
-                else:
-                    raise FormatError(f"block of {len(blk.data)} bytes starts "
-                                      f"{head.hex().upper()}: not a VMFPLC2 block (X'02' "
-                                      "PLCH or PLCD)" + ("" if cur is None else
-                                                         f" in {cur[0].name}"),
-                                      path=spath, block=k, offset=blk.offset)
-            else:
-                if head == CMSN:
-                    st = decode_cmsn(blk.data, f"CMSN block {k}")
-                    entry = TapeEntry(st, k, blk.offset, name)
-                    yield entry, (_records(DUMP, st, pend, spath) if data else None)
-                    pend = _Pending()
-                elif head in (CMSD, CMS0):
-                    pend.add(blk.data if data else b"", k, blk.offset)
-                else:
-                    raise FormatError(f"block of {len(blk.data)} bytes starts "
-                                      f"{head.hex().upper()}: not a TAPE DUMP block (X'02' "
-                                      "'CMS ', 'CMS0' or 'CMSN')", path=spath, block=k,
-                                      offset=blk.offset)
-        if kind == PLC and cur is not None:
-            yield _finish_plc(cur, pend, spath, data, name)
-        elif kind == DUMP and pend.data:
-            raise TruncatedError(f"{len(pend.data)} TAPE DUMP data blocks at the end of the "
-                                 "tape without their CMSN block", path=spath,
-                                 block=pend.numbers[-1], offset=pend.offsets[-1])
+            if kind == PLC and cur is None:
+                blk, off = first, rd.offs[0]
+                raise FormatError("a PLCD data block before any PLCH header block",
+                                  path=spath, block=blk, offset=off)
+            ends = array("I", rd.ends[:n])
+            # a view of the reader's buffer, valid until its next run
+            pend.add(memoryview(rd.out)[:r.pos] if data else b"", ends,
+                     rd.offs[:n].tolist(), first)
+        stop = int(r.stop)
+        if stop == lib.SPK_CMSTAPE_STOP_FULL:
+            pend.keep()
+            continue
+        if stop == lib.SPK_CMSTAPE_STOP_MARK:
+            pend.keep()
+            marks += 1
+            if kind == DUMP and pend.count:
+                raise TruncatedError(f"{pend.count} TAPE DUMP data blocks end at a "
+                                     "tapemark without their CMSN block", path=spath,
+                                     block=int(r.block) - 1)
+            if marks >= 2:
+                break
+            continue
+        if stop == lib.SPK_CMSTAPE_STOP_END:
+            break
+        # another block: a header, or no block of this format
+        marks = 0
+        k, boff = int(r.block) - 1, int(r.other_off)
+        raw = bytes(rd.out[r.pos:r.pos + r.other_len])
+        head = raw[:5]
+        if kind == PLC and head == PLCH:
+            if cur is not None:
+                yield _finish_plc(cur, pend, spath, data, name)
+            st, announced = decode_plch(raw, f"PLCH block {k}")
+            cur, pend = (st, announced, k, boff), _Pending()
+        elif kind == DUMP and head == CMSN:
+            st = decode_cmsn(raw, f"CMSN block {k}")
+            yield TapeEntry(st, k, boff, name), (_records(DUMP, st, pend, spath)
+                                                 if data else None)
+            pend = _Pending()
+        else:
+            what = ("a VMFPLC2 block (X'02' PLCH or PLCD)" if kind == PLC else
+                    "a TAPE DUMP block (X'02' 'CMS ', 'CMS0' or 'CMSN')")
+            inside = f" in {cur[0].name}" if kind == PLC and cur is not None else ""
+            raise FormatError(f"block of {len(raw)} bytes starts {head.hex().upper()}: not "
+                              f"{what}{inside}", path=spath, block=k, offset=boff)
+    if kind == PLC and cur is not None:
+        yield _finish_plc(cur, pend, spath, data, name)
+    elif kind == DUMP and pend.count:
+        blk_n, off_n = pend.last()
+        raise TruncatedError(f"{pend.count} TAPE DUMP data blocks at the end of the "
+                             "tape without their CMSN block", path=spath, block=blk_n,
+                             offset=off_n)
 
 
 def _finish_plc(cur: tuple[FileStatus, int, int, int], pend: _Pending, path: str, data: bool,
                 name: str) -> tuple[TapeEntry, Optional[CMSRecords]]:
     st, announced, k, off = cur
-    have = len(pend.numbers)
-    if have < announced:
-        last = pend.numbers[-1] if pend.numbers else k
+    if pend.count < announced:
+        blk, boff = pend.last()
         raise TruncatedError(f"{st.name}: its PLCH block announces {announced} data blocks, "
-                             f"the tape has {have}", path=path, block=last,
-                             offset=pend.offsets[-1] if pend.offsets else off)
+                             f"the tape has {pend.count}", path=path,
+                             block=k if blk is None else blk,
+                             offset=off if boff is None else boff)
     return TapeEntry(st, k, off, name), (_records(PLC, st, pend, path) if data else None)
 
 
+def _when(st: FileStatus) -> Optional[_dt.datetime]:
+    d = st.date
+    if len(d) == 19:
+        try:
+            return _dt.datetime(int(d[0:4]), int(d[5:7]), int(d[8:10]), int(d[11:13]),
+                                int(d[14:16]), int(d[17:19]))
+        except ValueError:
+            return None
+    return st.datetime()
+
+
 def _cmsfile(st: FileStatus, recs: CMSRecords) -> CMSFile:
-    return CMSFile(st.fname, st.ftype, st.fmode, st.recfm, st.lrecl, st.datetime(), recs)
+    return CMSFile(st.fname, st.ftype, st.fmode, st.recfm, st.lrecl, _when(st), recs)
 
 
 def scan_vmfplc2(path: PathLike) -> list[TapeEntry]:
@@ -376,6 +469,29 @@ def read_tapedump(path: PathLike) -> Iterator[CMSFile]:
 
 # -- writing ------------------------------------------------------------------------
 
+def encode_file(f: CMSFile, kind: int = PLC,
+                framing: tuple[int, int, int, int] = (lib.SPK_TAPE_AWS, 0, 4, 65535), *,
+                path: Optional[str] = None) -> tuple[bytearray, int, int]:
+    """A file's tape blocks framed as ``framing`` says (format, compression,
+    level, chunk size: :meth:`TapeImage.block_framing`), its header block
+    included: (framed bytes, blocks, last chunk length) for
+    :meth:`TapeImage.write_framed`.  The first header's previous-length
+    field is 0.  The date is now when the file has none."""
+    when = f.date or _dt.datetime.now()
+    hdr = plch_block(f, when) if kind == PLC else cmsn_block(f, when)
+    fr = ffi.new("spk_archive_frame *")
+    fr.format, fr.method, fr.level, fr.chunksize = framing
+    fr.prev = 0
+    out = bytearray(max(1, check(lib.spk_cmstape_bound(_stream_len(f), kind, len(hdr), fr))))
+    err = new_err()
+    recs = f.records
+    n = check(lib.spk_cmstape_dump(recs.data, len(recs.data), u32(recs.ends), len(recs),
+                                   1 if f.recfm == "V" else 0, kind, hdr, len(hdr), fr,
+                                   ffi.from_buffer(out), len(out), err), err, path=path)
+    del out[n:]
+    return out, int(fr.blocks), int(fr.prev)
+
+
 class TapeWriter:
     """Writes CMS files one after another onto a new tape image (temporary
     name, renamed into place by :meth:`close`; :meth:`abort` leaves no file)."""
@@ -390,24 +506,9 @@ class TapeWriter:
 
     def add(self, f: CMSFile) -> None:
         """Append a file (its date, or now when it has none)."""
-        when = f.date or _dt.datetime.now()
-        hdr = plch_block(f, when) if self.kind == PLC else cmsn_block(f, when)
-        size = _stream_len(f)
-        if size:
-            stream, _, _ = pack(f.records, f.recfm, f.lrecl, UNIT)
-            stream = stream[:-(-size // UNIT) * UNIT]
-        else:
-            stream = b""
-        fr = ffi.new("spk_archive_frame *")
-        fr.format, fr.method, fr.level, fr.chunksize = self.tape.block_framing()
-        fr.prev = 0
-        bound = lib.spk_cmstape_bound(len(stream), self.kind, len(hdr), fr)
-        out = bytearray(max(1, check(bound)))
-        err = new_err()
-        n = check(lib.spk_cmstape_encode(stream, len(stream), self.kind, hdr, len(hdr), fr,
-                                         ffi.from_buffer(out), len(out), err), err,
-                  path=str(self.tape.path))
-        self.tape.write_framed(memoryview(out)[:n], int(fr.blocks), int(fr.prev))
+        framed, blocks, last = encode_file(f, self.kind, self.tape.block_framing(),
+                                           path=str(self.tape.path))
+        self.tape.write_framed(framed, blocks, last)
         self.count += 1
 
     def close(self) -> None:
@@ -451,6 +552,6 @@ def write_tapedump(path: PathLike, files: Iterable[CMSFile], *, force: bool = Fa
         return w.count
 
 
-__all__ = ["TapeEntry", "TapeWriter", "cmsn_block", "decode_cmsn", "decode_plch",
-           "plch_block", "read_tapedump", "read_vmfplc2", "scan_tapedump", "scan_vmfplc2",
+__all__ = ["DUMP", "PLC", "TapeEntry", "TapeWriter", "cmsn_block", "decode_cmsn", "decode_plch",
+           "encode_file", "plch_block", "read_tapedump", "read_vmfplc2", "scan_tapedump", "scan_vmfplc2",
            "write_tapedump", "write_vmfplc2"]
