@@ -294,3 +294,15 @@ def _split(uri):
     path, rng = uri[len("disk:"):].rsplit("@", 1)
     a, b = rng.split("-")
     return path, int(a), int(b)
+
+
+def test_real_vmarc_to_tapes_and_back(tmp_path, fixtures):
+    pytest.importorskip("spoolkit.cms.vmarc")
+    arc = fixtures / "vmarc" / "hrc248dk.vmarc"
+    want = files_of(f"vmarc:{arc}")
+    assert len(want) == 28
+    copy(f"vmarc:{arc}", f"vmfplc2:{tmp_path / 'p.aws'}")
+    assert files_of(f"vmfplc2:{tmp_path / 'p.aws'}") == want
+    dst = blank_disk(tmp_path, "vm370")
+    copy(f"vmfplc2:{tmp_path / 'p.aws'}", dst)
+    assert sorted(files_of(dst), key=lambda f: f.name) == sorted(want, key=lambda f: f.name)

@@ -553,5 +553,5 @@ def write_tapedump(path: PathLike, files: Iterable[CMSFile], *, force: bool = Fa
 
 
 __all__ = ["DUMP", "PLC", "TapeEntry", "TapeWriter", "cmsn_block", "decode_cmsn", "decode_plch",
-           "encode_file", "plch_block", "read_tapedump", "read_vmfplc2", "scan_tapedump", "scan_vmfplc2",
-           "write_tapedump", "write_vmfplc2"]
+           "encode_file", "plch_block", "read_tapedump", "read_vmfplc2", "scan_tapedump",
+           "scan_vmfplc2", "write_tapedump", "write_vmfplc2"]
