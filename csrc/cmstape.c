@@ -118,7 +118,7 @@ static int append(dumper *d, const uint8_t *p, size_t len)
 }
 
 int64_t spk_cmstape_dump(const uint8_t *data, size_t datalen, const uint32_t *ends, uint64_t n,
-                         int var, int kind, const uint8_t *hdr, size_t hlen,
+                         int var, uint32_t lrecl, int kind, const uint8_t *hdr, size_t hlen,
                          spk_archive_frame *fr, uint8_t *out, size_t outcap, spk_errinfo *err)
 {
     dumper d;
@@ -135,6 +135,16 @@ int64_t spk_cmstape_dump(const uint8_t *data, size_t datalen, const uint32_t *en
         return spk_fail(err, SPK_EARG, -1, -1, "header block of %zu bytes", hlen);
     if (n && ends[n - 1] != datalen)
         return spk_fail(err, SPK_EARG, -1, -1, "record ends do not cover the data");
+    if (lrecl < 1)
+        return spk_fail(err, SPK_EARG, -1, -1, "LRECL 0");
+    if (!var) {
+        for (uint64_t i = 0; i < n; i++)
+            if (ends[i] != (uint64_t)lrecl * (i + 1))
+                return spk_fail(err, SPK_EFORMAT, -1, (int64_t)i, "record %llu is %u bytes, "
+                                "not LRECL %u (F records must all be LRECL bytes)",
+                                (unsigned long long)i + 1,
+                                ends[i] - (i ? ends[i - 1] : 0), lrecl);
+    }
     memset(&d, 0, sizeof d);
     d.fr = fr;
     d.kind = kind;
@@ -162,9 +172,9 @@ int64_t spk_cmstape_dump(const uint8_t *data, size_t datalen, const uint32_t *en
                 return spk_fail(err, SPK_EARG, -1, (int64_t)i, "record %llu ends outside the "
                                 "data", (unsigned long long)i);
             l = ends[i] - start;
-            if (l < 1 || l > 0xFFFF)
+            if (l < 1 || l > lrecl)
                 return spk_fail(err, SPK_EFORMAT, -1, (int64_t)i, "V record %llu of %u bytes "
-                                "(1..65535)", (unsigned long long)i + 1, l);
+                                "(1..LRECL %u)", (unsigned long long)i + 1, l, lrecl);
             if ((size_t)l + 2 < d.chunk - d.fill) {
                 /* the usual case: the record fits in the block being filled */
                 uint8_t *q = d.blk + SPK_CMSTAPE_PREFIX + d.fill;
@@ -267,29 +277,6 @@ int64_t spk_cmstape_vcount(const uint8_t *data, size_t len, uint32_t lrecl, spk_
         return spk_fail(err, SPK_ETRUNC, (int64_t)pos, n, "1 byte after record %lld: half a "
                         "record length", (long long)n);
     return n;
-}
-
-int64_t spk_cmstape_longest(const uint32_t *ends, uint64_t n, uint32_t fixed, spk_errinfo *err)
-{
-    uint32_t start = 0, longest = 0;
-
-    if (!ends && n)
-        return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
-    for (uint64_t i = 0; i < n; i++) {
-        uint32_t l;
-        if (ends[i] < start)
-            return spk_fail(err, SPK_EARG, -1, (int64_t)i, "record ends go backwards at %llu",
-                            (unsigned long long)i);
-        l = ends[i] - start;
-        if (fixed && l != fixed)
-            return spk_fail(err, SPK_EFORMAT, start, (int64_t)i, "record %llu is %u bytes, "
-                            "not LRECL %u (F records must all be LRECL bytes)",
-                            (unsigned long long)i + 1, l, fixed);
-        if (l > longest)
-            longest = l;
-        start = ends[i];
-    }
-    return longest;
 }
 
 /* Whether the block (len bytes) is a data block of the kind. */

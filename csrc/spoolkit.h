@@ -983,14 +983,14 @@ enum spk_cmstape_const {
 int64_t spk_cmstape_bound(uint64_t len, int kind, size_t hlen, const spk_archive_frame *fr);
 
 /* Frame a file's blocks back to back into out as fr says, its record
- * stream made on the way from n records (data, ends: F back to back, V
- * each after a 2-byte length): VMFPLC2 the header block hdr (hlen bytes,
+ * stream made on the way from n records (data, ends: F back to back, each
+ * lrecl bytes; V each after a 2-byte length, 1..lrecl bytes): VMFPLC2 the header block hdr (hlen bytes,
  * the PLCH block) first, then PLCD blocks of 4000 stream bytes (the last
  * zero padded to a multiple of 800); TAPE DUMP "CMS " blocks of 800
  * bytes, then hdr (the CMSN block).  fr->prev and fr->blocks are updated.
  * Returns the bytes written. */
 int64_t spk_cmstape_dump(const uint8_t *data, size_t datalen, const uint32_t *ends, uint64_t n,
-                         int var, int kind, const uint8_t *hdr, size_t hlen,
+                         int var, uint32_t lrecl, int kind, const uint8_t *hdr, size_t hlen,
                          spk_archive_frame *fr, uint8_t *out, size_t outcap, spk_errinfo *err);
 
 /* The data of n data blocks (back to back in blocks, block i ending at
@@ -1004,10 +1004,6 @@ int64_t spk_cmstape_gather(const uint8_t *blocks, size_t len, const uint32_t *en
 /* How many V records (each after a 2-byte length, 1..lrecl; a length of 0
  * ends them) data holds; a record running past len is SPK_ETRUNC. */
 int64_t spk_cmstape_vcount(const uint8_t *data, size_t len, uint32_t lrecl, spk_errinfo *err);
-
-/* The longest of n records ending at ends[]; with fixed != 0, a record of
- * another length is SPK_EFORMAT (err->index: its number from 0). */
-int64_t spk_cmstape_longest(const uint32_t *ends, uint64_t n, uint32_t fixed, spk_errinfo *err);
 
 /* A run of data blocks read from a tape window, restartable: after
  * SPK_EWINDOW (the window must move, err says where) call again with r as

@@ -2228,6 +2228,7 @@ class Lib:
         ends: UInt32Array | NullPtr,
         n: int,
         var: int,
+        lrecl: int,
         kind: int,
         hdr: bytes | Buffer | UInt8Array | NullPtr,
         hlen: int,
@@ -2254,14 +2255,6 @@ class Lib:
         data: bytes | Buffer | UInt8Array | NullPtr,
         len: int,
         lrecl: int,
-        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
-        /,
-    ) -> int: ...
-    def spk_cmstape_longest(
-        self,
-        ends: UInt32Array | NullPtr,
-        n: int,
-        fixed: int,
         err: spk_errinfo | Array[spk_errinfo] | NullPtr,
         /,
     ) -> int: ...

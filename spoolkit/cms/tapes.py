@@ -87,12 +87,17 @@ class TapeEntry:
 
 # -- headers ------------------------------------------------------------------------
 
+_BCD = bytes(_bcd(v) for v in range(100))
+_YEARS = [f"{v:02d}".encode("cp037") for v in range(100)]
+
+
 def _date_fields(when: _dt.datetime) -> tuple[bytes, bytes, bytes, int]:
-    md = bytes([_bcd(when.month), _bcd(when.day), _bcd(when.hour), _bcd(when.minute)])
-    year = f"{when.year % 100:02d}".encode("cp037")
-    adt = bytes(_bcd(v) for v in (when.year % 100, when.month, when.day, when.hour,
-                                  when.minute, when.second))
-    return md, year, adt, CENTURY if when.year >= 2000 else 0
+    b = _BCD
+    yy = when.year % 100
+    md = bytes((b[when.month], b[when.day], b[when.hour], b[when.minute]))
+    adt = bytes((b[yy], b[when.month], b[when.day], b[when.hour], b[when.minute],
+                 b[when.second]))
+    return md, _YEARS[yy], adt, CENTURY if when.year >= 2000 else 0
 
 
 def _stream_len(f: CMSFile) -> int:
@@ -104,25 +109,11 @@ def _check_file(f: CMSFile) -> tuple[bytes, bytes, bytes, int]:
         check_mode(f.fmode)
     if f.recfm not in ("F", "V"):
         raise FormatError(f"{f.name}: record format {f.recfm!r} (F or V)")
-    if f.recfm == "F" and not 1 <= f.lrecl <= 0x7FFFFFFF:
-        raise FormatError(f"{f.name}: LRECL {f.lrecl} is out of range")
-    err = new_err()
-    ends = f.records.ends
-    rc = lib.spk_cmstape_longest(ffi.from_buffer("uint32_t[]", ends) if len(ends) else ffi.NULL,
-                                 len(ends), f.lrecl if f.recfm == "F" else 0, err)
-    if rc < 0:
-        _raise_file(rc, err, f.name)
-    lrecl = f.lrecl if f.recfm == "F" else max(f.lrecl, rc)
+    # the records are checked against it in C (spk_cmstape_dump)
+    lrecl = f.lrecl if f.recfm == "F" or f.lrecl >= 1 else max(f.records.longest, 1)
     if not 1 <= lrecl <= (0xFFFF if f.recfm == "V" else 0x7FFFFFFF):
         raise FormatError(f"{f.name}: LRECL {lrecl} is out of range")
     return fn, ft, fm, lrecl
-
-
-def _raise_file(rc: int, err: object, name: str) -> None:
-    try:
-        check(rc, err)  # type: ignore[arg-type]
-    except SpoolkitError as exc:
-        raise type(exc)(f"{name}: {exc.message}", record=exc.record) from None
 
 
 def plch_block(f: CMSFile, when: _dt.datetime) -> bytes:
@@ -471,7 +462,7 @@ def read_tapedump(path: PathLike) -> Iterator[CMSFile]:
 
 def encode_file(f: CMSFile, kind: int = PLC,
                 framing: tuple[int, int, int, int] = (lib.SPK_TAPE_AWS, 0, 4, 65535), *,
-                path: Optional[str] = None) -> tuple[bytearray, int, int]:
+                path: Optional[str] = None) -> tuple[memoryview, int, int]:
     """A file's tape blocks framed as ``framing`` says (format, compression,
     level, chunk size: :meth:`TapeImage.block_framing`), its header block
     included: (framed bytes, blocks, last chunk length) for
@@ -485,11 +476,20 @@ def encode_file(f: CMSFile, kind: int = PLC,
     out = bytearray(max(1, check(lib.spk_cmstape_bound(_stream_len(f), kind, len(hdr), fr))))
     err = new_err()
     recs = f.records
-    n = check(lib.spk_cmstape_dump(recs.data, len(recs.data), u32(recs.ends), len(recs),
-                                   1 if f.recfm == "V" else 0, kind, hdr, len(hdr), fr,
-                                   ffi.from_buffer(out), len(out), err), err, path=path)
-    del out[n:]
-    return out, int(fr.blocks), int(fr.prev)
+    rc = lib.spk_cmstape_dump(recs.data, len(recs.data), u32(recs.ends), len(recs),
+                              1 if f.recfm == "V" else 0, _lrecl(hdr, kind), kind, hdr, len(hdr),
+                              fr, ffi.from_buffer(out), len(out), err)
+    if rc < 0:
+        try:
+            check(rc, err)
+        except SpoolkitError as exc:
+            raise type(exc)(f"{f.name}: {exc.message}", path=path) from None
+    return memoryview(out)[:rc], int(fr.blocks), int(fr.prev)
+
+
+def _lrecl(hdr: bytes, kind: int) -> int:
+    """The LRECL a header block just made holds."""
+    return int.from_bytes(hdr[37:41] if kind == PLC else hdr[17:21], "big")
 
 
 class TapeWriter:
