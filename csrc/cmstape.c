@@ -200,58 +200,6 @@ int64_t spk_cmstape_dump(const uint8_t *data, size_t datalen, const uint32_t *en
     return (int64_t)d.pos;
 }
 
-int64_t spk_cmstape_gather(const uint8_t *blocks, size_t len, const uint32_t *ends, size_t n,
-                           int kind, uint8_t *out, size_t outcap, spk_errinfo *err)
-{
-    size_t start = 0, pos = 0;
-    int rc;
-
-    if ((rc = check_kind(kind, err)) < 0)
-        return rc;
-    if ((!blocks && len) || (!ends && n) || (!out && outcap))
-        return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *b;
-        size_t blen, plen;
-
-        if (ends[i] < start || ends[i] > len)
-            return spk_fail(err, SPK_EARG, -1, (int64_t)i, "block %zu ends at %u, outside "
-                            "%zu..%zu", i, ends[i], start, len);
-        b = blocks + start;
-        blen = ends[i] - start;
-        if (blen < SPK_CMSTAPE_PREFIX + 1)
-            return spk_fail(err, SPK_ETRUNC, (int64_t)start, (int64_t)i,
-                            "data block of %zu bytes: shorter than its 5-byte prefix and "
-                            "one data byte", blen);
-        plen = blen - SPK_CMSTAPE_PREFIX;
-        if (kind == SPK_CMSTAPE_PLC) {
-            if (memcmp(b, PFX_PLCD, SPK_CMSTAPE_PREFIX) != 0)
-                return spk_fail(err, SPK_EFORMAT, (int64_t)start, (int64_t)i,
-                                "data block prefix %02X%02X%02X%02X%02X is not X'02' PLCD",
-                                b[0], b[1], b[2], b[3], b[4]);
-        } else {
-            if (memcmp(b, PFX_CMS, 4) != 0 || (b[4] != FLAG_DATA && b[4] != FLAG_NULL))
-                return spk_fail(err, SPK_EFORMAT, (int64_t)start, (int64_t)i,
-                                "data block prefix %02X%02X%02X%02X%02X is not X'02' "
-                                "'CMS ' or 'CMS0'", b[0], b[1], b[2], b[3], b[4]);
-            if (plen != SPK_CMSTAPE_UNIT && plen != SPK_CMSTAPE_BLOCK4K)
-                return spk_fail(err, SPK_EFORMAT, (int64_t)start, (int64_t)i,
-                                "TAPE DUMP data block of %zu bytes: 805 or 4101 expected",
-                                blen);
-        }
-        if (plen > outcap - pos)
-            return spk_fail(err, SPK_EBUFSIZE, (int64_t)start, (int64_t)i,
-                            "output buffer too small");
-        if (kind == SPK_CMSTAPE_DUMP && b[4] == FLAG_NULL)
-            memset(out + pos, 0, plen);
-        else
-            memcpy(out + pos, b + SPK_CMSTAPE_PREFIX, plen);
-        pos += plen;
-        start = ends[i];
-    }
-    return (int64_t)pos;
-}
-
 int64_t spk_cmstape_vcount(const uint8_t *data, size_t len, uint32_t lrecl, spk_errinfo *err)
 {
     size_t pos = 0;
@@ -297,44 +245,70 @@ int spk_cmstape_read(const spk_tape_src *s, spk_cmstape_run *r, int kind, uint8_
 
     if ((rc = check_kind(kind, err)) < 0)
         return rc;
-    if (!s || !r || !out || (!ends && maxn) || (!offs && maxn) || outcap > UINT32_MAX)
+    if (!s || !r || !out || (!ends && maxn) || (!offs && maxn) || outcap > UINT32_MAX ||
+        outcap < SPK_CMSTAPE_PREFIX || r->pos > outcap - SPK_CMSTAPE_PREFIX)
         return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
     r->other_len = 0;
     for (;;) {
         spk_tape_block b;
-        size_t room;
+        uint8_t keep[SPK_CMSTAPE_PREFIX], *at;
+        size_t room, blen;
 
         if (r->off >= s->size) {
             r->stop = SPK_CMSTAPE_STOP_END;
             return (int)r->n;
         }
-        room = outcap - r->pos;
+        room = outcap - SPK_CMSTAPE_PREFIX - r->pos;
         if (r->n >= maxn || room < SPK_TAPE_MAXBLOCK) {
             r->stop = SPK_CMSTAPE_STOP_FULL;
             return (int)r->n;
         }
-        rc = spk_tape_read_block(s, r->off, out + r->pos, room, &b, err);
+        /* the block goes where its prefix covers the last 5 data bytes so
+         * far (kept and put back), so the data of the run stays contiguous
+         * at out + 5 */
+        at = out + r->pos;
+        memcpy(keep, at, SPK_CMSTAPE_PREFIX);
+        rc = spk_tape_read_block(s, r->off, at, room + SPK_CMSTAPE_PREFIX, &b, err);
         if (rc < 0) {
+            memcpy(at, keep, SPK_CMSTAPE_PREFIX);
             if (rc != SPK_EWINDOW && err && err->index < 0)
                 err->index = (int64_t)r->block;
             return rc;
         }
+        blen = (size_t)rc;
         if (b.tapemark) {
+            memcpy(at, keep, SPK_CMSTAPE_PREFIX);
             r->off = b.next;
             r->block++;
             r->stop = SPK_CMSTAPE_STOP_MARK;
             return (int)r->n;
         }
-        if (!is_data(out + r->pos, (size_t)rc, kind)) {
+        if (!is_data(at, blen, kind)) {
+            /* handed back whole after the data */
+            memmove(at + SPK_CMSTAPE_PREFIX, at, blen);
+            memcpy(at, keep, SPK_CMSTAPE_PREFIX);
             r->other_off = r->off;
-            r->other_len = (uint32_t)rc;
+            r->other_len = (uint32_t)blen;
             r->off = b.next;
             r->block++;
             r->stop = SPK_CMSTAPE_STOP_OTHER;
             return (int)r->n;
         }
+        if (blen < SPK_CMSTAPE_PREFIX + 1 ||
+            (kind == SPK_CMSTAPE_DUMP && blen != SPK_CMSTAPE_PREFIX + SPK_CMSTAPE_UNIT &&
+             blen != SPK_CMSTAPE_PREFIX + SPK_CMSTAPE_BLOCK4K)) {
+            memcpy(at, keep, SPK_CMSTAPE_PREFIX);
+            return spk_fail(err, kind == SPK_CMSTAPE_PLC ? SPK_ETRUNC : SPK_EFORMAT,
+                            (int64_t)r->off, (int64_t)r->block,
+                            kind == SPK_CMSTAPE_PLC ? "data block of %zu bytes: no data after "
+                            "its prefix" : "TAPE DUMP data block of %zu bytes: 805 or 4101 "
+                            "expected", blen);
+        }
+        if (kind == SPK_CMSTAPE_DUMP && at[4] == FLAG_NULL)
+            memset(at + SPK_CMSTAPE_PREFIX, 0, blen - SPK_CMSTAPE_PREFIX);
+        memcpy(at, keep, SPK_CMSTAPE_PREFIX);
         offs[r->n] = r->off;
-        r->pos += (uint32_t)rc;
+        r->pos += (uint32_t)(blen - SPK_CMSTAPE_PREFIX);
         ends[r->n] = r->pos;
         r->n++;
         r->off = b.next;

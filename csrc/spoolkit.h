@@ -993,14 +993,6 @@ int64_t spk_cmstape_dump(const uint8_t *data, size_t datalen, const uint32_t *en
                          int var, uint32_t lrecl, int kind, const uint8_t *hdr, size_t hlen,
                          spk_archive_frame *fr, uint8_t *out, size_t outcap, spk_errinfo *err);
 
-/* The data of n data blocks (back to back in blocks, block i ending at
- * ends[i]) after their prefixes, checked: PLCD blocks of 1+ data bytes;
- * "CMS " blocks of 800 or 4096 ("CMS0": a null block, zeros).  A bad block
- * is named by err->index (its number among the n) and err->offset.
- * Returns the bytes in out. */
-int64_t spk_cmstape_gather(const uint8_t *blocks, size_t len, const uint32_t *ends, size_t n,
-                           int kind, uint8_t *out, size_t outcap, spk_errinfo *err);
-
 /* How many V records (each after a 2-byte length, 1..lrecl; a length of 0
  * ends them) data holds; a record running past len is SPK_ETRUNC. */
 int64_t spk_cmstape_vcount(const uint8_t *data, size_t len, uint32_t lrecl, spk_errinfo *err);
@@ -1015,7 +1007,7 @@ typedef struct spk_cmstape_run {
     uint32_t n;              /* out: data blocks in out */
     uint32_t pos;            /* out: bytes in out */
     int stop;                /* out: SPK_CMSTAPE_STOP_* */
-    uint32_t other_len;      /* STOP_OTHER: that block's length, its bytes at out + pos */
+    uint32_t other_len;      /* STOP_OTHER: that block's length, its bytes at out + 5 + pos */
     uint64_t other_off;      /* STOP_OTHER: its offset */
 } spk_cmstape_run;
 
@@ -1026,10 +1018,14 @@ enum spk_cmstape_stop {
     SPK_CMSTAPE_STOP_FULL = 3    /* out or maxn is full */
 };
 
-/* Read data blocks (PLCD, or "CMS "/"CMS0") from r->off into out back to
- * back (block i ends at ends[i], starts at tape offset offs[i]) until
- * another block, a tapemark, the end, or maxn blocks / less than a largest
- * block of room.  Returns r->n. */
+/* Read data blocks (PLCD, or "CMS "/"CMS0") from r->off, their data after
+ * the prefixes back to back at out + 5 (block i's ends at out + 5 +
+ * ends[i]; the block is at tape offset offs[i]; a CMS0 block's data reads as
+ * zeros) until another block (STOP_OTHER: it is whole at out + 5 + pos), a
+ * tapemark, the end, or maxn blocks / less than a largest block of room.
+ * A data block with no data byte, or a TAPE DUMP one of other than 800 or
+ * 4096, is an error naming its number (err->index) and offset.  Returns
+ * r->n. */
 int spk_cmstape_read(const spk_tape_src *s, spk_cmstape_run *r, int kind, uint8_t *out,
                      size_t outcap, uint32_t *ends, uint64_t *offs, size_t maxn,
                      spk_errinfo *err);

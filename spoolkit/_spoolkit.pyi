@@ -2238,18 +2238,6 @@ class Lib:
         err: spk_errinfo | Array[spk_errinfo] | NullPtr,
         /,
     ) -> int: ...
-    def spk_cmstape_gather(
-        self,
-        blocks: bytes | Buffer | UInt8Array | NullPtr,
-        len: int,
-        ends: UInt32Array | NullPtr,
-        n: int,
-        kind: int,
-        out: Buffer | UInt8Array | NullPtr,
-        outcap: int,
-        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
-        /,
-    ) -> int: ...
     def spk_cmstape_vcount(
         self,
         data: bytes | Buffer | UInt8Array | NullPtr,

@@ -241,56 +241,32 @@ class _Pending:
         return self.where(self.count - 1) if self.count else (None, None)
 
 
-def _records(kind: int, st: FileStatus, p: _Pending, path: str) -> CMSRecords:
-    """The file's records from its data blocks, errors naming the file, the
-    tape block and its offset."""
+def _records(st: FileStatus, p: _Pending, path: str) -> CMSRecords:
+    """The file's records from its data blocks' data, errors naming the
+    file, the tape block and its offset."""
     if len(p.runs) == 1:
-        blob, ends = p.runs[0][0], p.runs[0][1]
+        stream, ends = p.runs[0][0], p.runs[0][1]
     else:
-        blob = b"".join(bytes(r[0]) for r in p.runs)
+        stream = b"".join(bytes(r[0]) for r in p.runs)
         ends = array("I")
         base = 0
         for data, e, _, _ in p.runs:
             ends.extend(x + base for x in e)
             base += len(data)
-    out = bytearray(max(len(blob), 1))
-    err = new_err()
-    cends = ffi.from_buffer("uint32_t[]", ends) if len(ends) else ffi.NULL
-    rc = lib.spk_cmstape_gather(ffi.from_buffer(blob), len(blob), cends, len(ends), kind,
-                                ffi.from_buffer(out), len(out), err)
-    if rc < 0:
-        blk, off = p.where(int(err.index))
-        _raise(rc, err, st, path, blk, off)
-    stream = memoryview(out)[:rc]
-    if st.recfm == "F" and st.records * st.lrecl > rc:
+    size = len(stream)
+    if st.recfm == "F" and st.records * st.lrecl > size:
         blk, off = p.last()
         raise TruncatedError(f"{st.name}: {st.records} records of {st.lrecl} need "
-                             f"{st.records * st.lrecl} bytes, its data blocks hold {rc}",
+                             f"{st.records * st.lrecl} bytes, its data blocks hold {size}",
                              path=path, block=blk, offset=off)
     try:
         return unpack(stream, st.recfm, st.lrecl, st.records)
     except SpoolkitError as exc:
-        pos = exc.offset if exc.offset is not None else rc
-        plen = [0]
-        prev = 0
-        for end_ in ends:
-            plen.append(plen[-1] + int(end_) - prev - 5)
-            prev = int(end_)
-        i = min(max(bisect_right(plen, pos) - 1, 0), max(p.count - 1, 0))
+        pos = exc.offset if exc.offset is not None else size
+        i = min(bisect_right(ends, pos), max(p.count - 1, 0))
         blk, off = p.where(i)
-        if off is not None:
-            off += 5 + (pos - plen[i])
         raise type(exc)(f"{st.name}: {exc.message} (byte {pos} of its data)", path=path,
                         block=blk, offset=off) from None
-
-
-def _raise(rc: int, err: object, st: FileStatus, path: str, blk: Optional[int],
-           off: Optional[int]) -> None:
-    try:
-        check(rc, err)  # type: ignore[arg-type]
-    except SpoolkitError as exc:
-        raise type(exc)(f"{st.name}: {exc.message}", path=path, block=blk,
-                        offset=off) from None
 
 
 class _Reader:
@@ -299,10 +275,12 @@ class _Reader:
     def __init__(self, path: str, kind: int) -> None:
         self.path, self.kind = path, kind
         self.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        self.out = bytearray(RUN_BYTES + MAXBLOCK)
+        self.out = bytearray(RUN_BYTES + MAXBLOCK + 5)
         self.cout = ffi.from_buffer(self.out)
         self.ends = array("I", bytes(4 * RUN_BLOCKS))
         self.offs = array("Q", bytes(8 * RUN_BLOCKS))
+        self.cends = ffi.from_buffer("uint32_t[]", self.ends)
+        self.coffs = ffi.from_buffer("uint64_t[]", self.offs)
         self.r = ffi.new("spk_cmstape_run *")
         self.err = new_err()
 
@@ -314,11 +292,9 @@ class _Reader:
         r.n = r.pos = 0
         if not w.covers(int(r.off)) and int(r.off) < w.file_size():
             w.fill(int(r.off), RUN_BYTES)
-        cends = ffi.from_buffer("uint32_t[]", self.ends)
-        coffs = ffi.from_buffer("uint64_t[]", self.offs)
         while True:
-            rc = lib.spk_cmstape_read(w.src, r, self.kind, self.cout, len(self.out), cends,
-                                      coffs, RUN_BLOCKS, err)
+            rc = lib.spk_cmstape_read(w.src, r, self.kind, self.cout, len(self.out),
+                                      self.cends, self.coffs, RUN_BLOCKS, err)
             if rc != EWINDOW:
                 break
             w.refill_for(int(err.offset), int(err.index), RUN_BYTES)
@@ -350,7 +326,13 @@ def _walk_runs(rd: _Reader, kind: int, data: bool, spath: str, name: str
     r = rd.r
     while True:
         first = int(r.block)
-        n = rd.run()
+        try:
+            n = rd.run()
+        except SpoolkitError as exc:
+            if kind == PLC and cur is not None:
+                raise type(exc)(f"{cur[0].name}: {exc.message}", path=spath, block=exc.block,
+                                offset=exc.offset) from None
+            raise
         if n:
             marks = 0
             if kind == PLC and cur is None:
@@ -359,7 +341,7 @@ def _walk_runs(rd: _Reader, kind: int, data: bool, spath: str, name: str
                                   path=spath, block=blk, offset=off)
             ends = array("I", rd.ends[:n])
             # a view of the reader's buffer, valid until its next run
-            pend.add(memoryview(rd.out)[:r.pos] if data else b"", ends,
+            pend.add(memoryview(rd.out)[5:5 + r.pos] if data else b"", ends,
                      rd.offs[:n].tolist(), first)
         stop = int(r.stop)
         if stop == lib.SPK_CMSTAPE_STOP_FULL:
@@ -380,7 +362,7 @@ def _walk_runs(rd: _Reader, kind: int, data: bool, spath: str, name: str
         # another block: a header, or no block of this format
         marks = 0
         k, boff = int(r.block) - 1, int(r.other_off)
-        raw = bytes(rd.out[r.pos:r.pos + r.other_len])
+        raw = bytes(rd.out[5 + r.pos:5 + r.pos + r.other_len])
         head = raw[:5]
         if kind == PLC and head == PLCH:
             if cur is not None:
@@ -389,8 +371,7 @@ def _walk_runs(rd: _Reader, kind: int, data: bool, spath: str, name: str
             cur, pend = (st, announced, k, boff), _Pending()
         elif kind == DUMP and head == CMSN:
             st = decode_cmsn(raw, f"CMSN block {k}")
-            yield TapeEntry(st, k, boff, name), (_records(DUMP, st, pend, spath)
-                                                 if data else None)
+            yield TapeEntry(st, k, boff, name), (_records(st, pend, spath) if data else None)
             pend = _Pending()
         else:
             what = ("a VMFPLC2 block (X'02' PLCH or PLCD)" if kind == PLC else
@@ -416,7 +397,7 @@ def _finish_plc(cur: tuple[FileStatus, int, int, int], pend: _Pending, path: str
                              f"the tape has {pend.count}", path=path,
                              block=k if blk is None else blk,
                              offset=off if boff is None else boff)
-    return TapeEntry(st, k, off, name), (_records(PLC, st, pend, path) if data else None)
+    return TapeEntry(st, k, off, name), (_records(st, pend, path) if data else None)
 
 
 def _when(st: FileStatus) -> Optional[_dt.datetime]:
