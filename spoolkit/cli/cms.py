@@ -50,7 +50,8 @@ def register(sub: Any) -> None:
                    "records each after its 2-byte length (no code page)")
     q.add_argument("--codepage", default="037", help="dir: EBCDIC code page of the text "
                    "(037, 1047)")
-    add_force(q, "an existing tape or archive, or files of the same name")
+    add_force(q, "DST (a whole tape or archive; on a disk or in a directory, the files of "
+              "the same names)")
     add_json(q)
     q.set_defaults(func=cmd_copy)
 
