@@ -1029,5 +1029,33 @@ enum spk_cmstape_stop {
 int spk_cmstape_read(const spk_tape_src *s, spk_cmstape_run *r, int kind, uint8_t *out,
                      size_t outcap, uint32_t *ends, uint64_t *offs, size_t maxn,
                      spk_errinfo *err);
+/* ==== VMARC archive members (csrc/vmarc.c) ============================== */
+
+enum spk_vmarc_const {
+    SPK_VMARC_HDRLEN = 38,         /* ':CFF' header before each member's stream */
+    SPK_VMARC_LZW = 0,
+    SPK_VMARC_S2 = 1,
+    SPK_VMARC_STORE = 2
+};
+
+/* Decode the stream of one member, buf[pos..len) (after its header), into
+ * records: F records of lrecl bytes, V records of 1..lrecl.  out/ends get the
+ * data and each record's end offset; with out and ends NULL only counts are
+ * made (to size them).  Returns the number of records; *datalen gets their
+ * bytes and *endpos the offset just past the member's last stream byte.
+ * SPK_EBUFSIZE when out or ends is too small, SPK_ECOMPRESS for a code that
+ * is not defined or runs past the end, SPK_ETRUNC when the data ends first,
+ * SPK_EFORMAT for a record of the wrong length. */
+int64_t spk_vmarc_decode(const uint8_t *buf, size_t len, size_t pos, int method, int fixed,
+                         uint32_t lrecl, uint8_t *out, size_t outcap, uint32_t *ends,
+                         uint64_t maxrec, uint64_t *datalen, uint64_t *endpos, spk_errinfo *err);
+/* Output bytes spk_vmarc_encode may need at most for one member. */
+uint64_t spk_vmarc_bound(uint64_t datalen, uint64_t n, int method, uint32_t reclen);
+/* One member: the 38 header bytes, then the stream, zero-padded to whole
+ * records of reclen (38..32760) bytes.  F records must be lrecl long, V
+ * records 1..65535 bytes.  Returns the bytes written. */
+int64_t spk_vmarc_encode(const uint8_t *data, size_t datalen, const uint32_t *ends, uint64_t n,
+                         int fixed, uint32_t lrecl, int method, const uint8_t *header,
+                         uint32_t reclen, uint8_t *out, size_t outcap, spk_errinfo *err);
 
 #endif

@@ -1273,6 +1273,10 @@ class Lib:
     SPK_CMSTAPE_STOP_MARK: Final = 1
     SPK_CMSTAPE_STOP_END: Final = 2
     SPK_CMSTAPE_STOP_FULL: Final = 3
+    SPK_VMARC_HDRLEN: Final = 38
+    SPK_VMARC_LZW: Final = 0
+    SPK_VMARC_S2: Final = 1
+    SPK_VMARC_STORE: Final = 2
     def spk_version(self, /) -> CharPtr: ...
     def spk_strerror(self, code: int, /) -> CharPtr: ...
     def spk_geom_ckd_count(self, /) -> int: ...
@@ -2256,6 +2260,40 @@ class Lib:
         ends: UInt32Array | NullPtr,
         offs: UInt64Array | NullPtr,
         maxn: int,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_vmarc_decode(
+        self,
+        buf: bytes | Buffer | UInt8Array | NullPtr,
+        len: int,
+        pos: int,
+        method: int,
+        fixed: int,
+        lrecl: int,
+        out: Buffer | UInt8Array | NullPtr,
+        outcap: int,
+        ends: UInt32Array | NullPtr,
+        maxrec: int,
+        datalen: UInt64Array | NullPtr,
+        endpos: UInt64Array | NullPtr,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_vmarc_bound(self, datalen: int, n: int, method: int, reclen: int, /) -> int: ...
+    def spk_vmarc_encode(
+        self,
+        data: bytes | Buffer | UInt8Array | NullPtr,
+        datalen: int,
+        ends: UInt32Array | NullPtr,
+        n: int,
+        fixed: int,
+        lrecl: int,
+        method: int,
+        header: bytes | Buffer | UInt8Array | NullPtr,
+        reclen: int,
+        out: Buffer | UInt8Array | NullPtr,
+        outcap: int,
         err: spk_errinfo | Array[spk_errinfo] | NullPtr,
         /,
     ) -> int: ...
