@@ -32,7 +32,7 @@ from ..tape.state import EWINDOW, FORMATS, MAXBLOCK
 from ..tape.window import Window
 from .fileset import CMSFile
 from .fst import FileStatus, check_mode, check_name
-from .records import CMSRecords, u32, unpack
+from .records import CMSRecords, u32
 
 Buffer = Union[bytes, bytearray, memoryview]
 PLC = lib.SPK_CMSTAPE_PLC
@@ -241,6 +241,18 @@ class _Pending:
         return self.where(self.count - 1) if self.count else (None, None)
 
 
+def _unpack(stream: Buffer, recfm: str, lrecl: int, n: int) -> CMSRecords:
+    """``n`` records from a record stream, F and V alike in C (the record
+    ends of an F file too: no Python object per record)."""
+    var = recfm == "V"
+    out = bytearray(max(len(stream) if var else min(n * lrecl, len(stream)), 1))
+    ends = array("I", bytes(4 * n))
+    err = new_err()
+    k = check(lib.spk_cms_unpack(ffi.from_buffer(stream), len(stream), 1 if var else 0, lrecl,
+                                 n, ffi.from_buffer(out), len(out), u32(ends), err), err)
+    return CMSRecords(bytes(memoryview(out)[:k]), ends)
+
+
 def _records(st: FileStatus, p: _Pending, path: str) -> CMSRecords:
     """The file's records from its data blocks' data, errors naming the
     file, the tape block and its offset."""
@@ -260,7 +272,7 @@ def _records(st: FileStatus, p: _Pending, path: str) -> CMSRecords:
                              f"{st.records * st.lrecl} bytes, its data blocks hold {size}",
                              path=path, block=blk, offset=off)
     try:
-        return unpack(stream, st.recfm, st.lrecl, st.records)
+        return _unpack(stream, st.recfm, st.lrecl, st.records)
     except SpoolkitError as exc:
         pos = exc.offset if exc.offset is not None else size
         i = min(bisect_right(ends, pos), max(p.count - 1, 0))
