@@ -268,7 +268,7 @@ int spk_cmstape_read(const spk_tape_src *s, spk_cmstape_run *r, int kind, uint8_
          * at out + 5 */
         at = out + r->pos;
         memcpy(keep, at, SPK_CMSTAPE_PREFIX);
-        rc = spk_tape_read_block(s, r->off, at, room + SPK_CMSTAPE_PREFIX, &b, err);
+        rc = spk_tape_read_block(s, r->off, at, room, &b, err);   /* + 5 left for a move */
         if (rc < 0) {
             memcpy(at, keep, SPK_CMSTAPE_PREFIX);
             if (rc != SPK_EWINDOW && err && err->index < 0)

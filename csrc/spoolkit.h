@@ -978,7 +978,7 @@ enum spk_cmstape_const {
     SPK_CMSTAPE_BLOCK4K = 4096   /* TAPE DUMP data bytes per block from 4K-block disks */
 };
 
-/* Most bytes spk_cmstape_encode writes for a stream of len bytes and a header
+/* Most bytes spk_cmstape_dump writes for a stream of len bytes and a header
  * block of hlen (0: none); SPK_EARG for a bad kind or framing. */
 int64_t spk_cmstape_bound(uint64_t len, int kind, size_t hlen, const spk_archive_frame *fr);
 
