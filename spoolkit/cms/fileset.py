@@ -90,7 +90,9 @@ class FileSource(Protocol):
 @runtime_checkable
 class FileTarget(Protocol):
     """Where CMS files go.  Nothing is visible under the target's name before
-    :meth:`commit` (a minidisk or a directory: each file once complete)."""
+    :meth:`commit` (a minidisk or a directory: each file once complete).  A
+    target dropped without either is finished as an unclosed file is
+    (:mod:`spoolkit.lifetime`): a tape then holds the files added so far."""
 
     def add(self, f: CMSFile) -> None:
         """Write a file (refusing one that exists unless the target was
