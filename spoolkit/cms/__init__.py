@@ -17,8 +17,8 @@ by URIs (``disk:IMAGE@A-B``, ``vmfplc2:TAPE``, ``tapedump:TAPE``,
         print(f.name, f.recfm, f.lrecl, f.date, len(f.records))
     src.close()
 
-Layouts and sources: docs/formats.md "CMS minidisks" and "VMFPLC2 and TAPE
-DUMP tapes".
+Layouts and sources: docs/formats.md "CMS minidisks", "VMARC archives" and
+"VMFPLC2 and TAPE DUMP tapes".
 """
 
 from .fileset import CMSFile, FilePattern, FileSource, FileTarget
@@ -34,8 +34,9 @@ from .tapes import (
     write_tapedump,
     write_vmfplc2,
 )
+from .vmarc import VMARCMember, list_vmarc, read_vmarc, write_vmarc
 
 __all__ = ["CMSFile", "CMSRecords", "FilePattern", "FileSource", "FileStatus", "FileTarget",
-           "Minidisk", "copy", "open_minidisk", "open_source", "open_target", "read_tapedump",
+           "Minidisk", "VMARCMember", "list_vmarc", "read_vmarc", "write_vmarc", "copy", "open_minidisk", "open_source", "open_target", "read_tapedump",
            "read_vmfplc2", "register", "scan_tapedump", "scan_vmfplc2", "write_tapedump",
            "write_vmfplc2"]
