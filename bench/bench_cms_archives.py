@@ -8,6 +8,8 @@ Run:  python -m pytest bench/bench_cms_archives.py --benchmark-enable
 Target (issue 18): spoolkit at least 10x the pure-Python implementation for
 both directions.  The data is about 400 KB of F 80 assembler-like source and
 V text, enough to fill and recycle the 4096-entry string table many times.
+The VMFPLC2 dump and load half of the issue's bench is bench/bench_cms_tapes.py;
+running this file prints both.
 """
 
 from __future__ import annotations
@@ -104,6 +106,8 @@ def main() -> None:
         tc, tp = _best(c), _best(py, rounds=2)
         print(f"| VMARC LZW {what} ({NBYTES} bytes, {len(ARCHIVE)} packed) | {tc * 1e3:.1f} ms "
               f"({mb / tc:.1f} MB/s) | pure Python {tp:.2f} s | {tp / tc:.0f}x (target >= 10x) |")
+    import bench_cms_tapes
+    bench_cms_tapes.main()
 
 
 if __name__ == "__main__":
