@@ -12,6 +12,7 @@ from typing import Any, Optional, Union
 
 from ..dasd import open_dasd
 from ..dasd.base import DasdImage
+from ..dasd.image import TrackSource
 from ..dasd.track import Record
 from ..errors import FormatError
 from .allocation import MAGIC, Extent
@@ -58,7 +59,7 @@ class CPAllocation:
         return out
 
 
-def read_cp_allocation(dev: DasdImage, *, strict: bool = False) -> CPAllocation:
+def read_cp_allocation(dev: TrackSource, *, strict: bool = False) -> CPAllocation:
     """The allocation of an open CKD image.  A bad SPKALLOC map is a
     FormatError; a bad VM/370 record gives findings (``strict=True``: a
     FormatError).  An FBA image or one without cylinders is no CP volume."""
@@ -83,7 +84,7 @@ def read_cp_allocation(dev: DasdImage, *, strict: bool = False) -> CPAllocation:
     return CPAllocation("vm370", alloc.extents, alloc.findings, alloc.runs, alloc.mapped)
 
 
-def read_cp_extents(dev: DasdImage) -> list[Extent]:
+def read_cp_extents(dev: TrackSource) -> list[Extent]:
     """The CP-owned extents (``.kind``, ``.first_cyl``, ``.last_cyl``) of an
     SPKALLOC map or a VM/370 allocation record (VM/370 codes it does not know
     as kind ``BAD``); [] for a volume with neither."""

@@ -15,6 +15,7 @@ from ..errors import FormatError
 from ..jsonvalue import JSONDict
 from .base import DasdImage
 from .fba import FBAImage
+from .track import Track
 
 
 class DiskImage(Protocol):
@@ -43,6 +44,19 @@ class DiskImage(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
+class TrackSource(Protocol):
+    """What reading a CKD volume's tracks needs: a :class:`~spoolkit.dasd.DasdImage`,
+    or a wrapper of one (the overlay guard)."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def cylinders(self) -> int: ...
+
+    def read_track(self, cyl: int, head: int) -> Track: ...
+
+
 #: what :func:`spoolkit.open_dasd` returns: the image kinds spoolkit opens
 AnyImage = Union[DasdImage, FBAImage]
 
@@ -58,8 +72,8 @@ def require_ckd(image: AnyImage, what: str) -> DasdImage:
 
 
 if TYPE_CHECKING:
-    def _both_kinds(ckd: DasdImage, fba: FBAImage) -> tuple[DiskImage, DiskImage]:
-        return ckd, fba     # mypy checks that each kind is a DiskImage
+    def _both_kinds(ckd: DasdImage, fba: FBAImage) -> tuple[DiskImage, DiskImage, TrackSource]:
+        return ckd, fba, ckd    # mypy checks that each kind is a DiskImage
 
 
-__all__ = ["AnyImage", "DiskImage", "require_ckd"]
+__all__ = ["AnyImage", "DiskImage", "TrackSource", "require_ckd"]

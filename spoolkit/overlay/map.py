@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable, Optional, Union, cast
+from typing import TYPE_CHECKING, Callable, Iterable, Optional, Union
 
 from .. import cp
 from ..errors import InvalidArgumentError
@@ -23,7 +23,6 @@ from .sysconfig import SystemConfig
 
 if TYPE_CHECKING:
     from ..cp.allocation import Extent as CPExtent
-    from ..dasd.base import DasdImage
 
 
 @dataclass
@@ -52,9 +51,7 @@ def _cp_extents(dev: Volume) -> list[CPExtent]:
     FBA volume has none)."""
     if isinstance(dev, BlockVolume):
         return []
-    # read_cp_extents reads only read_track, cylinders and path, which every
-    # TrackVolume has (the volumes of tests and callers are not all DasdImages)
-    return list(cp.read_cp_extents(cast("DasdImage", dev)))
+    return list(cp.read_cp_extents(dev))
 
 
 def _cp_label(dev: Volume) -> tuple[bool, list[str]]:
@@ -66,7 +63,7 @@ def _cp_label(dev: Volume) -> tuple[bool, list[str]]:
         from ..cp import read_cp_allocation
     except ImportError:  # pragma: no cover - spoolkit.cp not installed
         return False, []
-    alloc = read_cp_allocation(cast("DasdImage", dev))   # track 0 only, as _cp_extents
+    alloc = read_cp_allocation(dev)   # track 0 only, as _cp_extents
     return alloc.cp_owned, [str(f) for f in alloc.findings]
 
 
