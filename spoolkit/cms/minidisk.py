@@ -309,18 +309,19 @@ def open_minidisk(image: Union[PathLike, Image], first: Optional[int] = None,
     cylinders (CKD) or blocks (FBA) ``first..last`` (default: the whole
     volume).  ``mode="r+"`` opens the image for update (a path is then
     locked exclusively)."""
-    owns = not hasattr(image, "path")
-    dev = open_dasd(os.fspath(image), mode) if owns else image  # type: ignore[arg-type]
+    dev = open_dasd(os.fspath(image), mode) if isinstance(image, (str, os.PathLike)) \
+        else image
+    owns = dev is not image
     try:
-        lo, hi = default_extent(dev)  # type: ignore[arg-type]
+        lo, hi = default_extent(dev)
         f = lo if first is None else first
         last_ = hi if last is None else last
         if f > last_:
             raise InvalidArgumentError(f"extent {f}-{last_}: the first is after the last")
-        return Minidisk(dev, f, last_, mode, owns=owns)  # type: ignore[arg-type]
+        return Minidisk(dev, f, last_, mode, owns=owns)
     except BaseException:
         if owns:
-            dev.close()  # type: ignore[union-attr]
+            dev.close()
         raise
 
 
