@@ -50,8 +50,27 @@ typedef struct sink {
     const uint32_t *order;      /* their indexes, sorted by block number */
     size_t n;
     uint8_t *out;               /* list: request i at out + i * bs */
+    const spk_cms_dest *fdst;   /* files: request i of file f (fstart[f] <= i <
+                                   fstart[f + 1]) at fdst[f].data + (i - fstart[f]) * bs,
+                                   cut at fdst[f].len bytes */
+    const uint64_t *fstart;
+    size_t nf;
     uint32_t base;              /* block number of block idx 0, less 1 */
 } sink;
+
+/* The file a request belongs to: the last f with fstart[f] <= i. */
+static size_t file_of(const sink *s, size_t i)
+{
+    size_t lo = 0, hi = s->nf;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->fstart[mid] <= i)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
 
 static size_t lower_bound(const sink *s, uint32_t b)
 {
@@ -77,8 +96,18 @@ static void put(const sink *s, size_t idx, uint32_t off, const uint8_t *src, uin
         return;
     }
     b = s->base + (uint32_t)idx + 1;
-    for (k = lower_bound(s, b); k < s->n && s->list[s->order[k]] == b; k++)
-        memcpy(s->out + (size_t)s->order[k] * bs + off, src, n);
+    for (k = lower_bound(s, b); k < s->n && s->list[s->order[k]] == b; k++) {
+        size_t r = s->order[k];
+        if (s->fdst) {
+            size_t f = file_of(s, r);
+            uint64_t pos = (uint64_t)(r - s->fstart[f]) * bs + off;
+            uint64_t len = s->fdst[f].len;
+            if (pos < len)
+                memcpy(s->fdst[f].data + pos, src, len - pos < n ? (size_t)(len - pos) : n);
+        } else {
+            memcpy(s->out + r * bs + off, src, n);
+        }
+    }
 }
 
 /* One piece (n bytes at offset off) of block idx: copied from the record's
@@ -236,15 +265,45 @@ int spk_cms_gather(const uint8_t *buf, size_t buflen, const uint32_t *offs, cons
                 outlen, present, NULL, 0, &dst, err);
 }
 
+/* The list-mode walk shared by gather_to and gather_files: dst has list,
+ * order, n and its destinations set. */
+static int gather_list(const uint8_t *buf, size_t buflen, const uint32_t *offs,
+                       const uint32_t *lens, uint32_t ntracks, uint32_t first_trk, int trkflags,
+                       const spk_cms_layout *lay, sink *dst, uint8_t *got, spk_errinfo *err)
+{
+    const uint32_t *list = dst->list, *order = dst->order;
+    size_t n = dst->n, nblk, k;
+    uint8_t *flags;
+    uint32_t lo, hi;
+    int rc;
+
+    nblk = (size_t)((ntracks + lay->group_tracks - 1) / lay->group_tracks) * lay->per_group;
+    for (k = 0; k < n; k++)
+        if (order[k] >= n || (k && list[order[k]] < list[order[k - 1]]))
+            return spk_fail(err, SPK_EARG, -1, (int64_t)k, "order is not a sort of the list");
+    flags = calloc(nblk ? nblk : 1, 1);
+    if (!flags)
+        return spk_fail(err, SPK_ENOMEM, -1, -1, "out of memory");
+    dst->base = (first_trk / lay->group_tracks) * lay->per_group;
+    rc = walk((uint8_t *)buf, buflen, offs, lens, ntracks, first_trk, trkflags, lay, NULL, 0,
+              flags, NULL, 0, dst, err);
+    if (rc >= 0) {
+        lo = dst->base + 1;
+        hi = dst->base + (uint32_t)nblk;
+        for (k = lower_bound(dst, lo); k < n && list[order[k]] <= hi; k++)
+            if (flags[list[order[k]] - lo])
+                got[order[k]] = 1;
+    }
+    free(flags);
+    return rc;
+}
+
 int spk_cms_gather_to(const uint8_t *buf, size_t buflen, const uint32_t *offs,
                       const uint32_t *lens, uint32_t ntracks, uint32_t first_trk, int trkflags,
                       const spk_cms_layout *lay, const uint32_t *list, const uint32_t *order,
                       size_t n, uint8_t *out, size_t outlen, uint8_t *got, spk_errinfo *err)
 {
     sink dst;
-    uint8_t *flags;
-    size_t nblk, k;
-    uint32_t lo, hi;
     int rc;
 
     if ((rc = check_layout(lay, err)) < 0)
@@ -253,30 +312,51 @@ int spk_cms_gather_to(const uint8_t *buf, size_t buflen, const uint32_t *offs,
         return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
     if (outlen / lay->blksize < n)
         return spk_fail(err, SPK_EBUFSIZE, -1, -1, "output for %zu blocks too small", n);
-    nblk = (size_t)((ntracks + lay->group_tracks - 1) / lay->group_tracks) * lay->per_group;
-    for (k = 0; k < n; k++)
-        if (order[k] >= n || (k && list[order[k]] < list[order[k - 1]]))
-            return spk_fail(err, SPK_EARG, -1, (int64_t)k, "order is not a sort of the list");
-    flags = calloc(nblk ? nblk : 1, 1);
-    if (!flags)
-        return spk_fail(err, SPK_ENOMEM, -1, -1, "out of memory");
     memset(&dst, 0, sizeof dst);
     dst.list = list;
     dst.order = order;
     dst.n = n;
     dst.out = out;
-    dst.base = (first_trk / lay->group_tracks) * lay->per_group;
-    rc = walk((uint8_t *)buf, buflen, offs, lens, ntracks, first_trk, trkflags, lay, NULL, 0,
-              flags, NULL, 0, &dst, err);
-    if (rc >= 0) {
-        lo = dst.base + 1;
-        hi = dst.base + (uint32_t)nblk;
-        for (k = lower_bound(&dst, lo); k < n && list[order[k]] <= hi; k++)
-            if (flags[list[order[k]] - lo])
-                got[order[k]] = 1;
+    return gather_list(buf, buflen, offs, lens, ntracks, first_trk, trkflags, lay, &dst, got, err);
+}
+
+int spk_cms_gather_files(const uint8_t *buf, size_t buflen, const uint32_t *offs,
+                         const uint32_t *lens, uint32_t ntracks, uint32_t first_trk, int trkflags,
+                         const spk_cms_layout *lay, const uint32_t *list, const uint32_t *order,
+                         size_t n, const uint64_t *fstart, size_t nf, const spk_cms_dest *fdst,
+                         uint8_t *got, spk_errinfo *err)
+{
+    sink dst;
+    size_t f;
+    int rc;
+
+    if ((rc = check_layout(lay, err)) < 0)
+        return rc;
+    if ((n && (!list || !order || !got)) || !fstart || (nf && !fdst))
+        return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
+    if (fstart[0] != 0 || fstart[nf] != n)
+        return spk_fail(err, SPK_EARG, -1, -1, "file starts do not cover the %zu requests", n);
+    for (f = 0; f < nf; f++) {
+        if (fstart[f + 1] < fstart[f])
+            return spk_fail(err, SPK_EARG, -1, (int64_t)f, "file starts not ascending");
+        if (fdst[f].len > (fstart[f + 1] - fstart[f]) * (uint64_t)lay->blksize)
+            return spk_fail(err, SPK_EARG, -1, (int64_t)f,
+                            "file %zu: %llu bytes from %llu blocks", f,
+                            (unsigned long long)fdst[f].len,
+                            (unsigned long long)(fstart[f + 1] - fstart[f]));
+        if (fdst[f].len && !fdst[f].data)
+            return spk_fail(err, SPK_EARG, -1, (int64_t)f, "missing buffer");
     }
-    free(flags);
-    return rc;
+    if (!n)
+        return 0;
+    memset(&dst, 0, sizeof dst);
+    dst.list = list;
+    dst.order = order;
+    dst.n = n;
+    dst.fdst = fdst;
+    dst.fstart = fstart;
+    dst.nf = nf;
+    return gather_list(buf, buflen, offs, lens, ntracks, first_trk, trkflags, lay, &dst, got, err);
 }
 
 int spk_cms_order(const uint32_t *list, size_t n, uint32_t *order, spk_errinfo *err)
@@ -758,7 +838,7 @@ int64_t spk_cms_unpack(const uint8_t *data, size_t len, int var, uint32_t lrecl,
     uint64_t i;
     size_t pos = 0, total = 0;
 
-    if (!data || !out || (nrecs && !ends))
+    if (!data || (nrecs && !ends))
         return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
     if (!var) {
         uint64_t need = nrecs * (uint64_t)lrecl;
@@ -768,9 +848,10 @@ int64_t spk_cms_unpack(const uint8_t *data, size_t len, int var, uint32_t lrecl,
             return spk_fail(err, SPK_ETRUNC, (int64_t)len, -1,
                             "%llu records of %u bytes need %llu bytes; the file's blocks hold %zu",
                             (unsigned long long)nrecs, lrecl, (unsigned long long)need, len);
-        if (need > outcap || need > UINT32_MAX)
+        if ((out && need > outcap) || need > UINT32_MAX)
             return spk_fail(err, SPK_EBUFSIZE, -1, -1, "records of %llu bytes", (unsigned long long)need);
-        memcpy(out, data, (size_t)need);
+        if (out)
+            memcpy(out, data, (size_t)need);
         for (i = 0; i < nrecs; i++)
             ends[i] = (uint32_t)((i + 1) * lrecl);
         return (int64_t)need;
@@ -795,9 +876,10 @@ int64_t spk_cms_unpack(const uint8_t *data, size_t len, int var, uint32_t lrecl,
             return spk_fail(err, SPK_ETRUNC, (int64_t)pos, (int64_t)i,
                             "record %llu of %u bytes runs past the file's blocks",
                             (unsigned long long)i + 1, n);
-        if (total + n > outcap || total + n > UINT32_MAX)
+        if ((out && total + n > outcap) || total + n > UINT32_MAX)
             return spk_fail(err, SPK_EBUFSIZE, -1, (int64_t)i, "record buffer too small");
-        memcpy(out + total, data + pos, n);
+        if (out)
+            memmove(out + total, data + pos, n);     /* out may be data: in place */
         pos += n;
         total += n;
         ends[i] = (uint32_t)total;

@@ -858,6 +858,21 @@ int spk_cms_gather_to(const uint8_t *buf, size_t buflen, const uint32_t *offs,
                       const uint32_t *lens, uint32_t ntracks, uint32_t first_trk, int trkflags,
                       const spk_cms_layout *lay, const uint32_t *list, const uint32_t *order,
                       size_t n, uint8_t *out, size_t outlen, uint8_t *got, spk_errinfo *err);
+/* Where one file's blocks go: len bytes at data. */
+typedef struct spk_cms_dest {
+    uint8_t *data;
+    uint64_t len;
+} spk_cms_dest;
+/* The same for many files at once: request i belongs to the file f with
+ * fstart[f] <= i < fstart[f + 1] (fstart has nf + 1 entries, 0 .. n) and its
+ * block goes to fdst[f].data + (i - fstart[f]) * blksize, cut at fdst[f].len
+ * bytes (F records land where they stay; the rest of a last block is
+ * dropped).  Each len is at most the file's blocks' bytes. */
+int spk_cms_gather_files(const uint8_t *buf, size_t buflen, const uint32_t *offs,
+                         const uint32_t *lens, uint32_t ntracks, uint32_t first_trk, int trkflags,
+                         const spk_cms_layout *lay, const uint32_t *list, const uint32_t *order,
+                         size_t n, const uint64_t *fstart, size_t nf, const spk_cms_dest *fdst,
+                         uint8_t *got, spk_errinfo *err);
 /* order[0..n) = the indexes of list sorted (stably) by value. */
 int spk_cms_order(const uint32_t *list, size_t n, uint32_t *order, spk_errinfo *err);
 /* The reverse, in place: every block k with dirty[k] set is copied into the
@@ -930,8 +945,9 @@ int64_t spk_cms_mark(uint8_t *map, size_t maplen, uint32_t nbits, const uint32_t
 
 /* Records of a file from its data blocks (len bytes): F, nrecs * lrecl bytes;
  * V (var != 0), a 2-byte length before each record (never 0, at most lrecl).
- * The record bytes go to out back to back, ends[i] the end of record i.
- * Returns the bytes in out. */
+ * The record bytes go to out back to back, ends[i] the end of record i; out
+ * NULL only checks the records and fills ends, and V records may be unpacked
+ * in place (out == data).  Returns the record bytes. */
 int64_t spk_cms_unpack(const uint8_t *data, size_t len, int var, uint32_t lrecl, uint64_t nrecs,
                        uint8_t *out, size_t outcap, uint32_t *ends, spk_errinfo *err);
 /* The reverse: records (data, ends) as F lrecl or V, zero padded to whole

@@ -545,6 +545,16 @@ class spk_cms_layout(CData):
     def __getitem__(self, index: int, /) -> spk_cms_layout: ...
 
 @type_check_only
+class spk_cms_dest(CData):
+    """``struct spk_cms_dest`` (pointer, array item or value)."""
+    @property
+    def data(self) -> UInt8Array: ...
+    @data.setter
+    def data(self, value: Buffer | UInt8Array | NullPtr) -> None: ...
+    len: int
+    def __getitem__(self, index: int, /) -> spk_cms_dest: ...
+
+@type_check_only
 class Allocator:
     """``ffi.new`` and what ``ffi.new_allocator`` returns: a C declaration ->
     its cdata."""
@@ -974,6 +984,20 @@ class Allocator:
         cdecl: Literal["spk_cms_layout *[]"],
         init: object = ...,
     ) -> PtrArray[spk_cms_layout]: ...
+    @overload
+    def __call__(self, cdecl: Literal["spk_cms_dest *"], init: object = ...) -> spk_cms_dest: ...
+    @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_cms_dest[]"],
+        init: object = ...,
+    ) -> Array[spk_cms_dest]: ...
+    @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_cms_dest *[]"],
+        init: object = ...,
+    ) -> PtrArray[spk_cms_dest]: ...
     @overload
     def __call__(self, cdecl: Literal["int *", "int[]"], init: object = ...) -> CIntArray: ...
     @overload
@@ -1909,6 +1933,26 @@ class Lib:
         n: int,
         out: Buffer | UInt8Array | NullPtr,
         outlen: int,
+        got: Buffer | UInt8Array | NullPtr,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cms_gather_files(
+        self,
+        buf: bytes | Buffer | UInt8Array | NullPtr,
+        buflen: int,
+        offs: UInt32Array | NullPtr,
+        lens: UInt32Array | NullPtr,
+        ntracks: int,
+        first_trk: int,
+        trkflags: int,
+        lay: spk_cms_layout | Array[spk_cms_layout] | NullPtr,
+        list: UInt32Array | NullPtr,
+        order: UInt32Array | NullPtr,
+        n: int,
+        fstart: UInt64Array | NullPtr,
+        nf: int,
+        fdst: spk_cms_dest | Array[spk_cms_dest] | NullPtr,
         got: Buffer | UInt8Array | NullPtr,
         err: spk_errinfo | Array[spk_errinfo] | NullPtr,
         /,

@@ -164,6 +164,16 @@ class Extent:
     def read_one(self, block: int) -> bytes:
         return bytes(self.read([block]))
 
+    def read_files(self, blocks: array[int], fstart: array[int], dests: Any) -> None:
+        """Each file's blocks (``blocks[fstart[f]:fstart[f + 1]]``) into
+        ``dests[f]`` (an ``spk_cms_dest``: its data, cut at its len)."""
+        blob = self.read(blocks)
+        src = ffi.from_buffer(blob)
+        for f in range(len(fstart) - 1):
+            n = int(dests[f].len)
+            if n:
+                ffi.memmove(dests[f].data, src + fstart[f] * self.blksize, n)
+
     def write(self, blocks: BlockList, data: Union[bytes, bytearray, memoryview]) -> None:
         """Write ``data`` (``len(blocks)`` whole blocks) to the blocks given."""
         blocks = as_blocks(blocks)
@@ -240,18 +250,53 @@ class CKDExtent(Extent):
         groups = self._mark(blocks) if len(blocks) > SMALL_LIST else array("I")
         if len(groups) < PARALLEL_GROUPS:
             return super().read(blocks)
+        out = bytearray(len(blocks) * self.blksize)
+        cout = ffi.from_buffer(out)
+
+        def call(e: Any, buf: Any, nbuf: int, offs: Any, lens: Any, ntrk: int, t0: int,
+                 clay: Any, cblocks: Any, corder: Any, n: int, cgot: Any) -> int:
+            return int(lib.spk_cms_gather_to(buf, nbuf, offs, lens, ntrk, t0,
+                                             self.dev.track_flags, clay, cblocks, corder, n,
+                                             cout, len(out), cgot, e))
+
+        self._gather(blocks, groups, call)
+        return out
+
+    def read_files(self, blocks: array[int], fstart: array[int], dests: Any) -> None:
+        """Each file's blocks (``blocks[fstart[f]:fstart[f + 1]]``) straight
+        from the track images into ``dests[f]`` (an ``spk_cms_dest``: its
+        data, cut at its len); a null block leaves its place as it is."""
+        groups = self._mark(blocks)
+        if len(groups) <= SMALL_READ:
+            super().read_files(blocks, fstart, dests)
+            return
+        cstart = ffi.from_buffer("uint64_t[]", fstart)
+        nf = len(fstart) - 1
+
+        def call(e: Any, buf: Any, nbuf: int, offs: Any, lens: Any, ntrk: int, t0: int,
+                 clay: Any, cblocks: Any, corder: Any, n: int, cgot: Any) -> int:
+            return int(lib.spk_cms_gather_files(buf, nbuf, offs, lens, ntrk, t0,
+                                                self.dev.track_flags, clay, cblocks, corder, n,
+                                                cstart, nf, dests, cgot, e))
+
+        self._gather(blocks, groups, call, threads=len(groups) >= PARALLEL_GROUPS)
+
+    def _gather(self, blocks: array[int], groups: array[int], call: Any,
+                threads: bool = True) -> None:
+        """Every run of ``groups``' tracks read once and handed to ``call``
+        (a C gather into the places of ``blocks``), the runs on threads; a
+        block missing from its track is NotFoundError."""
         n = len(blocks)
         order = array("I", [0]) * n
         err = new_err()
         check(lib.spk_cms_order(ffi.from_buffer("uint32_t[]", blocks), n,
                                 ffi.from_buffer("uint32_t[]", order), err), err)
-        out = bytearray(n * self.blksize)
         got = bytearray(n)
         gt = self.layout.group_tracks
         plain = isinstance(self.dev, CKDImage)
         cblocks = ffi.from_buffer("uint32_t[]", blocks)
         corder = ffi.from_buffer("uint32_t[]", order)
-        cout, cgot = ffi.from_buffer(out), ffi.from_buffer(got)
+        cgot = ffi.from_buffer(got)
 
         def load(run: tuple[int, int]) -> None:
             g0, k = groups[run[0]], run[1] - run[0]
@@ -263,15 +308,18 @@ class CKDExtent(Extent):
                 buf, offs, lens = self._images(g0 * gt, k * gt)
                 clay = self._clay
             e = new_err()
-            rc = lib.spk_cms_gather_to(ffi.from_buffer(buf), len(buf),
-                                       ffi.from_buffer("uint32_t[]", offs),
-                                       ffi.from_buffer("uint32_t[]", lens), k * gt, g0 * gt,
-                                       self.dev.track_flags, clay, cblocks, corder, n, cout,
-                                       len(out), cgot, e)
+            rc = call(e, ffi.from_buffer(buf), len(buf), ffi.from_buffer("uint32_t[]", offs),
+                      ffi.from_buffer("uint32_t[]", lens), k * gt, g0 * gt, clay, cblocks,
+                      corder, n, cgot)
             if rc < 0:
                 self._raise_track(rc, e, g0 * gt)
 
-        map_threads(load, runs(groups))
+        todo = runs(groups)
+        if threads and len(todo) > 1:
+            map_threads(load, todo)
+        else:
+            for run in todo:
+                load(run)
         missing = next((i for i in range(n) if blocks[i] and not got[i]), None) \
             if got.count(0) > blocks.count(0) else None
         if missing is not None:
@@ -279,7 +327,6 @@ class CKDExtent(Extent):
             raise NotFoundError(f"block {b} is not on the disk: its track has no record "
                                 f"{(b - 1) % self.per_group + 1} (not formatted for CMS)",
                                 **self.where(b))
-        return out
 
     def _raise_track(self, rc: int, err: Any, t0: int) -> None:
         t = int(err.index) if err.index >= 0 else t0

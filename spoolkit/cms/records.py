@@ -158,6 +158,30 @@ def unpack(data: Buffer, recfm: str, lrecl: int, nrecs: int,
     return CMSRecords(bytes(memoryview(out)[:n]), ends)
 
 
+def f_records(data: bytes, lrecl: int) -> CMSRecords:
+    """``data`` as F records of ``lrecl`` bytes (their ends computed in C)."""
+    nrecs = len(data) // lrecl
+    ends = array("I", [0]) * nrecs
+    err = new_err()
+    check(lib.spk_cms_unpack(ffi.from_buffer(data), len(data), 0, lrecl, nrecs, ffi.NULL, 0,
+                             u32(ends), err), err)
+    return CMSRecords(data, ends)
+
+
+def unpack_in_place(data: memoryview, recfm: str, lrecl: int, nrecs: int,
+                    path: Optional[str] = None) -> CMSRecords:
+    """:func:`unpack` of a writable buffer that may be overwritten: V
+    records are moved to its start in C, then copied once into their bytes."""
+    if recfm != "V":
+        return unpack(data, recfm, lrecl, nrecs, path=path)
+    ends = array("I", [0]) * nrecs
+    buf = ffi.from_buffer("uint8_t[]", data, require_writable=True)
+    err = new_err()
+    n = check(lib.spk_cms_unpack(buf, len(data), 1, lrecl, nrecs, buf, len(data), u32(ends),
+                                 err), err, path=path)
+    return CMSRecords(bytes(data[:n]), ends)
+
+
 def pack(records: CMSRecords, recfm: str, lrecl: int, blksize: int,
          per_block: bool = False) -> tuple[bytes, Optional[array[int]], Optional[array[int]]]:
     """Encode records into whole blocks; with ``per_block`` (EDF V files) also
@@ -180,4 +204,4 @@ def pack(records: CMSRecords, recfm: str, lrecl: int, blksize: int,
     return bytes(out[:n]), disp, hirec
 
 
-__all__ = ["CMSRecords", "pack", "unpack"]
+__all__ = ["CMSRecords", "f_records", "pack", "unpack", "unpack_in_place"]
