@@ -367,6 +367,8 @@ int spk_cms_order(const uint32_t *list, size_t n, uint32_t *order, spk_errinfo *
 
     if ((n && (!list || !order)) || n > UINT32_MAX)
         return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
+    if (!n)
+        return 0;
     tmp = malloc((n ? n : 1) * sizeof *tmp);
     cnt = malloc(65537 * sizeof *cnt);
     if (!tmp || !cnt) {
