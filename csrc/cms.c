@@ -4,7 +4,9 @@
  * Layouts: docs/formats.md "CMS minidisks" (sources in vm-formats.md 2).
  * Every block number read from a disk is checked against the extent before
  * it is used; every length against the buffer it points into. */
+#include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -267,9 +269,19 @@ int spk_cms_gather(const uint8_t *buf, size_t buflen, const uint32_t *offs, cons
 
 /* The list-mode walk shared by gather_to and gather_files: dst has list,
  * order, n and its destinations set. */
+static int check_order(const uint32_t *list, const uint32_t *order, size_t n, spk_errinfo *err)
+{
+    size_t k;
+    for (k = 0; k < n; k++)
+        if (order[k] >= n || (k && list[order[k]] < list[order[k - 1]]))
+            return spk_fail(err, SPK_EARG, -1, (int64_t)k, "order is not a sort of the list");
+    return 0;
+}
+
 static int gather_list(const uint8_t *buf, size_t buflen, const uint32_t *offs,
                        const uint32_t *lens, uint32_t ntracks, uint32_t first_trk, int trkflags,
-                       const spk_cms_layout *lay, sink *dst, uint8_t *got, spk_errinfo *err)
+                       const spk_cms_layout *lay, sink *dst, uint8_t *got, int checked,
+                       spk_errinfo *err)
 {
     const uint32_t *list = dst->list, *order = dst->order;
     size_t n = dst->n, nblk, k;
@@ -278,9 +290,8 @@ static int gather_list(const uint8_t *buf, size_t buflen, const uint32_t *offs,
     int rc;
 
     nblk = (size_t)((ntracks + lay->group_tracks - 1) / lay->group_tracks) * lay->per_group;
-    for (k = 0; k < n; k++)
-        if (order[k] >= n || (k && list[order[k]] < list[order[k - 1]]))
-            return spk_fail(err, SPK_EARG, -1, (int64_t)k, "order is not a sort of the list");
+    if (!checked && (rc = check_order(list, order, n, err)) < 0)
+        return rc;
     flags = calloc(nblk ? nblk : 1, 1);
     if (!flags)
         return spk_fail(err, SPK_ENOMEM, -1, -1, "out of memory");
@@ -317,21 +328,16 @@ int spk_cms_gather_to(const uint8_t *buf, size_t buflen, const uint32_t *offs,
     dst.order = order;
     dst.n = n;
     dst.out = out;
-    return gather_list(buf, buflen, offs, lens, ntracks, first_trk, trkflags, lay, &dst, got, err);
+    return gather_list(buf, buflen, offs, lens, ntracks, first_trk, trkflags, lay, &dst, got, 0,
+                       err);
 }
 
-int spk_cms_gather_files(const uint8_t *buf, size_t buflen, const uint32_t *offs,
-                         const uint32_t *lens, uint32_t ntracks, uint32_t first_trk, int trkflags,
-                         const spk_cms_layout *lay, const uint32_t *list, const uint32_t *order,
-                         size_t n, const uint64_t *fstart, size_t nf, const spk_cms_dest *fdst,
-                         uint8_t *got, spk_errinfo *err)
+static int check_files(const spk_cms_layout *lay, const uint32_t *list, const uint32_t *order,
+                       size_t n, const uint64_t *fstart, size_t nf, const spk_cms_dest *fdst,
+                       const uint8_t *got, spk_errinfo *err)
 {
-    sink dst;
     size_t f;
-    int rc;
 
-    if ((rc = check_layout(lay, err)) < 0)
-        return rc;
     if ((n && (!list || !order || !got)) || !fstart || (nf && !fdst))
         return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
     if (fstart[0] != 0 || fstart[nf] != n)
@@ -347,16 +353,124 @@ int spk_cms_gather_files(const uint8_t *buf, size_t buflen, const uint32_t *offs
         if (fdst[f].len && !fdst[f].data)
             return spk_fail(err, SPK_EARG, -1, (int64_t)f, "missing buffer");
     }
+    return 0;
+}
+
+static void files_sink(sink *dst, const uint32_t *list, const uint32_t *order, size_t n,
+                       const uint64_t *fstart, size_t nf, const spk_cms_dest *fdst)
+{
+    memset(dst, 0, sizeof *dst);
+    dst->list = list;
+    dst->order = order;
+    dst->n = n;
+    dst->fdst = fdst;
+    dst->fstart = fstart;
+    dst->nf = nf;
+}
+
+int spk_cms_gather_files(const uint8_t *buf, size_t buflen, const uint32_t *offs,
+                         const uint32_t *lens, uint32_t ntracks, uint32_t first_trk, int trkflags,
+                         const spk_cms_layout *lay, const uint32_t *list, const uint32_t *order,
+                         size_t n, const uint64_t *fstart, size_t nf, const spk_cms_dest *fdst,
+                         uint8_t *got, spk_errinfo *err)
+{
+    sink dst;
+    int rc;
+
+    if ((rc = check_layout(lay, err)) < 0)
+        return rc;
+    if ((rc = check_files(lay, list, order, n, fstart, nf, fdst, got, err)) < 0)
+        return rc;
     if (!n)
         return 0;
-    memset(&dst, 0, sizeof dst);
-    dst.list = list;
-    dst.order = order;
-    dst.n = n;
-    dst.fdst = fdst;
-    dst.fstart = fstart;
-    dst.nf = nf;
-    return gather_list(buf, buflen, offs, lens, ntracks, first_trk, trkflags, lay, &dst, got, err);
+    files_sink(&dst, list, order, n, fstart, nf, fdst);
+    return gather_list(buf, buflen, offs, lens, ntracks, first_trk, trkflags, lay, &dst, got, 0,
+                       err);
+}
+
+#define FD_CHUNK (1u << 18)     /* pread this much at a time: the parse finds it in cache */
+
+int spk_cms_gather_files_fd(int fd, int64_t off0, uint32_t trksize, const uint32_t *spans,
+                            size_t nspans, int trkflags, const spk_cms_layout *lay,
+                            const uint32_t *list, const uint32_t *order, size_t n,
+                            const uint64_t *fstart, size_t nf, const spk_cms_dest *fdst,
+                            uint8_t *got, spk_errinfo *err)
+{
+    uint32_t per, i, *offs = NULL, *lens = NULL;
+    uint8_t *buf = NULL;
+    size_t sp;
+    sink dst;
+    int rc, found = 0;
+
+    if ((rc = check_layout(lay, err)) < 0)
+        return rc;
+    if ((rc = check_files(lay, list, order, n, fstart, nf, fdst, got, err)) < 0)
+        return rc;
+    if (fd < 0 || trksize == 0 || (nspans && !spans))
+        return spk_fail(err, SPK_EARG, -1, -1, "bad track source");
+    for (sp = 0; sp < nspans; sp++) {
+        uint32_t t0 = spans[2 * sp], k = spans[2 * sp + 1];
+        if (t0 % lay->group_tracks || (uint64_t)t0 + k > lay->tracks
+            || off0 + (int64_t)t0 * trksize < 0)
+            return spk_fail(err, SPK_EARG, -1, t0, "span of tracks %u+%u outside the extent of %u",
+                            t0, k, lay->tracks);
+    }
+    if (!n || !nspans)
+        return 0;
+    if ((rc = check_order(list, order, n, err)) < 0)
+        return rc;
+    /* whole track groups per chunk, at least one group */
+    per = trksize >= FD_CHUNK ? 1 : FD_CHUNK / trksize;
+    per -= per % lay->group_tracks;
+    if (per < lay->group_tracks)
+        per = lay->group_tracks;
+    buf = malloc((size_t)per * trksize);
+    offs = malloc(per * sizeof *offs);
+    lens = malloc(per * sizeof *lens);
+    if (!buf || !offs || !lens) {
+        rc = spk_fail(err, SPK_ENOMEM, -1, -1, "no memory for the track buffer");
+        goto out;
+    }
+    for (i = 0; i < per; i++) {
+        offs[i] = i * trksize;
+        lens[i] = trksize;
+    }
+    files_sink(&dst, list, order, n, fstart, nf, fdst);
+    for (sp = 0; sp < nspans; sp++) {
+        uint32_t t0 = spans[2 * sp], ntracks = spans[2 * sp + 1], t = 0;
+
+        while (t < ntracks) {
+            uint32_t k = ntracks - t < per ? ntracks - t : per;
+            size_t want = (size_t)k * trksize, have = 0;
+            uint64_t at = (uint64_t)(off0 + (int64_t)(t0 + t) * trksize);
+
+            while (have < want) {
+                ssize_t r = pread(fd, buf + have, want - have, (off_t)(at + have));
+                if (r < 0 && errno == EINTR)
+                    continue;
+                if (r <= 0) {
+                    rc = spk_fail(err, SPK_ETRUNC, (int64_t)(at + have),
+                                  (int64_t)(t0 + t + have / trksize),
+                                  "reading track slots at offset %llu: %s",
+                                  (unsigned long long)(at + have),
+                                  r < 0 ? strerror(errno) : "the file ended (it shrank while open)");
+                    goto out;
+                }
+                have += (size_t)r;
+            }
+            rc = gather_list(buf, want, offs, lens, k, t0 + t, trkflags, lay, &dst, got, 1, err);
+            if (rc < 0)
+                goto out;
+            found += rc;
+            t += k;
+        }
+    }
+    rc = found;
+out:
+    free(buf);
+    free(offs);
+    free(lens);
+    return rc;
 }
 
 int spk_cms_order(const uint32_t *list, size_t n, uint32_t *order, spk_errinfo *err)
@@ -369,6 +483,22 @@ int spk_cms_order(const uint32_t *list, size_t n, uint32_t *order, spk_errinfo *
         return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
     if (!n)
         return 0;
+    for (i = 1; i < n && list[i - 1] <= list[i]; i++)
+        ;
+    if (i == n || n < 4096) {
+        /* ascending already (files CMS wrote first fit), or short: an
+         * insertion sort, stable, linear on nearly sorted lists */
+        for (i = 0; i < n; i++) {
+            size_t j = i;
+            uint32_t v = list[i];
+            while (j && list[order[j - 1]] > v) {
+                order[j] = order[j - 1];
+                j--;
+            }
+            order[j] = (uint32_t)i;
+        }
+        return (int)(n > INT32_MAX ? INT32_MAX : n);
+    }
     tmp = malloc((n ? n : 1) * sizeof *tmp);
     cnt = malloc(65537 * sizeof *cnt);
     if (!tmp || !cnt) {

@@ -873,6 +873,17 @@ int spk_cms_gather_files(const uint8_t *buf, size_t buflen, const uint32_t *offs
                          const spk_cms_layout *lay, const uint32_t *list, const uint32_t *order,
                          size_t n, const uint64_t *fstart, size_t nf, const spk_cms_dest *fdst,
                          uint8_t *got, spk_errinfo *err);
+/* The same, reading the track slots itself: spans[2k] (a group's first
+ * extent track) and spans[2k + 1] (tracks) name runs of extent tracks whose
+ * slots (trksize bytes, extent track t at off0 + t * trksize in fd) are read
+ * with pread a few at a time, so the gather finds them in cache.  A short
+ * read is SPK_ETRUNC (err->offset the file offset, err->index the extent
+ * track). */
+int spk_cms_gather_files_fd(int fd, int64_t off0, uint32_t trksize, const uint32_t *spans,
+                            size_t nspans, int trkflags, const spk_cms_layout *lay,
+                            const uint32_t *list, const uint32_t *order, size_t n,
+                            const uint64_t *fstart, size_t nf, const spk_cms_dest *fdst,
+                            uint8_t *got, spk_errinfo *err);
 /* order[0..n) = the indexes of list sorted (stably) by value. */
 int spk_cms_order(const uint32_t *list, size_t n, uint32_t *order, spk_errinfo *err);
 /* The reverse, in place: every block k with dirty[k] set is copied into the

@@ -1957,6 +1957,25 @@ class Lib:
         err: spk_errinfo | Array[spk_errinfo] | NullPtr,
         /,
     ) -> int: ...
+    def spk_cms_gather_files_fd(
+        self,
+        fd: int,
+        off0: int,
+        trksize: int,
+        spans: UInt32Array | NullPtr,
+        nspans: int,
+        trkflags: int,
+        lay: spk_cms_layout | Array[spk_cms_layout] | NullPtr,
+        list: UInt32Array | NullPtr,
+        order: UInt32Array | NullPtr,
+        n: int,
+        fstart: UInt64Array | NullPtr,
+        nf: int,
+        fdst: spk_cms_dest | Array[spk_cms_dest] | NullPtr,
+        got: Buffer | UInt8Array | NullPtr,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
     def spk_cms_order(
         self,
         list: UInt32Array | NullPtr,

@@ -14,6 +14,7 @@ from .records import CMSRecords, f_records, unpack_in_place
 
 _SCRATCH = threading.local()
 SCRATCH_KEEP = 64 << 20
+RESOLVE_BATCHES = 8             # data batches whose chains are resolved together
 
 
 class CMSDisk:
@@ -42,13 +43,14 @@ class CMSDisk:
     def data_block_batches(self, files: Sequence[FileStatus], budget: int
                            ) -> Iterator[tuple[list[FileStatus], list[array[int]]]]:
         """Files in order with their data blocks, in batches of about
-        ``budget`` blocks; a bad chain is raised at its own file, the files
-        before it still given."""
+        ``budget`` blocks (chains resolved RESOLVE_BATCHES batches at a
+        time); a bad chain is raised at its own file, the files before it
+        still given."""
         i = 0
         while i < len(files):
             chunk: list[FileStatus] = []
             est = 0
-            while i < len(files) and (not chunk or est < budget):
+            while i < len(files) and (not chunk or est < budget * RESOLVE_BATCHES):
                 chunk.append(files[i])
                 est += max(files[i].blocks, 1)
                 i += 1
@@ -58,7 +60,14 @@ class CMSDisk:
                 for f in chunk:
                     yield [f], [self.data_blocks(f)]
                 continue
-            yield chunk, got
+            j = 0
+            while j < len(chunk):
+                k, size = j, 0
+                while k < len(chunk) and (k == j or size < budget):
+                    size += len(got[k])
+                    k += 1
+                yield chunk[j:k], got[j:k]
+                j = k
 
     def read(self, f: FileStatus) -> CMSRecords:
         """The file's records."""
