@@ -1019,6 +1019,46 @@ int64_t spk_cms_unpack(const uint8_t *data, size_t len, int var, uint32_t lrecl,
     return (int64_t)total;
 }
 
+int64_t spk_cms_unpack_files(uint8_t *buf, size_t buflen, size_t nf, const uint8_t *kind,
+                             const uint64_t *at, const uint64_t *len, const uint32_t *lrecl,
+                             const uint64_t *nrecs, uint32_t *ends, size_t nends, uint64_t *size,
+                             uint64_t *bad, spk_errinfo *err)
+{
+    size_t f, e = 0;
+
+    if ((nf && (!kind || !at || !len || !lrecl || !nrecs || !size)) || !bad)
+        return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
+    for (f = 0; f < nf; f++) {
+        uint64_t i, n = nrecs[f];
+        int64_t rc;
+
+        *bad = f;
+        if (n > nends - e)
+            return spk_fail(err, SPK_EARG, -1, (int64_t)f, "room for %zu record ends", nends);
+        if (kind[f] == 0) {                      /* F records already in place: their ends */
+            uint64_t need = n * (uint64_t)lrecl[f];
+            if (lrecl[f] == 0 || need > UINT32_MAX)
+                return spk_fail(err, SPK_EARG, -1, (int64_t)f, "F records of %llu bytes",
+                                (unsigned long long)need);
+            for (i = 0; i < n; i++)
+                ends[e + i] = (uint32_t)((i + 1) * lrecl[f]);
+            size[f] = need;
+        } else {
+            int var = kind[f] == 2;
+            if (!buf || at[f] > buflen || len[f] > buflen - at[f])
+                return spk_fail(err, SPK_EARG, -1, (int64_t)f, "file %zu lies outside the buffer", f);
+            rc = spk_cms_unpack(buf + at[f], (size_t)len[f], var, lrecl[f], n,
+                                var ? buf + at[f] : NULL, (size_t)len[f], n ? ends + e : NULL, err);
+            if (rc < 0)
+                return rc;
+            size[f] = (uint64_t)rc;
+        }
+        e += (size_t)n;
+    }
+    *bad = nf;
+    return (int64_t)e;
+}
+
 int64_t spk_cms_pack(const uint8_t *data, size_t datalen, const uint32_t *ends, uint64_t n, int var,
                      uint32_t lrecl, uint32_t blksize, uint8_t *out, size_t outcap,
                      uint32_t *disp, uint32_t *hirec, size_t nblk, spk_errinfo *err)

@@ -961,6 +961,17 @@ int64_t spk_cms_mark(uint8_t *map, size_t maplen, uint32_t nbits, const uint32_t
  * in place (out == data).  Returns the record bytes. */
 int64_t spk_cms_unpack(const uint8_t *data, size_t len, int var, uint32_t lrecl, uint64_t nrecs,
                        uint8_t *out, size_t outcap, uint32_t *ends, spk_errinfo *err);
+/* The records of nf files at once, their ends one file after the other in
+ * ends (nrecs[f] each).  kind[f] 0: F records already where they stay (only
+ * their ends: multiples of lrecl[f]); 1: F and 2: V records in the len[f]
+ * bytes of blocks at buf + at[f], checked as spk_cms_unpack checks them, V
+ * records moved to the start of that place.  size[f] gets each file's record
+ * bytes; on an error *bad is the file (the error is its spk_cms_unpack's).
+ * Returns the ends filled. */
+int64_t spk_cms_unpack_files(uint8_t *buf, size_t buflen, size_t nf, const uint8_t *kind,
+                             const uint64_t *at, const uint64_t *len, const uint32_t *lrecl,
+                             const uint64_t *nrecs, uint32_t *ends, size_t nends, uint64_t *size,
+                             uint64_t *bad, spk_errinfo *err);
 /* The reverse: records (data, ends) as F lrecl or V, zero padded to whole
  * blocks.  For V, disp[k] gets the offset of the first record starting in
  * block k (0xFFFFFFFF: none) and hirec[k] the number of the last record seen

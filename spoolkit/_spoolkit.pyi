@@ -2157,6 +2157,23 @@ class Lib:
         err: spk_errinfo | Array[spk_errinfo] | NullPtr,
         /,
     ) -> int: ...
+    def spk_cms_unpack_files(
+        self,
+        buf: Buffer | UInt8Array | NullPtr,
+        buflen: int,
+        nf: int,
+        kind: bytes | Buffer | UInt8Array | NullPtr,
+        at: UInt64Array | NullPtr,
+        len: UInt64Array | NullPtr,
+        lrecl: UInt32Array | NullPtr,
+        nrecs: UInt64Array | NullPtr,
+        ends: UInt32Array | NullPtr,
+        nends: int,
+        size: UInt64Array | NullPtr,
+        bad: UInt64Array | NullPtr,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
     def spk_cms_pack(
         self,
         data: bytes | Buffer | UInt8Array | NullPtr,

@@ -374,3 +374,55 @@ def test_fuzz_gather_files(recs, wanted, cuts, lens, noise):
                 at = (i - fstart[f]) * bs
                 piece = bufs[f][at:min(at + bs, cut)]
                 assert piece == bytes([(blocks[i] - 1) % 19 + 1]) * len(piece)
+
+
+@pytest.mark.fuzz
+@FUZZ
+@given(payload=st.binary(max_size=3000),
+       files=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 3100), st.integers(0, 3100),
+                                st.integers(0, 300), st.integers(0, 400)), max_size=6),
+       room=st.integers(0, 2000))
+def test_fuzz_unpack_files(payload, files, room):
+    """spk_cms_unpack_files on arbitrary files in a buffer: a typed error, or
+    each V file's records moved to its start, the F ends multiples of LRECL."""
+    from array import array
+
+    from spoolkit._native import ffi, lib, new_err
+
+    buf = bytearray(payload or b"\0")
+    before = bytes(buf)
+    nf = len(files)
+    kind = bytearray(k for k, *_ in files)
+    at = array("Q", (a for _, a, _, _, _ in files))
+    ln = array("Q", (n for _, _, n, _, _ in files))
+    lrecl = array("I", (r for *_, r, _ in files))
+    nrecs = array("Q", (n for *_, n in files))
+    ends = array("I", [0]) * max(room, 1)
+    size = array("Q", [0]) * max(nf, 1)
+    bad = ffi.new("uint64_t *")
+    err = new_err()
+    u64 = lambda a: ffi.from_buffer("uint64_t[]", a) if len(a) else ffi.NULL  # noqa: E731
+    rc = lib.spk_cms_unpack_files(ffi.from_buffer("uint8_t[]", buf), len(buf), nf,
+                                  ffi.from_buffer("uint8_t[]", kind) if nf else ffi.NULL,
+                                  u64(at), u64(ln),
+                                  ffi.from_buffer("uint32_t[]", lrecl) if nf else ffi.NULL,
+                                  u64(nrecs), ffi.from_buffer("uint32_t[]", ends), room,
+                                  u64(size) if nf else ffi.NULL, bad, err)
+    if rc < 0:
+        assert bad[0] < nf
+        return
+    assert rc == sum(nrecs) and bad[0] == nf
+    e = 0
+    for f, (k, a, _n, r, cnt) in enumerate(files):
+        mine = ends[e:e + cnt]
+        if k == 0:
+            assert list(mine) == [(i + 1) * r for i in range(cnt)]
+        elif k == 2 and cnt:           # V: the records of the original bytes, moved to a
+            pos, out = a, b""
+            for _ in range(cnt):
+                m = before[pos] << 8 | before[pos + 1]
+                out += before[pos + 2:pos + 2 + m]
+                pos += 2 + m
+            assert bytes(buf[a:a + len(out)]) == out and size[f] == len(out)
+            break                      # later files may overlap this one's bytes
+        e += cnt

@@ -6,11 +6,11 @@ import threading
 from array import array
 from typing import Any, Iterator, Optional, Sequence
 
-from .._native import ffi
+from .._native import check, ffi, lib, new_err
 from ..errors import FormatError, SpoolkitError
 from .extent import Extent
 from .fst import FileStatus
-from .records import CMSRecords, f_records, unpack_in_place
+from .records import CMSRecords, u32, u64
 
 _SCRATCH = threading.local()
 SCRATCH_KEEP = 64 << 20
@@ -77,53 +77,65 @@ class CMSDisk:
                   blocks: Sequence[array[int]]) -> list[CMSRecords]:
         """The records of ``files`` (``blocks``: each one's data blocks), their
         blocks gathered in one pass over the tracks: F records straight into
-        each file's data, V files' blocks into a reused buffer and their
-        records from there."""
+        each file's data, V files' blocks into a reused buffer, their records
+        moved together there in C and copied once into their bytes."""
         bs = self.ext.blksize
+        nf = len(files)
         allb = array("I")
         fstart = array("Q", [0])
-        outs: list[Optional[bytes]] = []
-        vat: list[int] = []                      # V (or bad F): offset in the scratch buffer
+        kind = bytearray(nf)                     # 0: F in place, 1: F, 2: V in the scratch
+        at = array("Q", [0]) * nf
+        size = array("Q", [0]) * nf
+        lrecl = array("I", [0]) * nf
+        nrecs = array("Q", [0]) * nf
+        outs: list[Optional[bytes]] = [None] * nf
         vsize = 0
-        for f, b in zip(files, blocks):
+        for i, (f, b) in enumerate(zip(files, blocks)):
             allb.extend(b)
             fstart.append(len(allb))
             need = f.records * f.lrecl
-            if f.recfm != "V" and 0 < f.lrecl and 2 <= need <= min(len(b) * bs, 0xFFFFFFFF):
+            lrecl[i], nrecs[i], size[i] = f.lrecl, f.records, len(b) * bs
+            if f.recfm != "V" and 0 < f.lrecl and 2 <= need <= min(size[i], 0xFFFFFFFF):
                 # F records are the blocks' first records * lrecl bytes: a fresh
                 # bytes object (no one else holds it yet) filled in place by C
-                outs.append(bytes(need))
-                vat.append(-1)
+                outs[i] = bytes(need)
+                size[i] = need
             else:
-                outs.append(None)
-                vat.append(vsize)
-                vsize += len(b) * bs
+                kind[i] = 2 if f.recfm == "V" else 1
+                at[i] = vsize
+                vsize += size[i]
         scratch = self._scratch_for(vsize)
         keep: list[Any] = []                     # the cdata views dests points into
-        dests = ffi.new("spk_cms_dest[]", max(len(files), 1))
+        dests = ffi.new("spk_cms_dest[]", max(nf, 1))
         sbuf = ffi.from_buffer("uint8_t[]", scratch)
-        for i in range(len(files)):
+        for i in range(nf):
             o = outs[i]
             if o is not None:
                 c = ffi.from_buffer("uint8_t[]", o)
                 keep.append(c)
-                dests[i].data, dests[i].len = c, len(o)
-            elif vat[i] >= 0:
-                dests[i].data, dests[i].len = sbuf + vat[i], (fstart[i + 1] - fstart[i]) * bs
-        if vsize and 0 in allb:                   # null blocks read as zeros
-            scratch[:vsize] = bytes(vsize)
+                dests[i].data = c
+            else:
+                dests[i].data = sbuf + at[i]
+            dests[i].len = size[i]
         if len(allb):
             self.ext.read_files(allb, fstart, dests)
+        ends = array("I", [0]) * sum(nrecs)
+        got = array("Q", [0]) * nf
+        bad = ffi.new("uint64_t *")
+        err = new_err()
+        rc = lib.spk_cms_unpack_files(sbuf, len(scratch), nf, ffi.from_buffer("uint8_t[]", kind),
+                                      u64(at), u64(size), u32(lrecl), u64(nrecs), u32(ends),
+                                      len(ends), u64(got), bad, err)
+        check(rc, err, path=self.path)
         view = memoryview(scratch)
         recs: list[CMSRecords] = []
-        for i, f in enumerate(files):
+        e = 0
+        for i in range(nf):
             o = outs[i]
-            if o is not None:
-                recs.append(f_records(o, f.lrecl))
-                continue
-            n = (fstart[i + 1] - fstart[i]) * bs
-            recs.append(unpack_in_place(view[vat[i]:vat[i] + n], f.recfm, f.lrecl, f.records,
-                                     self.path))
+            data = o if o is not None else bytes(view[at[i]:at[i] + got[i]])
+            n = nrecs[i]
+            recs.append(CMSRecords(data, ends[e:e + n]))
+            e += n
         return recs
 
     def _scratch_for(self, size: int) -> bytearray:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import threading
 from array import array
+from bisect import bisect_right
 from typing import Any, Container, Optional, Sequence, Union
 
 from .._native import check, ffi, lib, new_err
@@ -255,8 +256,7 @@ class CKDExtent(Extent):
         if isinstance(self.dev, CKDImage):           # one "file": request i at out + i * bs
             dests = ffi.new("spk_cms_dest[]", 1)
             dests[0].data, dests[0].len = ffi.from_buffer("uint8_t[]", out), len(out)
-            self._gather_fd(blocks, groups, ffi.from_buffer("uint64_t[]", array(
-                "Q", [0, len(blocks)])), 1, dests)
+            self._gather_fd(blocks, groups, array("Q", [0, len(blocks)]), dests)
             return out
         cout = ffi.from_buffer(out)
 
@@ -272,12 +272,12 @@ class CKDExtent(Extent):
     def read_files(self, blocks: array[int], fstart: array[int], dests: Any) -> None:
         """Each file's blocks (``blocks[fstart[f]:fstart[f + 1]]``) straight
         from the track images into ``dests[f]`` (an ``spk_cms_dest``: its
-        data, cut at its len); a null block leaves its place as it is."""
+        data, cut at its len); a null block's place gets zeros."""
         groups = self._mark(blocks)
         cstart = ffi.from_buffer("uint64_t[]", fstart)
         nf = len(fstart) - 1
         if isinstance(self.dev, CKDImage) and len(groups):
-            self._gather_fd(blocks, groups, cstart, nf, dests)     # data: no cache
+            self._gather_fd(blocks, groups, fstart, dests)     # data: no cache
             return
         if len(groups) <= SMALL_READ:
             super().read_files(blocks, fstart, dests)
@@ -289,9 +289,10 @@ class CKDExtent(Extent):
                                                 self.dev.track_flags, clay, cblocks, corder, n,
                                                 cstart, nf, dests, cgot, e))
 
-        self._gather(blocks, groups, call, threads=len(groups) >= PARALLEL_GROUPS)
+        order = self._gather(blocks, groups, call, threads=len(groups) >= PARALLEL_GROUPS)
+        self._zero_nulls(blocks, order, fstart, dests)
 
-    def _gather_fd(self, blocks: array[int], groups: array[int], cstart: Any, nf: int,
+    def _gather_fd(self, blocks: array[int], groups: array[int], fstart: array[int],
                    dests: Any) -> None:
         """read_files on a plain CKD image: each span of consecutive track
         groups read and gathered in C (a few tracks at a time, so they are
@@ -309,6 +310,8 @@ class CKDExtent(Extent):
         corder = ffi.from_buffer("uint32_t[]", order)
         cgot = ffi.from_buffer(got)
         base = self.first * dev.heads
+        cstart = ffi.from_buffer("uint64_t[]", fstart)
+        nf = len(fstart) - 1
         # spans of consecutive groups, cut where an image file ends; per file
         # the spans in about one share of tracks per worker
         spans: dict[int, list[array[int]]] = {}          # piece index: shares
@@ -354,12 +357,27 @@ class CKDExtent(Extent):
             for job in jobs:
                 load(job)
         self._check_got(blocks, got)
+        self._zero_nulls(blocks, order, fstart, dests)
+
+    def _zero_nulls(self, blocks: array[int], order: array[int], fstart: array[int],
+                    dests: Any) -> None:
+        """Zeros in the places of null blocks (block 0: sorted first)."""
+        k = 0
+        while k < len(blocks) and blocks[order[k]] == 0:
+            r = order[k]
+            f = bisect_right(fstart, r) - 1
+            pos = (r - fstart[f]) * self.blksize
+            m = min(self.blksize, int(dests[f].len) - pos)
+            if m > 0:
+                ffi.memmove(dests[f].data + pos, bytes(m), m)
+            k += 1
 
     def _gather(self, blocks: array[int], groups: array[int], call: Any,
-                threads: bool = True) -> None:
+                threads: bool = True) -> array[int]:
         """Every run of ``groups``' tracks read once and handed to ``call``
         (a C gather into the places of ``blocks``), the runs on threads; a
-        block missing from its track is NotFoundError."""
+        block missing from its track is NotFoundError.  Returns the order of
+        ``blocks`` (spk_cms_order)."""
         n = len(blocks)
         order = array("I", [0]) * n
         err = new_err()
@@ -395,6 +413,7 @@ class CKDExtent(Extent):
             for run in todo:
                 load(run)
         self._check_got(blocks, got)
+        return order
 
     def _check_got(self, blocks: array[int], got: bytearray) -> None:
         """NotFoundError for the first block asked for that no track held."""

@@ -181,7 +181,7 @@ class Minidisk(Finalizing):
         return self.impl.read(f)  # type: ignore[no-any-return]
 
     def read_all(self, files: Optional[Iterable[FileStatus]] = None,
-                 batch_bytes: int = 16 << 20) -> Iterator[tuple[FileStatus, CMSRecords]]:
+                 batch_bytes: int = 4 << 20) -> Iterator[tuple[FileStatus, CMSRecords]]:
         """``(fst, records)`` of every file (or of ``files``), in order.  The
         chains of many files are resolved together and their data blocks
         gathered in one pass over the tracks (runs of tracks on threads, at

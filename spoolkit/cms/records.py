@@ -141,6 +141,13 @@ def u32(values: Optional[array[int]]) -> Any:
     return ffi.from_buffer("uint32_t[]", values)
 
 
+def u64(values: Optional[array[int]]) -> Any:
+    """An ``array('Q')`` as the C core's ``uint64_t *`` (None or empty: NULL)."""
+    if values is None or not len(values):
+        return ffi.NULL
+    return ffi.from_buffer("uint64_t[]", values)
+
+
 def unpack(data: Buffer, recfm: str, lrecl: int, nrecs: int,
            path: Optional[str] = None) -> CMSRecords:
     """Decode ``nrecs`` records from a file's data blocks."""
@@ -156,30 +163,6 @@ def unpack(data: Buffer, recfm: str, lrecl: int, nrecs: int,
     n = check(lib.spk_cms_unpack(ffi.from_buffer(data), len(data), 1 if var else 0, lrecl, nrecs,
                                  ffi.from_buffer(out), len(out), u32(ends), err), err, path=path)
     return CMSRecords(bytes(memoryview(out)[:n]), ends)
-
-
-def f_records(data: bytes, lrecl: int) -> CMSRecords:
-    """``data`` as F records of ``lrecl`` bytes (their ends computed in C)."""
-    nrecs = len(data) // lrecl
-    ends = array("I", [0]) * nrecs
-    err = new_err()
-    check(lib.spk_cms_unpack(ffi.from_buffer(data), len(data), 0, lrecl, nrecs, ffi.NULL, 0,
-                             u32(ends), err), err)
-    return CMSRecords(data, ends)
-
-
-def unpack_in_place(data: memoryview, recfm: str, lrecl: int, nrecs: int,
-                    path: Optional[str] = None) -> CMSRecords:
-    """:func:`unpack` of a writable buffer that may be overwritten: V
-    records are moved to its start in C, then copied once into their bytes."""
-    if recfm != "V":
-        return unpack(data, recfm, lrecl, nrecs, path=path)
-    ends = array("I", [0]) * nrecs
-    buf = ffi.from_buffer("uint8_t[]", data, require_writable=True)
-    err = new_err()
-    n = check(lib.spk_cms_unpack(buf, len(data), 1, lrecl, nrecs, buf, len(data), u32(ends),
-                                 err), err, path=path)
-    return CMSRecords(bytes(data[:n]), ends)
 
 
 def pack(records: CMSRecords, recfm: str, lrecl: int, blksize: int,
@@ -204,4 +187,4 @@ def pack(records: CMSRecords, recfm: str, lrecl: int, blksize: int,
     return bytes(out[:n]), disp, hirec
 
 
-__all__ = ["CMSRecords", "f_records", "pack", "unpack", "unpack_in_place"]
+__all__ = ["CMSRecords", "pack", "u32", "u64", "unpack"]
