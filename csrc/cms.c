@@ -58,6 +58,8 @@ typedef struct sink {
     const uint64_t *fstart;
     size_t nf;
     uint32_t base;              /* block number of block idx 0, less 1 */
+    size_t cur;                 /* list: where the last block's requests ended (blocks
+                                   come mostly in ascending order) */
 } sink;
 
 /* The file a request belongs to: the last f with fstart[f] <= i. */
@@ -87,10 +89,10 @@ static size_t lower_bound(const sink *s, uint32_t b)
     return lo;
 }
 
-static void put(const sink *s, size_t idx, uint32_t off, const uint8_t *src, uint32_t n,
+static void put(sink *s, size_t idx, uint32_t off, const uint8_t *src, uint32_t n,
                 uint32_t bs)
 {
-    size_t k;
+    size_t k = s->cur;
     uint32_t b;
 
     if (s->blocks) {
@@ -98,7 +100,12 @@ static void put(const sink *s, size_t idx, uint32_t off, const uint8_t *src, uin
         return;
     }
     b = s->base + (uint32_t)idx + 1;
-    for (k = lower_bound(s, b); k < s->n && s->list[s->order[k]] == b; k++) {
+    /* the cursor is the first request for b when the one before it is for
+     * a lower block and it is not for a lower one; else search */
+    if (!(k <= s->n && (k == 0 || s->list[s->order[k - 1]] < b)
+          && (k == s->n || s->list[s->order[k]] >= b)))
+        k = lower_bound(s, b);
+    for (; k < s->n && s->list[s->order[k]] == b; k++) {
         size_t r = s->order[k];
         if (s->fdst) {
             size_t f = file_of(s, r);
@@ -110,11 +117,12 @@ static void put(const sink *s, size_t idx, uint32_t off, const uint8_t *src, uin
             memcpy(s->out + r * bs + off, src, n);
         }
     }
+    s->cur = k;
 }
 
 /* One piece (n bytes at offset off) of block idx: copied from the record's
  * data (gather) or into it when the block is to be written (scatter). */
-static void piece(const sink *dst, uint8_t *blocks, const uint8_t *flags, uint8_t *tdirty,
+static void piece(sink *dst, uint8_t *blocks, const uint8_t *flags, uint8_t *tdirty,
                   size_t i, int write, size_t idx, uint32_t off, uint8_t *data, uint32_t n,
                   uint32_t bs)
 {
@@ -141,7 +149,7 @@ static void whole(uint8_t *flags, int write, size_t idx, int *found)
 static int walk(uint8_t *buf, size_t buflen, const uint32_t *offs, const uint32_t *lens,
                 uint32_t ntracks, uint32_t first_trk, int trkflags, const spk_cms_layout *lay,
                 uint8_t *blocks, size_t blen, uint8_t *flags, uint8_t *tdirty, int write,
-                const sink *dst, spk_errinfo *err)
+                sink *dst, spk_errinfo *err)
 {
     spk_record recs[MAXREC];
     spk_track_info info;
