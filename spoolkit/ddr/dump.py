@@ -36,6 +36,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 ProgressFn = Optional[Callable[[int], None]]
 Extent = tuple[int, int]
 BATCH_BYTES = 2 << 20            # track images per framing call
+BATCH_TRACKS = 512               # and at most this many: the output bound is per track
 _Framed = tuple[bytearray, list[int], list[int], list[int], list[int]]
 
 
@@ -125,7 +126,7 @@ def _batches(dev: DasdImage, extents: Sequence[Extent], reorder: Sequence[int]
             images += trk.image
             ends.append(len(images))
             addrs.append((trk.cyl - a + to) << 16 | trk.head)
-            if len(images) >= BATCH_BYTES:
+            if len(images) >= BATCH_BYTES or len(ends) >= BATCH_TRACKS:
                 yield images, ends, addrs
                 images, ends, addrs = bytearray(), [], []
     if ends:
