@@ -220,7 +220,7 @@ def dump_volume(dev: DasdImage, reels: Reels, extents: Sequence[Extent],
 
 
 def dump(volume: PathLike, tape_path: PathLike, extents: Optional[Sequence[Extent]] = None,
-         *, format: Optional[str] = None, compress: Optional[str] = None, level: int = 4,
+         *, format: Optional[str] = None, compress: Optional[str] = None, level: int = -1,
          overwrite: bool = False, reel_size: Optional[int] = None,
          reorder: Optional[Sequence[int]] = None, workers: Optional[int] = None,
          progress: ProgressFn = None, wait: Optional[float] = -1.0,
