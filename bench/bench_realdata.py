@@ -89,7 +89,8 @@ def test_real_disk(bench_dir: Path, work: Path, benchmark) -> None:
           ["dasdcopy", "-q", "-z", str(vol), "p.cckd"], work, "s.cckd", "p.cckd",
           ("s.cckd", "p.cckd"))
     pairs("CCKD -> CKD", [*SPK, "dasd", "copy", "p.cckd", "s.3390", "--lfs", "-f"],
-          ["dasdcopy", "-q", "-0", "-lfs", "p.cckd", "p.3390"], work, clean=("s*.3390", "p*.3390"))
+          ["dasdcopy", "-q", "-lfs", "-o", "CKD", "p.cckd", "p.3390"], work,
+          clean=("s*.3390", "p*.3390"))
     pairs("check level 3", [*SPK, "dasd", "check", "p.cckd", "--level", "3"],
           ["cckdcdsk", "-3", "-ro", "p.cckd"], work)
     print("\n" + "\n".join(ROWS))
