@@ -974,4 +974,98 @@ int spk_cms_place(uint8_t *stage, size_t slen, uint8_t *dirty, const uint32_t *g
                   uint32_t per_group, uint32_t blksize, const uint32_t *blocks, size_t n,
                   const uint8_t *data, size_t datalen, spk_errinfo *err);
 
+/* ==== CMS file tapes (csrc/cmstape.c) =================================== */
+
+/* VMFPLC2 and CMS TAPE DUMP tapes (docs/formats.md "VMFPLC2 and TAPE DUMP
+ * tapes"): a file's record stream (the CMS data-block layout) in blocks that
+ * start with X'02' and four EBCDIC characters. */
+enum spk_cmstape_const {
+    SPK_CMSTAPE_PLC = 0,         /* VMFPLC2: PLCH header block, then PLCD data blocks */
+    SPK_CMSTAPE_DUMP = 1,        /* TAPE DUMP: "CMS " data blocks, then the CMSN block */
+    SPK_CMSTAPE_PREFIX = 5,      /* X'02' + 4 EBCDIC characters */
+    SPK_CMSTAPE_PLC_DATA = 4000, /* VMFPLC2 data bytes per full block */
+    SPK_CMSTAPE_UNIT = 800,      /* a CMS data block; VMFPLC2 pads its last block to it */
+    SPK_CMSTAPE_BLOCK4K = 4096   /* TAPE DUMP data bytes per block from 4K-block disks */
+};
+
+/* Most bytes spk_cmstape_dump writes for a stream of len bytes and a header
+ * block of hlen (0: none); SPK_EARG for a bad kind or framing. */
+int64_t spk_cmstape_bound(uint64_t len, int kind, size_t hlen, const spk_archive_frame *fr);
+
+/* Frame a file's blocks back to back into out as fr says, its record
+ * stream made on the way from n records (data, ends: F back to back, each
+ * lrecl bytes; V each after a 2-byte length, 1..lrecl bytes): VMFPLC2 the header block hdr (hlen bytes,
+ * the PLCH block) first, then PLCD blocks of 4000 stream bytes (the last
+ * zero padded to a multiple of 800); TAPE DUMP "CMS " blocks of 800
+ * bytes, then hdr (the CMSN block).  fr->prev and fr->blocks are updated.
+ * Returns the bytes written. */
+int64_t spk_cmstape_dump(const uint8_t *data, size_t datalen, const uint32_t *ends, uint64_t n,
+                         int var, uint32_t lrecl, int kind, const uint8_t *hdr, size_t hlen,
+                         spk_archive_frame *fr, uint8_t *out, size_t outcap, spk_errinfo *err);
+
+/* How many V records (each after a 2-byte length, 1..lrecl; a length of 0
+ * ends them) data holds; a record running past len is SPK_ETRUNC. */
+int64_t spk_cmstape_vcount(const uint8_t *data, size_t len, uint32_t lrecl, spk_errinfo *err);
+
+/* A run of data blocks read from a tape window, restartable: after
+ * SPK_EWINDOW (the window must move, err says where) call again with r as
+ * it was left.  Set off and block (the next block's offset and number) once,
+ * n = pos = 0 before each run. */
+typedef struct spk_cmstape_run {
+    uint64_t off;            /* in/out: offset of the next block */
+    uint64_t block;          /* in/out: its number (tapemarks count) */
+    uint32_t n;              /* out: data blocks in out */
+    uint32_t pos;            /* out: bytes in out */
+    int stop;                /* out: SPK_CMSTAPE_STOP_* */
+    uint32_t other_len;      /* STOP_OTHER: that block's length, its bytes at out + 5 + pos */
+    uint64_t other_off;      /* STOP_OTHER: its offset */
+} spk_cmstape_run;
+
+enum spk_cmstape_stop {
+    SPK_CMSTAPE_STOP_OTHER = 0,  /* a block that is no data block (read; off is past it) */
+    SPK_CMSTAPE_STOP_MARK = 1,   /* a tapemark (read) */
+    SPK_CMSTAPE_STOP_END = 2,    /* the end of the tape */
+    SPK_CMSTAPE_STOP_FULL = 3    /* out or maxn is full */
+};
+
+/* Read data blocks (PLCD, or "CMS "/"CMS0") from r->off, their data after
+ * the prefixes back to back at out + 5 (block i's ends at out + 5 +
+ * ends[i]; the block is at tape offset offs[i]; a CMS0 block's data reads as
+ * zeros) until another block (STOP_OTHER: it is whole at out + 5 + pos), a
+ * tapemark, the end, or maxn blocks / less than a largest block of room.
+ * A data block with no data byte, or a TAPE DUMP one of other than 800 or
+ * 4096, is an error naming its number (err->index) and offset.  Returns
+ * r->n. */
+int spk_cmstape_read(const spk_tape_src *s, spk_cmstape_run *r, int kind, uint8_t *out,
+                     size_t outcap, uint32_t *ends, uint64_t *offs, size_t maxn,
+                     spk_errinfo *err);
+/* ==== VMARC archive members (csrc/vmarc.c) ============================== */
+
+enum spk_vmarc_const {
+    SPK_VMARC_HDRLEN = 38,         /* ':CFF' header before each member's stream */
+    SPK_VMARC_LZW = 0,
+    SPK_VMARC_S2 = 1,
+    SPK_VMARC_STORE = 2
+};
+
+/* Decode the stream of one member, buf[pos..len) (after its header), into
+ * records: F records of lrecl bytes, V records of 1..lrecl.  out/ends get the
+ * data and each record's end offset; with out and ends NULL only counts are
+ * made (to size them).  Returns the number of records; *datalen gets their
+ * bytes and *endpos the offset just past the member's last stream byte.
+ * SPK_EBUFSIZE when out or ends is too small, SPK_ECOMPRESS for a code that
+ * is not defined or runs past the end, SPK_ETRUNC when the data ends first,
+ * SPK_EFORMAT for a record of the wrong length. */
+int64_t spk_vmarc_decode(const uint8_t *buf, size_t len, size_t pos, int method, int fixed,
+                         uint32_t lrecl, uint8_t *out, size_t outcap, uint32_t *ends,
+                         uint64_t maxrec, uint64_t *datalen, uint64_t *endpos, spk_errinfo *err);
+/* Output bytes spk_vmarc_encode may need at most for one member. */
+uint64_t spk_vmarc_bound(uint64_t datalen, uint64_t n, int method, uint32_t reclen);
+/* One member: the 38 header bytes, then the stream, zero-padded to whole
+ * records of reclen (38..32760) bytes.  F records must be lrecl long, V
+ * records 1..65535 bytes.  Returns the bytes written. */
+int64_t spk_vmarc_encode(const uint8_t *data, size_t datalen, const uint32_t *ends, uint64_t n,
+                         int fixed, uint32_t lrecl, int method, const uint8_t *header,
+                         uint32_t reclen, uint8_t *out, size_t outcap, spk_errinfo *err);
+
 #endif

@@ -73,8 +73,10 @@ def raise_error(code: int, err: Optional[spk_errinfo] = None, *, base_offset: in
     raise error_class(code)(message, code=code, **where)
 
 
-def check(rc: int, err: Optional[spk_errinfo] = None, **where: Unpack[errors.Where]) -> int:
-    """Return ``rc`` when it is a success (>= 0), else raise its exception."""
+def check(rc: int, err: Optional[spk_errinfo] = None, *, base_offset: int = 0,
+          **where: Unpack[errors.Where]) -> int:
+    """Return ``rc`` when it is a success (>= 0), else raise its exception
+    (``base_offset``: as :func:`raise_error`)."""
     if rc < 0:
-        raise_error(rc, err, **where)
+        raise_error(rc, err, base_offset=base_offset, **where)
     return rc

@@ -545,6 +545,18 @@ class spk_cms_layout(CData):
     def __getitem__(self, index: int, /) -> spk_cms_layout: ...
 
 @type_check_only
+class spk_cmstape_run(CData):
+    """``struct spk_cmstape_run`` (pointer, array item or value)."""
+    off: int
+    block: int
+    n: int
+    pos: int
+    stop: int
+    other_len: int
+    other_off: int
+    def __getitem__(self, index: int, /) -> spk_cmstape_run: ...
+
+@type_check_only
 class Allocator:
     """``ffi.new`` and what ``ffi.new_allocator`` returns: a C declaration ->
     its cdata."""
@@ -975,6 +987,24 @@ class Allocator:
         init: object = ...,
     ) -> PtrArray[spk_cms_layout]: ...
     @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_cmstape_run *"],
+        init: object = ...,
+    ) -> spk_cmstape_run: ...
+    @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_cmstape_run[]"],
+        init: object = ...,
+    ) -> Array[spk_cmstape_run]: ...
+    @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_cmstape_run *[]"],
+        init: object = ...,
+    ) -> PtrArray[spk_cmstape_run]: ...
+    @overload
     def __call__(self, cdecl: Literal["int *", "int[]"], init: object = ...) -> CIntArray: ...
     @overload
     def __call__(
@@ -1235,6 +1265,20 @@ class Lib:
     SPK_DDR_STOP_MARK: Final = 2
     SPK_DDR_STOP_END: Final = 3
     SPK_DDR_STOP_WINDOW: Final = 4
+    SPK_CMSTAPE_PLC: Final = 0
+    SPK_CMSTAPE_DUMP: Final = 1
+    SPK_CMSTAPE_PREFIX: Final = 5
+    SPK_CMSTAPE_PLC_DATA: Final = 4000
+    SPK_CMSTAPE_UNIT: Final = 800
+    SPK_CMSTAPE_BLOCK4K: Final = 4096
+    SPK_CMSTAPE_STOP_OTHER: Final = 0
+    SPK_CMSTAPE_STOP_MARK: Final = 1
+    SPK_CMSTAPE_STOP_END: Final = 2
+    SPK_CMSTAPE_STOP_FULL: Final = 3
+    SPK_VMARC_HDRLEN: Final = 38
+    SPK_VMARC_LZW: Final = 0
+    SPK_VMARC_S2: Final = 1
+    SPK_VMARC_STORE: Final = 2
     def spk_version(self, /) -> CharPtr: ...
     def spk_strerror(self, code: int, /) -> CharPtr: ...
     def spk_geom_ckd_count(self, /) -> int: ...
@@ -2172,6 +2216,86 @@ class Lib:
         n: int,
         data: bytes | Buffer | UInt8Array | NullPtr,
         datalen: int,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cmstape_bound(
+        self,
+        len: int,
+        kind: int,
+        hlen: int,
+        fr: spk_archive_frame | Array[spk_archive_frame] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cmstape_dump(
+        self,
+        data: bytes | Buffer | UInt8Array | NullPtr,
+        datalen: int,
+        ends: UInt32Array | NullPtr,
+        n: int,
+        var: int,
+        lrecl: int,
+        kind: int,
+        hdr: bytes | Buffer | UInt8Array | NullPtr,
+        hlen: int,
+        fr: spk_archive_frame | Array[spk_archive_frame] | NullPtr,
+        out: Buffer | UInt8Array | NullPtr,
+        outcap: int,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cmstape_vcount(
+        self,
+        data: bytes | Buffer | UInt8Array | NullPtr,
+        len: int,
+        lrecl: int,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cmstape_read(
+        self,
+        s: spk_tape_src | Array[spk_tape_src] | NullPtr,
+        r: spk_cmstape_run | Array[spk_cmstape_run] | NullPtr,
+        kind: int,
+        out: Buffer | UInt8Array | NullPtr,
+        outcap: int,
+        ends: UInt32Array | NullPtr,
+        offs: UInt64Array | NullPtr,
+        maxn: int,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_vmarc_decode(
+        self,
+        buf: bytes | Buffer | UInt8Array | NullPtr,
+        len: int,
+        pos: int,
+        method: int,
+        fixed: int,
+        lrecl: int,
+        out: Buffer | UInt8Array | NullPtr,
+        outcap: int,
+        ends: UInt32Array | NullPtr,
+        maxrec: int,
+        datalen: UInt64Array | NullPtr,
+        endpos: UInt64Array | NullPtr,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_vmarc_bound(self, datalen: int, n: int, method: int, reclen: int, /) -> int: ...
+    def spk_vmarc_encode(
+        self,
+        data: bytes | Buffer | UInt8Array | NullPtr,
+        datalen: int,
+        ends: UInt32Array | NullPtr,
+        n: int,
+        fixed: int,
+        lrecl: int,
+        method: int,
+        header: bytes | Buffer | UInt8Array | NullPtr,
+        reclen: int,
+        out: Buffer | UInt8Array | NullPtr,
+        outcap: int,
         err: spk_errinfo | Array[spk_errinfo] | NullPtr,
         /,
     ) -> int: ...

@@ -243,7 +243,7 @@ def atomic_output(path: PathLike, *, overwrite: bool = False, follow_symlinks: b
         yield tmps[0]
 
 
-def write_all(fd: int, data: Union[bytes, bytearray, memoryview], path: str,
+def write_all(fd: int, data: Union[bytes, bytearray, memoryview], path: Optional[str],
               offset: Optional[int] = None) -> None:
     """Write all of ``data`` (at ``offset`` with pwrite, else at the file
     position); a short write is continued, an error raises WriteError."""
@@ -271,7 +271,7 @@ def fsync_checked(fd: int, path: str) -> None:
         raise _write_error(exc, path, None) from None
 
 
-def _write_error(exc: OSError, path: str, offset: Optional[int]) -> WriteError:
+def _write_error(exc: OSError, path: Optional[str], offset: Optional[int]) -> WriteError:
     what = "the file system is full" if exc.errno in (errno_mod.ENOSPC, errno_mod.EDQUOT) \
         else f"write failed: {exc.strerror}"
     return WriteError(what, errno=exc.errno, path=path, offset=offset)

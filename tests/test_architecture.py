@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("core utilities", ["spoolkit.output", "spoolkit.lock", "spoolkit.lifetime",
                         "spoolkit.geometry", "spoolkit.ebcdic", "spoolkit.compress",
                         "spoolkit.util", "spoolkit.crc", "spoolkit.kinds",
-                        "spoolkit.jsonvalue", "spoolkit.hexview"]),
+                        "spoolkit.jsonvalue", "spoolkit.hexview", "spoolkit._moved"]),
     ("device images", ["spoolkit.dasd", "spoolkit.tape"]),
     ("formats", ["spoolkit.cp", "spoolkit.spool", "spoolkit.ddr"]),
     ("features", ["spoolkit.backup", "spoolkit.overlay", "spoolkit.pipes", "spoolkit.batch",
@@ -42,6 +42,7 @@ ALIASES = {
     "spoolkit.spool.mdisk": "spoolkit.backup",
     "spoolkit.spool.runlog": "spoolkit.backup",
     "spoolkit.spool.tapeio": "spoolkit.backup",
+    "spoolkit.tape.detect": "spoolkit.kinds",
 }
 
 Graph = dict[str, dict[str, int]]    # module -> {imported module: line}

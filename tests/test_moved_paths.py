@@ -1,7 +1,7 @@
-"""The backup feature's old import paths under spoolkit.spool keep working until
-spoolkit 0.2: each warns (DeprecationWarning naming the new path) and gives the
-very objects of spoolkit.backup, and a monkeypatch through an old path reaches
-the code that moved."""
+"""The old import paths of moved modules keep working until spoolkit 0.2 (the
+backup feature's under spoolkit.spool, spoolkit.tape.detect): each warns
+(DeprecationWarning naming the new path) and gives the very objects of the
+new home, and a monkeypatch through an old path reaches the code that moved."""
 
 from __future__ import annotations
 
@@ -40,7 +40,11 @@ OLD = {
                               "check_tape_file", "disk_kind", "open_archive_tape",
                               "read_next"],
     "spoolkit.spool.runlog": ["LogLine", "RunLog"],
+    "spoolkit.tape.detect": ["HEAD", "DEVICE_IDS", "TAPES", "FileKind", "tape_format",
+                             "kind_of_bytes", "file_kind"],
 }
+#: where each old module's names went (the first module its warning names)
+NEW = {name: "spoolkit.backup" for name in OLD} | {"spoolkit.tape.detect": "spoolkit.kinds"}
 
 
 def _fresh_import(name: str) -> tuple[types.ModuleType, list[warnings.WarningMessage]]:
@@ -65,7 +69,7 @@ def test_old_module_warns_and_gives_the_new_objects(name):
     mod, caught = _fresh_import(name)
     assert len(caught) == 1, [str(w.message) for w in caught]
     text = str(caught[0].message)
-    assert text.startswith(f"{name} is deprecated: use spoolkit.backup") and "0.2" in text
+    assert text.startswith(f"{name} is deprecated: use {NEW[name]}") and "0.2" in text
     assert caught[0].filename == __file__           # the warning points at the importer
     for attr in OLD[name]:
         assert _moved_home(getattr(mod, attr)), attr
@@ -130,3 +134,39 @@ def test_spool_alone_does_not_import_backup():
                          capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.stdout.strip() == "[]"
+
+
+def test_tape_detect_is_spoolkit_kinds(tmp_path):
+    """spoolkit.tape.detect (the file-kind sniffers, now spoolkit.kinds) names
+    a file's kind as before, and what is assigned through it lands in kinds."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from spoolkit.tape import detect
+    from spoolkit import kinds
+
+    text = tmp_path / "notes.txt"
+    text.write_text("hello\n")
+    assert detect.file_kind(text) == kinds.file_kind(text)
+    assert detect.file_kind(text).kind == "text"
+    assert detect.file_kind(tmp_path / "missing").kind == "missing"
+    assert detect.kind_of_bytes(b"CKD_P370" + bytes(504), 512).kind == "ckd"
+    assert sorted(detect.__all__) == sorted(kinds.__all__)
+    saved = kinds.HEAD
+    try:
+        detect.HEAD = 17
+        assert kinds.HEAD == 17
+    finally:
+        kinds.HEAD = saved
+
+
+def test_alias_machinery_is_one_module():
+    """Every old module is made by spoolkit._moved.alias (no copies of it)."""
+    from spoolkit import _moved
+
+    for name in OLD:
+        src = (ROOT / (name.replace(".", "/") + ".py")).read_text()
+        assert "from .._moved import alias" in src and "class " not in src, name
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        mods = [__import__(name, fromlist=["_"]) for name in OLD]
+    assert all(isinstance(m, _moved.MovedModule) for m in mods)

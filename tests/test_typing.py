@@ -19,18 +19,8 @@ import pytest
 from conftest import ROOT
 from test_readme import PRELUDE, blocks
 
-#: modules held to mypy --strict (the whole package once every module is clean)
-GATED = [
-    "spoolkit/_spoolkit.pyi", "spoolkit/_native.py", "spoolkit/_build.py",
-    "spoolkit/geometry.py", "spoolkit/ebcdic.py", "spoolkit/compress.py",
-    "spoolkit/errors.py", "spoolkit/output.py", "spoolkit/lock.py", "spoolkit/lifetime.py",
-    "spoolkit/util.py", "spoolkit/pipes.py", "spoolkit/demo.py", "spoolkit/jsonvalue.py",
-    "spoolkit/overlay", "spoolkit/cli/common.py", "spoolkit/cli/stdio.py", "tools/gen_stub.py",
-    "spoolkit/cp/info.py", "spoolkit/cp/vm370.py", "spoolkit/cp/vm370fmt.py",
-    "spoolkit/cp/pagelayout.py", "spoolkit/cp/identify.py", "spoolkit/cli/cp.py",
-    "spoolkit/spool", "spoolkit/backup", "spoolkit/tape", "spoolkit/crc.py", "spoolkit/kinds.py",
-    "spoolkit/batch", "spoolkit/cli/batch.py", "spoolkit/ddr",
-]
+#: held to mypy --strict: the whole package, and the tools that import it
+GATED = ["spoolkit", "tools/gen_stub.py"]
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
@@ -83,14 +73,6 @@ def readme_script() -> tuple[str, dict[int, int]]:
 
 _ERROR = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): error: (?P<msg>.*)$")
 
-#: Any that README examples still get from spoolkit: (start of the example's
-#: line, the module whose signature leaks it).  Each entry must still occur
-#: (so the list only shrinks); a leak not listed fails the test.
-KNOWN_LEAKS = [
-    ("report = spoolkit.check_dasd(", "dasd/check.py: check_dasd -> dict[str, Any]"),
-]
-
-
 def readme_type_errors(tmp_path: Path) -> tuple[subprocess.CompletedProcess[str],
                                                  list[tuple[int, str, str]]]:
     """mypy --strict --disallow-any-expr over the README script: the run and
@@ -114,12 +96,8 @@ def readme_type_errors(tmp_path: Path) -> tuple[subprocess.CompletedProcess[str]
 def test_readme_examples_pass_mypy_strict_with_no_any_from_spoolkit(tmp_path):
     proc, errors = readme_type_errors(tmp_path)
     assert proc.returncode in (0, 1), proc.stdout + proc.stderr
-    new = [f"README.md:{line}: {msg}\n    {code}" for line, code, msg in errors
-           if not any(code.startswith(k) for k, _ in KNOWN_LEAKS)]
-    assert not new, "\n".join(new)
-    gone = [k for k, owner in KNOWN_LEAKS if not any(c.startswith(k) for _, c, _ in errors)]
-    assert not gone, f"fixed (remove from KNOWN_LEAKS): {gone}"
-    assert all("Any" in msg for _, _, msg in errors), errors
+    assert not errors, "\n".join(f"README.md:{line}: {msg}\n    {code}"
+                                  for line, code, msg in errors)
 
 
 def test_readme_check_sees_an_any_leak(tmp_path, monkeypatch):
@@ -212,3 +190,32 @@ def test_track_counts_are_ints_for_a_type_checker(tmp_path):
                      "reveal_type(t.nrecs)\nreveal_type(t.data_bytes)\n")
     proc = _mypy("--strict", "--follow-imports=silent", str(probe))
     assert proc.stdout.count('Revealed type is "int"') == 2, proc.stdout + proc.stderr
+
+
+def test_check_report_fields_are_typed_for_a_type_checker(tmp_path):
+    # check_dasd's report is a TypedDict: its keys and their JSON types are known
+    probe = tmp_path / "probe.py"
+    probe.write_text("import spoolkit\n"
+                     "r = spoolkit.check_dasd('x.cckd', 3)\n"
+                     "reveal_type(r['ok'])\nreveal_type(r['errors'][0]['message'])\n"
+                     "reveal_type(r['errors'][0].get('track'))\n"
+                     "r['no_such_key']\n")
+    proc = _mypy("--strict", "--follow-imports=silent", str(probe))
+    out = proc.stdout
+    assert 'Revealed type is "bool"' in out, out + proc.stderr
+    assert 'Revealed type is "str"' in out, out
+    assert 'Revealed type is "int | list[int] | None"' in out, out
+    assert '"no_such_key"' in out and "[typeddict-item]" in out, out
+
+
+@pytest.mark.parametrize("problem", [
+    {"kind": "l1", "index": 3, "offset": None, "error": "FormatError", "message": "m"},
+    {"kind": "track", "track": 7, "offset": 4096, "message": "bad stored image header"},
+    {"kind": "header", "error": "TruncatedError", "message": "m", "offset": 8,
+     "track": [0, 1], "repairable": True},
+])
+def test_problem_json_keeps_every_key_in_order(problem):
+    from spoolkit.dasd.reports import problem_json
+
+    out = problem_json(problem)
+    assert out == problem and list(out) == list(problem) and out is not problem

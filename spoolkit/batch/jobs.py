@@ -87,11 +87,13 @@ def _check(src: Source, to: str, opts: JobOptions, threads: Optional[int],
            overwrite: bool, k: FileKind) -> Outcome:
     if k.is_disk:
         from ..dasd.check import check_dasd
+        from ..dasd.reports import problem_json
         report = check_dasd(src.path, opts.check_level, workers=threads)
         errors = report["errors"]
         warnings = report["warnings"]
         result: dict[str, JSONValue] = {"format": report.get("format"),
-                                        "errors": errors, "warnings": warnings}
+                                        "errors": [problem_json(e) for e in errors],
+                                        "warnings": [problem_json(w) for w in warnings]}
         if errors:
             first = errors[0]
             where = f" (track {first['track']})" if "track" in first else ""

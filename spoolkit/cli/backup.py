@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 from collections.abc import Iterator
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from .common import (
     Progress,
@@ -27,6 +27,10 @@ from .common import (
     shown,
     table,
 )
+
+if TYPE_CHECKING:
+    from ..backup.source import VolumeSource
+    from ..spool.select import Selection
 
 
 def register(sub: Any) -> None:
@@ -119,7 +123,7 @@ def _logs(q: Any) -> None:
 _SELECTION = ("owner", "spoolid", "kind", "klass", "form", "dest", "date", "hold")
 
 
-def selector(args: Any) -> Optional[Any]:
+def selector(args: argparse.Namespace) -> Optional[Selection]:
     """The selection predicate from the CLI options (``spool/select.py``'s
     logic, shared with the other spool verbs); None when nothing is selected."""
     if not any(getattr(args, name, None) for name in _SELECTION):
@@ -129,7 +133,7 @@ def selector(args: Any) -> Optional[Any]:
     return selector_from_args(args)
 
 
-def _source(paths: list[str]) -> Any:
+def _source(paths: list[str]) -> VolumeSource:
     from ..backup import open_source
 
     return open_source(paths[0] if len(paths) == 1 else paths)
@@ -142,6 +146,13 @@ def _inputs(paths: Optional[list[str]], what: str) -> Iterator[Optional[list[str
     if paths is None:
         yield None
         return
+    with _input_list(paths, what) as names:
+        yield names
+
+
+@contextlib.contextmanager
+def _input_list(paths: list[str], what: str) -> Iterator[list[str]]:
+    """:func:`_inputs` of an argument that is always given (``nargs="+"``)."""
     with contextlib.ExitStack() as stack:
         yield [stack.enter_context(input_path(p, what)) for p in paths]
 
@@ -208,7 +219,7 @@ def cmd_load(args: Any) -> int:
     refuse_stdio(args.to, "--to VOL")
     logs = _log_files(args)
     sel = selector(args)
-    with _inputs(args.archives, "ARCHIVE") as archives:
+    with _input_list(args.archives, "ARCHIVE") as archives:
         res = scan(archives)
         entries = res.entries if args.all_versions else res.latest()
         total = sum(e.pages for e in entries if not e.is_ref)
@@ -227,7 +238,7 @@ def cmd_scan(args: Any) -> int:
     from ..backup import scan
 
     sel = selector(args)
-    with _inputs(args.archives, "ARCHIVE") as archives:
+    with _input_list(args.archives, "ARCHIVE") as archives:
         res = scan(archives, select=sel, log=_log_files(args)[0])
     entries = res.latest() if args.latest else res.entries
     if sel is not None:

@@ -1,10 +1,12 @@
-"""``spoolkit cms find|list|get|put|erase|rename|format|check``: the files of
-CMS minidisks inside disk images.
+"""``spoolkit cms find|list|get|put|erase|rename|format|check|copy``: the
+files of CMS minidisks inside disk images, and of tapes, archives and host
+directories.
 
 A minidisk is ``IMAGE@FIRST-LAST`` (cylinders, or blocks on FBA; the whole
 image without ``@``), the form the spool backup verbs take, or the owner's
 ``MDISK`` in a directory: ``--directory USER.DIRECT --user MAINT --vaddr 191
---volume VOLSER=IMAGE``.
+--volume VOLSER=IMAGE``.  ``list`` and ``copy`` also take ``disk:IMAGE@A-B``,
+``vmfplc2:TAPE``, ``tapedump:TAPE``, ``vmarc:FILE`` and ``dir:PATH``.
 """
 
 from __future__ import annotations
@@ -26,10 +28,32 @@ def register(sub: Any) -> None:
     add_json(q)
     q.set_defaults(func=cmd_find)
 
-    q = s.add_parser("list", help="the files of a minidisk (like LISTFILE)")
+    q = s.add_parser("list", help="the files of a minidisk, tape, archive or directory "
+                     "(like LISTFILE)")
     _mdisk(q)
+    q.add_argument("--raw", action="store_true", help="dir: files are raw records")
+    q.add_argument("--codepage", default="037", help="dir: EBCDIC code page of the text")
     add_json(q)
     q.set_defaults(func=cmd_list)
+
+    q = s.add_parser("copy", help="copy CMS files between minidisks, VMFPLC2 and TAPE DUMP "
+                     "tapes, VMARC archives and host directories")
+    q.add_argument("src", metavar="SRC", help="disk:IMAGE[@A-B], vmfplc2:TAPE, tapedump:TAPE, "
+                   "vmarc:FILE or dir:PATH")
+    q.add_argument("dst", metavar="DST", help="the same forms")
+    q.add_argument("fname", metavar="FN", nargs="?", default="*",
+                   help="file name pattern (* any run, %% one character; default *)")
+    q.add_argument("ftype", metavar="FT", nargs="?", default="*", help="file type pattern")
+    q.add_argument("fmode", metavar="FM", nargs="?", default="*", help="file mode (letter "
+                   "or letter and number)")
+    q.add_argument("--raw", action="store_true", help="dir: F records back to back, V "
+                   "records each after its 2-byte length (no code page)")
+    q.add_argument("--codepage", default="037", help="dir: EBCDIC code page of the text "
+                   "(037, 1047)")
+    add_force(q, "DST (a whole tape or archive; on a disk or in a directory, the files of "
+              "the same names)")
+    add_json(q)
+    q.set_defaults(func=cmd_copy)
 
     q = s.add_parser("get", help="a file's records as text (or --raw bytes)")
     _mdisk(q)
@@ -159,9 +183,33 @@ def _listing(md: Any) -> dict[str, Any]:
             "files": [f.to_dict() for f in md.files()]}
 
 
+def _other_source(args: Any) -> Optional[str]:
+    """The URI of a source that is no minidisk (None: a minidisk)."""
+    from ..cms.sources import split_uri
+
+    if args.directory or args.user or args.vaddr:
+        return None
+    scheme, rest = split_uri(args.mdisk)
+    if scheme == "disk":
+        args.mdisk = rest
+        return None
+    return str(args.mdisk)
+
+
 def cmd_list(args: Any) -> int:
-    with _open(args) as md:
-        data = _listing(md)
+    data: dict[str, Any]
+    uri = _other_source(args)
+    if uri is not None:
+        from ..cms.sources import open_source, split_uri
+
+        src = open_source(uri, raw=args.raw, codepage=args.codepage)
+        try:
+            data = {"format": split_uri(uri)[0], "files": [f.to_dict() for f in src.entries()]}
+        finally:
+            src.close()
+    else:
+        with _open(args) as md:
+            data = _listing(md)
     emit(args, data, lambda d: table(
         [(f["fname"], f["ftype"], f["fmode"], f["recfm"], f["lrecl"], f["records"],
           f["blocks"], f["date"]) for f in d["files"]],
@@ -258,6 +306,19 @@ def cmd_format(args: Any) -> int:
                                force=args.force)
     emit(args, info, lambda d: f"formatted {d['format']} minidisk {d['label']}: "
          f"{d['blocks']} blocks of {d['blocksize']}", message=True)
+    return 0
+
+
+def cmd_copy(args: Any) -> int:
+    from .. import ebcdic
+    from ..cms.fileset import FilePattern
+    from ..cms.sources import copy
+
+    ebcdic.codec_name(args.codepage)          # a bad code page before any work
+    done = copy(args.src, args.dst, FilePattern(args.fname, args.ftype, args.fmode),
+                force=args.force, raw=args.raw, codepage=args.codepage)
+    emit(args, {"copied": [f.to_dict() for f in done]},
+         lambda d: f"copied {len(d['copied'])} files", message=True)
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from ..dasd import open_dasd
 from ..errors import InvalidArgumentError
@@ -29,6 +29,9 @@ from .common import (
     text_source,
 )
 from .ddr import register_ddr
+
+if TYPE_CHECKING:
+    from ..dasd.reports import CheckReport
 
 
 def register(sub: Any) -> None:
@@ -345,7 +348,7 @@ def cmd_copy(args: Any) -> int:
                              cckd64=args.cckd64, workers=args.jobs, sf=args.sf,
                              lfs=args.lfs or is_stdio(args.dst), overwrite=args.force,
                              progress=bar.update)
-    result.update(source=shown(args.src), destination=shown(args.dst, output=True))
+    result["source"], result["destination"] = shown(args.src), shown(args.dst, output=True)
     if is_stdio(args.src):
         result["source_files"] = [result["source"]]
     if is_stdio(args.dst):
@@ -358,7 +361,7 @@ def cmd_copy(args: Any) -> int:
     return 0
 
 
-def _check_text(r: dict[str, Any]) -> str:
+def _check_text(r: CheckReport) -> str:
     lines = ["%s: %s (level %d, %s)" % (_image_name(r["path"], r.get("files", [])),
                                         "OK" if r["ok"] else "ERRORS",
                                         r["level"], r.get("format", "?"))]

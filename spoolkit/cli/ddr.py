@@ -178,7 +178,7 @@ def _restore_ddr(args: Any, tapes: list[str]) -> int:
             info = ddr.restore(tapes, image, cyl=cyl, reorder=args.reorder,
                                device=args.device, progress=bar.update)
     info.update(tape=shown(args.tape[0]), target=shown(args.image, output=True))
-    emit(args, info, lambda d: "restored %s onto %s from a DDR tape: cylinders %d-%d (%d "
+    emit(args, info, lambda d: "restored %s onto %s from a DDR tape: cylinders %s-%s (%s "
          "tracks) of %s volser %s" % (d["tape"], d["target"], d["first_cyl"], d["last_cyl"],
                                       d["tracks"], d["model"], d["volser"] or "(none)"),
          message=True)
@@ -205,7 +205,7 @@ def _restore_spkd(args: Any, tape: str) -> int:
         with Progress.for_args(args, _dump_cylinders(tape), "restore", unit=" cyl") as bar:
             info = ddr.restore(tape, image, progress=bar.update)
     info.update(tape=shown(args.tape[0]), target=shown(args.image, output=True))
-    emit(args, info, lambda d: "restored %s onto %s: cylinders %d-%d (%d tracks) of %s "
+    emit(args, info, lambda d: "restored %s onto %s: cylinders %s-%s (%s tracks) of %s "
          "volser %s" % (d["tape"], d["target"], d["first_cyl"], d["last_cyl"], d["tracks"],
                         d["model"], d["volser"] or "(none)"), message=True)
     return 0

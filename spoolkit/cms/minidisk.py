@@ -26,6 +26,7 @@ from ..errors import (
     ProtectedExtentError,
     ReadOnlyError,
 )
+from ..jsonvalue import JSONDict
 from ..lifetime import Finalizing
 from .extent import CKDExtent, FBAExtent
 from .fst import FileStatus, check_mode, check_name
@@ -42,7 +43,8 @@ VM370_ID = "CMS=".encode("cp037")
 RecordsLike = Union[CMSRecords, Iterable[Union[bytes, bytearray, memoryview]]]
 
 
-def is_fba(dev: Any) -> bool:
+def is_fba(dev: object) -> bool:
+    """An FBA image, or a wrapper of one (the overlay guard)."""
     return isinstance(dev, FBAImage) or hasattr(dev, "read_blocks")
 
 
@@ -148,7 +150,7 @@ class Minidisk(Finalizing):
         """Blocks on the disk, in use and left, and cylinders (as the label or MFD says)."""
         return dict(self.impl.stats())
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> JSONDict:
         unit = "blocks" if is_fba(self.dev) else "cylinders"
         return {"path": self.path, unit: [self.first, self.last], "label": self.label,
                 "format": self.format, "blocksize": self.blocksize, **self.stats()}

@@ -33,6 +33,7 @@ from ..errors import (
     SpoolkitError,
     TruncatedError,
     UnsupportedError,
+    Where,
     WriteError,
 )
 from ..geometry import parse_device
@@ -147,13 +148,18 @@ def checked_extents(extents: Iterable[ExtentLike], cylinders: int, *,
     return tuple(out)
 
 
-def parse_allocation(data: bytes, cylinders: int, path: Optional[str] = None) -> Allocation:
+def parse_allocation(data: Union[bytes, memoryview], cylinders: int,
+                     path: Optional[str] = None) -> Allocation:
     """Parse and validate an SPKALLOC record (FormatError names what is wrong).
 
     Version 2 is CRC-covered; version 1 (no CRC, only the index slot) is read
     with every field range-checked."""
     data = bytes(data)
-    where = {"path": path, "track": (0, 0), "record": 4}
+
+    def at(offset: Optional[int] = None) -> Where:
+        return {"path": path, "track": (0, 0), "record": 4, "offset": offset}
+
+    where = at()
     if len(data) < 20 or data[:8] != MAGIC:
         raise FormatError("R4 is not an SPKALLOC allocation map", **where)
     version, count = struct.unpack_from(">HH", data, 8)
@@ -163,7 +169,7 @@ def parse_allocation(data: bytes, cylinders: int, path: Optional[str] = None) ->
         # the CRC ends the record, so it covers the extent count too
         stored, = struct.unpack_from(">I", data, len(data) - 4)
         if stored != _crc32c(data[:-4]):
-            raise ChecksumError("SPKALLOC CRC-32C mismatch", offset=len(data) - 4, **where)
+            raise ChecksumError("SPKALLOC CRC-32C mismatch", **at(len(data) - 4))
     tail = 8 if version == 1 else 28
     need = 12 + 12 * count + tail
     if len(data) < need or (version == 2 and len(data) != need):
@@ -193,7 +199,7 @@ def parse_allocation(data: bytes, cylinders: int, path: Optional[str] = None) ->
     if (index_slot == 0) != (pages == 0) or entries > 9999 or pages > -(-9999 // 254) \
             or (pages and entries > 254 * pages):
         raise FormatError(f"SPKALLOC names an index of {pages} pages from slot {index_slot} "
-                          f"with {entries} files", offset=12 + 12 * count, **where)
+                          f"with {entries} files", **at(12 + 12 * count))
     return Allocation(extents, index_slot, pages, entries, generation)
 
 
@@ -497,8 +503,8 @@ def _compressed(path: str, compress: Optional[str]) -> Optional[str]:
     return "zlib" if path.lower().endswith(".cckd") else None
 
 
-def format_volume(path: Union[str, os.PathLike], model: str = "3390-3", *, volser: str,
-                  extents: Iterable, compress: Optional[str] = None,
+def format_volume(path: Union[str, os.PathLike[str]], model: str = "3390-3", *, volser: str,
+                  extents: Iterable[ExtentLike], compress: Optional[str] = None,
                   cylinders: Optional[int] = None, overwrite: bool = False) -> str:
     """Create a CP-formatted CKD volume (plain, or CCKD with ``compress=`` or
     a name ending ``.cckd``).  Slot tracks are left as null tracks (lazy
@@ -523,9 +529,8 @@ def format_volume(path: Union[str, os.PathLike], model: str = "3390-3", *, volse
     check_destination(path, overwrite=overwrite)
     with atomic_output(path, overwrite=overwrite) as tmp:
         # one file even over 2 GB: the rename moves exactly one file
-        opts: dict = {"compress": comp} if comp else {"lfs": True}
         dev = create_dasd(tmp, model.partition(":")[0], volser, cylinders=ncyl,
-                          overwrite=True, **opts)
+                          overwrite=True, compress=comp or None, lfs=not comp)
         try:
             dev.write_track(0, 0, _track0(dev, volser, Allocation(exts)))
         finally:
@@ -547,7 +552,7 @@ def read_allocation(dev: DasdImage) -> Allocation:
                           record=4)
 
 
-def open_cp_volume(path: Union[str, os.PathLike], mode: str = "r") -> CPVolume:
+def open_cp_volume(path: Union[str, os.PathLike[str]], mode: str = "r") -> CPVolume:
     """Open a CP-formatted volume image for page-slot access; a file that is
     not one (a tape, an FBA disk, a CMS minidisk, a directory) is refused
     with a FormatError or InvalidArgumentError saying what it is.  A split

@@ -7,7 +7,7 @@ its name; :func:`create_dasd` makes new volumes the way ``dasdinit`` does.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Callable, Optional, TypedDict, Union, cast
 
 from ..errors import FormatError, InvalidArgumentError, TruncatedError
 from ..geometry import parse_device
@@ -19,10 +19,22 @@ from .sniff import check_plain_fba, describe, read_head
 from .split import locate
 from .track import Record, Track
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 PathLike = Union[str, "os.PathLike[str]"]
 
+
+class CompressOptions(TypedDict, total=False):
+    """The compression options of :func:`create_dasd` (any of them makes a
+    compressed volume unless ``compress=None`` and ``cckd64=False``)."""
+    compress: Optional[str]     # "zlib" (the default), "bzip2", None
+    level: Optional[int]
+    cckd64: bool
+
+
 #: device id (first 8 bytes) -> opener; other modules register their kinds
-OPENERS: dict[str, Callable[..., Any]] = {
+OPENERS: dict[str, Callable[..., Union[DasdImage, FBAImage]]] = {
     "CKD_P370": CKDImage,
     "CKD_P064": CKDImage,
 }
@@ -63,13 +75,15 @@ def open_dasd(path: PathLike, mode: str = "r", **options: object) -> DasdImage:
         # as Hercules 4.x (HHC00469E): shadow files exist only for compressed images
         raise InvalidArgumentError(f"options {', '.join(sorted(options))} need a compressed "
                                    "image; this is plain CKD", path=path)
-    return opener(path, mode, **options)
+    # an FBA image is returned as well; the callers that read tracks tell it
+    # apart where they have to (its read_track raises AttributeError otherwise)
+    return cast(DasdImage, opener(path, mode, **options))
 
 
 def create_dasd(path: PathLike, device: str, volser: Optional[str] = "111111", *,
                 cylinders: Optional[int] = None, lfs: bool = False, nullfmt: int = 1,
                 raw: bool = False, overwrite: bool = False,
-                **options: object) -> DasdImage:
+                **options: Unpack[CompressOptions]) -> DasdImage:
     """Create a volume like ``dasdinit`` and return it opened ``"r+"``.
 
     ``device`` is a model ("3390-3") or a type ("3390").  Plain CKD volumes
@@ -104,5 +118,5 @@ def create_dasd(path: PathLike, device: str, volser: Optional[str] = "111111", *
 
 
 __all__ = ["DasdImage", "CKDImage", "CCKDImage", "FBAImage", "DevHeader", "Record",
-           "ScanStats", "Track", "open_dasd", "create_dasd", "create_fba", "read_devheader",
-           "OPENERS"]
+           "ScanStats", "Track", "CompressOptions", "open_dasd", "create_dasd", "create_fba",
+           "read_devheader", "OPENERS"]

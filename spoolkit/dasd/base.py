@@ -9,13 +9,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 from .._native import check, ffi, lib, new_err
 from ..errors import AddressError, InvalidArgumentError, ReadOnlyError
 from ..geometry import CKDDevice, ckd_devices, lookup_ckd
+from ..jsonvalue import JSONDict
 from ..lifetime import Finalizing
 from .track import OVERFLOW, Track, validate_image
+
+if TYPE_CHECKING:
+    from .._spoolkit import spk_scan_stats
 
 TrackLike = Union[Track, bytes, bytearray, memoryview]
 
@@ -31,7 +35,7 @@ class ScanStats:
     data_bytes: int = 0
     image_bytes: int = 0
 
-    def add(self, c: Any) -> None:
+    def add(self, c: spk_scan_stats) -> None:
         self.tracks += c.tracks
         self.records += c.records
         self.eof_records += c.eof_records
@@ -65,7 +69,7 @@ class DasdImage(Finalizing):
 
     kind = "CKD"
 
-    def __init__(self, path: Union[str, os.PathLike], mode: str, device: CKDDevice,
+    def __init__(self, path: Union[str, os.PathLike[str]], mode: str, device: CKDDevice,
                  cylinders: int, heads: int, track_size: int) -> None:
         if mode not in ("r", "r+"):
             raise InvalidArgumentError(f"mode must be 'r' or 'r+', not {mode!r}")
@@ -107,7 +111,7 @@ class DasdImage(Finalizing):
             self._volser_read = True
         return self._volser
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> JSONDict:
         """A summary, as ``spoolkit dasd info`` prints it."""
         return {
             "path": self.path,
@@ -203,7 +207,7 @@ class DasdImage(Finalizing):
             self._volser_read = False
 
     # -- to implement ----------------------------------------------------
-    def _read_image(self, trk: int) -> Any:  # pragma: no cover - abstract
+    def _read_image(self, trk: int) -> bytes:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _write_image(self, trk: int, image: bytes) -> None:  # pragma: no cover - abstract
@@ -231,7 +235,7 @@ class DasdImage(Finalizing):
     def __enter__(self) -> DasdImage:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:

@@ -22,7 +22,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Iterator
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, BinaryIO, Callable, Optional, Union
 
 from .._native import check, ffi, lib, new_err
 from ..compress import method_code
@@ -33,14 +33,29 @@ from ..errors import (
     NotFoundError,
     SpoolkitError,
     TruncatedError,
+    Where,
     WriteError,
 )
 from ..geometry import CKDDevice
+from ..jsonvalue import JSONDict
 from ..lock import lock_fd
 from ..output import atomic_output, fsync_checked, write_all
 from .base import DasdImage, model_for
 from .ckd import DEVHDR_SIZE, DevHeader, check_cylinders, initial_tracks
+from .reports import Problem
 from .split import locate
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .._spoolkit import (
+        Array,
+        PtrArray,
+        spk_cckd_hdr,
+        spk_cckd_l2ent,
+        spk_cckd_space,
+        spk_errinfo,
+    )
 
 SPACE_NAMES = {lib.SPK_SPACE_HEADER: "header", lib.SPK_SPACE_L1: "L1 table",
                lib.SPK_SPACE_L2: "L2 table", lib.SPK_SPACE_TRACK: "track image",
@@ -108,18 +123,18 @@ class L2Tables:
 
     def __init__(self, f: CompressedFile) -> None:
         self.f = f
-        self.tabs: dict[int, Any] = {}
+        self.tabs: dict[int, Array[spk_cckd_l2ent]] = {}
         self.damaged: dict[int, FormatError] = {}
         self._null = self._filler(0, f.hdr.nullfmt)
         self._lower = self._filler(NOT_HERE, 0xFFFF)
 
     @staticmethod
-    def _filler(off: int, fmt: int) -> Any:
-        t = ffi.new("spk_cckd_l2ent[256]")
+    def _filler(off: int, fmt: int) -> Array[spk_cckd_l2ent]:
+        t = ffi.new("spk_cckd_l2ent[]", 256)
         lib.spk_cckd_l2_fill(t, 256, off, fmt, fmt)
         return t
 
-    def table(self, g: int) -> Any:
+    def table(self, g: int) -> Array[spk_cckd_l2ent]:
         """The entries of group ``g`` (raises for a group whose table is damaged)."""
         t = self.tabs.get(g)
         if t is not None:
@@ -129,15 +144,15 @@ class L2Tables:
             raise FormatError(exc.message, path=exc.path, offset=exc.offset)
         return self._lower if self.f.l1[g] == NOT_HERE else self._null
 
-    def new_table(self, g: int, off: int, fmt: int) -> Any:
+    def new_table(self, g: int, off: int, fmt: int) -> Array[spk_cckd_l2ent]:
         """A writable table for group ``g`` filled with ``{off, fmt, fmt}``."""
         t = self.tabs[g] = self._filler(off, fmt)
         return t
 
-    def __getitem__(self, trk: int) -> Any:
+    def __getitem__(self, trk: int) -> spk_cckd_l2ent:
         return self.table(trk >> 8)[trk & 255]
 
-    def pointers(self) -> Any:
+    def pointers(self) -> PtrArray[spk_cckd_l2ent]:
         """``spk_cckd_l2ent *[num_l1]`` for C: NULL where the file has no table.
         The arrays stay owned by ``tabs`` (keep this object alive meanwhile)."""
         ptrs = ffi.new("spk_cckd_l2ent *[]", max(1, self.f.num_l1))
@@ -154,7 +169,7 @@ class CompressedFile:
     a small multiple of the file size whatever the file claims."""
 
     def __init__(self, path: str, writable: bool, kind: int,
-                 problems: Optional[list[dict[str, Any]]] = None, *, lock: bool = True) -> None:
+                 problems: Optional[list[Problem]] = None, *, lock: bool = True) -> None:
         """``problems``: collect L1/L2/free-chain faults there (the checker)
         instead of raising; the faulty parts then read as absent.  Without it
         a read-only file still opens when only some L2 tables or the free
@@ -166,7 +181,8 @@ class CompressedFile:
         self.problems = problems
         self.writable = writable
         self.kind = kind
-        self._undo: Optional[dict[int, tuple[int, bytes]]] = None
+        # per L1 entry changed: its old value and L2 table (None: no table before)
+        self._undo: Optional[dict[int, tuple[int, Optional[bytes]]]] = None
         self.fd = os.open(path, (os.O_RDWR if writable else os.O_RDONLY) | os.O_CLOEXEC)
         try:
             if lock:
@@ -177,29 +193,38 @@ class CompressedFile:
             raise
 
     # -- reading metadata -------------------------------------------------
-    def _pread(self, n: int, off: int, what: str, **where: Any) -> bytes:
+    def _pread(self, n: int, off: int, what: str, **where: Unpack[Where]) -> bytes:
         where.setdefault("path", self.path)
         try:
             data = os.pread(self.fd, n, off)
         except OSError as exc:
+            where["offset"] = off
             raise TruncatedError(f"reading {what} at offset {off}: {exc.strerror}",
-                                 offset=off, **where) from None
+                                 **where) from None
         if len(data) != n:
+            where["offset"] = off + len(data)
             raise TruncatedError(f"{what} at offset {off} needs {n} bytes; the file ends at "
-                                 f"{off + len(data)}", offset=off + len(data), **where)
+                                 f"{off + len(data)}", **where)
         return data
 
-    def _problem(self, exc: FormatError, **extra: Any) -> None:
+    def _problem(self, exc: FormatError, kind: str, index: Optional[int] = None) -> None:
         if self.problems is None:
             raise exc
-        self.problems.append({**extra, "offset": exc.offset, "error": type(exc).__name__,
-                              "message": exc.message})
+        error, message = type(exc).__name__, exc.message
+        if index is None:
+            p: Problem = {"kind": kind, "offset": exc.offset, "error": error, "message": message}
+        else:
+            p = {"kind": kind, "index": index, "offset": exc.offset, "error": error,
+                 "message": message}
+        self.problems.append(p)
 
-    def where(self, trk: int) -> dict[str, Any]:
-        """Error location of track (CFBA: block group) ``trk``."""
-        if self.fba:
-            return {"path": self.path, "block": trk * PER_GROUP}
-        return {"path": self.path, "track": divmod(trk, max(1, self.devhdr.heads))}
+    def where(self, trk: int, offset: Optional[int] = None) -> Where:
+        """Error location of track (CFBA: block group) ``trk``, at ``offset``."""
+        w: Where = ({"path": self.path, "block": trk * PER_GROUP} if self.fba else
+                    {"path": self.path, "track": divmod(trk, max(1, self.devhdr.heads))})
+        if offset is not None:
+            w["offset"] = offset
+        return w
 
     def _load(self) -> None:
         self.filesize = os.fstat(self.fd).st_size
@@ -294,7 +319,7 @@ class CompressedFile:
             self._problem(exc, kind="header")
             # the checker goes on with what the file holds, bounded by its size
 
-    def _load_l2(self, i: int, off: int, err: Any) -> None:
+    def _load_l2(self, i: int, off: int, err: spk_errinfo) -> None:
         at = L1_POS + i * self.l1_esz
         if off < self.meta_end:
             raise FormatError(f"L1 entry {i}: L2 table at {off} overlaps the headers "
@@ -304,7 +329,7 @@ class CompressedFile:
             raise FormatError(f"L1 entry {i}: L2 table at {off} is past the end of "
                               f"the {self.filesize}-byte file", path=self.path, offset=at)
         raw = self._pread(self.l2_bytes, off, f"L2 table {i}")
-        t = ffi.new("spk_cckd_l2ent[256]")
+        t = ffi.new("spk_cckd_l2ent[]", 256)
         check(lib.spk_cckd_l2_decode(raw, len(raw), self.is64, self.bigend, t, err), err,
               path=self.path, base_offset=off)
         self.l2.tabs[i] = t
@@ -332,7 +357,8 @@ class CompressedFile:
                                             self.hdr, out, cap, err), err, path=self.path)
         return [[out[i].off, out[i].len] for i in range(n)]
 
-    def spaces(self, with_free: bool = True) -> tuple[Any, int, list[tuple[int, int, int]]]:
+    def spaces(self, with_free: bool = True
+               ) -> tuple[Array[spk_cckd_space], int, list[tuple[int, int, int]]]:
         """Every space of the file as a cffi array (valid ones first, ``k`` of
         them) and the invalid L2 entries as ``(track, offset, size)``."""
         ptrs = self.l2.pointers()
@@ -403,10 +429,10 @@ class CompressedFile:
                               **self.where(trk))
         if e.off < self.meta_end:
             raise FormatError(f"track {trk} image at {e.off} overlaps the headers",
-                              **self.where(trk), offset=e.off)
+                              **self.where(trk, e.off))
         if e.off + e.len > self.filesize:
             raise TruncatedError(f"image of track {trk} at {e.off} ({e.len} bytes) is past "
-                                 "the end of the file", **self.where(trk), offset=e.off)
+                                 "the end of the file", **self.where(trk, e.off))
         return self._pread(e.len, e.off, f"image of track {trk}", **self.where(trk))
 
     # -- space ----------------------------------------------------------------
@@ -634,7 +660,7 @@ class CompressedFile:
             raise
         self.dirty_hdr = False
 
-    def _write_links(self, err: Any) -> None:
+    def _write_links(self, err: spk_errinfo) -> None:
         blocks = ffi.new("spk_cckd_free[]", max(1, len(self.free)))
         for i, (off, ln) in enumerate(self.free):
             blocks[i].off, blocks[i].len = off, ln
@@ -779,7 +805,7 @@ class CCKDImage(DasdImage):
 
     kind = "CCKD"
 
-    def __init__(self, path: Union[str, os.PathLike], mode: str = "r", *,
+    def __init__(self, path: Union[str, os.PathLike[str]], mode: str = "r", *,
                  sf: Optional[str] = None, compress: Optional[str] = "default",
                  level: Optional[int] = None) -> None:
         # as Hercules: a base name finds file "_1", unless shadow files are named
@@ -821,7 +847,7 @@ class CCKDImage(DasdImage):
     def nullfmt(self) -> int:
         return self.files[0].hdr.nullfmt
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> JSONDict:
         d = super().info()
         h = self.files[-1].hdr
         d.update(format="CCKD64" if self.is64 else "CCKD",
@@ -831,7 +857,7 @@ class CCKDImage(DasdImage):
         return d
 
     # -- track level ----------------------------------------------------------
-    def _locate(self, trk: int) -> tuple[CompressedFile, Any]:
+    def _locate(self, trk: int) -> tuple[CompressedFile, spk_cckd_l2ent]:
         for f in reversed(self.files):
             e = f.l2[trk]
             if e.off != NOT_HERE:
@@ -912,7 +938,7 @@ def compress_image(image: Union[bytes, bytearray, memoryview], method: int,
 
 
 def new_header(cyls: int, num_l1: int, size: int, nullfmt: int, method: int,
-               level: int) -> Any:
+               level: int) -> spk_cckd_hdr:
     """A compressed device header for a new file of ``size`` bytes, no free space."""
     h = ffi.new("spk_cckd_hdr *")
     h.vrm = [0, 3, 1]
@@ -922,7 +948,7 @@ def new_header(cyls: int, num_l1: int, size: int, nullfmt: int, method: int,
     return h
 
 
-def build_header(h: Any, is64: bool, path: Optional[str] = None) -> bytes:
+def build_header(h: spk_cckd_hdr, is64: bool, path: Optional[str] = None) -> bytes:
     """The 512-byte compressed device header, little-endian."""
     out = bytearray(512)
     err = new_err()
@@ -935,7 +961,7 @@ class CompressedWriter:
     table followed by its stored images; header and L1 at the end.  A group of
     only ``nullfmt`` null tracks gets no L2 table (L1 entry 0)."""
 
-    def __init__(self, f: Any, devhdr: DevHeader, cyls: int, ntracks: int, is64: bool,
+    def __init__(self, f: BinaryIO, devhdr: DevHeader, cyls: int, ntracks: int, is64: bool,
                  nullfmt: int, method: int, level: int) -> None:
         """``f``: the new file, open for writing (its descriptor is written
         with checked ``pwrite``; the file object's own buffer is not used)."""
@@ -958,7 +984,7 @@ class CompressedWriter:
         if all(n == self.nullfmt for n in lens):
             self.l1[l1x] = 0
             return
-        l2 = ffi.new("spk_cckd_l2ent[256]")
+        l2 = ffi.new("spk_cckd_l2ent[]", 256)
         off = self.pos + self.l2_bytes
         if not self.is64 and off + len(data) > MAX_CCKD_SIZE:
             raise NoSpaceError("the volume does not fit the 4 GB limit of CCKD; use CCKD64",
@@ -997,7 +1023,7 @@ def compressed_devid(fba: bool, is64: bool) -> str:
     return ("FBA_C" if fba else "CKD_C") + ("064" if is64 else "370")
 
 
-def create_cckd(path: Union[str, os.PathLike], dev: CKDDevice, cylinders: int,
+def create_cckd(path: Union[str, os.PathLike[str]], dev: CKDDevice, cylinders: int,
                 volser: Optional[str] = "111111", *, compress: Optional[str] = "zlib",
                 level: int = -1, cckd64: bool = False, nullfmt: int = 1,
                 overwrite: bool = False) -> str:

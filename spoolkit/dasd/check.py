@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Union
 
 from .._native import check, ffi, lib, new_err
 from ..errors import SpoolkitError
@@ -31,8 +31,14 @@ from .cckd import (
     SPACE_NAMES,
     CompressedFile,
 )
+from .ckd import CKDImage
+from .fba import FBAImage
+from .reports import CheckReport, Problem
 from .sniff import check_plain_fba, read_head
 from .split import family, locate
+
+if TYPE_CHECKING:
+    from .._spoolkit import Array, spk_cckd_space
 
 KIND_NAMES = SPACE_NAMES
 ProgressFn = Optional[Callable[[int], None]]
@@ -41,8 +47,9 @@ MAX_REPORTED = 200
 
 def check_dasd(path: Union[str, os.PathLike[str]], level: int = 1, *, repair: bool = False,
                workers: Optional[int] = None,
-               progress: Optional[Callable[[int], None]] = None) -> dict[str, Any]:
-    """Check a disk image; returns ``{"ok", "errors", "warnings", "repaired", ...}``.
+               progress: Optional[Callable[[int], None]] = None) -> CheckReport:
+    """Check a disk image; returns ``{"ok", "errors", "warnings", "repaired", ...}``
+    (a :class:`~spoolkit.dasd.reports.CheckReport`).
     A split volume is checked whole, by its base name or file 1's name. ``progress``
     is called with the number of tracks (FBA: block groups) whose images were
     checked, group by group (compressed images, level >= 2)."""
@@ -50,8 +57,8 @@ def check_dasd(path: Union[str, os.PathLike[str]], level: int = 1, *, repair: bo
     path = locate(given)
     if not 0 <= level <= 3:
         raise ValueError("level must be 0..3")
-    report: dict[str, Any] = {"path": path, "level": level, "ok": True, "errors": [],
-                              "warnings": [], "repaired": []}
+    report: CheckReport = {"path": path, "level": level, "ok": True, "errors": [],
+                           "warnings": [], "repaired": []}
     head, size = read_head(path)
     devid = head[:8].decode("ascii", "replace")
     if len(head) < 8 or devid not in OPENERS:
@@ -64,12 +71,11 @@ def check_dasd(path: Union[str, os.PathLike[str]], level: int = 1, *, repair: bo
         # plain CKD: parse every track; plain FBA: nothing beyond its size
         try:
             with open_dasd(path) as img:
-                info = img.info()
-                report["format"] = info["format"]
-                if "files" in info:
-                    report["files"] = info["files"]
-                report["stats"] = img.scan().to_dict() if hasattr(img, "scan") else {
-                    "blocks": img.blocks}
+                report["format"] = str(img.info()["format"])
+                if isinstance(img, CKDImage):     # a split set: its files
+                    report["files"] = img.files
+                report["stats"] = ({"blocks": img.blocks} if isinstance(img, FBAImage)
+                                   else img.scan().to_dict())
         except SpoolkitError as exc:
             report["errors"].append(_err("track", exc))
     report["errors"] = report["errors"][:MAX_REPORTED]
@@ -77,7 +83,7 @@ def check_dasd(path: Union[str, os.PathLike[str]], level: int = 1, *, repair: bo
     return report
 
 
-def _remove_temps(paths: list[str], report: dict[str, Any]) -> None:
+def _remove_temps(paths: list[str], report: CheckReport) -> None:
     """Temporary files of killed runs writing this image (or a piece of its
     split set) go; those of live writers stay."""
     names = dict.fromkeys(n for p in paths for n in family(p))
@@ -87,18 +93,17 @@ def _remove_temps(paths: list[str], report: dict[str, Any]) -> None:
                                        "a run that was killed", "file": tmp})
 
 
-def _err(kind: str, exc: SpoolkitError, **extra: Any) -> dict[str, Any]:
-    d = {"kind": kind, "error": type(exc).__name__, "message": exc.message}
+def _err(kind: str, exc: SpoolkitError) -> Problem:
+    d: Problem = {"kind": kind, "error": type(exc).__name__, "message": exc.message}
     if exc.offset is not None:
         d["offset"] = exc.offset
     if exc.track is not None:
-        d["track"] = list(exc.track)
-    d.update(extra)
+        d["track"] = list(exc.track) if isinstance(exc.track, tuple) else exc.track
     return d
 
 
 def _check_compressed(path: str, level: int, repair: bool, workers: Optional[int],
-                      report: dict[str, Any], progress: ProgressFn = None) -> None:
+                      report: CheckReport, progress: ProgressFn = None) -> None:
     if not repair:
         _check_compressed_file(path, level, False, workers, report, progress)
         return
@@ -112,8 +117,8 @@ def _check_compressed(path: str, level: int, repair: bool, workers: Optional[int
 
 
 def _check_compressed_file(path: str, level: int, repair: bool, workers: Optional[int],
-                           report: dict[str, Any], progress: ProgressFn = None) -> None:
-    problems: list[dict[str, Any]] = []
+                           report: CheckReport, progress: ProgressFn = None) -> None:
+    problems: list[Problem] = []
     try:
         f = CompressedFile(path, False, KIND_CKD, problems=problems, lock=not repair)
     except SpoolkitError as exc:
@@ -157,7 +162,7 @@ def _check_compressed_file(path: str, level: int, repair: bool, workers: Optiona
         f.close()
 
 
-def _check_geometry(f: CompressedFile, report: dict[str, Any]) -> None:
+def _check_geometry(f: CompressedFile, report: CheckReport) -> None:
     from .base import model_for
     try:
         dev = model_for(f.devhdr.devtype, f.hdr.cyls)
@@ -182,14 +187,14 @@ class _Spaces:
     """A cffi space array with its count, iterable; the items it yields point
     into ``arr``, so they are used only while this object lives."""
 
-    def __init__(self, arr: Any, n: int) -> None:
+    def __init__(self, arr: Array[spk_cckd_space], n: int) -> None:
         self.arr, self.n = arr, n
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[spk_cckd_space]:
         return (self.arr[i] for i in range(self.n))
 
 
-def _space_map(f: CompressedFile, spaces: _Spaces, report: dict[str, Any]) -> list[list[int]]:
+def _space_map(f: CompressedFile, spaces: _Spaces, report: CheckReport) -> list[list[int]]:
     """Overlaps and out-of-file spaces; returns the unaccounted gaps."""
     nbad = 2 * spaces.n + 1   # each space: past the end, overlapping
     bad = ffi.new("spk_cckd_overlap[]", nbad)
@@ -229,7 +234,7 @@ def _space_map(f: CompressedFile, spaces: _Spaces, report: dict[str, Any]) -> li
     return gaps
 
 
-def _invariants(f: CompressedFile, calc: dict[str, int], report: dict[str, Any]) -> bool:
+def _invariants(f: CompressedFile, calc: dict[str, int], report: CheckReport) -> bool:
     """Header invariants as cckdcdsk checks them, plus the recomputed totals."""
     h = f.hdr
     issues = []
@@ -255,16 +260,16 @@ def _invariants(f: CompressedFile, calc: dict[str, int], report: dict[str, Any])
 
 
 def _check_tracks(f: CompressedFile, level: int, fba: bool, workers: Optional[int],
-                  report: dict[str, Any], progress: ProgressFn = None) -> None:
+                  report: CheckReport, progress: ProgressFn = None) -> None:
     heads = f.devhdr.heads if not fba else 1
     trksize = f.devhdr.track_size if not fba else 5 + lib.SPK_CFBA_GRP_SIZE
     flags = 1 if (not fba and f.hdr.cyls < 32768) else 0
     ntrk = f.num_l1 * 256
     kind = KIND_FBA if fba else KIND_CKD
 
-    def one_group(g: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        errs: list[dict[str, Any]] = []
-        warns: list[dict[str, Any]] = []
+    def one_group(g: int) -> tuple[list[Problem], list[Problem]]:
+        errs: list[Problem] = []
+        warns: list[Problem] = []
         out = bytearray(max(trksize, 65536))
         err = new_err()
         for trk in range(g * 256, min(ntrk, g * 256 + 256)):
@@ -302,7 +307,7 @@ def _check_tracks(f: CompressedFile, level: int, fba: bool, workers: Optional[in
                               "message": ffi.string(err.msg).decode("utf-8", "replace")})
         return errs, warns
 
-    flagged: list[dict[str, Any]] = []
+    flagged: list[Problem] = []
     # the volume's own tracks (the last group's table may have slots past them)
     real = min(ntrk, -(-f.hdr.cyls // 120) if fba else f.hdr.cyls * heads)
     with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
@@ -321,7 +326,7 @@ def error_name(rc: int) -> str:
     return error_class(rc).__name__
 
 
-def _repair(f: CompressedFile, report: dict[str, Any]) -> None:
+def _repair(f: CompressedFile, report: CheckReport) -> None:
     """Lossless repair as cckdcdsk does it: the free space is rebuilt from the
     L1/L2 tables alone (whatever the old chain said), the header totals and
     size follow from it, OPENED is cleared."""

@@ -17,7 +17,7 @@ import os
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 from .. import ebcdic
 from .._native import check, ffi, lib, new_err
@@ -29,12 +29,16 @@ from ..errors import (
     WriteError,
 )
 from ..geometry import CKDDevice
+from ..jsonvalue import JSONDict
 from ..lock import lock_fd
 from ..output import atomic_outputs, check_destination, fsync_checked, write_all
 from ..util import map_threads
 from .base import DasdImage, ScanStats, model_for
 from .split import MAX_FILES, family, first_split_name, locate, split_name
 from .track import Track
+
+if TYPE_CHECKING:
+    from .._spoolkit import spk_scan_stats
 
 DEVHDR_SIZE = 512
 #: a plain volume is split into files of at most this many bytes (dasdinit's 2 GB)
@@ -139,7 +143,7 @@ class CKDImage(DasdImage):
         """The files of the volume, first to last."""
         return [p.path for p in self._pieces]
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> JSONDict:
         d = super().info()
         # a split set is one volume: its files and their size together
         d.update(files=self.files, file_size=sum(p.size for p in self._pieces))
@@ -204,7 +208,7 @@ class CKDImage(DasdImage):
                 return p, DEVHDR_SIZE + (trk - p.first_trk) * self.track_size
         raise AssertionError("track beyond the volume")  # _trk() checked the range
 
-    def _read_image(self, trk: int) -> Any:
+    def _read_image(self, trk: int) -> bytes:
         p, off = self._piece(trk)
         return self._pread(p, off, self.track_size, trk)
 
@@ -220,7 +224,8 @@ class CKDImage(DasdImage):
                                  track=divmod(trk, self.heads))
         return data
 
-    def read_slots(self, trk: int, n: int, buf: Any) -> tuple[_Piece, int]:
+    def read_slots(self, trk: int, n: int, buf: Union[bytearray, memoryview]
+                   ) -> tuple[_Piece, int]:
         """Read the slots of tracks ``trk..`` that lie in one file (at most
         ``n``) into ``buf``; returns the file and the number of tracks read."""
         p, off = self._piece(trk)
@@ -260,7 +265,7 @@ class CKDImage(DasdImage):
         for c in results:
             stats.add(c)
 
-    def _scan_chunk(self, job: tuple[_Piece, int, int]) -> Any:
+    def _scan_chunk(self, job: tuple[_Piece, int, int]) -> spk_scan_stats:
         p, t, n = job
         err = new_err()
         c = ffi.new("spk_scan_stats *")
@@ -387,7 +392,7 @@ def initial_tracks(dev: CKDDevice, cylinders: int, volser: Optional[str],
     return out
 
 
-def plan_files(path: Union[str, os.PathLike], dev: CKDDevice, cylinders: int,
+def plan_files(path: Union[str, os.PathLike[str]], dev: CKDDevice, cylinders: int,
                lfs: bool = False) -> tuple[list[str], list[tuple[int, int]]]:
     """The file names and cylinder spans (first, last) of a new plain volume:
     one file, or over 2 GB (unless ``lfs``) a split set as ``dasdinit`` names it."""
@@ -412,7 +417,7 @@ def check_cylinders(cylinders: int, path: Optional[str] = None) -> None:
                                    "(a CKD volume has 1 to 65535)", path=path)
 
 
-def split_family(path: Union[str, os.PathLike]) -> list[str]:
+def split_family(path: Union[str, os.PathLike[str]]) -> list[str]:
     """Every name a plain volume created at ``path`` may occupy: ``path`` and
     the pieces ``name_1.3390`` .. of a split set."""
     return family(path)
@@ -430,7 +435,7 @@ def _is_piece(name: str, k: int) -> bool:
     return hdr.devid in PLAIN_IDS and hdr.fileseq == k
 
 
-def check_volume_destination(path: Union[str, os.PathLike], names: Sequence[str], *,
+def check_volume_destination(path: Union[str, os.PathLike[str]], names: Sequence[str], *,
                              overwrite: bool = False) -> list[str]:
     """Refuse (unless ``overwrite``) a new plain volume at ``path`` when ANY
     name of its family exists: the single file or a piece of a split set; a
@@ -451,7 +456,7 @@ def check_volume_destination(path: Union[str, os.PathLike], names: Sequence[str]
 
 
 @contextlib.contextmanager
-def volume_outputs(path: Union[str, os.PathLike], names: Sequence[str], *,
+def volume_outputs(path: Union[str, os.PathLike[str]], names: Sequence[str], *,
                    overwrite: bool = False) -> Iterator[list[str]]:
     """:func:`~spoolkit.output.atomic_outputs` for the files ``names`` of a
     plain volume at ``path``, checked by :func:`check_volume_destination`;
@@ -513,7 +518,7 @@ def format_file(fd: int, name: str, hdr: DevHeader, dev: CKDDevice, first_cyl: i
         write_all(fd, image, name, DEVHDR_SIZE + trk * trksize)
 
 
-def create_ckd(path: Union[str, os.PathLike], dev: CKDDevice, cylinders: int,
+def create_ckd(path: Union[str, os.PathLike[str]], dev: CKDDevice, cylinders: int,
                volser: Optional[str] = "111111", *, lfs: bool = False, nullfmt: int = 1,
                devid: str = "CKD_P370", overwrite: bool = False) -> list[str]:
     """Create a plain CKD volume as ``dasdinit`` does; returns the file names.

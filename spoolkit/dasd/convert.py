@@ -17,7 +17,7 @@ import os
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable, Optional, Union
+from typing import Callable, Iterator, Optional, TypeVar, Union
 
 from .._native import check, ffi, lib, new_err
 from ..compress import method_code
@@ -45,6 +45,7 @@ from .ckd import (
     volume_outputs,
 )
 from .fba import GROUP_SIZE, PER_GROUP, FBAImage, group_image, write_zeros
+from .reports import ConvertResult, FlaggedTrack
 from .split import family, locate
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -55,9 +56,13 @@ FLAGGED = lib.SPK_CCKD_FLAGGED
 RESTORE = lib.SPK_CCKD_RESTORE
 
 
-def _ordered(pool: ThreadPoolExecutor, fn: Callable[[int], Any], n: int, depth: int):
+_R = TypeVar("_R")
+
+
+def _ordered(pool: ThreadPoolExecutor, fn: Callable[[int], _R], n: int, depth: int
+             ) -> Iterator[_R]:
     """fn(0..n-1) on the pool, results in order, at most ``depth`` in flight."""
-    pending: deque[Future] = deque()
+    pending: deque[Future[_R]] = deque()
     nxt = 0
     while nxt < n or pending:
         while nxt < n and len(pending) < depth:
@@ -218,7 +223,7 @@ def convert(src: PathLike, dst: PathLike, *, compress: Optional[str] = None,
             level: int = -1, cckd64: bool = False, workers: Optional[int] = None,
             sf: Optional[str] = None, nullfmt: Optional[int] = None, lfs: bool = False,
             recompress: bool = False, overwrite: bool = False,
-            progress: Optional[Callable[[int], None]] = None) -> dict[str, Any]:
+            progress: Optional[Callable[[int], None]] = None) -> ConvertResult:
     """Copy a CKD volume into a new file, compressed (``compress="zlib"`` or
     ``"bzip2"``, or ``cckd64=True``) or plain (``compress=None``).
 
@@ -288,9 +293,9 @@ def convert(src: PathLike, dst: PathLike, *, compress: Optional[str] = None,
 MAX_FLAGGED = 20
 
 
-def _flag_report(img: DasdImage, flagged: list[int]) -> list[dict[str, Any]]:
+def _flag_report(img: DasdImage, flagged: list[int]) -> list[FlaggedTrack]:
     """The first tracks Hercules 3.x cckdcdsk -3 would flag, with the reason."""
-    out = []
+    out: list[FlaggedTrack] = []
     for trk in flagged[:MAX_FLAGGED]:
         cyl, head = divmod(trk, img.heads)
         out.append({"cyl": cyl, "head": head,
@@ -385,7 +390,7 @@ def _to_plain(img: DasdImage, dst: str, pool: ThreadPoolExecutor, workers: int,
 
 def _convert_fba(img: FBAImage, dst: str, compressed: bool, method: int, level: int,
                  cckd64: bool, workers: int, overwrite: bool,
-                 progress: Optional[Callable[[int], None]]) -> dict[str, Any]:
+                 progress: Optional[Callable[[int], None]]) -> ConvertResult:
     """FBA <-> CFBA: block groups of 120 compressed in threads."""
     ngroups = img.blocks // PER_GROUP + 1
 

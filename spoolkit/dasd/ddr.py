@@ -16,19 +16,24 @@ import struct
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Callable, Optional, Union
 
+from ..compress import Buffer
 from ..crc import check_block, seal
-from ..errors import FormatError, InvalidArgumentError, NotFoundError, TruncatedError
+from ..errors import FormatError, InvalidArgumentError, NotFoundError, TruncatedError, Where
 from ..geometry import CKDDevice, lookup_ckd
+from ..jsonvalue import JSONDict
 from ..output import check_destination
 from ..tape import open_tape
-from ..tape.medium import TAPEMARK, read_next
+from ..tape.medium import TAPEMARK, TapeMedium, read_next
 from ..util import atomic_output
 from . import create_dasd, open_dasd
 from .base import DasdImage
 from .split import locate
 from .track import validate_image
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 VERSION = 1
 MAGIC_HEAD = "SPKD".encode("cp037")
@@ -81,7 +86,7 @@ class VolumeHeader:
             self.model.ljust(16)[:16].encode("cp037"))))
 
     @classmethod
-    def decode(cls, raw: Any, **where: Any) -> VolumeHeader:
+    def decode(cls, raw: Buffer, **where: Unpack[Where]) -> VolumeHeader:
         """Decode and check an SPKD block: its geometry must be a real device's."""
         mv = check_block(raw, "SPKD", minimum=_HEAD.size + 4, where=where, magics=_MAGICS)
         if len(mv) != _HEAD.size + 4:
@@ -96,12 +101,15 @@ class VolumeHeader:
         volser = None if flags & 1 else vol[:6].decode("cp037").rstrip()
         return cls("%04X" % devt, devt, name, cyls, heads, tsize, first, last, volser, created)
 
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+    def to_dict(self) -> JSONDict:
+        return {"devtype": self.devtype, "devt": self.devt, "model": self.model,
+                "cylinders": self.cylinders, "heads": self.heads,
+                "track_size": self.track_size, "first_cyl": self.first_cyl,
+                "last_cyl": self.last_cyl, "volser": self.volser, "created": self.created}
 
 
 def _check_geometry(model: str, devt: int, cyls: int, heads: int, tsize: int,
-                    where: dict[str, Any]) -> None:
+                    where: Where) -> None:
     """The header's device model must exist, be of its device type, and hold
     its cylinders, heads and track size."""
     try:
@@ -119,14 +127,14 @@ def _check_geometry(model: str, devt: int, cyls: int, heads: int, tsize: int,
                           f"{model} has {dev.heads} and {dev.track_size}", **where)
 
 
-def _encode_track(cyl: int, head: int, image: Any) -> bytearray:
+def _encode_track(cyl: int, head: int, image: Buffer) -> bytearray:
     buf = bytearray(_TRACK.pack(MAGIC_TRACK, VERSION, 0, 0, cyl, head, len(image)))
     buf += image
     return seal(buf)
 
 
-def dump_volume(dev: DasdImage, tape: Any, first_cyl: int = 0,
-                last_cyl: Optional[int] = None, progress: ProgressFn = None) -> dict[str, Any]:
+def dump_volume(dev: DasdImage, tape: TapeMedium, first_cyl: int = 0,
+                last_cyl: Optional[int] = None, progress: ProgressFn = None) -> JSONDict:
     """Write cylinders ``first_cyl..last_cyl`` of ``dev`` to the open ``tape``
     as one tape file (header, a block per track, trailer, tapemark)."""
     last = dev.cylinders - 1 if last_cyl is None else last_cyl
@@ -149,16 +157,16 @@ def dump_volume(dev: DasdImage, tape: Any, first_cyl: int = 0,
     return {**hdr.to_dict(), "tracks": tracks, "bytes": nbytes}
 
 
-def _where(tape: Any, path: str, blockno: int) -> dict[str, Any]:
+def _where(tape: TapeMedium, path: str, blockno: int) -> Where:
     # block: index in the dump (0 = SPKD); offset: where the block starts in a
     # tape image file (tell() of a file tape is a byte offset)
-    where: dict[str, Any] = {"path": path, "block": blockno}
+    where: Where = {"path": path, "block": blockno}
     if getattr(tape, "path", None):
         where["offset"] = tape.tell()
     return where
 
 
-def read_header(tape: Any, path: str = "") -> VolumeHeader:
+def read_header(tape: TapeMedium, path: str = "") -> VolumeHeader:
     """Read and check the SPKD block at the tape's current position."""
     where = _where(tape, path, 0)
     block = read_next(tape)
@@ -167,7 +175,8 @@ def read_header(tape: Any, path: str = "") -> VolumeHeader:
     return VolumeHeader.decode(block, **where)
 
 
-def iter_tracks(tape: Any, hdr: VolumeHeader, path: str = "") -> Iterable[tuple[int, int, Any]]:
+def iter_tracks(tape: TapeMedium, hdr: VolumeHeader, path: str = ""
+                ) -> Iterable[tuple[int, int, memoryview]]:
     """Yield (cyl, head, image) for every track block up to the trailer, and
     check the trailer's counts.  Every block is checked (CRC, its track in
     sequence, its length) before it is yielded; no track beyond the header's
@@ -211,7 +220,7 @@ def iter_tracks(tape: Any, hdr: VolumeHeader, path: str = "") -> Iterable[tuple[
         blockno += 1
 
 
-def verify_dump(tape: Any, hdr: VolumeHeader, path: str = "") -> int:
+def verify_dump(tape: TapeMedium, hdr: VolumeHeader, path: str = "") -> int:
     """Read the track blocks after ``hdr`` to the trailer and check each one as
     TRACKWRITE would on the dumped device; returns the tracks read.  Nothing
     is kept: memory stays one block."""
@@ -224,8 +233,8 @@ def verify_dump(tape: Any, hdr: VolumeHeader, path: str = "") -> int:
     return n
 
 
-def restore_volume(tape: Any, target: PathLike, *, path: str = "", progress: ProgressFn = None,
-                   create: Optional[bool] = None) -> dict[str, Any]:
+def restore_volume(tape: TapeMedium, target: PathLike, *, path: str = "",
+                   progress: ProgressFn = None, create: Optional[bool] = None) -> JSONDict:
     """Restore the volume dump at the tape's position onto ``target``.
 
     The whole dump is read and checked first (header geometry against the
@@ -275,8 +284,8 @@ def _check_target(dev: DasdImage, hdr: VolumeHeader) -> None:
             path=dev.path)
 
 
-def _restore_onto(dev: DasdImage, tape: Any, hdr: VolumeHeader, path: str,
-                  progress: ProgressFn) -> dict[str, Any]:
+def _restore_onto(dev: DasdImage, tape: TapeMedium, hdr: VolumeHeader, path: str,
+                  progress: ProgressFn) -> JSONDict:
     _check_target(dev, hdr)
     tracks = nbytes = 0
     for cyl, head, image in iter_tracks(tape, hdr, path):
@@ -290,8 +299,8 @@ def _restore_onto(dev: DasdImage, tape: Any, hdr: VolumeHeader, path: str,
 
 
 def dump(volume: PathLike, tape_path: PathLike, cylinders: Optional[tuple[int, int]] = None,
-         *, format: Optional[str] = None, compress: Any = None, overwrite: bool = False,
-         progress: ProgressFn = None) -> dict[str, Any]:
+         *, format: Optional[str] = None, compress: Optional[str] = None,
+         overwrite: bool = False, progress: ProgressFn = None) -> JSONDict:
     """``spoolkit dasd dump``: the volume (or a cylinder range) to a new tape
     image, written to a temp file and renamed into place; an existing tape
     is refused unless ``overwrite``."""
@@ -305,7 +314,7 @@ def dump(volume: PathLike, tape_path: PathLike, cylinders: Optional[tuple[int, i
 
 
 def restore(tape_path: PathLike, volume: PathLike, *, progress: ProgressFn = None
-            ) -> dict[str, Any]:
+            ) -> JSONDict:
     """``spoolkit dasd restore``: the first volume dump on the tape onto ``volume``."""
     with open_tape(tape_path) as tape:
         return {**restore_volume(tape, volume, path=os.fspath(tape_path), progress=progress),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import errno as errno_mod
 import os
-from typing import Any, Optional, Union
+from typing import Optional, Union
 
 from .._native import check, ffi, lib, new_err
 from ..compress import method_code
@@ -20,12 +20,14 @@ from ..errors import (
     WriteError,
 )
 from ..geometry import FBADevice, fba_devices, lookup_fba
+from ..jsonvalue import JSONDict
 from ..lifetime import Finalizing
 from ..lock import lock_fd
 from ..output import atomic_output, fsync_checked, write_all
 from .cckd import (
     KIND_FBA,
     NOT_HERE,
+    CompressedFile,
     CompressedWriter,
     compress_image,
     compressed_devid,
@@ -61,14 +63,14 @@ class FBAImage(Finalizing):
     closed = True   # until the open succeeded
     fd = -1
 
-    def __init__(self, path: Union[str, os.PathLike], mode: str = "r", *,
+    def __init__(self, path: Union[str, os.PathLike[str]], mode: str = "r", *,
                  sf: Optional[str] = None, compress: Optional[str] = "default",
                  level: Optional[int] = None) -> None:
         if mode not in ("r", "r+"):
             raise InvalidArgumentError(f"mode must be 'r' or 'r+', not {mode!r}")
         self.path = os.fspath(path)
         self.mode = mode
-        self.files: list[Any] = []
+        self.files: list[CompressedFile] = []
         with open(self.path, "rb") as f:
             head = f.read(8)
         self.compressed = head.startswith(b"FBA_")
@@ -84,7 +86,7 @@ class FBAImage(Finalizing):
     def _open(self, head: bytes, mode: str, sf: Optional[str], compress: Optional[str],
               level: Optional[int]) -> None:
         if self.compressed:
-            def validate(files: list[Any]) -> None:  # before anything is written
+            def validate(files: list[CompressedFile]) -> None:  # before anything is written
                 if not files[0].fba:
                     raise FormatError("this is a compressed CKD image, not FBA", path=self.path)
                 if compress != "default":
@@ -139,7 +141,7 @@ class FBAImage(Finalizing):
             return None
         return b[4:10].decode("cp037").rstrip()
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> JSONDict:
         return {"path": self.path, "format": self.kind, "devtype": self.devtype,
                 "model": self.device.name if self.device else None, "blocks": self.blocks,
                 "block_size": BLOCK, "volser": self.volser,
@@ -268,7 +270,7 @@ class FBAImage(Finalizing):
     def __enter__(self) -> FBAImage:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -301,7 +303,7 @@ def vol1_block(volser: str) -> bytes:
     return ("VOL1" + check_volser(volser).ljust(6)).encode("cp037").ljust(BLOCK, b"\0")
 
 
-def create_fba(path: Union[str, os.PathLike], device: str = "3370", *,
+def create_fba(path: Union[str, os.PathLike[str]], device: str = "3370", *,
                blocks: Optional[int] = None, volser: Optional[str] = "111111",
                compress: Optional[str] = None, level: int = -1,
                cckd64: bool = False, overwrite: bool = False) -> FBAImage:

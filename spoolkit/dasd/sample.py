@@ -20,7 +20,7 @@ WORDS = ("DCB DSORG RECFM LRECL BLKSIZE SPACE CYL TRK UNIT SYSDA VOL SER DISP NE
 
 
 def _text_block(rng: random.Random, size: int) -> bytes:
-    lines = []
+    lines: list[str] = []
     while len(lines) * 80 < size:
         n = rng.randint(3, 12)
         line = " ".join(rng.choice(WORDS) for _ in range(n))

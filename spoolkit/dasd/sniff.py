@@ -8,6 +8,7 @@ only when it is whole 512-byte blocks and none of the kinds named here.
 from __future__ import annotations
 
 import os
+import stat
 from typing import Optional
 
 from ..errors import FormatError, InvalidArgumentError
@@ -41,7 +42,7 @@ def read_head(path: str, n: int = 4096) -> tuple[bytes, int]:
         raise InvalidArgumentError("is a directory, not a disk image", path=path)
     with open(path, "rb") as f:
         st = os.fstat(f.fileno())
-        if not os.path.stat.S_ISREG(st.st_mode) and not os.path.stat.S_ISBLK(st.st_mode):
+        if not stat.S_ISREG(st.st_mode) and not stat.S_ISBLK(st.st_mode):
             raise InvalidArgumentError("not a regular file, not a disk image", path=path)
         head = f.read(n)
     return head, (st.st_size if st.st_size else len(head))

@@ -8,13 +8,15 @@ and data are memoryviews into the image, never copies.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Optional, Union
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Optional, Union
 
 from .._native import check, ffi, lib, new_err
 from ..errors import InvalidArgumentError, Where
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from ..geometry import CKDDevice
 
 #: Flags for the C parser (see ``enum spk_track_flags`` in csrc/spoolkit.h)
@@ -58,7 +60,11 @@ class Record:
             self.cyl, self.head, self.r, self.kl, self.dl, ", overflow" if self.overflow else "")
 
 
-RecordSpec = Union[Record, Sequence[Any]]
+BytesLike = Union[bytes, bytearray, memoryview]
+#: a record for :meth:`Track.from_records`: ``(r, key, data)``, ``(cyl, head,
+#: r, key, data)`` (a key or data of None is empty) or a :class:`Record`
+RecordSpec = Union[Record, tuple[int, Optional[BytesLike], Optional[BytesLike]],
+                   tuple[int, int, int, Optional[BytesLike], Optional[BytesLike]]]
 
 
 def _check_cchh(cyl: int, head: int, what: str = "track") -> None:
@@ -93,7 +99,7 @@ class Track:
         rc = lib.spk_track_parse(buf, len(buf), cyl or 0, head or 0, flags, ffi.NULL, 0,
                                  info, err)
         if rc < 0:
-            w: Where = dict(where or {})  # type: ignore[assignment]  # a copy of a Where
+            w: Where = {**where} if where else {}
             if cyl is not None and head is not None:
                 w.setdefault("track", (cyl, head))
             check(rc, err, **w)
@@ -122,11 +128,14 @@ class Track:
         keep = []
         size = 5 + 16 + 8
         for i, item in enumerate(records):
+            key: Optional[BytesLike]
+            data: Optional[BytesLike]
             if isinstance(item, Record):
                 rc, rh, r, key, data, ovf = (item.cyl, item.head, item.r, item.key,
                                              item.data, item.overflow)
             else:
-                item = tuple(item)
+                if not isinstance(item, tuple):
+                    item = tuple(item)      # a list or another iterable
                 if len(item) == 3:
                     (r, key, data), rc, rh = item, cyl, head
                 elif len(item) == 5:
@@ -150,9 +159,9 @@ class Track:
             specs.append((rc, rh, r, len(key), len(data), 1 if ovf else 0, kb, db))
             size += 8 + len(key) + len(data)
         arr = ffi.new("spk_recspec[]", max(1, len(specs)))
-        for i, (rc, rh, r, kl, dl, ovf, kb, db) in enumerate(specs):
+        for i, (rc, rh, r, kl, dl, ov, kb, db) in enumerate(specs):
             s = arr[i]
-            s.cyl, s.head, s.rec, s.kl, s.dl, s.overflow = rc, rh, r, kl, dl, ovf
+            s.cyl, s.head, s.rec, s.kl, s.dl, s.overflow = rc, rh, r, kl, dl, ov
             s.key, s.data = kb, db
         if r0 is not None and len(r0) != 8:
             raise InvalidArgumentError("R0 data must be 8 bytes")
@@ -221,7 +230,7 @@ class Track:
 
 
 def validate_image(device: CKDDevice, cylinders: int, track_size: int, cyl: int, head: int,
-                   image: Union[bytes, bytearray, memoryview], **where: Any) -> int:
+                   image: Union[bytes, bytearray, memoryview], **where: Unpack[Where]) -> int:
     """Check a track image for track (cyl, head) of a ``cylinders``-cylinder
     ``device`` volume with ``track_size``-byte slots, as TRACKWRITE does.
 
@@ -237,7 +246,8 @@ def validate_image(device: CKDDevice, cylinders: int, track_size: int, cyl: int,
     info = ffi.new("spk_track_info *")
     flags = OVERFLOW if cylinders < 32768 else 0
     check(lib.spk_track_validate(ffi.from_buffer(image), len(image), cyl, head, flags,
-                                 device._ptr, info, err), err, **where)
+                                 ffi.NULL if device._ptr is None else device._ptr, info, err),
+          err, **where)
     if info.length > track_size:
         raise InvalidArgumentError(
             f"track image of {info.length} bytes exceeds the {track_size}-byte slot", **where)

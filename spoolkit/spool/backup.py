@@ -1,6 +1,7 @@
 """Deprecated alias of :mod:`spoolkit.backup` (goes in spoolkit 0.2)."""
 
 from .. import backup
+from .._moved import alias
 from ..backup import (
     dumper,
     loader,
@@ -13,7 +14,6 @@ from ..backup import (
     verifier,
     watcher,
 )
-from ._moved import alias
 
 alias(__name__, backup, dumper, loader, scanner, verifier, watcher, media, source, target,
       selection, protocols, renamed={"_open_target_volume": target.open_target_volume})

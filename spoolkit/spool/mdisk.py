@@ -1,6 +1,6 @@
 """Deprecated alias of :mod:`spoolkit.backup.minidisk` (goes in spoolkit 0.2)."""
 
+from .._moved import alias
 from ..backup import minidisk
-from ._moved import alias
 
 alias(__name__, minidisk)
