@@ -32,6 +32,7 @@ INFO_BUDGET = HELP_BUDGET | {
     "spoolkit.cli.common", "spoolkit.cli.stdio", "spoolkit.cli.dasd", "spoolkit.cli.ddr",
     "spoolkit.dasd", "spoolkit.dasd.base", "spoolkit.dasd.cckd", "spoolkit.dasd.ckd",
     "spoolkit.dasd.fba", "spoolkit.dasd.sniff", "spoolkit.dasd.split", "spoolkit.dasd.track",
+    "spoolkit.dasd.reports", "spoolkit.jsonvalue",
 }
 
 
