@@ -265,8 +265,18 @@ enum spk_comp_method {
     SPK_COMP_BZIP2 = 2       /* bzip2 stream (libbz2) */
 };
 
+/* The levels 0 and -1 stand for: on real disk content the fastest whose
+ * output is no larger than Hercules' default (dasdcopy -z: zlib 6; bzip2:
+ * the same at every level for inputs under 100 KB), measured in
+ * docs/performance.md. */
+enum spk_comp_default {
+    SPK_ZLIB_DEFAULT_LEVEL = 7,
+    SPK_BZIP2_DEFAULT_LEVEL = 1
+};
+
 /* Compress src into dst (capacity dstcap).  level: zlib 1..12 (libdeflate's
- * scale, 0 or -1 = 6); bzip2 1..9 blockSize100k (else 5).  Returns the
+ * scale, 0 or -1 = SPK_ZLIB_DEFAULT_LEVEL); bzip2 1..9 blockSize100k (else
+ * SPK_BZIP2_DEFAULT_LEVEL).  Returns the
  * compressed length, or SPK_EBUFSIZE when the result would not fit dstcap
  * (callers then store the data plain).  Thread-safe; releases no GIL itself. */
 int spk_compress(int method, int level, const uint8_t *src, size_t srclen,

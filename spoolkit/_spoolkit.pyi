@@ -1218,6 +1218,8 @@ class Lib:
     SPK_COMP_NONE: Final = 0
     SPK_COMP_ZLIB: Final = 1
     SPK_COMP_BZIP2: Final = 2
+    SPK_ZLIB_DEFAULT_LEVEL: Final = 7
+    SPK_BZIP2_DEFAULT_LEVEL: Final = 1
     SPK_CCKD_HDR_POS: Final = 512
     SPK_CCKD_L1_POS: Final = 1024
     SPK_CCKD_L2_ENTRIES: Final = 256

@@ -27,7 +27,7 @@ class JobOptions:
     level: int = -1                    # disks' compression level (-1: the method's default)
     tape_format: Optional[str] = None  # tapes: "aws", "het", "fkt" (None: as the source)
     tape_compress: Optional[str] = None
-    tape_level: int = 4
+    tape_level: int = -1               # tapes' level (-1: the method's default)
     check_level: int = 1               # dasd check level 0..3
 
     def to_dict(self) -> dict[str, JSONValue]:

@@ -74,7 +74,8 @@ def register(sub: Any) -> None:
                            const="zlib", help="tapes: compress blocks with zlib")
             c.add_argument("--tape-bzip2", dest="tape_compress", action="store_const",
                            const="bzip2", help="tapes: compress blocks with bzip2")
-            q.add_argument("--tape-level", type=int, default=4, help="tapes' level (4)")
+            q.add_argument("--tape-level", type=int, default=-1,
+                           help="tapes' level (default: zlib 5, bzip2 1)")
             add_force(q, "outputs that exist in DIR")
         if job == "check":
             q.add_argument("--level", type=int, choices=(0, 1, 2, 3), default=1,

@@ -126,8 +126,8 @@ def register(sub: Any) -> None:
     g.add_argument("--uncompressed", dest="compress", action="store_const", const="none",
                    help="write a plain image (the default unless --cckd64)")
     q.add_argument("--cckd64", action="store_true", help="64-bit compressed output (CCKD64)")
-    q.add_argument("--level", type=int, default=-1, help="compression level (default: 6 "
-                   "for zlib, 5 for bzip2)")
+    q.add_argument("--level", type=int, default=-1, help="compression level (default: 7 "
+                   "for zlib, 1 for bzip2)")
     q.add_argument("-j", "--jobs", type=positive_int, default=None, metavar="N",
                    help="worker threads (default: all cores)")
     q.add_argument("--sf", metavar="TEMPLATE", help="shadow files of SRC to merge")
