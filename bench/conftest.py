@@ -14,6 +14,14 @@ import pytest
 BENCH_DIR = Path(os.environ.get("SPOOLKIT_BENCH_DIR", "/tmp/spoolkit-bench"))
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    # pyproject's addopts disable benchmarks for the test suite; asking for
+    # --benchmark-only here means running them (pytest-benchmark refuses both)
+    if config.getoption("benchmark_only", False):
+        config.option.benchmark_disable = False
+
+
 @pytest.fixture(scope="session")
 def bench_dir() -> Path:
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
