@@ -56,6 +56,7 @@ class Results:
     def table(self) -> str:
         lines = []
         for job, (s, a, unit) in self.rows.items():
-            rate = f"{a / s:,.0f} {unit}/s" if a and unit else ""
+            r = a / s if s else 0.0
+            rate = (f"{r:,.0f} {unit}/s" if r >= 100 else f"{r:.3g} {unit}/s") if a and unit else ""
             lines.append(f"{job:<52} {s:8.3f} s  {rate}")
         return "\n".join(lines)
