@@ -133,14 +133,16 @@ def test_kill_during_add(tmp_path, suffix, seed):
     rnd = random.Random(seed)
     img = tmp_path / ("v" + suffix)
     format_volume(img, "3390", volser="KILL01", extents=EXTENTS, cylinders=20)
-    pool = _inputs(tmp_path, 64, 2000)
+    pool = _inputs(tmp_path, 3 + 40 * 3 + 1, 2000)
     texts = {p.stem: p.read_text() for p in pool}
     done, span = _kill_run(img, pool[:3], None)      # how long three adds take here
     assert len(done) == 3
     kept: set[str] = set(done)
     nxt = 3
     interrupted = 0
-    for point in range(20):
+    for point in range(40):
+        if point >= 20 and interrupted >= 5 and len(kept) >= 10:
+            break
         batch = pool[nxt:nxt + 3]
         nxt += 3
         done, _ = _kill_run(img, batch, rnd.uniform(0.0, 0.8 * span))

@@ -371,7 +371,10 @@ HOLDER = """
     t = open_tape(sys.argv[1], "a")
     t.write_block(b"HOLDER" * 100)
     print("locked", flush=True)
-    time.sleep(float(sys.argv[2]))
+    if sys.argv[2] == "release":        # hold until the test writes a line
+        sys.stdin.readline()
+    else:
+        time.sleep(float(sys.argv[2]))
     t.write_block(b"HOLDER-2" * 100)
     t.close()
 """
@@ -387,7 +390,8 @@ APPENDER = """
 
 def _start_holder(path, seconds):
     proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(HOLDER), str(path),
-                             str(seconds)], env=ENV, stdout=subprocess.PIPE, text=True)
+                             str(seconds)], env=ENV, stdout=subprocess.PIPE,
+                            stdin=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "locked"
     return proc
 
@@ -395,7 +399,7 @@ def _start_holder(path, seconds):
 def test_second_writer_fails_at_once_naming_the_holder(tmp_path):
     path = tmp_path / "lock.aws"
     make_tape(path, [b"BASE", None, None])
-    holder = _start_holder(path, 3)
+    holder = _start_holder(path, "release")
     try:
         proc = run_py(APPENDER, str(path), "0")
         assert proc.returncode != 0
@@ -404,6 +408,8 @@ def test_second_writer_fails_at_once_naming_the_holder(tmp_path):
             open_tape(path)            # readers wait for the writer too
         assert exc.value.pid == holder.pid
     finally:
+        holder.stdin.write("go\n")
+        holder.stdin.close()
         holder.wait(30)
     assert blocks_of(path) == [b"BASE", None, b"HOLDER" * 100, b"HOLDER-2" * 100, None, None]
 
@@ -425,11 +431,20 @@ def test_two_appends_at_once_one_waits_both_kept(tmp_path):
 def test_cli_wait_option_waits_for_the_writer(tmp_path):
     path = tmp_path / "w.aws"
     make_tape(path, [b"BASE", None, None])
-    holder = _start_holder(path, 1.0)
+    # the holder keeps the tape until released, however slowly the CLI starts
+    holder = _start_holder(path, "release")
     proc = cli("tape", "map", str(path))
     assert proc.returncode == 2 and f"in use by process {holder.pid}" in proc.stderr
-    proc = cli("tape", "map", str(path), "--wait", "20")
+    waiter = subprocess.Popen([sys.executable, "-m", "spoolkit", "tape", "map", str(path),
+                               "--wait", "60"], env=ENV, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    assert waiter.poll() is None, waiter.communicate()   # still waiting for the writer
+    holder.stdin.write("go\n")
+    holder.stdin.close()
     assert holder.wait(30) == 0
+    out, err = waiter.communicate(timeout=60)
+    proc = subprocess.CompletedProcess(waiter.args, waiter.returncode, out, err)
     assert proc.returncode == 0, proc.stderr
     assert "Blocks              : 2" in proc.stdout
 
