@@ -4,7 +4,9 @@
  * Layouts: docs/formats.md "CMS minidisks" (sources in vm-formats.md 2).
  * Every block number read from a disk is checked against the extent before
  * it is used; every length against the buffer it points into. */
+#include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -50,8 +52,29 @@ typedef struct sink {
     const uint32_t *order;      /* their indexes, sorted by block number */
     size_t n;
     uint8_t *out;               /* list: request i at out + i * bs */
+    const spk_cms_dest *fdst;   /* files: request i of file f (fstart[f] <= i <
+                                   fstart[f + 1]) at fdst[f].data + (i - fstart[f]) * bs,
+                                   cut at fdst[f].len bytes */
+    const uint64_t *fstart;
+    size_t nf;
     uint32_t base;              /* block number of block idx 0, less 1 */
+    size_t cur;                 /* list: where the last block's requests ended (blocks
+                                   come mostly in ascending order) */
 } sink;
+
+/* The file a request belongs to: the last f with fstart[f] <= i. */
+static size_t file_of(const sink *s, size_t i)
+{
+    size_t lo = 0, hi = s->nf;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->fstart[mid] <= i)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
 
 static size_t lower_bound(const sink *s, uint32_t b)
 {
@@ -66,10 +89,10 @@ static size_t lower_bound(const sink *s, uint32_t b)
     return lo;
 }
 
-static void put(const sink *s, size_t idx, uint32_t off, const uint8_t *src, uint32_t n,
+static void put(sink *s, size_t idx, uint32_t off, const uint8_t *src, uint32_t n,
                 uint32_t bs)
 {
-    size_t k;
+    size_t k = s->cur;
     uint32_t b;
 
     if (s->blocks) {
@@ -77,13 +100,29 @@ static void put(const sink *s, size_t idx, uint32_t off, const uint8_t *src, uin
         return;
     }
     b = s->base + (uint32_t)idx + 1;
-    for (k = lower_bound(s, b); k < s->n && s->list[s->order[k]] == b; k++)
-        memcpy(s->out + (size_t)s->order[k] * bs + off, src, n);
+    /* the cursor is the first request for b when the one before it is for
+     * a lower block and it is not for a lower one; else search */
+    if (!(k <= s->n && (k == 0 || s->list[s->order[k - 1]] < b)
+          && (k == s->n || s->list[s->order[k]] >= b)))
+        k = lower_bound(s, b);
+    for (; k < s->n && s->list[s->order[k]] == b; k++) {
+        size_t r = s->order[k];
+        if (s->fdst) {
+            size_t f = file_of(s, r);
+            uint64_t pos = (uint64_t)(r - s->fstart[f]) * bs + off;
+            uint64_t len = s->fdst[f].len;
+            if (pos < len)
+                memcpy(s->fdst[f].data + pos, src, len - pos < n ? (size_t)(len - pos) : n);
+        } else {
+            memcpy(s->out + r * bs + off, src, n);
+        }
+    }
+    s->cur = k;
 }
 
 /* One piece (n bytes at offset off) of block idx: copied from the record's
  * data (gather) or into it when the block is to be written (scatter). */
-static void piece(const sink *dst, uint8_t *blocks, const uint8_t *flags, uint8_t *tdirty,
+static void piece(sink *dst, uint8_t *blocks, const uint8_t *flags, uint8_t *tdirty,
                   size_t i, int write, size_t idx, uint32_t off, uint8_t *data, uint32_t n,
                   uint32_t bs)
 {
@@ -110,7 +149,7 @@ static void whole(uint8_t *flags, int write, size_t idx, int *found)
 static int walk(uint8_t *buf, size_t buflen, const uint32_t *offs, const uint32_t *lens,
                 uint32_t ntracks, uint32_t first_trk, int trkflags, const spk_cms_layout *lay,
                 uint8_t *blocks, size_t blen, uint8_t *flags, uint8_t *tdirty, int write,
-                const sink *dst, spk_errinfo *err)
+                sink *dst, spk_errinfo *err)
 {
     spk_record recs[MAXREC];
     spk_track_info info;
@@ -236,15 +275,54 @@ int spk_cms_gather(const uint8_t *buf, size_t buflen, const uint32_t *offs, cons
                 outlen, present, NULL, 0, &dst, err);
 }
 
+/* The list-mode walk shared by gather_to and gather_files: dst has list,
+ * order, n and its destinations set. */
+static int check_order(const uint32_t *list, const uint32_t *order, size_t n, spk_errinfo *err)
+{
+    size_t k;
+    for (k = 0; k < n; k++)
+        if (order[k] >= n || (k && list[order[k]] < list[order[k - 1]]))
+            return spk_fail(err, SPK_EARG, -1, (int64_t)k, "order is not a sort of the list");
+    return 0;
+}
+
+static int gather_list(const uint8_t *buf, size_t buflen, const uint32_t *offs,
+                       const uint32_t *lens, uint32_t ntracks, uint32_t first_trk, int trkflags,
+                       const spk_cms_layout *lay, sink *dst, uint8_t *got, int checked,
+                       spk_errinfo *err)
+{
+    const uint32_t *list = dst->list, *order = dst->order;
+    size_t n = dst->n, nblk, k;
+    uint8_t *flags;
+    uint32_t lo, hi;
+    int rc;
+
+    nblk = (size_t)((ntracks + lay->group_tracks - 1) / lay->group_tracks) * lay->per_group;
+    if (!checked && (rc = check_order(list, order, n, err)) < 0)
+        return rc;
+    flags = calloc(nblk ? nblk : 1, 1);
+    if (!flags)
+        return spk_fail(err, SPK_ENOMEM, -1, -1, "out of memory");
+    dst->base = (first_trk / lay->group_tracks) * lay->per_group;
+    rc = walk((uint8_t *)buf, buflen, offs, lens, ntracks, first_trk, trkflags, lay, NULL, 0,
+              flags, NULL, 0, dst, err);
+    if (rc >= 0) {
+        lo = dst->base + 1;
+        hi = dst->base + (uint32_t)nblk;
+        for (k = lower_bound(dst, lo); k < n && list[order[k]] <= hi; k++)
+            if (flags[list[order[k]] - lo])
+                got[order[k]] = 1;
+    }
+    free(flags);
+    return rc;
+}
+
 int spk_cms_gather_to(const uint8_t *buf, size_t buflen, const uint32_t *offs,
                       const uint32_t *lens, uint32_t ntracks, uint32_t first_trk, int trkflags,
                       const spk_cms_layout *lay, const uint32_t *list, const uint32_t *order,
                       size_t n, uint8_t *out, size_t outlen, uint8_t *got, spk_errinfo *err)
 {
     sink dst;
-    uint8_t *flags;
-    size_t nblk, k;
-    uint32_t lo, hi;
     int rc;
 
     if ((rc = check_layout(lay, err)) < 0)
@@ -253,29 +331,153 @@ int spk_cms_gather_to(const uint8_t *buf, size_t buflen, const uint32_t *offs,
         return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
     if (outlen / lay->blksize < n)
         return spk_fail(err, SPK_EBUFSIZE, -1, -1, "output for %zu blocks too small", n);
-    nblk = (size_t)((ntracks + lay->group_tracks - 1) / lay->group_tracks) * lay->per_group;
-    for (k = 0; k < n; k++)
-        if (order[k] >= n || (k && list[order[k]] < list[order[k - 1]]))
-            return spk_fail(err, SPK_EARG, -1, (int64_t)k, "order is not a sort of the list");
-    flags = calloc(nblk ? nblk : 1, 1);
-    if (!flags)
-        return spk_fail(err, SPK_ENOMEM, -1, -1, "out of memory");
     memset(&dst, 0, sizeof dst);
     dst.list = list;
     dst.order = order;
     dst.n = n;
     dst.out = out;
-    dst.base = (first_trk / lay->group_tracks) * lay->per_group;
-    rc = walk((uint8_t *)buf, buflen, offs, lens, ntracks, first_trk, trkflags, lay, NULL, 0,
-              flags, NULL, 0, &dst, err);
-    if (rc >= 0) {
-        lo = dst.base + 1;
-        hi = dst.base + (uint32_t)nblk;
-        for (k = lower_bound(&dst, lo); k < n && list[order[k]] <= hi; k++)
-            if (flags[list[order[k]] - lo])
-                got[order[k]] = 1;
+    return gather_list(buf, buflen, offs, lens, ntracks, first_trk, trkflags, lay, &dst, got, 0,
+                       err);
+}
+
+static int check_files(const spk_cms_layout *lay, const uint32_t *list, const uint32_t *order,
+                       size_t n, const uint64_t *fstart, size_t nf, const spk_cms_dest *fdst,
+                       const uint8_t *got, spk_errinfo *err)
+{
+    size_t f;
+
+    if ((n && (!list || !order || !got)) || !fstart || (nf && !fdst))
+        return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
+    if (fstart[0] != 0 || fstart[nf] != n)
+        return spk_fail(err, SPK_EARG, -1, -1, "file starts do not cover the %zu requests", n);
+    for (f = 0; f < nf; f++) {
+        if (fstart[f + 1] < fstart[f])
+            return spk_fail(err, SPK_EARG, -1, (int64_t)f, "file starts not ascending");
+        if (fdst[f].len > (fstart[f + 1] - fstart[f]) * (uint64_t)lay->blksize)
+            return spk_fail(err, SPK_EARG, -1, (int64_t)f,
+                            "file %zu: %llu bytes from %llu blocks", f,
+                            (unsigned long long)fdst[f].len,
+                            (unsigned long long)(fstart[f + 1] - fstart[f]));
+        if (fdst[f].len && !fdst[f].data)
+            return spk_fail(err, SPK_EARG, -1, (int64_t)f, "missing buffer");
     }
-    free(flags);
+    return 0;
+}
+
+static void files_sink(sink *dst, const uint32_t *list, const uint32_t *order, size_t n,
+                       const uint64_t *fstart, size_t nf, const spk_cms_dest *fdst)
+{
+    memset(dst, 0, sizeof *dst);
+    dst->list = list;
+    dst->order = order;
+    dst->n = n;
+    dst->fdst = fdst;
+    dst->fstart = fstart;
+    dst->nf = nf;
+}
+
+int spk_cms_gather_files(const uint8_t *buf, size_t buflen, const uint32_t *offs,
+                         const uint32_t *lens, uint32_t ntracks, uint32_t first_trk, int trkflags,
+                         const spk_cms_layout *lay, const uint32_t *list, const uint32_t *order,
+                         size_t n, const uint64_t *fstart, size_t nf, const spk_cms_dest *fdst,
+                         uint8_t *got, spk_errinfo *err)
+{
+    sink dst;
+    int rc;
+
+    if ((rc = check_layout(lay, err)) < 0)
+        return rc;
+    if ((rc = check_files(lay, list, order, n, fstart, nf, fdst, got, err)) < 0)
+        return rc;
+    if (!n)
+        return 0;
+    files_sink(&dst, list, order, n, fstart, nf, fdst);
+    return gather_list(buf, buflen, offs, lens, ntracks, first_trk, trkflags, lay, &dst, got, 0,
+                       err);
+}
+
+#define FD_CHUNK (1u << 18)     /* pread this much at a time: the parse finds it in cache */
+
+int spk_cms_gather_files_fd(int fd, int64_t off0, uint32_t trksize, const uint32_t *spans,
+                            size_t nspans, int trkflags, const spk_cms_layout *lay,
+                            const uint32_t *list, const uint32_t *order, size_t n,
+                            const uint64_t *fstart, size_t nf, const spk_cms_dest *fdst,
+                            uint8_t *got, spk_errinfo *err)
+{
+    uint32_t per, i, *offs = NULL, *lens = NULL;
+    uint8_t *buf = NULL;
+    size_t sp;
+    sink dst;
+    int rc, found = 0;
+
+    if ((rc = check_layout(lay, err)) < 0)
+        return rc;
+    if ((rc = check_files(lay, list, order, n, fstart, nf, fdst, got, err)) < 0)
+        return rc;
+    if (fd < 0 || trksize == 0 || (nspans && !spans))
+        return spk_fail(err, SPK_EARG, -1, -1, "bad track source");
+    for (sp = 0; sp < nspans; sp++) {
+        uint32_t t0 = spans[2 * sp], k = spans[2 * sp + 1];
+        if (t0 % lay->group_tracks || (uint64_t)t0 + k > lay->tracks
+            || off0 + (int64_t)t0 * trksize < 0)
+            return spk_fail(err, SPK_EARG, -1, t0, "span of tracks %u+%u outside the extent of %u",
+                            t0, k, lay->tracks);
+    }
+    if (!n || !nspans)
+        return 0;
+    if ((rc = check_order(list, order, n, err)) < 0)
+        return rc;
+    /* whole track groups per chunk, at least one group */
+    per = trksize >= FD_CHUNK ? 1 : FD_CHUNK / trksize;
+    per -= per % lay->group_tracks;
+    if (per < lay->group_tracks)
+        per = lay->group_tracks;
+    buf = malloc((size_t)per * trksize);
+    offs = malloc(per * sizeof *offs);
+    lens = malloc(per * sizeof *lens);
+    if (!buf || !offs || !lens) {
+        rc = spk_fail(err, SPK_ENOMEM, -1, -1, "no memory for the track buffer");
+        goto out;
+    }
+    for (i = 0; i < per; i++) {
+        offs[i] = i * trksize;
+        lens[i] = trksize;
+    }
+    files_sink(&dst, list, order, n, fstart, nf, fdst);
+    for (sp = 0; sp < nspans; sp++) {
+        uint32_t t0 = spans[2 * sp], ntracks = spans[2 * sp + 1], t = 0;
+
+        while (t < ntracks) {
+            uint32_t k = ntracks - t < per ? ntracks - t : per;
+            size_t want = (size_t)k * trksize, have = 0;
+            uint64_t at = (uint64_t)(off0 + (int64_t)(t0 + t) * trksize);
+
+            while (have < want) {
+                ssize_t r = pread(fd, buf + have, want - have, (off_t)(at + have));
+                if (r < 0 && errno == EINTR)
+                    continue;
+                if (r <= 0) {
+                    rc = spk_fail(err, SPK_ETRUNC, (int64_t)(at + have),
+                                  (int64_t)(t0 + t + have / trksize),
+                                  "reading track slots at offset %llu: %s",
+                                  (unsigned long long)(at + have),
+                                  r < 0 ? strerror(errno) : "the file ended (it shrank while open)");
+                    goto out;
+                }
+                have += (size_t)r;
+            }
+            rc = gather_list(buf, want, offs, lens, k, t0 + t, trkflags, lay, &dst, got, 1, err);
+            if (rc < 0)
+                goto out;
+            found += rc;
+            t += k;
+        }
+    }
+    rc = found;
+out:
+    free(buf);
+    free(offs);
+    free(lens);
     return rc;
 }
 
@@ -287,6 +489,24 @@ int spk_cms_order(const uint32_t *list, size_t n, uint32_t *order, spk_errinfo *
 
     if ((n && (!list || !order)) || n > UINT32_MAX)
         return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
+    if (!n)
+        return 0;
+    for (i = 1; i < n && list[i - 1] <= list[i]; i++)
+        ;
+    if (i == n || n < 4096) {
+        /* ascending already (files CMS wrote first fit), or short: an
+         * insertion sort, stable, linear on nearly sorted lists */
+        for (i = 0; i < n; i++) {
+            size_t j = i;
+            uint32_t v = list[i];
+            while (j && list[order[j - 1]] > v) {
+                order[j] = order[j - 1];
+                j--;
+            }
+            order[j] = (uint32_t)i;
+        }
+        return (int)(n > INT32_MAX ? INT32_MAX : n);
+    }
     tmp = malloc((n ? n : 1) * sizeof *tmp);
     cnt = malloc(65537 * sizeof *cnt);
     if (!tmp || !cnt) {
@@ -758,7 +978,7 @@ int64_t spk_cms_unpack(const uint8_t *data, size_t len, int var, uint32_t lrecl,
     uint64_t i;
     size_t pos = 0, total = 0;
 
-    if (!data || !out || (nrecs && !ends))
+    if (!data || (nrecs && !ends))
         return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
     if (!var) {
         uint64_t need = nrecs * (uint64_t)lrecl;
@@ -768,9 +988,10 @@ int64_t spk_cms_unpack(const uint8_t *data, size_t len, int var, uint32_t lrecl,
             return spk_fail(err, SPK_ETRUNC, (int64_t)len, -1,
                             "%llu records of %u bytes need %llu bytes; the file's blocks hold %zu",
                             (unsigned long long)nrecs, lrecl, (unsigned long long)need, len);
-        if (need > outcap || need > UINT32_MAX)
+        if ((out && need > outcap) || need > UINT32_MAX)
             return spk_fail(err, SPK_EBUFSIZE, -1, -1, "records of %llu bytes", (unsigned long long)need);
-        memcpy(out, data, (size_t)need);
+        if (out)
+            memcpy(out, data, (size_t)need);
         for (i = 0; i < nrecs; i++)
             ends[i] = (uint32_t)((i + 1) * lrecl);
         return (int64_t)need;
@@ -795,14 +1016,55 @@ int64_t spk_cms_unpack(const uint8_t *data, size_t len, int var, uint32_t lrecl,
             return spk_fail(err, SPK_ETRUNC, (int64_t)pos, (int64_t)i,
                             "record %llu of %u bytes runs past the file's blocks",
                             (unsigned long long)i + 1, n);
-        if (total + n > outcap || total + n > UINT32_MAX)
+        if ((out && total + n > outcap) || total + n > UINT32_MAX)
             return spk_fail(err, SPK_EBUFSIZE, -1, (int64_t)i, "record buffer too small");
-        memcpy(out + total, data + pos, n);
+        if (out)
+            memmove(out + total, data + pos, n);     /* out may be data: in place */
         pos += n;
         total += n;
         ends[i] = (uint32_t)total;
     }
     return (int64_t)total;
+}
+
+int64_t spk_cms_unpack_files(uint8_t *buf, size_t buflen, size_t nf, const uint8_t *kind,
+                             const uint64_t *at, const uint64_t *len, const uint32_t *lrecl,
+                             const uint64_t *nrecs, uint32_t *ends, size_t nends, uint64_t *size,
+                             uint64_t *bad, spk_errinfo *err)
+{
+    size_t f, e = 0;
+
+    if ((nf && (!kind || !at || !len || !lrecl || !nrecs || !size)) || !bad)
+        return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
+    for (f = 0; f < nf; f++) {
+        uint64_t i, n = nrecs[f];
+        int64_t rc;
+
+        *bad = f;
+        if (n > nends - e)
+            return spk_fail(err, SPK_EARG, -1, (int64_t)f, "room for %zu record ends", nends);
+        if (kind[f] == 0) {                      /* F records already in place: their ends */
+            uint64_t need = n * (uint64_t)lrecl[f];
+            if (lrecl[f] == 0 || need > UINT32_MAX)
+                return spk_fail(err, SPK_EARG, -1, (int64_t)f, "F records of %llu bytes",
+                                (unsigned long long)need);
+            for (i = 0; i < n; i++)
+                ends[e + i] = (uint32_t)((i + 1) * lrecl[f]);
+            size[f] = need;
+        } else {
+            int var = kind[f] == 2;
+            if (!buf || at[f] > buflen || len[f] > buflen - at[f])
+                return spk_fail(err, SPK_EARG, -1, (int64_t)f, "file %zu lies outside the buffer", f);
+            rc = spk_cms_unpack(buf + at[f], (size_t)len[f], var, lrecl[f], n,
+                                var ? buf + at[f] : NULL, (size_t)len[f], n ? ends + e : NULL, err);
+            if (rc < 0)
+                return rc;
+            size[f] = (uint64_t)rc;
+        }
+        e += (size_t)n;
+    }
+    *bad = nf;
+    return (int64_t)e;
 }
 
 int64_t spk_cms_pack(const uint8_t *data, size_t datalen, const uint32_t *ends, uint64_t n, int var,

@@ -80,7 +80,7 @@ static int zlib_compress(int level, const uint8_t *src, size_t srclen, uint8_t *
     size_t n;
 
     if (level <= 0)
-        level = 6;
+        level = SPK_ZLIB_DEFAULT_LEVEL;
     if (level >= ZLIB_LEVELS)
         return spk_fail(err, SPK_EARG, -1, -1, "zlib level %d outside 1..12", level);
     if (c && !c->comp[level])
@@ -121,7 +121,7 @@ static int bz_compress(int level, const uint8_t *src, size_t srclen, uint8_t *ds
     int rc;
 
     if (level < 1 || level > 9)
-        level = 5;
+        level = SPK_BZIP2_DEFAULT_LEVEL;
     rc = BZ2_bzBuffToBuffCompress((char *)dst, &n, (char *)src, (unsigned int)srclen, level,
                                   0, 0);
     if (rc == BZ_OUTBUFF_FULL)

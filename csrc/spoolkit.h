@@ -265,8 +265,18 @@ enum spk_comp_method {
     SPK_COMP_BZIP2 = 2       /* bzip2 stream (libbz2) */
 };
 
+/* The levels 0 and -1 stand for: on real disk content the fastest whose
+ * output is no larger than Hercules' default (dasdcopy -z: zlib 6; bzip2:
+ * the same at every level for inputs under 100 KB), measured in
+ * docs/performance.md. */
+enum spk_comp_default {
+    SPK_ZLIB_DEFAULT_LEVEL = 7,
+    SPK_BZIP2_DEFAULT_LEVEL = 1
+};
+
 /* Compress src into dst (capacity dstcap).  level: zlib 1..12 (libdeflate's
- * scale, 0 or -1 = 6); bzip2 1..9 blockSize100k (else 5).  Returns the
+ * scale, 0 or -1 = SPK_ZLIB_DEFAULT_LEVEL); bzip2 1..9 blockSize100k (else
+ * SPK_BZIP2_DEFAULT_LEVEL).  Returns the
  * compressed length, or SPK_EBUFSIZE when the result would not fit dstcap
  * (callers then store the data plain).  Thread-safe; releases no GIL itself. */
 int spk_compress(int method, int level, const uint8_t *src, size_t srclen,
@@ -858,6 +868,32 @@ int spk_cms_gather_to(const uint8_t *buf, size_t buflen, const uint32_t *offs,
                       const uint32_t *lens, uint32_t ntracks, uint32_t first_trk, int trkflags,
                       const spk_cms_layout *lay, const uint32_t *list, const uint32_t *order,
                       size_t n, uint8_t *out, size_t outlen, uint8_t *got, spk_errinfo *err);
+/* Where one file's blocks go: len bytes at data. */
+typedef struct spk_cms_dest {
+    uint8_t *data;
+    uint64_t len;
+} spk_cms_dest;
+/* The same for many files at once: request i belongs to the file f with
+ * fstart[f] <= i < fstart[f + 1] (fstart has nf + 1 entries, 0 .. n) and its
+ * block goes to fdst[f].data + (i - fstart[f]) * blksize, cut at fdst[f].len
+ * bytes (F records land where they stay; the rest of a last block is
+ * dropped).  Each len is at most the file's blocks' bytes. */
+int spk_cms_gather_files(const uint8_t *buf, size_t buflen, const uint32_t *offs,
+                         const uint32_t *lens, uint32_t ntracks, uint32_t first_trk, int trkflags,
+                         const spk_cms_layout *lay, const uint32_t *list, const uint32_t *order,
+                         size_t n, const uint64_t *fstart, size_t nf, const spk_cms_dest *fdst,
+                         uint8_t *got, spk_errinfo *err);
+/* The same, reading the track slots itself: spans[2k] (a group's first
+ * extent track) and spans[2k + 1] (tracks) name runs of extent tracks whose
+ * slots (trksize bytes, extent track t at off0 + t * trksize in fd) are read
+ * with pread a few at a time, so the gather finds them in cache.  A short
+ * read is SPK_ETRUNC (err->offset the file offset, err->index the extent
+ * track). */
+int spk_cms_gather_files_fd(int fd, int64_t off0, uint32_t trksize, const uint32_t *spans,
+                            size_t nspans, int trkflags, const spk_cms_layout *lay,
+                            const uint32_t *list, const uint32_t *order, size_t n,
+                            const uint64_t *fstart, size_t nf, const spk_cms_dest *fdst,
+                            uint8_t *got, spk_errinfo *err);
 /* order[0..n) = the indexes of list sorted (stably) by value. */
 int spk_cms_order(const uint32_t *list, size_t n, uint32_t *order, spk_errinfo *err);
 /* The reverse, in place: every block k with dirty[k] set is copied into the
@@ -930,10 +966,22 @@ int64_t spk_cms_mark(uint8_t *map, size_t maplen, uint32_t nbits, const uint32_t
 
 /* Records of a file from its data blocks (len bytes): F, nrecs * lrecl bytes;
  * V (var != 0), a 2-byte length before each record (never 0, at most lrecl).
- * The record bytes go to out back to back, ends[i] the end of record i.
- * Returns the bytes in out. */
+ * The record bytes go to out back to back, ends[i] the end of record i; out
+ * NULL only checks the records and fills ends, and V records may be unpacked
+ * in place (out == data).  Returns the record bytes. */
 int64_t spk_cms_unpack(const uint8_t *data, size_t len, int var, uint32_t lrecl, uint64_t nrecs,
                        uint8_t *out, size_t outcap, uint32_t *ends, spk_errinfo *err);
+/* The records of nf files at once, their ends one file after the other in
+ * ends (nrecs[f] each).  kind[f] 0: F records already where they stay (only
+ * their ends: multiples of lrecl[f]); 1: F and 2: V records in the len[f]
+ * bytes of blocks at buf + at[f], checked as spk_cms_unpack checks them, V
+ * records moved to the start of that place.  size[f] gets each file's record
+ * bytes; on an error *bad is the file (the error is its spk_cms_unpack's).
+ * Returns the ends filled. */
+int64_t spk_cms_unpack_files(uint8_t *buf, size_t buflen, size_t nf, const uint8_t *kind,
+                             const uint64_t *at, const uint64_t *len, const uint32_t *lrecl,
+                             const uint64_t *nrecs, uint32_t *ends, size_t nends, uint64_t *size,
+                             uint64_t *bad, spk_errinfo *err);
 /* The reverse: records (data, ends) as F lrecl or V, zero padded to whole
  * blocks.  For V, disp[k] gets the offset of the first record starting in
  * block k (0xFFFFFFFF: none) and hirec[k] the number of the last record seen

@@ -545,6 +545,16 @@ class spk_cms_layout(CData):
     def __getitem__(self, index: int, /) -> spk_cms_layout: ...
 
 @type_check_only
+class spk_cms_dest(CData):
+    """``struct spk_cms_dest`` (pointer, array item or value)."""
+    @property
+    def data(self) -> UInt8Array: ...
+    @data.setter
+    def data(self, value: Buffer | UInt8Array | NullPtr) -> None: ...
+    len: int
+    def __getitem__(self, index: int, /) -> spk_cms_dest: ...
+
+@type_check_only
 class spk_cmstape_run(CData):
     """``struct spk_cmstape_run`` (pointer, array item or value)."""
     off: int
@@ -987,6 +997,20 @@ class Allocator:
         init: object = ...,
     ) -> PtrArray[spk_cms_layout]: ...
     @overload
+    def __call__(self, cdecl: Literal["spk_cms_dest *"], init: object = ...) -> spk_cms_dest: ...
+    @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_cms_dest[]"],
+        init: object = ...,
+    ) -> Array[spk_cms_dest]: ...
+    @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_cms_dest *[]"],
+        init: object = ...,
+    ) -> PtrArray[spk_cms_dest]: ...
+    @overload
     def __call__(
         self,
         cdecl: Literal["spk_cmstape_run *"],
@@ -1194,6 +1218,8 @@ class Lib:
     SPK_COMP_NONE: Final = 0
     SPK_COMP_ZLIB: Final = 1
     SPK_COMP_BZIP2: Final = 2
+    SPK_ZLIB_DEFAULT_LEVEL: Final = 7
+    SPK_BZIP2_DEFAULT_LEVEL: Final = 1
     SPK_CCKD_HDR_POS: Final = 512
     SPK_CCKD_L1_POS: Final = 1024
     SPK_CCKD_L2_ENTRIES: Final = 256
@@ -1957,6 +1983,45 @@ class Lib:
         err: spk_errinfo | Array[spk_errinfo] | NullPtr,
         /,
     ) -> int: ...
+    def spk_cms_gather_files(
+        self,
+        buf: bytes | Buffer | UInt8Array | NullPtr,
+        buflen: int,
+        offs: UInt32Array | NullPtr,
+        lens: UInt32Array | NullPtr,
+        ntracks: int,
+        first_trk: int,
+        trkflags: int,
+        lay: spk_cms_layout | Array[spk_cms_layout] | NullPtr,
+        list: UInt32Array | NullPtr,
+        order: UInt32Array | NullPtr,
+        n: int,
+        fstart: UInt64Array | NullPtr,
+        nf: int,
+        fdst: spk_cms_dest | Array[spk_cms_dest] | NullPtr,
+        got: Buffer | UInt8Array | NullPtr,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cms_gather_files_fd(
+        self,
+        fd: int,
+        off0: int,
+        trksize: int,
+        spans: UInt32Array | NullPtr,
+        nspans: int,
+        trkflags: int,
+        lay: spk_cms_layout | Array[spk_cms_layout] | NullPtr,
+        list: UInt32Array | NullPtr,
+        order: UInt32Array | NullPtr,
+        n: int,
+        fstart: UInt64Array | NullPtr,
+        nf: int,
+        fdst: spk_cms_dest | Array[spk_cms_dest] | NullPtr,
+        got: Buffer | UInt8Array | NullPtr,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
     def spk_cms_order(
         self,
         list: UInt32Array | NullPtr,
@@ -2135,6 +2200,23 @@ class Lib:
         out: Buffer | UInt8Array | NullPtr,
         outcap: int,
         ends: UInt32Array | NullPtr,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cms_unpack_files(
+        self,
+        buf: Buffer | UInt8Array | NullPtr,
+        buflen: int,
+        nf: int,
+        kind: bytes | Buffer | UInt8Array | NullPtr,
+        at: UInt64Array | NullPtr,
+        len: UInt64Array | NullPtr,
+        lrecl: UInt32Array | NullPtr,
+        nrecs: UInt64Array | NullPtr,
+        ends: UInt32Array | NullPtr,
+        nends: int,
+        size: UInt64Array | NullPtr,
+        bad: UInt64Array | NullPtr,
         err: spk_errinfo | Array[spk_errinfo] | NullPtr,
         /,
     ) -> int: ...

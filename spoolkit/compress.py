@@ -14,7 +14,20 @@ BZIP2 = lib.SPK_COMP_BZIP2
 
 METHODS = {None: NONE, "none": NONE, "zlib": ZLIB, "bzip2": BZIP2}
 
+#: the level each method gets when none is given (-1), each the fastest
+#: whose output on real content is no larger than the Hercules tool's
+#: default (docs/performance.md): disks' tracks against ``dasdcopy -z``
+#: (zlib 6), tapes' blocks against ``hetupd -z`` (zlib 4); bzip2 output is
+#: the same at every level for inputs under 100 KB (tracks, HET chunks)
+DISK_LEVELS = {ZLIB: lib.SPK_ZLIB_DEFAULT_LEVEL, BZIP2: lib.SPK_BZIP2_DEFAULT_LEVEL}
+TAPE_LEVELS = {ZLIB: 5, BZIP2: 1}
+
 Buffer = Union[bytes, bytearray, memoryview]
+
+
+def tape_level(method: int, level: int = -1) -> int:
+    """``level``, or the tape default of ``method`` for -1 (or 0)."""
+    return level if level > 0 else TAPE_LEVELS.get(method, level)
 
 
 def method_code(name: Optional[str]) -> int:

@@ -26,7 +26,6 @@ import errno as errno_mod
 import fcntl
 import glob
 import os
-import secrets
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -108,7 +107,7 @@ def check_destination(path: PathLike, *, overwrite: bool = False,
 def _new_temp(target: _Target) -> tuple[str, int]:
     d, name = os.path.split(os.path.abspath(target.path))
     for _ in range(100):
-        tmp = os.path.join(d, "." + name + TEMP_TAG + secrets.token_hex(4) + TEMP_SUFFIX)
+        tmp = os.path.join(d, "." + name + TEMP_TAG + os.urandom(4).hex() + TEMP_SUFFIX)
         try:
             # 0666: the umask decides, as for any file a program creates
             fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Optional, TypeVar
 
 from .output import atomic_output, atomic_outputs
@@ -31,6 +30,8 @@ def map_threads(fn: Callable[[T], R], items: Iterable[T],
     n = min(workers or default_workers(), len(items))
     if n <= 1:
         return [fn(i) for i in items]
+    from concurrent.futures import ThreadPoolExecutor  # not at import: costs every command
+
     with ThreadPoolExecutor(max_workers=n) as pool:
         return list(pool.map(fn, items))
 

@@ -309,3 +309,120 @@ def test_fuzz_c_decoders(blocks, nblocks, blksize, var, payload):
     lib.spk_cms_bitmap_set(ffi.from_buffer(bm), len(bm), 512,
                            ffi.from_buffer("uint32_t[]", arr) if blocks else ffi.NULL, len(arr),
                            1, ffi.NULL, err)
+
+
+@pytest.mark.fuzz
+@FUZZ
+@given(recs=st.lists(st.tuples(st.integers(0, 21), st.integers(0, 900)), max_size=24),
+       wanted=st.lists(st.integers(0, 60), max_size=40),
+       cuts=st.lists(st.integers(0, 3), min_size=1, max_size=6),
+       lens=st.lists(st.floats(0, 1), min_size=6, max_size=6),
+       noise=st.binary(max_size=64))
+def test_fuzz_gather_files(recs, wanted, cuts, lens, noise):
+    """spk_cms_gather_files on arbitrary tracks (record numbers, lengths,
+    garbage), requests and per-file cuts: a typed error or
+    each place filled with its block's bytes, nothing written past a cut."""
+    from array import array
+
+    from spoolkit._native import ffi, lib, new_err
+    from spoolkit.dasd.track import Track
+
+    bs = 800
+    img = bytearray(Track.from_records(0, 0, [
+        (0, 0, r, b"", bytes([r]) * dl) for r, dl in recs]).image)
+    if noise:
+        img[5 + 16 + 8:5 + 16 + 8 + len(noise)] = noise
+    lay = ffi.new("spk_cms_layout *")
+    lay.blksize, lay.per_group, lay.group_tracks, lay.tracks, lay.heads = bs, 19, 1, 2, 30
+    blocks = array("I", wanted)
+    n = len(blocks)
+    # split the requests into files at the cuts
+    fstart, k = array("Q", [0]), 0
+    for c in cuts:
+        k = min(n, k + c * 4)
+        fstart.append(k)
+    fstart[-1] = n
+    nf = len(fstart) - 1
+    bufs = [bytearray((fstart[f + 1] - fstart[f]) * bs + 16) for f in range(nf)]
+    dests = ffi.new("spk_cms_dest[]", max(nf, 1))
+    keep = []
+    for f in range(nf):
+        c = ffi.from_buffer("uint8_t[]", bufs[f])
+        keep.append(c)
+        dests[f].data = c
+        dests[f].len = int(lens[f] * (fstart[f + 1] - fstart[f]) * bs)
+    order = array("I", [0]) * n
+    err = new_err()
+    lib.spk_cms_order(ffi.from_buffer("uint32_t[]", blocks) if n else ffi.NULL, n,
+                      ffi.from_buffer("uint32_t[]", order) if n else ffi.NULL, err)
+    got = bytearray(max(n, 1))
+    offs, tl = array("I", [0, 0]), array("I", [len(img), len(img)])
+    rc = lib.spk_cms_gather_files(ffi.from_buffer(img), len(img),
+                                  ffi.from_buffer("uint32_t[]", offs),
+                                  ffi.from_buffer("uint32_t[]", tl), 2, 0, lib.SPK_TRK_ANYHA, lay,
+                                  ffi.from_buffer("uint32_t[]", blocks) if n else ffi.NULL,
+                                  ffi.from_buffer("uint32_t[]", order) if n else ffi.NULL, n,
+                                  ffi.from_buffer("uint64_t[]", fstart), nf, dests,
+                                  ffi.from_buffer(got), err)
+    for f in range(nf):
+        cut = dests[f].len
+        assert bufs[f][cut:] == bytes(len(bufs[f]) - cut)      # nothing past the cut
+        if rc < 0 or noise:                   # noise may land in the records' data
+            continue
+        for i in range(fstart[f], fstart[f + 1]):
+            if got[i]:
+                at = (i - fstart[f]) * bs
+                piece = bufs[f][at:min(at + bs, cut)]
+                assert piece == bytes([(blocks[i] - 1) % 19 + 1]) * len(piece)
+
+
+@pytest.mark.fuzz
+@FUZZ
+@given(payload=st.binary(max_size=3000),
+       files=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 3100), st.integers(0, 3100),
+                                st.integers(0, 300), st.integers(0, 400)), max_size=6),
+       room=st.integers(0, 2000))
+def test_fuzz_unpack_files(payload, files, room):
+    """spk_cms_unpack_files on arbitrary files in a buffer: a typed error, or
+    each V file's records moved to its start, the F ends multiples of LRECL."""
+    from array import array
+
+    from spoolkit._native import ffi, lib, new_err
+
+    buf = bytearray(payload or b"\0")
+    before = bytes(buf)
+    nf = len(files)
+    kind = bytearray(k for k, *_ in files)
+    at = array("Q", (a for _, a, _, _, _ in files))
+    ln = array("Q", (n for _, _, n, _, _ in files))
+    lrecl = array("I", (r for *_, r, _ in files))
+    nrecs = array("Q", (n for *_, n in files))
+    ends = array("I", [0]) * max(room, 1)
+    size = array("Q", [0]) * max(nf, 1)
+    bad = ffi.new("uint64_t *")
+    err = new_err()
+    u64 = lambda a: ffi.from_buffer("uint64_t[]", a) if len(a) else ffi.NULL  # noqa: E731
+    rc = lib.spk_cms_unpack_files(ffi.from_buffer("uint8_t[]", buf), len(buf), nf,
+                                  ffi.from_buffer("uint8_t[]", kind) if nf else ffi.NULL,
+                                  u64(at), u64(ln),
+                                  ffi.from_buffer("uint32_t[]", lrecl) if nf else ffi.NULL,
+                                  u64(nrecs), ffi.from_buffer("uint32_t[]", ends), room,
+                                  u64(size) if nf else ffi.NULL, bad, err)
+    if rc < 0:
+        assert bad[0] < nf
+        return
+    assert rc == sum(nrecs) and bad[0] == nf
+    e = 0
+    for f, (k, a, _n, r, cnt) in enumerate(files):
+        mine = ends[e:e + cnt]
+        if k == 0:
+            assert list(mine) == [(i + 1) * r for i in range(cnt)]
+        elif k == 2 and cnt:           # V: the records of the original bytes, moved to a
+            pos, out = a, b""
+            for _ in range(cnt):
+                m = before[pos] << 8 | before[pos + 1]
+                out += before[pos + 2:pos + 2 + m]
+                pos += 2 + m
+            assert bytes(buf[a:a + len(out)]) == out and size[f] == len(out)
+            break                      # later files may overlap this one's bytes
+        e += cnt

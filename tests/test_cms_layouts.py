@@ -141,3 +141,43 @@ def test_read_all_and_large_reads(tmp_path, devtype):
         assert md.impl.mfd.ext_blocks                  # and a QMSK past the MFD read
         twice = md.impl.ext.read(every[:5] + every[:5] + [0])
         assert twice[:4000] == twice[4000:8000] and twice[8000:] == bytes(800)
+
+
+@pytest.mark.parametrize("compress", [None, "zlib"])
+def test_null_data_blocks_read_as_zeros(tmp_path, compress):
+    """An EDF pointer of 0 is a block never written: its bytes read as zeros,
+    through read() and read_all(), on a plain image (gathered from the file
+    in C) and a compressed one (from decompressed track images)."""
+    from spoolkit.cms.format import format_minidisk
+    from spoolkit.dasd.convert import convert
+
+    path = tmp_path / "null.3390"
+    spoolkit.create_dasd(path, "3390", cylinders=3, compress=None).close()
+    with spoolkit.open_dasd(path, "r+") as dev:
+        format_minidisk(dev, 0, 2, "NULL01", blocksize=4096, force=True)
+    recs = {n: [bytes([n, i % 251]) * 40 for i in range(3000)] for n in (1, 2, 3)}
+    with open_minidisk(path, 0, 2, "r+") as md:
+        for n, r in recs.items():
+            md.write(f"F{n}", "DATA", "A1", r, recfm="F", lrecl=80)
+        for n in (1, 3):                      # the 6th data block of F1 and F3 becomes null
+            f = md.find(f"F{n}", "DATA")
+            meta, data, _, _ = md.impl.file_blocks(f)
+            assert len(meta) == 1 and len(data) == 59
+            ptr = bytearray(md.impl.ext.read_one(meta[0]))
+            assert int.from_bytes(ptr[20:24], "big") == data[5]
+            ptr[20:24] = bytes(4)
+            md.impl.ext.write([meta[0]], bytes(ptr))
+    if compress:
+        packed = tmp_path / "null.cckd"
+        convert(path, packed, compress=compress)
+        path = packed
+    want = {}
+    for n, r in recs.items():
+        blob = bytearray(b"".join(r))
+        if n != 2:
+            blob[5 * 4096:6 * 4096] = bytes(4096)
+        want[n] = [bytes(blob[i:i + 80]) for i in range(0, len(blob), 80)]
+    with open_minidisk(path) as md:
+        got = {int(f.fname[1:]): list(r) for f, r in md.read_all()}
+        assert got == want
+        assert {n: list(md.read(f"F{n}", "DATA")) for n in recs} == want

@@ -14,7 +14,7 @@ import sys
 import pytest
 from conftest import ROOT
 
-from spoolkit import open_dasd
+from spoolkit import create_dasd, open_dasd
 from spoolkit.cms import open_minidisk
 from spoolkit.errors import FormatError, NotFoundError, SpoolkitError
 
@@ -188,3 +188,43 @@ def test_api_errors(fixtures):
     md.close()
     with pytest.raises(SpoolkitError):
         md.files()
+
+
+@pytest.mark.parametrize("name", DISKS)
+def test_cp67_829_byte_records_read_as_the_blocks(fixtures, name, tmp_path):
+    """A disk as CP-67 writes it: every physical record 829 bytes, of which the
+    first 800 are the CMS block (vm-formats.md 2.1).  The fixture's tracks are
+    rewritten so, the 29 extra bytes differing per record, straight into the
+    slots of a plain image (829-byte records overfill a real 3350 track, so
+    write_track would refuse them); every file reads as the manifest says."""
+    from spoolkit.dasd.track import Track
+
+    m = manifest(fixtures, name)
+    path = tmp_path / f"{name}.cp67.3350"
+    with open_dasd(image(fixtures, name)) as src:
+        ncyl, heads = src.cylinders, src.heads
+        with create_dasd(path, "3350", cylinders=ncyl, raw=True, compress=None) as dst:
+            size = dst.track_size
+        with open(path, "r+b") as out:
+            for t in range(ncyl * heads):
+                cyl, head = divmod(t, heads)
+                recs = [(r.cyl, r.head, r.r, bytes(r.key),
+                         bytes(r.data) + bytes((t * 7 + r.r + k) & 0xFF for k in range(29))
+                         if r.dl == 800 else bytes(r.data))
+                        for r in src.read_track(cyl, head).records]
+                img = Track.from_records(cyl, head, recs).image
+                assert len(img) <= size
+                out.seek(512 + t * size)
+                out.write(bytes(img).ljust(size, b"\0"))
+    with open_dasd(str(path)) as dev:
+        assert {r.dl for r in dev.read_track(0, 1).records} == {829}
+    with open_minidisk(path) as md:
+        assert (md.label, md.format, md.blocksize) == (m["label"], "vm370", 800)
+        files = md.files()
+        assert [(f.fname, f.ftype, f.records) for f in files] == [
+            (e["fname"].rstrip(), e["ftype"].rstrip(), e["records"]) for e in m["files"]]
+        for (f, recs), e in zip(md.read_all(), m["files"]):
+            assert hashlib.sha256(recs.data).hexdigest() == e["sha256"]
+            assert len(recs) == e["records"] and len(recs.data) == e["data_bytes"]
+            assert md.read(f) == recs
+        assert not md.check().findings

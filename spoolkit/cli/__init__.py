@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import json
-import logging
 import os
 import signal
 import sys
@@ -24,10 +22,26 @@ from typing import NoReturn, Optional
 
 from .._version import __version__
 from ..errors import SpoolkitError
-from . import stdio
 
 #: command groups, each a module of this package with register(subparsers)
 GROUPS = ["dasd", "tape", "spool", "backup", "overlay", "cp", "cms", "demo", "batch"]
+
+#: the commands with their one-line help: a command line imports only the
+#: modules of the command it names; the others appear in the top-level help
+#: from this table (tests check it against the modules' own parsers)
+COMMANDS = {
+    "dasd": "disk images (CKD, CCKD, FBA)",
+    "tape": "tape images (AWS, HET, FakeTape)",
+    "spool": "spool volumes (CP-formatted SPOL/DRCT extents)",
+    "overlay": "minidisk overlay maps and protection",
+    "cp": "CP-owned volumes: VM/370 FORMAT/ALLOCATE, allocation",
+    "cms": "CMS minidisks (VM/370 and EDF) inside disk images",
+    "demo": "run the built-in demonstration on sample data",
+    "batch": "run a job over many images, resumably",
+}
+
+#: modules of GROUPS that add verbs to a command named otherwise
+ADDS_TO = {"backup": "spool"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,6 +52,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         if _Parser.json_errors:
+            import json
             self.print_usage(sys.stderr)
             sys.stdout.write(json.dumps({"error": "UsageError",
                                          "message": f"{self.prog}: {message}"}) + "\n")
@@ -46,15 +61,31 @@ class _Parser(argparse.ArgumentParser):
         super().error(message)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _named_command(argv: Optional[list[str]]) -> Optional[str]:
+    """The command a command line names: its first word that is no option
+    (the top level has only options without values), if that is a command."""
+    word = next((a for a in argv or () if not a.startswith("-")), None)
+    return word if word in COMMANDS else None
+
+
+def build_parser(argv: Optional[list[str]] = None, *,
+                 full: bool = True) -> argparse.ArgumentParser:
+    """The ``spoolkit`` parser.  With ``full=False`` only the command that
+    ``argv`` names gets its verbs (importing only its modules); the others
+    are bare entries with their help, enough for the top-level usage."""
     parser = _Parser(
         prog="spoolkit",
         description="Mainframe device images: CKD/CCKD/FBA disks, AWS/HET tapes, z/VM spool.")
     parser.add_argument("--version", action="version", version=f"spoolkit {__version__}")
     sub = parser.add_subparsers(dest="group", metavar="COMMAND")
     sub.required = True
+    wanted = None if full else _named_command(argv)
     for name in GROUPS:
-        importlib.import_module(f"{__name__}.{name}").register(sub)
+        command = ADDS_TO.get(name, name)
+        if full or command == wanted:
+            importlib.import_module(f"{__name__}.{name}").register(sub)
+        elif command == name:
+            sub.add_parser(name, help=COMMANDS[name])
     return parser
 
 
@@ -103,9 +134,11 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 def _error(args: Optional[argparse.Namespace], exc: BaseException, message: str,
            kind: Optional[str] = None) -> None:
     if args is not None and getattr(args, "json", False):
+        import json
         data = exc.to_dict(cli=True) if isinstance(exc, SpoolkitError) else {
             "error": kind or type(exc).__name__, "message": message}
-        out = stdio.message_stream()
+        from .stdio import message_stream
+        out = message_stream()
         try:
             out.write(json.dumps(data) + "\n")
             out.flush()
@@ -132,13 +165,17 @@ def _quiet_broken_pipe() -> int:
 def main(argv: Optional[list[str]] = None) -> int:
     """Run the ``spoolkit`` command; returns the exit status."""
     _install_signal_handlers()
-    stdio.reset()
-    parser = build_parser()
+    stdio = sys.modules.get(f"{__name__}.stdio")
+    if stdio is not None:  # loaded by a verb: forget an earlier run's claims on stdin/stdout
+        stdio.reset()
+    words = sys.argv[1:] if argv is None else argv
+    parser = build_parser(words, full=False)
     _add_common(parser)
     args = None
-    _Parser.json_errors = "--json" in (sys.argv[1:] if argv is None else argv)
+    _Parser.json_errors = "--json" in words
     try:
         args = parser.parse_args(argv)
+        import logging  # not before: --help and usage errors need none
         # warnings such as logged overrides of protected extents go to stderr
         logging.basicConfig(format="spoolkit: %(message)s", level=logging.WARNING)
         logging.getLogger("spoolkit").setLevel(logging.ERROR if args.quiet else logging.NOTSET)

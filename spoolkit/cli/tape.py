@@ -101,7 +101,8 @@ def _format_options(q: Any) -> None:
     c = q.add_mutually_exclusive_group()
     c.add_argument("-z", "--zlib", dest="compress", action="store_const", const="zlib")
     c.add_argument("--bzip2", dest="compress", action="store_const", const="bzip2")
-    q.add_argument("--level", type=int, default=4, help="compression level (default 4)")
+    q.add_argument("--level", type=int, default=-1,
+                   help="compression level (default: zlib 5, bzip2 1)")
 
 
 def map_files(t: TapeImage) -> Iterator[dict[str, Any]]:

@@ -36,7 +36,27 @@ from .tapes import (
 )
 from .vmarc import VMARCMember, list_vmarc, read_vmarc, write_vmarc
 
-__all__ = ["CMSFile", "CMSRecords", "FilePattern", "FileSource", "FileStatus", "FileTarget",
-           "Minidisk", "VMARCMember", "list_vmarc", "read_vmarc", "write_vmarc", "copy", "open_minidisk", "open_source", "open_target", "read_tapedump",
-           "read_vmfplc2", "register", "scan_tapedump", "scan_vmfplc2", "write_tapedump",
-           "write_vmfplc2"]
+__all__ = [
+    "CMSFile",
+    "CMSRecords",
+    "FilePattern",
+    "FileSource",
+    "FileStatus",
+    "FileTarget",
+    "Minidisk",
+    "VMARCMember",
+    "copy",
+    "list_vmarc",
+    "open_minidisk",
+    "open_source",
+    "open_target",
+    "read_tapedump",
+    "read_vmarc",
+    "read_vmfplc2",
+    "register",
+    "scan_tapedump",
+    "scan_vmfplc2",
+    "write_tapedump",
+    "write_vmarc",
+    "write_vmfplc2",
+]

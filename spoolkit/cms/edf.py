@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as _dt
 import struct
 from array import array
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from .._native import check, ffi, lib, new_err
 from ..errors import FormatError, InvalidArgumentError, NoSpaceError
@@ -264,6 +264,48 @@ class EDFDisk(CMSDisk):
                 check(rc, err, path=self.path, block=blk, offset=None)
             current = children
         return meta, current, disp, hirec
+
+    def resolve_many(self, files: Sequence[FileStatus]) -> list[array[int]]:
+        """Data blocks of many files, each pointer level of all of them read
+        in one pass (errors: file_blocks, one by one, names the file)."""
+        out: list[Optional[array[int]]] = [None] * len(files)
+        todo: list[tuple[int, int, int, array[int], bool]] = []    # k, n, level, blocks, var
+        for k, f in enumerate(files):
+            var = f.recfm == "V"
+            n = self.pointer_count(f)
+            ppb = ptrs_per_block(self.blocksize, var)
+            if (f.recfm not in ("F", "V") or n == 0 or f.levels == 0 or n > self.num
+                    or f.levels > 8 or ppb ** f.levels < n or not 1 <= f.fop <= self.num):
+                out[k] = self.data_blocks(f)           # no pointer blocks, or the error
+                continue
+            todo.append((k, n, f.levels, array("I", [f.fop]), var))
+        bs = self.blocksize
+        while todo:
+            every = array("I")
+            for t in todo:
+                every.extend(t[3])
+            buf = ffi.from_buffer("uint8_t[]", self.ext.read(every))
+            pos = 0
+            later = []
+            for k, n, level, current, var in todo:
+                ppb = ptrs_per_block(bs, var)
+                count = -(-n // ppb ** (level - 1))
+                children = array("I", [0]) * count
+                hirec = array("I", [0]) * count if var else None
+                disp = array("I", [0]) * count if var else None
+                err = new_err()
+                rc = lib.spk_cms_edf_ptrs(buf + pos * bs, len(current) * bs, bs, 1 if var else 0,
+                                          count, self.num, u32(children), u32(hirec),
+                                          u32(disp), err)
+                pos += len(current)
+                if rc < 0:
+                    raise FormatError("bad pointer block", path=self.path)
+                if level == 1:
+                    out[k] = children
+                else:
+                    later.append((k, n, level - 1, children, var))
+            todo = later
+        return [b if b is not None else array("I") for b in out]
 
     def stats(self) -> dict[str, int]:
         return {"blocks": self.num, "used": self.used, "left": self.num - self.used,

@@ -13,14 +13,15 @@ from __future__ import annotations
 import re
 import threading
 from array import array
+from bisect import bisect_right
 from typing import Any, Container, Optional, Sequence, Union
 
 from .._native import check, ffi, lib, new_err
 from ..dasd.base import DasdImage
-from ..dasd.ckd import CKDImage
+from ..dasd.ckd import DEVHDR_SIZE, CKDImage
 from ..dasd.fba import FBAImage
 from ..errors import AddressError, FormatError, InvalidArgumentError, NotFoundError
-from ..util import map_threads
+from ..util import default_workers, map_threads
 from .layout import Layout
 
 BlockList = Union[Sequence[int], "array[int]"]
@@ -164,6 +165,16 @@ class Extent:
     def read_one(self, block: int) -> bytes:
         return bytes(self.read([block]))
 
+    def read_files(self, blocks: array[int], fstart: array[int], dests: Any) -> None:
+        """Each file's blocks (``blocks[fstart[f]:fstart[f + 1]]``) into
+        ``dests[f]`` (an ``spk_cms_dest``: its data, cut at its len)."""
+        blob = self.read(blocks)
+        src = ffi.from_buffer(blob)
+        for f in range(len(fstart) - 1):
+            n = int(dests[f].len)
+            if n:
+                ffi.memmove(dests[f].data, src + fstart[f] * self.blksize, n)
+
     def write(self, blocks: BlockList, data: Union[bytes, bytearray, memoryview]) -> None:
         """Write ``data`` (``len(blocks)`` whole blocks) to the blocks given."""
         blocks = as_blocks(blocks)
@@ -233,25 +244,151 @@ class CKDExtent(Extent):
         return bytearray(b"".join(images)), offs, lens
 
     def read(self, blocks: BlockList) -> bytearray:
-        """The blocks, in the order given (block 0: zeros).  A large read
-        gathers each run of tracks straight into the places asked for, the
-        runs on threads."""
+        """The blocks, in the order given (block 0: zeros).  A read of more
+        than a few track groups gathers each run of tracks straight into the
+        places asked for (no track staged or cached), a large one the runs on
+        threads."""
         blocks = as_blocks(blocks)
-        groups = self._mark(blocks) if len(blocks) > SMALL_LIST else array("I")
-        if len(groups) < PARALLEL_GROUPS:
+        groups = self._mark(blocks) if len(blocks) > SMALL_READ else array("I")
+        if len(groups) <= SMALL_READ:
             return super().read(blocks)
+        out = bytearray(len(blocks) * self.blksize)
+        if isinstance(self.dev, CKDImage):           # one "file": request i at out + i * bs
+            dests = ffi.new("spk_cms_dest[]", 1)
+            dests[0].data, dests[0].len = ffi.from_buffer("uint8_t[]", out), len(out)
+            self._gather_fd(blocks, groups, array("Q", [0, len(blocks)]), dests)
+            return out
+        cout = ffi.from_buffer(out)
+
+        def call(e: Any, buf: Any, nbuf: int, offs: Any, lens: Any, ntrk: int, t0: int,
+                 clay: Any, cblocks: Any, corder: Any, n: int, cgot: Any) -> int:
+            return int(lib.spk_cms_gather_to(buf, nbuf, offs, lens, ntrk, t0,
+                                             self.dev.track_flags, clay, cblocks, corder, n,
+                                             cout, len(out), cgot, e))
+
+        self._gather(blocks, groups, call, threads=len(groups) >= PARALLEL_GROUPS)
+        return out
+
+    def read_files(self, blocks: array[int], fstart: array[int], dests: Any) -> None:
+        """Each file's blocks (``blocks[fstart[f]:fstart[f + 1]]``) straight
+        from the track images into ``dests[f]`` (an ``spk_cms_dest``: its
+        data, cut at its len); a null block's place gets zeros."""
+        groups = self._mark(blocks)
+        cstart = ffi.from_buffer("uint64_t[]", fstart)
+        nf = len(fstart) - 1
+        if isinstance(self.dev, CKDImage) and len(groups):
+            self._gather_fd(blocks, groups, fstart, dests)     # data: no cache
+            return
+        if len(groups) <= SMALL_READ:
+            super().read_files(blocks, fstart, dests)
+            return
+
+        def call(e: Any, buf: Any, nbuf: int, offs: Any, lens: Any, ntrk: int, t0: int,
+                 clay: Any, cblocks: Any, corder: Any, n: int, cgot: Any) -> int:
+            return int(lib.spk_cms_gather_files(buf, nbuf, offs, lens, ntrk, t0,
+                                                self.dev.track_flags, clay, cblocks, corder, n,
+                                                cstart, nf, dests, cgot, e))
+
+        order = self._gather(blocks, groups, call, threads=len(groups) >= PARALLEL_GROUPS)
+        self._zero_nulls(blocks, order, fstart, dests)
+
+    def _gather_fd(self, blocks: array[int], groups: array[int], fstart: array[int],
+                   dests: Any) -> None:
+        """read_files on a plain CKD image: each span of consecutive track
+        groups read and gathered in C (a few tracks at a time, so they are
+        still in cache), the spans on threads."""
+        dev = self.dev
+        assert isinstance(dev, CKDImage)
         n = len(blocks)
         order = array("I", [0]) * n
         err = new_err()
         check(lib.spk_cms_order(ffi.from_buffer("uint32_t[]", blocks), n,
                                 ffi.from_buffer("uint32_t[]", order), err), err)
-        out = bytearray(n * self.blksize)
+        got = bytearray(n)
+        gt = self.layout.group_tracks
+        cblocks = ffi.from_buffer("uint32_t[]", blocks)
+        corder = ffi.from_buffer("uint32_t[]", order)
+        cgot = ffi.from_buffer(got)
+        base = self.first * dev.heads
+        cstart = ffi.from_buffer("uint64_t[]", fstart)
+        nf = len(fstart) - 1
+        # spans of consecutive groups, cut where an image file ends; per file
+        # the spans in about one share of tracks per worker
+        spans: dict[int, list[array[int]]] = {}          # piece index: shares
+        filled: dict[int, int] = {}                      # tracks in its last share
+        workers = default_workers()
+        share = max(RUN_GROUPS * gt, -(-len(groups) * gt // workers))
+        i = 0
+        while i < len(groups):
+            j = i + 1
+            while j < len(groups) and groups[j] == groups[j - 1] + 1:
+                j += 1
+            t0, nt = groups[i] * gt, (j - i) * gt
+            while nt:
+                p, _ = dev._piece(base + t0)
+                k = min(nt, p.first_trk + p.ntrks - (base + t0))
+                k = max(k - k % gt, gt)
+                pi = dev._pieces.index(p)
+                shares = spans.setdefault(pi, [array("I")])
+                if filled.get(pi, 0) >= share:
+                    shares.append(array("I"))
+                    filled[pi] = 0
+                shares[-1].extend((t0, k))
+                filled[pi] = filled.get(pi, 0) + k
+                t0, nt = t0 + k, nt - k
+            i = j
+        jobs = [(pi, sh) for pi, shares in spans.items() for sh in shares]
+
+        def load(job: tuple[int, array[int]]) -> None:
+            pi, sh = job
+            p = dev._pieces[pi]
+            off0 = DEVHDR_SIZE + (base - p.first_trk) * dev.track_size
+            e = new_err()
+            rc = lib.spk_cms_gather_files_fd(p.fd, off0, dev.track_size,
+                                             ffi.from_buffer("uint32_t[]", sh), len(sh) // 2,
+                                             dev.track_flags, self._clay_ha, cblocks, corder, n,
+                                             cstart, nf, dests, cgot, e)
+            if rc < 0:
+                self._raise_track(rc, e, sh[0])
+
+        if len(jobs) > 1 and len(groups) >= PARALLEL_GROUPS:
+            map_threads(load, jobs)
+        else:
+            for job in jobs:
+                load(job)
+        self._check_got(blocks, got)
+        self._zero_nulls(blocks, order, fstart, dests)
+
+    def _zero_nulls(self, blocks: array[int], order: array[int], fstart: array[int],
+                    dests: Any) -> None:
+        """Zeros in the places of null blocks (block 0: sorted first)."""
+        k = 0
+        while k < len(blocks) and blocks[order[k]] == 0:
+            r = order[k]
+            f = bisect_right(fstart, r) - 1
+            pos = (r - fstart[f]) * self.blksize
+            m = min(self.blksize, int(dests[f].len) - pos)
+            if m > 0:
+                ffi.memmove(dests[f].data + pos, bytes(m), m)
+            k += 1
+
+    def _gather(self, blocks: array[int], groups: array[int], call: Any,
+                threads: bool = True) -> array[int]:
+        """Every run of ``groups``' tracks read once and handed to ``call``
+        (a C gather into the places of ``blocks``), the runs on threads; a
+        block missing from its track is NotFoundError.  Returns the order of
+        ``blocks`` (spk_cms_order)."""
+        n = len(blocks)
+        order = array("I", [0]) * n
+        err = new_err()
+        check(lib.spk_cms_order(ffi.from_buffer("uint32_t[]", blocks), n,
+                                ffi.from_buffer("uint32_t[]", order), err), err)
         got = bytearray(n)
         gt = self.layout.group_tracks
         plain = isinstance(self.dev, CKDImage)
         cblocks = ffi.from_buffer("uint32_t[]", blocks)
         corder = ffi.from_buffer("uint32_t[]", order)
-        cout, cgot = ffi.from_buffer(out), ffi.from_buffer(got)
+        cgot = ffi.from_buffer(got)
 
         def load(run: tuple[int, int]) -> None:
             g0, k = groups[run[0]], run[1] - run[0]
@@ -263,23 +400,30 @@ class CKDExtent(Extent):
                 buf, offs, lens = self._images(g0 * gt, k * gt)
                 clay = self._clay
             e = new_err()
-            rc = lib.spk_cms_gather_to(ffi.from_buffer(buf), len(buf),
-                                       ffi.from_buffer("uint32_t[]", offs),
-                                       ffi.from_buffer("uint32_t[]", lens), k * gt, g0 * gt,
-                                       self.dev.track_flags, clay, cblocks, corder, n, cout,
-                                       len(out), cgot, e)
+            rc = call(e, ffi.from_buffer(buf), len(buf), ffi.from_buffer("uint32_t[]", offs),
+                      ffi.from_buffer("uint32_t[]", lens), k * gt, g0 * gt, clay, cblocks,
+                      corder, n, cgot)
             if rc < 0:
                 self._raise_track(rc, e, g0 * gt)
 
-        map_threads(load, runs(groups))
-        missing = next((i for i in range(n) if blocks[i] and not got[i]), None) \
+        todo = runs(groups)
+        if threads and len(todo) > 1:
+            map_threads(load, todo)
+        else:
+            for run in todo:
+                load(run)
+        self._check_got(blocks, got)
+        return order
+
+    def _check_got(self, blocks: array[int], got: bytearray) -> None:
+        """NotFoundError for the first block asked for that no track held."""
+        missing = next((i for i in range(len(blocks)) if blocks[i] and not got[i]), None) \
             if got.count(0) > blocks.count(0) else None
         if missing is not None:
             b = blocks[missing]
             raise NotFoundError(f"block {b} is not on the disk: its track has no record "
                                 f"{(b - 1) % self.per_group + 1} (not formatted for CMS)",
                                 **self.where(b))
-        return out
 
     def _raise_track(self, rc: int, err: Any, t0: int) -> None:
         t = int(err.index) if err.index >= 0 else t0

@@ -183,32 +183,17 @@ class Minidisk(Finalizing):
         return self.impl.read(f)  # type: ignore[no-any-return]
 
     def read_all(self, files: Optional[Iterable[FileStatus]] = None,
-                 batch_bytes: int = 16 << 20) -> Iterator[tuple[FileStatus, CMSRecords]]:
+                 batch_bytes: int = 4 << 20) -> Iterator[tuple[FileStatus, CMSRecords]]:
         """``(fst, records)`` of every file (or of ``files``), in order.  The
-        data blocks of many files are read in one pass (runs of tracks on
-        threads, at most about ``batch_bytes`` at a time), so reading a
-        whole disk costs little more than reading its tracks once."""
-        from array import array
-
-        from .records import unpack
-
+        chains of many files are resolved together and their data blocks
+        gathered in one pass over the tracks (runs of tracks on threads, at
+        most about ``batch_bytes`` at a time), each block copied once from
+        its track into the file's records (V records once more, from a
+        reused buffer)."""
         self._check_open()
         todo = list(self.files() if files is None else files)
-        bs = self.blocksize
-        i = 0
-        while i < len(todo):
-            batch: list[tuple[FileStatus, int, int]] = []
-            blocks = array("I")
-            while i < len(todo) and (not batch or len(blocks) * bs < batch_bytes):
-                f = todo[i]
-                data = self.impl.data_blocks(f)
-                batch.append((f, len(blocks), len(data)))
-                blocks.extend(data)
-                i += 1
-            blob = memoryview(self.impl.ext.read(blocks))
-            for f, start, n in batch:
-                yield f, unpack(blob[start * bs:(start + n) * bs], f.recfm, f.lrecl, f.records,
-                                path=self.path)
+        for batch, blocks in self.impl.data_block_batches(todo, batch_bytes // self.blocksize):
+            yield from zip(batch, self.impl.read_many(batch, blocks))
 
     def _check_open(self) -> None:
         if self.closed:

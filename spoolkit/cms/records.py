@@ -141,6 +141,13 @@ def u32(values: Optional[array[int]]) -> Any:
     return ffi.from_buffer("uint32_t[]", values)
 
 
+def u64(values: Optional[array[int]]) -> Any:
+    """An ``array('Q')`` as the C core's ``uint64_t *`` (None or empty: NULL)."""
+    if values is None or not len(values):
+        return ffi.NULL
+    return ffi.from_buffer("uint64_t[]", values)
+
+
 def unpack(data: Buffer, recfm: str, lrecl: int, nrecs: int,
            path: Optional[str] = None) -> CMSRecords:
     """Decode ``nrecs`` records from a file's data blocks."""
@@ -180,4 +187,4 @@ def pack(records: CMSRecords, recfm: str, lrecl: int, blksize: int,
     return bytes(out[:n]), disp, hirec
 
 
-__all__ = ["CMSRecords", "pack", "unpack"]
+__all__ = ["CMSRecords", "pack", "u32", "u64", "unpack"]

@@ -20,7 +20,7 @@ import datetime as _dt
 import struct
 from array import array
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from .._native import check, ffi, lib, new_err
 from ..errors import FormatError, InvalidArgumentError, NoSpaceError
@@ -211,6 +211,55 @@ class VM370Disk(CMSDisk):
             check(rc, err, path=self.path,
                   block=fcl_block if err.index < 60 else links[(err.index - 60) // 400])
         return meta, data
+
+    def resolve_many(self, files: Sequence[FileStatus]) -> list[array[int]]:
+        """Data blocks of many files: all first chain links read in one pass,
+        then all Nth chain links (errors: file_blocks, one by one, names the
+        file)."""
+        out: list[array[int]] = [array("I")] * len(files)
+        todo: list[tuple[int, int, int]] = []             # k, FCL block, offset
+        for k, f in enumerate(files):
+            if f.recfm not in ("F", "V"):
+                raise FormatError(f"{f.name}: record format {f.recfm}", path=self.path)
+            if f.blocks == 0:
+                continue
+            fcl_block, off = decode_fcl(f.fcl, self.is_2314)
+            if not FIRST_DATA <= fcl_block <= self.maxblock:
+                raise FormatError("first chain link outside the disk", path=self.path)
+            todo.append((k, fcl_block, off))
+        if not todo:
+            return out
+        fcls = self.ext.read(array("I", (b for _, b, _ in todo)))
+        cfcl = ffi.from_buffer("uint8_t[]", fcls)
+        err = new_err()
+        nlinks: list[array[int]] = []
+        every = array("I")
+        for i, (k, _, off) in enumerate(todo):
+            links = array("I", [0]) * 40
+            n = lib.spk_cms_vm370_links(cfcl + i * VM370_BLOCK + off, 200, files[k].blocks,
+                                        self.maxblock, ffi.from_buffer("uint32_t[]", links), err)
+            if n < 0:
+                raise FormatError("bad first chain link", path=self.path)
+            del links[n:]
+            nlinks.append(links)
+            every.extend(links)
+        clinks = ffi.from_buffer("uint8_t[]", self.ext.read(every) if len(every) else b"\0")
+        pos = 0
+        for i, (k, fcl_block, off) in enumerate(todo):
+            links = nlinks[i]
+            meta = array("I", [fcl_block]) + links
+            data = array("I", [0]) * files[k].blocks
+            rc = lib.spk_cms_vm370_blocks(cfcl + i * VM370_BLOCK + off, 200,
+                                          clinks + pos * VM370_BLOCK if len(links) else ffi.NULL,
+                                          len(links) * VM370_BLOCK, files[k].blocks,
+                                          self.maxblock, ffi.from_buffer("uint32_t[]", meta),
+                                          len(meta), ffi.from_buffer("uint32_t[]", data),
+                                          len(data), err)
+            if rc < 0:
+                raise FormatError("bad chain", path=self.path)
+            pos += len(links)
+            out[k] = data
+        return out
 
     # -- writing -------------------------------------------------------------------
     def _fcl_alloc(self, qmsk: bytearray, qq: list[int]) -> tuple[int, int]:

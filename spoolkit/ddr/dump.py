@@ -36,6 +36,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 ProgressFn = Optional[Callable[[int], None]]
 Extent = tuple[int, int]
 BATCH_BYTES = 2 << 20            # track images per framing call
+BATCH_TRACKS = 512               # and at most this many: the output bound is per track
 _Framed = tuple[bytearray, list[int], list[int], list[int], list[int]]
 
 
@@ -125,7 +126,7 @@ def _batches(dev: DasdImage, extents: Sequence[Extent], reorder: Sequence[int]
             images += trk.image
             ends.append(len(images))
             addrs.append((trk.cyl - a + to) << 16 | trk.head)
-            if len(images) >= BATCH_BYTES:
+            if len(images) >= BATCH_BYTES or len(ends) >= BATCH_TRACKS:
                 yield images, ends, addrs
                 images, ends, addrs = bytearray(), [], []
     if ends:
@@ -219,7 +220,7 @@ def dump_volume(dev: DasdImage, reels: Reels, extents: Sequence[Extent],
 
 
 def dump(volume: PathLike, tape_path: PathLike, extents: Optional[Sequence[Extent]] = None,
-         *, format: Optional[str] = None, compress: Optional[str] = None, level: int = 4,
+         *, format: Optional[str] = None, compress: Optional[str] = None, level: int = -1,
          overwrite: bool = False, reel_size: Optional[int] = None,
          reorder: Optional[Sequence[int]] = None, workers: Optional[int] = None,
          progress: ProgressFn = None, wait: Optional[float] = -1.0,

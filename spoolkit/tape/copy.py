@@ -11,7 +11,7 @@ from .image import open_tape
 
 
 def copy_tape(src: Union[str, os.PathLike[str]], dst: Union[str, os.PathLike[str]],
-              format: Optional[str] = None, compress: Optional[str] = None, level: int = 4,
+              format: Optional[str] = None, compress: Optional[str] = None, level: int = -1,
               chunk_size: int = 65535, workers: Optional[int] = None,
               progress: Optional[Callable[[int], None]] = None,
               overwrite: bool = False) -> tuple[int, int]:

@@ -24,7 +24,7 @@ import os
 from typing import Any, Optional, Union
 
 from .._native import ffi, new_err
-from ..compress import method_code
+from ..compress import method_code, tape_level
 from ..errors import FormatError, InvalidArgumentError, NotFoundError, SpoolkitError, WriteError
 from ..kinds import file_kind, tape_format
 from ..lifetime import Finalizing
@@ -74,7 +74,7 @@ class TapeImage(Finalizing, Recoding):
 
     def __init__(self, path: PathLike, mode: str = "r",
                  format: Optional[str] = None, compress: Optional[str] = None,
-                 level: int = 4, chunk_size: int = 65535, *, overwrite: bool = False,
+                 level: int = -1, chunk_size: int = 65535, *, overwrite: bool = False,
                  wait: Optional[float] = -1.0) -> None:
         if mode not in ("r", "r+", "w", "a"):
             raise InvalidArgumentError(f"mode must be r, r+, w or a, not {mode!r}")
@@ -105,7 +105,7 @@ class TapeImage(Finalizing, Recoding):
         self.format = format
         self._fmt = FORMATS[format]
         self.method = method_code(compress)
-        self.level = level
+        self.level = tape_level(self.method, level)
         if not 1 <= chunk_size <= 65535:
             raise InvalidArgumentError("chunk size must be 1..65535")
         self.chunk_size = chunk_size
@@ -268,12 +268,13 @@ def refuse_non_tape(path: PathLike) -> None:
 
 
 def open_tape(path: PathLike, mode: str = "r", format: Optional[str] = None,
-              compress: Optional[str] = None, level: int = 4, chunk_size: int = 65535, *,
+              compress: Optional[str] = None, level: int = -1, chunk_size: int = 65535, *,
               overwrite: bool = False, wait: Optional[float] = -1.0) -> TapeImage:
     """Open an AWS, HET or FakeTape image (format from the data, then the name).
 
     ``compress`` ("zlib"/"bzip2") makes written blocks HET-compressed, kept
-    only when smaller, at ``level`` (HET default 4).  ``chunk_size`` 4096 with
+    only when smaller, at ``level`` (-1: zlib 5, bzip2 1, see
+    :data:`spoolkit.compress.TAPE_LEVELS`).  ``chunk_size`` 4096 with
     no compression gives strict AWSTAPE files.  Mode ``"w"`` refuses an
     existing file unless ``overwrite``; a file that is no tape (a disk image,
     text, a directory) is refused with a FormatError naming what it is (an

@@ -16,6 +16,9 @@ from .position import Positioning
 from .state import EWINDOW, MAXBLOCK
 from .window import MAXSPAN, pread_into
 
+#: about the most recoded bytes waiting to be written, over all segments
+_IN_FLIGHT = 32 << 20
+
 
 class Recoding(Framing):
     """:meth:`copy_from`: a whole tape's blocks onto this one."""
@@ -37,13 +40,17 @@ class Recoding(Framing):
         start = src._pos
         workers = workers or default_workers()
         cap = max(2 * segment, MAXBLOCK + (MAXBLOCK // self.chunk_size + 2) * 12)
+        # recoded bytes a segment holds until it is written: decompressing,
+        # a segment's blocks can be hundreds of times its size on the tape
+        limit = max(cap, _IN_FLIGHT // (2 * workers))
         nxt = ffi.new("uint64_t *")
 
         local = threading.local()
 
-        def recode(a: int, b: int) -> tuple[list[tuple[bytearray, int, int]], int, int]:
+        def recode(a: int, b: int) -> tuple[list[tuple[bytearray, int, int]], int, int, int]:
             """(framed piece, blocks + tapemarks in it, its last chunk) list,
-            data blocks, tapemarks."""
+            data blocks, tapemarks, and where it stopped: before ``b`` when
+            one more piece would pass ``limit`` bytes (an inflating copy)."""
             pieces: list[tuple[bytearray, int, int]] = []
             st = ffi.new("spk_tape_recode_stat *")
             err = new_err()
@@ -63,27 +70,35 @@ class Recoding(Framing):
                                      offset=a + got)
             s = ffi.new("spk_tape_src *")
             s.buf, s.base, s.len, s.size, s.format = local.cinp, a, b - a, b, src._fmt
-            while a < b:
+            held = 0
+            while a < b and (not pieces or held + cap <= limit):
                 n = check(lib.spk_tape_recode(s, a, b, self._fmt, self.method, self.level,
                                               self.chunk_size, prev, local.cout, cap, st, err),
                           err, path=src.path)
                 pieces.append((local.out[:n], st.blocks + st.tapemarks, st.last))
+                held += n
                 a, prev = st.next, st.last
                 blocks += st.blocks
                 marks += st.tapemarks
-            return pieces, blocks, marks
+            return pieces, blocks, marks, int(a)
 
         counts = [0, 0]
 
         def put(seg: tuple[int, int, Any]) -> None:
             a, b, fut = seg
-            pieces, blocks, marks = fut.result()
-            for piece, count, last in pieces:
-                self.write_framed(piece, count, last)
-            if self.file_number >= 0:
-                self.file_number += marks
-            counts[0] += blocks
-            counts[1] += marks
+            result = fut.result()
+            while True:
+                pieces, blocks, marks, stop = result
+                for piece, count, last in pieces:
+                    self.write_framed(piece, count, last)
+                del pieces, result
+                if self.file_number >= 0:
+                    self.file_number += marks
+                counts[0] += blocks
+                counts[1] += marks
+                if stop >= b:
+                    break
+                result = recode(stop, b)  # the rest of an inflating segment, here
             if progress:
                 progress(b - a)
 
