@@ -22,15 +22,7 @@ from ..lock import lock_fd
 from ..output import remove_stale_temps
 from ..util import default_workers
 from . import OPENERS, open_dasd
-from .cckd import (
-    ALL_IDS,
-    KIND_CKD,
-    KIND_FBA,
-    NOT_HERE,
-    OPENED,
-    SPACE_NAMES,
-    CompressedFile,
-)
+from .cckdfile import ALL_IDS, KIND_CKD, KIND_FBA, NOT_HERE, OPENED, SPACE_NAMES, CompressedFile
 from .ckd import CKDImage
 from .fba import FBAImage
 from .reports import CheckReport, Problem

@@ -26,14 +26,8 @@ from ..output import atomic_output, check_destination, write_all
 from ..util import default_workers
 from . import open_dasd
 from .base import DasdImage
-from .cckd import (
-    KIND_CKD,
-    NOT_NULL,
-    CCKDImage,
-    CompressedWriter,
-    compress_image,
-    compressed_devid,
-)
+from .cckd import CCKDImage, CompressedWriter, compressed_devid
+from .cckdfile import KIND_CKD, NOT_NULL, compress_image
 from .ckd import (
     DEVHDR_SIZE,
     CKDImage,

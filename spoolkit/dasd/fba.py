@@ -24,16 +24,10 @@ from ..jsonvalue import JSONDict
 from ..lifetime import Finalizing
 from ..lock import lock_fd
 from ..output import atomic_output, fsync_checked, write_all
-from .cckd import (
-    KIND_FBA,
-    NOT_HERE,
-    CompressedFile,
-    CompressedWriter,
-    compress_image,
-    compressed_devid,
-    open_stack,
-)
+from .cckd import CompressedWriter, compressed_devid
+from .cckdfile import KIND_FBA, NOT_HERE, CompressedFile, compress_image
 from .ckd import DevHeader, check_volser
+from .shadow import open_stack
 
 BLOCK = 512
 PER_GROUP = lib.SPK_CFBA_BLKS_PER_GRP       # 120 blocks
