@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -26,6 +27,18 @@ def _find_fixtures() -> Path | None:
 
 
 FIXTURES = _find_fixtures()
+
+
+@pytest.fixture(autouse=True)
+def _restore_signal_handlers():
+    """``spoolkit.cli.main()`` run in-process installs SIGTERM/SIGHUP/SIGINT
+    handlers for the whole process: each test starts with the handlers as found."""
+    sigs = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+    saved = {s: signal.getsignal(s) for s in sigs}
+    yield
+    for s, handler in saved.items():
+        if handler is not None:
+            signal.signal(s, handler)
 
 
 @pytest.fixture(scope="session")

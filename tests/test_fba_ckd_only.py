@@ -4,7 +4,6 @@ file, nothing written; what works on FBA images keeps working."""
 from __future__ import annotations
 
 import hashlib
-import signal
 
 import pytest
 
@@ -24,16 +23,6 @@ def fba(request, tmp_path):
     path = tmp_path / "v.fba"
     create_fba(path, "3370", blocks=2400, volser="FBA001", compress=request.param).close()
     return path
-
-
-@pytest.fixture(autouse=True)
-def _signals():
-    # the CLI installs SIGTERM/SIGHUP handlers for the process: put them back
-    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
-    yield
-    for s, handler in saved.items():
-        if handler is not None:
-            signal.signal(s, handler)
 
 
 def digest(path):
