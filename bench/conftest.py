@@ -14,6 +14,14 @@ import pytest
 BENCH_DIR = Path(os.environ.get("SPOOLKIT_BENCH_DIR", "/tmp/spoolkit-bench"))
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    # pyproject's addopts disable benchmarks for the test suite; asking for
+    # --benchmark-only here means running them (pytest-benchmark refuses both)
+    if config.getoption("benchmark_only", False):
+        config.option.benchmark_disable = False
+
+
 @pytest.fixture(scope="session")
 def bench_dir() -> Path:
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
@@ -48,6 +56,7 @@ class Results:
     def table(self) -> str:
         lines = []
         for job, (s, a, unit) in self.rows.items():
-            rate = f"{a / s:,.0f} {unit}/s" if a and unit else ""
+            r = a / s if s else 0.0
+            rate = (f"{r:,.0f} {unit}/s" if r >= 100 else f"{r:.3g} {unit}/s") if a and unit else ""
             lines.append(f"{job:<52} {s:8.3f} s  {rate}")
         return "\n".join(lines)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
+import subprocess
 from pathlib import Path
 
 import spoolkit
@@ -73,5 +75,66 @@ def make_images(d: Path, n_each: int = 10) -> dict[str, list[str]]:
     (bad / "empty.ckd").write_bytes(b"")
     (bad / "notes.txt").write_text("not an image\n")
     out["corrupt"] = [f"bad/{n}" for n in CORRUPT]
+    os.sync()
+    return out
+
+
+#: dasdload's control file of the OS volume of make_fact_images: three data sets
+OS_CONTROL = """\
+OSVOL2 3390 10
+sys1.text.data   text  t.txt   trk 2 1 0 ps fb 80 800 0
+my.seq.file      seq   seq.bin trk 3 0 0 ps f 800 800 0
+sys1.emptypds    empty cyl 1 0 5 po fb 80 3120 0
+"""
+
+#: the minidisks make_fact_images formats on cms.3350: (first, last, label, format, block size)
+CMS_DISKS = ((1, 4, "CMS191", "vm370", 800), (5, 9, "EDF192", "edf", 1024))
+#: cylinders of the split set and how many go in each of its files
+SPLIT_CYLS, SPLIT_PER_FILE = 10, 4
+
+
+def split_track(cyl: int) -> bytes:
+    return bytes([cyl]) * 3000
+
+
+def make_fact_images(d: Path) -> dict[str, object]:
+    """Images whose inventory has more to say, in ``d``: a 3350 with two CMS
+    minidisks (VM/370 and EDF), an OS volume with data sets (Hercules'
+    dasdload, when installed) and a split set of three plain 3350 files.
+    Returns their names relative to ``d``."""
+    from unittest import mock
+
+    from spoolkit.cms.format import format_minidisk
+    from spoolkit.dasd import ckd
+    from spoolkit.geometry import lookup_ckd
+
+    d.mkdir(parents=True, exist_ok=True)
+    out: dict[str, object] = {}
+    with spoolkit.create_dasd(d / "cms.3350", "3350", "CMSVOL", cylinders=10) as dev:
+        for first, last, label, fmt, bs in CMS_DISKS:
+            format_minidisk(dev, first, last, label, edf=fmt == "edf",
+                            blocksize=bs if fmt == "edf" else None)
+    out["cms"] = "cms.3350"
+    if shutil.which("dasdload"):
+        work = d.parent / (d.name + "-dasdload")
+        work.mkdir(exist_ok=True)
+        (work / "t.txt").write_text("hello world\nline two\n")
+        (work / "seq.bin").write_bytes(bytes(range(256)) * 30)
+        (work / "vol.ctl").write_text(OS_CONTROL)
+        subprocess.run(["dasdload", "-z", "vol.ctl", str(d / "os.cckd"), "0"], cwd=work,
+                       check=True, capture_output=True)
+        out["os"] = "os.cckd"
+    dev3350 = lookup_ckd("3350")
+    per_cyl = dev3350.track_size * dev3350.heads
+    # dasdinit splits at 2 GB; a smaller limit makes the same layout in a few MB
+    with mock.patch.object(ckd, "SPLIT_LIMIT", ckd.DEVHDR_SIZE + SPLIT_PER_FILE * per_cyl - 1):
+        with spoolkit.create_dasd(d / "sp.3350", "3350", "SPLIT1",
+                                  cylinders=SPLIT_CYLS) as dev:
+            files = [os.path.basename(f) for f in dev.files]
+            for cyl in range(SPLIT_CYLS):
+                dev.write_track(cyl, 1, spoolkit.Track.from_records(
+                    cyl, 1, [(1, b"", split_track(cyl))]))
+    out["split"] = "sp.3350"
+    out["split_files"] = files
     os.sync()
     return out

@@ -13,9 +13,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from batch_images import CORRUPT, make_images
+from batch_images import (
+    CMS_DISKS,
+    CORRUPT,
+    SPLIT_CYLS,
+    make_fact_images,
+    make_images,
+    split_track,
+)
 from conftest import ROOT, need_tool, run_killed
 
+import spoolkit
 import spoolkit.batch as batch
 from spoolkit.batch.jobs import JobOptions
 
@@ -352,3 +360,88 @@ def test_progress_bar_follows_the_cli_conventions(images, tmp_path):
     assert "MB/s" in last
     r = _cli("check", str(src / "tapes"), "--to", str(tmp_path / "b"), "-q")
     assert r.returncode == 0 and r.stderr == "" and r.stdout.startswith("check: ")
+
+
+# -- facts of CMS volumes, OS volumes and split sets ------------------------------
+@pytest.fixture(scope="module")
+def fact_images(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
+    d = tmp_path_factory.mktemp("batch-facts") / "src"
+    return d, make_fact_images(d)
+
+
+def test_inventory_cms_minidisks_datasets_and_split_sets(fact_images, tmp_path):
+    src, m = fact_images
+    to = tmp_path / "out"
+    s = batch.run("inventory", [src], to=to)
+    assert s.failed == 0
+    rows = {r["name"]: r for r in batch.report(str(to))}
+    split_files = m["split_files"]
+    assert len(split_files) == 3
+    # the three files of the split set are one source, named by the base name
+    assert sorted(rows) == sorted(n for n in (m["cms"], m.get("os"), m["split"]) if n)
+    cms = rows[m["cms"]]["facts"]
+    assert [(d["first"], d["last"], d["label"], d["format"], d["blocksize"])
+            for d in cms["cms_minidisks"]] == list(CMS_DISKS)
+    assert all(d["unit"] == "cylinders" for d in cms["cms_minidisks"])
+    assert cms["volser"] == "CMSVOL" and cms["datasets"] == [] and cms["vtoc"] is False
+    sp = rows[m["split"]]
+    assert sp["path"] == str(src / m["split"]) and not (src / m["split"]).exists()
+    assert sp["size"] == sum((src / f).stat().st_size for f in split_files)
+    assert sp["facts"]["split_files"] == split_files
+    assert sp["facts"]["cylinders"] == SPLIT_CYLS and sp["facts"]["volser"] == "SPLIT1"
+    assert sp["facts"]["cms_minidisks"] == []
+    r = _cli("report", str(to))
+    assert r.returncode == 0, r.stderr
+    line = next(ln for ln in r.stdout.splitlines() if ln.split()[1] == m["cms"])
+    assert "CMS CMS191 1-4 (vm370 800), EDF192 5-9 (edf 1024)" in line
+    line = next(ln for ln in r.stdout.splitlines() if ln.split()[1] == m["split"])
+    assert "split set of 3 files" in line
+    db = sqlite3.connect(to / JOURNAL)      # one fact row a key, the value as JSON
+    try:
+        (value,) = db.execute("SELECT f.value FROM facts f JOIN images i ON i.id = f.image_id"
+                              " WHERE i.name = ? AND f.key = 'cms_minidisks'",
+                              (m["cms"],)).fetchone()
+    finally:
+        db.close()
+    assert json.loads(value) == cms["cms_minidisks"]
+
+
+@pytest.mark.hercules
+def test_inventory_os_volume_data_sets_as_dasdls_lists_them(fact_images, tmp_path, herc):
+    src, m = fact_images
+    if "os" not in m:
+        pytest.skip("Hercules dasdload is not installed")
+    to = tmp_path / "out"
+    batch.run("inventory", [src / str(m["os"])], to=to)
+    (row,) = batch.report(str(to))
+    facts = row["facts"]
+    assert facts["vtoc"] is True and facts["volser"] == "OSVOL2"
+    # dasdls -info: name, CREDT, ORG, RECFM, LRECL, BLKSZ, Key, Trks, %Use, #Ext, 2ndry
+    peer = [ln.split() for ln in herc("dasdls", "-info", src / str(m["os"])).stdout
+            .splitlines()[1:]]
+    assert [(d["dsname"], d["dsorg"], d["recfm"], d["blksize"], d["tracks"], d["extents"])
+            for d in facts["datasets"]] == [
+        (p[0], p[2], p[3], int(p[-7]), int(p[-5]), int(p[-3])) for p in peer]
+    assert [d["dsname"] for d in facts["datasets"]] == ["SYS1.TEXT.DATA", "MY.SEQ.FILE",
+                                                        "SYS1.EMPTYPDS"]
+    r = _cli("report", str(to))
+    assert "3 data sets: SYS1.TEXT.DATA, MY.SEQ.FILE, SYS1.EMPTYPDS" in r.stdout
+
+
+def test_split_set_converted_and_checked_as_one_volume(fact_images, tmp_path):
+    src, m = fact_images
+    to = tmp_path / "out"
+    pieces = [src / f for f in m["split_files"]]
+    # the set named by its files (any of them) or by the directory: one source
+    for sources in ([pieces[1]], pieces, [src]):
+        assert [s.path for s in batch.discover(sources) if s.parts] == [str(src / m["split"])]
+    s = batch.run("convert", pieces, to=to, options=JobOptions(compress="zlib"))
+    assert (s.images, s.failed) == (1, 0)
+    assert sorted(p.name for p in to.iterdir() if p.name != JOURNAL) == [m["split"]]
+    with spoolkit.open_dasd(to / m["split"]) as out:
+        assert (out.devtype, out.cylinders, out.volser) == ("3350", SPLIT_CYLS, "SPLIT1")
+        assert [bytes(out.read_track(c, 1).records[0].data) for c in range(SPLIT_CYLS)] == [
+            split_track(c) for c in range(SPLIT_CYLS)]
+    s = batch.run("check", [src], to=tmp_path / "chk")
+    assert s.failed == 0 and [x.name for x, _ in s.results if x.parts] == [m["split"]]
+    assert batch.run("convert", pieces, to=to).skipped == 1   # rerun: the set is done

@@ -318,3 +318,55 @@ def test_any_dscb_bytes_list_without_error(tmp_path_factory, f1data, f3key, f3da
 
 
 _FUZZ_VOLUME: dict[str, object] = {}
+
+
+def _alloc_runs(path):
+    """The runs of a VM/370 allocation record read straight from its bytes
+    (keyless R4 of track 0/0: one code per cylinder up to X'FF')."""
+    with open_dasd(path) as dev:
+        r4 = next(r for r in dev.read_track(0, 0).records if r.r == 4 and not r.kl)
+    codes = bytes(r4.data[:bytes(r4.data).index(0xFF)])
+    kinds = {0x00: "TEMP", 0x01: "PERM", 0x02: "TDSK", 0x04: "DRCT", 0x0C: "DRCT"}
+    runs = []
+    for cyl, code in enumerate(codes):
+        if runs and runs[-1][3] == code:
+            runs[-1][2] = cyl
+        else:
+            runs.append([kinds[code], cyl, cyl, code])
+    return [(k, a, b, f"{c:02X}") for k, a, b, c in runs]
+
+
+def test_ls_shows_vm370_allocation_of_fixture(fixtures, capsys):
+    path = fixtures / "vm50u1.cckd"
+    d = ls_json(capsys, path)
+    assert d["cp_layout"] == "vm370" and d["cp_findings"] == []
+    assert d["cp_allocation"] == [{"type": "PERM", "first": 0, "last": 554, "code": "01"}]
+    assert [tuple(e.values()) for e in d["cp_allocation"]] == _alloc_runs(path)
+    assert main(["cp", "info", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["extents"] == d["cp_allocation"]
+    assert main(["dasd", "ls", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "CP VM/370 allocation (VOL1 owner CP370):" in text
+    assert re.search(r"^\s+PERM\s+0\s+554\s+555\s+01$", text, re.M)
+
+
+def test_ls_shows_allocation_cp_format_wrote(tmp_path, capsys):
+    path = tmp_path / "vm.3350"
+    assert main(["cp", "format", str(path), "3350", "--volser", "LSV001", "--layout", "vm370",
+                 "--drct", "0", "--temp", "1-10", "--tdsk", "11-20", "--perm", "21-554"]) == 0
+    capsys.readouterr()
+    d = ls_json(capsys, path)
+    assert d["label"]["volser"] == "LSV001" and d["cp_layout"] == "vm370"
+    got = [(e["type"], e["first"], e["last"], e["code"]) for e in d["cp_allocation"]]
+    assert got == _alloc_runs(path)
+    assert [g[:3] for g in got] == [("DRCT", 0, 0), ("TEMP", 1, 10), ("TDSK", 11, 20),
+                                    ("PERM", 21, 554)]
+    assert main(["dasd", "ls", str(path)]) == 0
+    text = capsys.readouterr().out
+    for kind, first, last in [g[:3] for g in got]:
+        assert re.search(rf"^\s+{kind}\s+{first}\s+{last}\s+{last - first + 1}\s", text, re.M)
+    plain = hand_volume(tmp_path / "os.3390", [f1("NOT.CP", [ext(0, 1, 0, 1, 4)])])
+    d = ls_json(capsys, plain)
+    assert (d["cp_layout"], d["cp_allocation"], d["cp_findings"]) == (None, [], [])
+    assert main(["dasd", "ls", str(plain)]) == 0
+    assert "allocation record" not in capsys.readouterr().out.replace(str(tmp_path), "")

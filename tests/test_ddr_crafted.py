@@ -4,16 +4,32 @@ give typed errors naming the tape block and the track."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
 import struct
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from ddr_layout import Rec, cut_blocks, header_bytes, thr_buffer, track_records
 
 from spoolkit import create_dasd, open_dasd
 from spoolkit.ddr import COMPACT_HINT, Dump, describe_file, restore
-from spoolkit.errors import FormatError, SpoolkitError, TruncatedError, UnsupportedError
+from spoolkit.errors import (
+    FormatError,
+    InUseError,
+    SpoolkitError,
+    TruncatedError,
+    UnsupportedError,
+)
+from spoolkit.lock import lock_fd
 from spoolkit.tape import open_tape
 
+#: the module (the package's ``restore`` is its function)
+ddr_restore = sys.modules["spoolkit.ddr.restore"]
 CLOCK = 0xB5E3_1234_5678_9000
 HEADS = 19                      # a 3330: VHRMTCK 18, VHRMREC 100 (DMKDDR's table)
 
@@ -225,3 +241,105 @@ def test_not_a_ddr_tape(tmp_path):
     with pytest.raises(FormatError, match="no DDR volume header") as e:
         restore(bad, tmp_path / "v.3330")
     assert e.value.block == 1
+
+
+def _digest(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _exclusive_lock_from_another_process(path):
+    """A writer's exclusive lock on ``path`` taken in a child process, not
+    waiting: its exit code (0 taken, 3 refused as in use)."""
+    code = ("import sys, os\n"
+            "from spoolkit.lock import lock_fd\nfrom spoolkit.errors import InUseError\n"
+            "fd = os.open(sys.argv[1], os.O_RDWR)\n"
+            "try:\n    lock_fd(fd, sys.argv[1], exclusive=True, wait=0)\n"
+            "except InUseError:\n    sys.exit(3)\n")
+    return subprocess.run([sys.executable, "-c", code, str(path)], cwd=ROOT).returncode
+
+
+def test_restore_holds_every_reel_from_check_to_write(crafted, tmp_path, monkeypatch):
+    r1, r2 = crafted
+    dst = tmp_path / "dst.3330"
+    create_dasd(dst, "3330", volser="DST001", cylinders=5).close()
+    passes = []
+    real = ddr_restore._tracks
+
+    def between_passes(dump, plan, summary, target, write, progress):
+        if write is not None:      # the verify pass is done, the write pass starts
+            passes.append([_exclusive_lock_from_another_process(r) for r in (r1, r2)])
+            fd = os.open(r2, os.O_RDWR)
+            try:
+                with pytest.raises(InUseError):
+                    lock_fd(fd, str(r2), exclusive=True, wait=0)
+            finally:
+                os.close(fd)
+        else:
+            passes.append("verify")
+        return real(dump, plan, summary, target, write, progress)
+
+    monkeypatch.setattr(ddr_restore, "_tracks", between_passes)
+    info = restore([r1, r2], dst)
+    assert passes == ["verify", [3, 3]] and info["tracks"] == 3 * HEADS
+    assert info["reels"] == [str(r1), str(r2)]
+    assert [_exclusive_lock_from_another_process(r) for r in (r1, r2)] == [0, 0]
+
+
+def test_reel_replaced_between_check_and_write_is_refused(crafted, tmp_path, monkeypatch):
+    r1, r2 = crafted
+    dst = tmp_path / "dst.3330"
+    create_dasd(dst, "3330", volser="DST001", cylinders=5).close()
+    before = _digest(dst)
+    real = ddr_restore._tracks
+
+    def replace_reel2(dump, plan, summary, target, write, progress):
+        if write is not None:      # a new file renamed over the name: no lock stops that
+            copy = tmp_path / "copy.aws"
+            shutil.copyfile(r2, copy)
+            os.replace(copy, r2)
+        return real(dump, plan, summary, target, write, progress)
+
+    monkeypatch.setattr(ddr_restore, "_tracks", replace_reel2)
+    with pytest.raises(InUseError, match="replaced or changed since") as e:
+        restore([r1, r2], dst)
+    assert e.value.path == str(r2)
+    assert _digest(dst) == before
+
+
+def test_reel_in_use_by_a_writer_is_refused(crafted, tmp_path):
+    r1, r2 = crafted
+    fd = os.open(r2, os.O_RDWR)
+    try:
+        lock_fd(fd, str(r2), exclusive=True, wait=0)
+        with pytest.raises(InUseError) as e:
+            restore([r1, r2], tmp_path / "v.3330", wait=0)
+        assert e.value.path == str(r2)
+    finally:
+        os.close(fd)
+    assert not (tmp_path / "v.3330").exists()
+
+
+@pytest.mark.parametrize("eoj", [(2, 17), (1, 18), (3, 18), (0, 0)])
+def test_eoj_naming_another_track_than_the_last(tmp_path, eoj):
+    tracks = all_tracks(range(3))
+    split = tracks.index((1, 7))
+    r1, r2 = tmp_path / "e.aws", tmp_path / "e.2.aws"
+    write_reel(r1, (0, 0), tracks[:split], "EOV", (1, 7))
+    write_reel(r2, (1, 7), tracks[split:], "EOJ", eoj)
+    eoj_block = 1 + sum(len(track_blocks(c, h)) for c, h in tracks[split:]) + 1
+    with pytest.raises(FormatError, match=r"EOJ trailer names track %d/%d as the dump's last, "
+                       r"but the last track on the tape is 2/18" % eoj) as e:
+        restore([r1, r2], tmp_path / "v.3330")
+    assert e.value.path == str(r2) and e.value.block == eoj_block and e.value.track == eoj
+    assert not (tmp_path / "v.3330").exists()
+    dst = tmp_path / "dst.3330"
+    create_dasd(dst, "3330", volser="DST001", cylinders=5).close()
+    before = _digest(dst)
+    with pytest.raises(FormatError, match="EOJ trailer"):
+        restore([r1, r2], dst)
+    assert _digest(dst) == before            # refused in the verify pass
+    with pytest.raises(FormatError, match="EOJ trailer"):
+        Dump([str(r1), str(r2)]).summary()
+    honest = tmp_path / "h.2.aws"
+    write_reel(honest, (1, 7), tracks[split:], "EOJ", (2, 18))
+    assert restore([r1, honest], tmp_path / "ok.3330")["tracks"] == 3 * HEADS

@@ -111,14 +111,42 @@ def _check(src: Source, to: str, opts: JobOptions, threads: Optional[int],
 
 
 def _disk_facts(path: str) -> dict[str, JSONValue]:
+    from ..cms.find import find_minidisks
     from ..dasd import open_dasd
+    from ..dasd.fba import FBAImage
+    from ..dasd.vtoc import list_volume
+
+    notes: list[JSONValue] = []
+    minidisks: list[JSONValue] = []
+    datasets: list[JSONValue] = []
+    vtoc: Optional[bool] = None
     with open_dasd(path) as dev:
         info = dev.info()
+        try:
+            minidisks = [{"first": m.first, "last": m.last, "unit": m.unit,
+                          "label": m.label, "format": m.format, "blocksize": m.blocksize}
+                         for m in find_minidisks(dev)]
+        except SpoolkitError as exc:
+            notes.append(f"CMS minidisk scan: {exc.cli_str()}")
+        if not isinstance(dev, FBAImage):
+            try:
+                listing = list_volume(dev)
+                vtoc = listing.vtoc is not None
+                datasets = [{"dsname": d.dsname, "dsorg": d.dsorg, "recfm": d.recfm,
+                             "lrecl": d.lrecl, "blksize": d.blksize, "tracks": d.tracks,
+                             "extents": len(d.extents)} for d in listing.datasets]
+            except SpoolkitError as exc:
+                notes.append(f"VTOC: {exc.cli_str()}")
     keep = ("format", "devtype", "model", "cylinders", "heads", "tracks", "blocks",
             "volser", "compression", "nullfmt", "files")
     facts: dict[str, JSONValue] = {k: info[k] for k in keep if k in info}
     facts["device_type"] = info.get("model") or info.get("devtype") or info.get("format")
     facts.setdefault("compression", None)
+    facts["cms_minidisks"] = minidisks
+    facts["vtoc"] = vtoc
+    facts["datasets"] = datasets
+    if notes:
+        facts["notes"] = notes
     return facts
 
 
@@ -153,6 +181,8 @@ def _tape_facts(path: str) -> dict[str, JSONValue]:
 def _inventory(src: Source, to: str, opts: JobOptions, threads: Optional[int],
                overwrite: bool, k: FileKind) -> Outcome:
     facts: dict[str, JSONValue] = {"kind": k.kind, "size": src.size}
+    if src.parts:
+        facts["split_files"] = [os.path.basename(f) for f in src.parts]
     if k.is_disk:
         facts.update(_disk_facts(src.path))
     elif k.is_tape:
@@ -187,9 +217,9 @@ def run_one(job: str, src: Source, to: str, opts: JobOptions, threads: Optional[
             overwrite: bool) -> Outcome:
     """Run ``job`` on one source; every error becomes a failed outcome."""
     t0 = time.monotonic()
-    k = file_kind(src.path)
+    k = file_kind(src.files[0])
     try:
-        if os.stat(src.path).st_size != src.size:
+        if src.current_size() != src.size:
             raise InvalidArgumentError("the file changed while the batch ran", path=src.path)
         out = JOBS[job](src, to, opts, threads, overwrite, k)
     except Exception as exc:  # noqa: BLE001 - a failed image never stops the batch

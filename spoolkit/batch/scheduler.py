@@ -170,7 +170,7 @@ def _refused(src: Source, to: str) -> Outcome:
         check_destination(os.path.join(to, src.name))
         raise ExistsError("exists (use -f to replace it)", path=os.path.join(to, src.name))
     except SpoolkitError as exc:
-        return Outcome("failed", kind=file_kind(src.path).kind, bytes_in=src.size,
+        return Outcome("failed", kind=file_kind(src.files[0]).kind, bytes_in=src.size,
                        error_type=type(exc).__name__, error=exc.cli_str())
 
 

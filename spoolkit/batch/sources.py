@@ -1,5 +1,7 @@
 """Sources of a batch: files, directories (recursive) and manifests, each
-identified by its path, size and mtime (and a SHA-256 on request)."""
+identified by its path, size and mtime (and a SHA-256 on request).  The
+files of a split CKD volume (``vol_1.3390``, ``vol_2.3390``, ...) are one
+source, named by the set's base name."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Optional, Union
 
+from ..dasd.split import split_set_of
 from ..errors import InvalidArgumentError, NotFoundError
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -31,19 +34,46 @@ class Source:
     size: int
     mtime_ns: int
     sha256: Optional[str] = None
+    #: a split CKD set: its files in order (``path`` is the set's base name,
+    #: ``size`` their sum, ``mtime_ns`` the latest); () for a single file
+    parts: tuple[str, ...] = ()
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The files the source is made of."""
+        return self.parts or (self.path,)
 
     def with_hash(self) -> Source:
-        """This source with its SHA-256 computed."""
-        return Source(self.path, self.name, self.size, self.mtime_ns, file_sha256(self.path))
+        """This source with its SHA-256 computed (of its files in order)."""
+        return Source(self.path, self.name, self.size, self.mtime_ns,
+                      file_sha256(*self.files), self.parts)
+
+    def current_size(self) -> int:
+        """The size of its files now."""
+        return sum(os.stat(f).st_size for f in self.files)
 
 
-def file_sha256(path: str) -> str:
-    """The SHA-256 of a file's bytes, as hex."""
+def file_sha256(*paths: str) -> str:
+    """The SHA-256 of the files' bytes one after the other, as hex."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(_HASH_CHUNK), b""):
-            h.update(chunk)
+    for path in paths:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(_HASH_CHUNK), b""):
+                h.update(chunk)
     return h.hexdigest()
+
+
+def _as_split_set(src: Source) -> Optional[Source]:
+    """The split set ``src`` is a file of, as one source named by the set's
+    base name (``vol.3390`` for ``vol_1.3390``, ``vol_2.3390``, ...)."""
+    found = split_set_of(src.path)
+    if found is None:
+        return None
+    base, files = found
+    sts = [os.stat(f) for f in files]
+    name = os.path.join(os.path.dirname(src.name), os.path.basename(base))
+    return Source(base, name, sum(st.st_size for st in sts), max(st.st_mtime_ns for st in sts),
+                  None, tuple(files))
 
 
 def _identity(path: str, name: str) -> Source:
@@ -109,6 +139,11 @@ def discover(sources: Iterable[PathLike], exclude: Optional[PathLike] = None,
         key = os.path.realpath(src.path)
         if key in seen:
             return
+        grouped = _as_split_set(src)
+        if grouped is not None:      # the files of a split set are one volume
+            seen.update(os.path.realpath(f) for f in grouped.files)
+            src = grouped
+            key = os.path.realpath(src.path)
         seen.add(key)
         name = src.name
         n = 1
@@ -116,7 +151,7 @@ def discover(sources: Iterable[PathLike], exclude: Optional[PathLike] = None,
             n += 1
             name = f"{src.name}.{n}"
         names.add(name)
-        out.append(Source(src.path, name, src.size, src.mtime_ns, src.sha256))
+        out.append(Source(src.path, name, src.size, src.mtime_ns, src.sha256, src.parts))
 
     for given in sources:
         p = os.fspath(given)

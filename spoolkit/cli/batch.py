@@ -14,6 +14,7 @@ from ..batch import JOBS, JobOptions
 from ..batch.journal import Outcome
 from ..batch.scheduler import LARGE, Plan, Summary, run
 from ..batch.sources import Source
+from ..jsonvalue import JSONValue
 from .common import (
     Progress,
     add_force,
@@ -201,5 +202,40 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         body = [[r["job"], r["name"], r["status"], r["kind"], r["size"], r["bytes_out"],
                  r["error"] or ""] for r in rows]
-        print(table(body, ["JOB", "NAME", "STATUS", "KIND", "SIZE", "OUT", "ERROR"]))
+        headers = ["JOB", "NAME", "STATUS", "KIND", "SIZE", "OUT", "ERROR"]
+        if any(r["facts"] for r in rows):
+            for line, r in zip(body, rows):
+                facts = r["facts"]
+                line.insert(6, facts_text(facts) if isinstance(facts, dict) else "")
+            headers.insert(6, "FACTS")
+        print(table(body, headers))
     return 1 if any(r["status"] == "failed" for r in rows) else 0
+
+
+def _plural(n: int, what: str) -> str:
+    return f"{n} {what}{'s' * (n != 1)}"
+
+
+def facts_text(f: dict[str, JSONValue]) -> str:
+    """An inventory entry's facts in one cell: device, volser, compression,
+    split files, CMS minidisks (label and extent), data sets, tape files."""
+    parts = [str(f[k]) for k in ("device_type", "volser") if f.get(k)]
+    if f.get("compression"):
+        parts.append(str(f["compression"]))
+    split = f.get("split_files")
+    if isinstance(split, list):
+        parts.append(f"split set of {len(split)} files")
+    mds = f.get("cms_minidisks")
+    if isinstance(mds, list) and mds:
+        parts.append("CMS " + ", ".join(
+            f"{m['label']} {m['first']}-{m['last']} ({m['format']} {m['blocksize']})"
+            for m in mds if isinstance(m, dict)))
+    sets = f.get("datasets")
+    if isinstance(sets, list) and sets:
+        names = [str(d.get("dsname") or d.get("dsn")) for d in sets if isinstance(d, dict)]
+        parts.append(_plural(len(sets), "data set") + ": " + ", ".join(names[:3])
+                     + (", ..." if len(names) > 3 else ""))
+    files = f.get("tape_files")
+    if isinstance(files, int):
+        parts.append(f"{_plural(files, 'tape file')}, {f.get('labels')}")
+    return "; ".join(parts)

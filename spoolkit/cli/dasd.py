@@ -149,7 +149,8 @@ def register(sub: Any) -> None:
     add_json(q)
     q.set_defaults(func=cmd_check)
 
-    q = s.add_parser("ls", help="list the VTOC: data sets of OS volumes (like dasdls -info)")
+    q = s.add_parser("ls", help="list the VTOC: data sets of OS volumes (like dasdls "
+                     "-info), and the allocation of CP-formatted volumes")
     q.add_argument("images", nargs="+", metavar="IMG")
     add_json(q)
     q.set_defaults(func=cmd_ls)
@@ -436,18 +437,52 @@ def _ls_text(listing: Any) -> str:
     return "\n".join(lines)
 
 
+def _cp_allocation(dev: Any) -> dict[str, Any]:
+    """The CP allocation of an open volume as ``cp info --json`` shows it
+    (layout, extents, findings, mapped_cylinders); a volume that is not
+    CP-formatted has layout None and no extents.  The VTOC reader (dasd) does
+    not know CP's records, so the two listings are joined here."""
+    from ..cp import read_cp_allocation
+    from ..errors import FormatError
+
+    try:
+        return read_cp_allocation(dev).to_dict()
+    except FormatError as exc:          # a damaged SPKALLOC map: shown, not fatal to ls
+        return {"layout": "spoolkit", "extents": [],
+                "findings": [{"code": "bad-map", "message": exc.message, "offset": None}]}
+
+
+def _ls_with_cp(listing: Any, alloc: dict[str, Any]) -> str:
+    from .cp import allocation_lines
+
+    text = _ls_text(listing)
+    if not alloc["layout"]:
+        return text
+    what = {"vm370": "VM/370 allocation (VOL1 owner CP370)",
+            "spoolkit": "spoolkit allocation (SPKALLOC map)"}[alloc["layout"]]
+    return "\n".join([text, f"CP {what}:"] + ["  " + x for x in allocation_lines(alloc)])
+
+
 def cmd_ls(args: Any) -> int:
     from ..dasd.vtoc import list_volume
 
     listings = []
+    allocs = []
     for path in args.images:
         with input_path(path) as name, open_dasd(name) as dev:
             listing = list_volume(dev)
+            allocs.append(_cp_allocation(dev))
         listing.path = shown(path)
         listings.append(listing)
-    data = [x.to_dict() for x in listings]
+    data = []
+    for listing, alloc in zip(listings, allocs):
+        d = listing.to_dict()
+        d["cp_layout"] = alloc["layout"]
+        d["cp_allocation"] = alloc["extents"]
+        d["cp_findings"] = alloc["findings"]
+        data.append(d)
     emit(args, data if len(data) > 1 else data[0],
-         lambda _: "\n\n".join(_ls_text(x) for x in listings))
+         lambda _: "\n\n".join(_ls_with_cp(x, a) for x, a in zip(listings, allocs)))
     return 0
 
 

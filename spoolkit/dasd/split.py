@@ -26,7 +26,7 @@ the names the readers look for.
 from __future__ import annotations
 
 import os
-from typing import Union
+from typing import Optional, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -34,6 +34,10 @@ PathLike = Union[str, "os.PathLike[str]"]
 MAX_FILES = 27
 #: device ids of the images Hercules opens through a split-set base name
 _CKD_IDS = (b"CKD_P370", b"CKD_P064", b"CKD_C370", b"CKD_C064")
+
+
+#: the characters naming files 1..27 of a split set
+SEQ_CHARS = "123456789ABCDEFGHIJKLMNOPQR"
 
 
 def seq_char(k: int) -> str:
@@ -87,6 +91,29 @@ def _is_ckd_image(path: str) -> bool:
         return False
 
 
+def split_set_of(path: PathLike) -> Optional[tuple[str, list[str]]]:
+    """(base name, files in order) of the split set that ``path`` is a file
+    of, or None: the set's files 1, 2, ... exist (at least two) and are CKD
+    images, and no file has the base name itself (it would open instead)."""
+    p = os.fspath(path)
+    pos = _seq_pos(p)
+    if pos < 1 or p[pos - 1] != "_" or p[pos] not in SEQ_CHARS:
+        return None
+    first = p[:pos] + "1" + p[pos + 1:]
+    base = p[:pos - 1] + p[pos + 1:]
+    if first_split_name(base) != first or os.path.lexists(base):
+        return None
+    files = []
+    for k in range(1, MAX_FILES + 1):
+        name = split_name(first, k)
+        if not os.path.isfile(name):
+            break
+        files.append(name)
+    if len(files) < 2 or p not in files or not all(_is_ckd_image(f) for f in files):
+        return None
+    return base, files
+
+
 def locate(path: PathLike) -> str:
     """The file to open for the CKD volume named ``path``: ``path`` itself
     when it exists; else, as Hercules' utilities do, file 1 of the split set
@@ -101,4 +128,5 @@ def locate(path: PathLike) -> str:
     return p
 
 
-__all__ = ["MAX_FILES", "family", "first_split_name", "locate", "seq_char", "split_name"]
+__all__ = ["MAX_FILES", "SEQ_CHARS", "family", "first_split_name", "locate", "seq_char",
+           "split_name", "split_set_of"]

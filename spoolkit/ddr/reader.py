@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Optional, TypeVar
 
 from .._native import ffi, lib, new_err, raise_error
-from ..errors import FormatError, SpoolkitError, TruncatedError, UnsupportedError, Where
+from ..errors import (
+    FormatError,
+    InUseError,
+    SpoolkitError,
+    TruncatedError,
+    UnsupportedError,
+    Where,
+)
 from ..tape import TapeImage, open_tape
 from ..tape.state import FORMATS
 from ..tape.window import Window
@@ -63,6 +70,10 @@ class Reel:
         self._tracks = ffi.new("spk_ddr_track[]", BATCH)
         self.trailer: Optional[bytes] = None
         self.stop = -1
+
+    def fileno(self) -> int:
+        """The descriptor the reel is read through."""
+        return self._fd
 
     @property
     def offset(self) -> int:
@@ -205,14 +216,33 @@ class Dump:
         #: writer changes it) until :meth:`close`, for reads in several passes
         self.hold = hold
         self._held: dict[str, TapeImage] = {}
-        with Reel(self.paths[0], wait=wait) as reel:
+        self._ident: dict[str, tuple[int, int, int, int]] = {}
+        with self._open(self.paths[0]) as reel:
             self.header = reel.read_header()
             self._start = (reel.offset, reel.block)
 
     def _open(self, path: str) -> Reel:
         if self.hold and path not in self._held:
             self._held[path] = open_tape(path, "r", wait=self.wait)
-        return Reel(path, wait=self.wait)
+        reel = Reel(path, wait=self.wait)
+        if self.hold:
+            st = os.fstat(reel.fileno())
+            ident = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+            if self._ident.setdefault(path, ident) != ident:
+                reel.close()
+                raise _replaced(path)
+        return reel
+
+    def _check_held(self) -> None:
+        """The lock keeps writers out, but a file renamed over a reel's name
+        is another file: a pass after a check must read the reels checked."""
+        for path, ident in self._ident.items():
+            try:
+                st = os.stat(path)
+            except OSError:
+                raise _replaced(path) from None
+            if (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) != ident:
+                raise _replaced(path)
 
     def close(self) -> None:
         """Release the reels held (see ``hold``)."""
@@ -240,6 +270,7 @@ class Dump:
         s = summary if summary is not None else Summary(hdr)
         cur = _Cursor(hdr)
         n = 1
+        self._check_held()
         reel = self._open(self.paths[0])
         try:
             reel.seek(*self._start)
@@ -277,6 +308,13 @@ class Dump:
                         raise FormatError(f"the dump ends at track {pc}/{ph}, inside its "
                                           "cylinder (DDR dumps whole cylinders)",
                                           path=reel.path, block=reel.block - 1)
+                    if (end.cyl, end.head) != (pc, ph):
+                        # vm-formats.md §1.1: EOJ holds the address of the last track on
+                        # tape; another one means tracks went missing or were added
+                        raise FormatError(
+                            f"the EOJ trailer names track {end.cyl}/{end.head} as the dump's "
+                            f"last, but the last track on the tape is {pc}/{ph}",
+                            path=reel.path, block=reel.block - 1, track=(end.cyl, end.head))
                     s.trailer = end
                     return
                 n += 1
@@ -307,6 +345,11 @@ class Dump:
         for _ in self.tracks(images=False, summary=s):
             pass
         return s
+
+
+def _replaced(path: str) -> InUseError:
+    return InUseError("the reel was replaced or changed since the dump was checked; "
+                      "restore again", path=path)
 
 
 @dataclass
