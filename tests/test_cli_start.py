@@ -25,14 +25,13 @@ HELP_BUDGET = {"spoolkit", "spoolkit._version", "spoolkit.cli", "spoolkit.errors
 
 #: what ``spoolkit dasd info IMG`` may import: the disk image classes and the
 #: CLI plumbing, nothing of tapes, spool, CP, CMS, backup, batch or DDR
+#: (of a plain CKD volume: no compressed or FBA image classes either)
 INFO_BUDGET = HELP_BUDGET | {
-    "spoolkit._native", "spoolkit._spoolkit", "spoolkit.compress", "spoolkit.geometry",
-    "spoolkit.kinds", "spoolkit.lifetime", "spoolkit.lock", "spoolkit.output", "spoolkit.util",
-    "spoolkit.ebcdic",
+    "spoolkit._native", "spoolkit._spoolkit", "spoolkit.geometry", "spoolkit.lifetime",
+    "spoolkit.lock", "spoolkit.output", "spoolkit.util", "spoolkit.ebcdic",
     "spoolkit.cli.common", "spoolkit.cli.stdio", "spoolkit.cli.dasd", "spoolkit.cli.ddr",
-    "spoolkit.dasd", "spoolkit.dasd.base", "spoolkit.dasd.cckd", "spoolkit.dasd.ckd",
-    "spoolkit.dasd.fba", "spoolkit.dasd.sniff", "spoolkit.dasd.split", "spoolkit.dasd.track",
-    "spoolkit.dasd.reports", "spoolkit.jsonvalue",
+    "spoolkit.dasd", "spoolkit.dasd.base", "spoolkit.dasd.ckd", "spoolkit.dasd.image", "spoolkit.dasd.sniff",
+    "spoolkit.dasd.split", "spoolkit.dasd.track", "spoolkit.jsonvalue",
 }
 
 
@@ -68,6 +67,34 @@ def test_dasd_info_imports_only_the_disk_layer(tmp_path):
     assert names <= INFO_BUDGET, sorted(names - INFO_BUDGET)
     assert "spoolkit.dasd.ckd" in names  # it did open the image
     assert "START1" in out and "3390-1" in out
+
+
+def test_only_the_named_verb_gets_its_arguments():
+    parser = cli.build_parser(["dasd", "info", "x"], full=False)
+    verbs = _verbs(parser)["dasd"]
+    top = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    dasd = next(a for a in top.choices["dasd"]._actions
+                if isinstance(a, argparse._SubParsersAction))
+    assert set(dasd.bare) == set(verbs) - {"info"}
+    assert any("images" == a.dest for a in dasd.choices["info"]._actions)
+    assert not any(a.dest == "image" for a in dasd.choices["tracks"]._actions)
+    with pytest.raises(cli._Rebuild):  # a bare verb never parses
+        parser.parse_args(["dasd", "tracks", "x"])
+
+
+def test_a_verb_taken_wrongly_still_runs(tmp_path, monkeypatch, capsys):
+    from spoolkit import create_dasd
+
+    image = tmp_path / "w.3390"
+    create_dasd(image, "3390-1", "WRONG1", cylinders=2).close()
+    real = cli.build_parser
+
+    def guess_ls(argv=None, *, full=True):  # as if another word had been taken for the verb
+        return real(["dasd", "ls"] if not full else argv, full=full)
+
+    monkeypatch.setattr(cli, "build_parser", guess_ls)
+    assert cli.main(["dasd", "info", "--json", str(image)]) == 0
+    assert '"WRONG1"' in capsys.readouterr().out
 
 
 def test_import_spoolkit_loads_names_on_use():

@@ -18,7 +18,8 @@ import importlib
 import os
 import signal
 import sys
-from typing import NoReturn, Optional
+from collections.abc import Sequence
+from typing import Any, NoReturn, Optional, Union, cast
 
 from .._version import __version__
 from ..errors import SpoolkitError
@@ -50,6 +51,10 @@ class _Parser(argparse.ArgumentParser):
 
     json_errors = False
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", "parsers", _Verbs)
+
     def error(self, message: str) -> NoReturn:
         if _Parser.json_errors:
             import json
@@ -59,6 +64,52 @@ class _Parser(argparse.ArgumentParser):
             sys.stdout.flush()
             sys.exit(2)
         super().error(message)
+
+
+class _Rebuild(Exception):
+    """A bare verb parser was asked to parse: the parser is built whole."""
+
+
+class _Bare(_Parser):
+    """A verb's parser with its name and help only: building its arguments
+    costs start-up time, and a command line names one verb.  It never parses
+    (it asks for the whole parser instead)."""
+
+    _nothing = argparse.Action(option_strings=[], dest=argparse.SUPPRESS)
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        return self._nothing
+
+
+class _Verbs(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """The subparsers of a command: with ``only`` set (to the verb the
+    command line names, "" for none) the other verbs' parsers are bare."""
+
+    #: taken by the next command's subparsers (not by a verb's own subverbs)
+    wanted: Optional[str] = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.only, _Verbs.wanted = _Verbs.wanted, None
+        self.bare: set[str] = set()
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        if self.only is None or self.only == name or self.only in kwargs.get("aliases", ()):
+            return cast(argparse.ArgumentParser, super().add_parser(name, **kwargs))
+        self.bare.update((name, *kwargs.get("aliases", ())))
+        cls = self._parser_class
+        self._parser_class = _Bare
+        try:
+            return cast(argparse.ArgumentParser, super().add_parser(name, **kwargs))
+        finally:
+            self._parser_class = cls
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Union[str, Sequence[Any], None],
+                 option_string: Optional[str] = None) -> None:
+        if values and values[0] in self.bare:
+            raise _Rebuild
+        super().__call__(parser, namespace, values, option_string)
 
 
 def _named_command(argv: Optional[list[str]]) -> Optional[str]:
@@ -77,13 +128,21 @@ def build_parser(argv: Optional[list[str]] = None, *,
         prog="spoolkit",
         description="Mainframe device images: CKD/CCKD/FBA disks, AWS/HET tapes, z/VM spool.")
     parser.add_argument("--version", action="version", version=f"spoolkit {__version__}")
+    parser.register("action", "parsers", argparse._SubParsersAction)
     sub = parser.add_subparsers(dest="group", metavar="COMMAND")
     sub.required = True
     wanted = None if full else _named_command(argv)
     for name in GROUPS:
         command = ADDS_TO.get(name, name)
         if full or command == wanted:
-            importlib.import_module(f"{__name__}.{name}").register(sub)
+            if not full:  # the verb is the next word that is no option
+                words = list(argv or ())
+                rest = words[words.index(command) + 1:]
+                _Verbs.wanted = next((a for a in rest if not a.startswith("-")), "")
+            try:
+                importlib.import_module(f"{__name__}.{name}").register(sub)
+            finally:
+                _Verbs.wanted = None
         elif command == name:
             sub.add_parser(name, help=COMMANDS[name])
     return parser
@@ -174,7 +233,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = None
     _Parser.json_errors = "--json" in words
     try:
-        args = parser.parse_args(argv)
+        try:
+            args = parser.parse_args(argv)
+        except _Rebuild:  # the verb was not the word taken for it
+            parser = build_parser(words)
+            _add_common(parser)
+            args = parser.parse_args(argv)
         import logging  # not before: --help and usage errors need none
         # warnings such as logged overrides of protected extents go to stderr
         logging.basicConfig(format="spoolkit: %(message)s", level=logging.WARNING)

@@ -4,7 +4,6 @@ bars (--progress), ranges, and ``-`` for stdin/stdout (from :mod:`.stdio`)."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -53,6 +52,8 @@ def emit(args: argparse.Namespace, data: _T, text: Callable[[_T], str],
     a confirmation of what was done, left out with ``-q``."""
     out = out or message_stream()
     if getattr(args, "json", False):
+        import json  # here: only --json needs it
+
         json.dump(data, out, indent=2, default=_json_default)
         out.write("\n")
     elif not (message and quiet(args)):

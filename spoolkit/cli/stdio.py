@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import stat
 import sys
-import tempfile
 from collections.abc import Iterator
 from typing import Optional, Protocol, TextIO, Union
 
@@ -170,6 +168,9 @@ def input_path(name: str, what: str = "IMG") -> Iterator[str]:
     if sys.stdin.isatty():
         raise InvalidArgumentError(f"refusing to read binary data ({what}) from a terminal; "
                                    "redirect or pipe stdin, or name a file")
+    import shutil  # here: most command lines never need a temporary directory
+    import tempfile
+
     direct = _reopenable_stdin()
     tmpdir = None if direct else tempfile.mkdtemp(prefix="spoolkit-")
     path = direct or os.path.join(str(tmpdir), "stdin")
@@ -268,6 +269,9 @@ def output_path(name: str, what: str = "OUT", *, suffix: str = "") -> Iterator[s
     if not is_stdio(name):
         yield name
         return
+    import shutil
+    import tempfile
+
     _stdout_for(what, True)
     tmpdir = tempfile.mkdtemp(prefix="spoolkit-")
     path = os.path.join(tmpdir, "stdout" + suffix)

@@ -12,9 +12,7 @@ from typing import TYPE_CHECKING, Callable, Optional, TypedDict, Union
 from ..errors import FormatError, InvalidArgumentError, TruncatedError
 from ..geometry import parse_device
 from .base import DasdImage, ScanStats
-from .cckd import CCKDImage, create_cckd
 from .ckd import CKDImage, DevHeader, check_cylinders, create_ckd, read_devheader
-from .fba import FBAImage, create_fba
 from .image import AnyImage, DiskImage, require_ckd
 from .sniff import check_plain_fba, describe, read_head
 from .split import locate
@@ -22,6 +20,28 @@ from .track import Record, Track
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
+
+    from .cckd import CCKDImage
+    from .fba import FBAImage, create_fba
+
+#: names loaded on first use (PEP 562): opening a plain CKD volume, the
+#: common start of a command line, needs neither module
+_LAZY = {"CCKDImage": ".cckd", "FBAImage": ".fba", "create_fba": ".fba"}
+
+
+def __getattr__(name: str) -> object:
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(where, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -34,15 +54,28 @@ class CompressOptions(TypedDict, total=False):
     cckd64: bool
 
 
+def _open_cckd(path: PathLike, mode: str = "r", **options: object) -> DasdImage:
+    from .cckd import CCKDImage
+
+    return CCKDImage(path, mode, **options)  # type: ignore[arg-type]
+
+
+def _open_fba(path: PathLike, mode: str = "r", **options: object) -> FBAImage:
+    from .fba import FBAImage
+
+    return FBAImage(path, mode, **options)  # type: ignore[arg-type]
+
+
 #: device id (first 8 bytes) -> opener; other modules register their kinds
 OPENERS: dict[str, Callable[..., AnyImage]] = {
     "CKD_P370": CKDImage,
     "CKD_P064": CKDImage,
 }
-OPENERS.update({devid: CCKDImage for devid in ("CKD_C370", "CKD_C064", "CKD_S370", "CKD_S064")})
+OPENERS.update({devid: _open_cckd for devid in ("CKD_C370", "CKD_C064", "CKD_S370",
+                                                "CKD_S064")})
 #: compressed FBA; "" is the fallback for anything else: plain FBA has no header
-OPENERS.update({devid: FBAImage for devid in ("FBA_C370", "FBA_C064", "FBA_S370", "FBA_S064",
-                                              "")})
+OPENERS.update({devid: _open_fba for devid in ("FBA_C370", "FBA_C064", "FBA_S370", "FBA_S064",
+                                               "")})
 
 
 def open_dasd(path: PathLike, mode: str = "r", **options: object) -> AnyImage:
@@ -108,6 +141,8 @@ def create_dasd(path: PathLike, device: str, volser: Optional[str] = "111111", *
         compress = options.get("compress", "zlib")
         cckd64 = bool(options.get("cckd64", False))
         if compress is not None or cckd64:
+            from .cckd import CCKDImage, create_cckd
+
             level = options.get("level", -1)
             create_cckd(path, dev, ncyl, None if raw else volser, compress=compress,
                         level=-1 if level is None else int(level), cckd64=cckd64,

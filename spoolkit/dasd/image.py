@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Optional, Protocol, Union
 from ..errors import FormatError
 from ..jsonvalue import JSONDict
 from .base import DasdImage
-from .fba import FBAImage
 from .track import Track
+
+if TYPE_CHECKING:
+    from .fba import FBAImage  # loaded on use (spoolkit.dasd), not to start a CKD verb
 
 
 class DiskImage(Protocol):
@@ -58,7 +60,7 @@ class TrackSource(Protocol):
 
 
 #: what :func:`spoolkit.open_dasd` returns: the image kinds spoolkit opens
-AnyImage = Union[DasdImage, FBAImage]
+AnyImage = Union[DasdImage, "FBAImage"]
 
 
 def require_ckd(image: AnyImage, what: str) -> DasdImage:

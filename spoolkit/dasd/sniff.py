@@ -12,7 +12,6 @@ import stat
 from typing import Optional
 
 from ..errors import FormatError, InvalidArgumentError
-from ..kinds import not_a_disk
 
 BLOCK = 512
 MAX_FBA_BLOCKS = 0x7FFFFFFF
@@ -21,6 +20,8 @@ MAX_FBA_BLOCKS = 0x7FFFFFFF
 def describe(head: bytes, size: int) -> Optional[str]:
     """"an AWS tape image", "a text file", ... for a file that is recognisably
     not a disk image, from its first bytes (4 KiB are plenty); else None."""
+    from ..kinds import not_a_disk  # here: only the error paths describe
+
     return not_a_disk(head, size)
 
 
