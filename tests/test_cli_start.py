@@ -30,8 +30,8 @@ INFO_BUDGET = HELP_BUDGET | {
     "spoolkit._native", "spoolkit._spoolkit", "spoolkit.geometry", "spoolkit.lifetime",
     "spoolkit.lock", "spoolkit.output", "spoolkit.util", "spoolkit.ebcdic",
     "spoolkit.cli.common", "spoolkit.cli.stdio", "spoolkit.cli.dasd", "spoolkit.cli.ddr",
-    "spoolkit.dasd", "spoolkit.dasd.base", "spoolkit.dasd.ckd", "spoolkit.dasd.image", "spoolkit.dasd.sniff",
-    "spoolkit.dasd.split", "spoolkit.dasd.track", "spoolkit.jsonvalue",
+    "spoolkit.dasd", "spoolkit.dasd.base", "spoolkit.dasd.ckd", "spoolkit.dasd.image",
+    "spoolkit.dasd.sniff", "spoolkit.dasd.split", "spoolkit.dasd.track", "spoolkit.jsonvalue",
 }
 
 
