@@ -53,7 +53,9 @@ def exercise(path, out):
     except SpoolkitError:
         pass
     try:
-        restore(path, out)
+        # a one-cylinder volume (the crafted dump's size): each example writes
+        # 250 KB instead of the 32 MB of the whole 3330 the VHR names
+        restore(path, out, cylinders=1)
     except SpoolkitError:
         assert not os.path.exists(out)
     else:
