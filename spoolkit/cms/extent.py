@@ -66,6 +66,15 @@ def runs(groups: Sequence[int], skip: Optional[Container[int]] = None) -> list[t
     return out
 
 
+
+def _block_order(blocks: array[int]) -> array[int]:
+    """The positions of ``blocks`` in ascending block order (spk_cms_order)."""
+    order = array("I", [0]) * len(blocks)
+    err = new_err()
+    check(lib.spk_cms_order(ffi.from_buffer("uint32_t[]", blocks), len(blocks),
+                            ffi.from_buffer("uint32_t[]", order), err), err)
+    return order
+
 class Extent:
     """Blocks 1..:attr:`blocks` of a minidisk (block size :attr:`blksize`)."""
 
@@ -300,10 +309,7 @@ class CKDExtent(Extent):
         dev = self.dev
         assert isinstance(dev, CKDImage)
         n = len(blocks)
-        order = array("I", [0]) * n
-        err = new_err()
-        check(lib.spk_cms_order(ffi.from_buffer("uint32_t[]", blocks), n,
-                                ffi.from_buffer("uint32_t[]", order), err), err)
+        order = _block_order(blocks)
         got = bytearray(n)
         gt = self.layout.group_tracks
         cblocks = ffi.from_buffer("uint32_t[]", blocks)
@@ -379,10 +385,7 @@ class CKDExtent(Extent):
         block missing from its track is NotFoundError.  Returns the order of
         ``blocks`` (spk_cms_order)."""
         n = len(blocks)
-        order = array("I", [0]) * n
-        err = new_err()
-        check(lib.spk_cms_order(ffi.from_buffer("uint32_t[]", blocks), n,
-                                ffi.from_buffer("uint32_t[]", order), err), err)
+        order = _block_order(blocks)
         got = bytearray(n)
         gt = self.layout.group_tracks
         plain = isinstance(self.dev, CKDImage)
