@@ -100,6 +100,20 @@ def small_cckd(directory: Path, seed: int) -> bytes:
     return out.read_bytes()
 
 
+#: first lines of a writer subprocess that prints "ready": every spoolkit module
+#: imported first (the CLI imports lazily), so kill delays counted from "ready"
+#: fall inside the work, not in imports that compile modules on a fresh checkout
+IMPORT_ALL = """
+import importlib, pkgutil, warnings
+import spoolkit
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    for _m in pkgutil.walk_packages(spoolkit.__path__, "spoolkit."):
+        if "dask" not in _m.name and not _m.name.endswith("__main__"):
+            importlib.import_module(_m.name)
+"""
+
+
 def run_killed(argv: list[str], delay: float | None,
                env: dict[str, str]) -> tuple[str, float, int, str]:
     """Start a writer that prints ``ready`` when it starts work, SIGKILL it after

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, run_killed
+from conftest import IMPORT_ALL, ROOT, run_killed
 
 from spoolkit.cp import format_volume
 from spoolkit.spool import open_volume
@@ -19,7 +19,7 @@ EXTENTS = [("SPOL", 1, 17), ("DRCT", 18, 18)]
 
 # adds the files named on stdin one at a time through the CLI, each its own
 # open/lock/close, and reports each spool ID once the add has returned
-_WRITER = r"""
+_WRITER = IMPORT_ALL + r"""
 import sys
 from spoolkit.cli import main
 print("ready", flush=True)

@@ -13,7 +13,7 @@ import textwrap
 import time
 
 import pytest
-from conftest import ROOT, mount_tmpfs, run_killed
+from conftest import IMPORT_ALL, ROOT, mount_tmpfs, run_killed
 
 from spoolkit.output import temp_pattern
 from spoolkit.tape import journal, open_tape
@@ -83,8 +83,8 @@ def test_append_on_a_full_file_system_keeps_the_old_tape(tmp_path, small_fs):
 
 # the CLI after its imports: kill delays count from "ready", so a slow start on a
 # loaded machine does not move the kills out of the copy
-_CLI = ("import sys\nfrom spoolkit.cli import main\nprint('ready', flush=True)\n"
-        "sys.exit(main(sys.argv[1:]))")
+_CLI = IMPORT_ALL + ("import sys\nfrom spoolkit.cli import main\nprint('ready', flush=True)\n"
+                    "sys.exit(main(sys.argv[1:]))")
 
 
 def _kill_at(argv, delay):
