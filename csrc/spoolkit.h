@@ -49,6 +49,10 @@ typedef struct spk_errinfo {
 const char *spk_version(void);
 const char *spk_strerror(int code);
 
+/* Start the write-back of bytes [offset, offset+length) of fd (Linux
+   sync_file_range, elsewhere nothing); a hint, errors come at fsync. */
+int spk_io_writeback(int fd, int64_t offset, int64_t length);
+
 /* ==== geometry (csrc/geometry.c) ======================================== */
 
 typedef struct spk_ckddev {

@@ -7,6 +7,7 @@ import errno
 import gc
 import glob
 import os
+import pathlib
 import subprocess
 import sys
 import textwrap
@@ -275,3 +276,26 @@ def test_exit_closes_newest_first(tmp_path):
     """)
     subprocess.run([sys.executable, "-c", code], env=ENV, check=True, timeout=60)
     assert (tmp_path / "out").read_bytes() == b"volume;image;"
+
+
+def test_writeback_starts_behind_the_writer_and_keeps_the_bytes(tmp_path: pathlib.Path) -> None:
+    from spoolkit._native import lib
+    from spoolkit.output import Writeback, write_all
+
+    path = tmp_path / "wb.bin"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        wb = Writeback(fd, start=100, step=4096)
+        data = os.urandom(10000)
+        write_all(fd, data[:3000], str(path), 100)
+        wb.advance(3100)
+        assert wb.done == 100            # less than a step behind: nothing started
+        write_all(fd, data[3000:], str(path), 3100)
+        wb.advance(10100)
+        assert wb.done == 10100
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    assert path.read_bytes()[100:] == data
+    assert lib.spk_io_writeback(-1, 0, 1) == lib.SPK_EARG
+    assert lib.spk_io_writeback(0, -1, 1) == lib.SPK_EARG
