@@ -41,7 +41,10 @@ static inline void spk_put_le64(uint8_t *p, uint64_t v) { spk_put_le32(p, (uint3
 
 /* A per-thread scratch buffer of at least size bytes (freed when the thread
  * ends; reused by the next call with the same slot), or NULL. */
-enum { SPK_SCRATCH_TAPE_DATA, SPK_SCRATCH_TAPE_COMP, SPK_SCRATCH_SLOTS };
+enum {
+    SPK_SCRATCH_TAPE_DATA, SPK_SCRATCH_TAPE_COMP, SPK_SCRATCH_CHECK_WIN, SPK_SCRATCH_CHECK_TRK,
+    SPK_SCRATCH_SLOTS
+};
 uint8_t *spk_scratch(int slot, size_t size);
 
 /* Framings (csrc/archive.c): check one (stream_ok: SPK_ARCH_STREAM allowed

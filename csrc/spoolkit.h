@@ -475,6 +475,39 @@ int spk_cckd_file_spaces(const uint64_t *l1, uint32_t num_l1, spk_cckd_l2ent *co
 uint32_t spk_cckd_identity(const uint8_t *devhdr, const spk_cckd_hdr *h, const uint64_t *l1,
                            uint32_t num_l1, spk_cckd_l2ent *const *l2tabs);
 
+/* ---- the image check of cckdcdsk levels 2 and 3 (csrc/cckdcheck.c) ---- */
+
+enum spk_cckd_find_kind {
+    SPK_CCKD_FIND_HEADER = 0,    /* level 2: the 5-byte header is bad or past the end */
+    SPK_CCKD_FIND_EOF = 1,       /* level 3: the image runs past the end of the file */
+    SPK_CCKD_FIND_READ = 2,      /* reading it failed: code is the errno */
+    SPK_CCKD_FIND_BAD = 3,       /* level 3: spk_cckd_trk_expand refused it: code, msg */
+    SPK_CCKD_FIND_HERC3 = 4      /* level 3: readable, spk_cckd_herc_check flags it: msg */
+};
+
+typedef struct spk_cckd_finding {
+    uint32_t trk;            /* track (CFBA: block group) number */
+    int32_t what;            /* SPK_CCKD_FIND_* */
+    int32_t code;            /* SPK_E* (FIND_BAD, FIND_HERC3) or errno (FIND_READ) */
+    uint64_t off;            /* the image's offset in the file */
+    char msg[200];           /* why (FIND_BAD, FIND_HERC3), NUL-terminated */
+} spk_cckd_finding;
+
+/* Check the stored images of the n L2 entries l2[0..n) (tracks or CFBA groups
+ * first_trk..) of the compressed file open on fd, as cckdcdsk does: level 2
+ * each image's 5-byte header (compression code 0..2, then the track's CCHH
+ * or the group number), level 3 the whole image, expanded into a per-thread
+ * buffer of trksize bytes by spk_cckd_trk_expand (kind, heads, flags as
+ * there) and, CKD, spk_cckd_herc_check.  Entries without an image (off 0 or
+ * UINT64_MAX, len < 5, len > size) are skipped.  Images are read with pread,
+ * images that lie close together in one read of a bounded window; an image
+ * past the end of the file is a finding.  Findings go to out in track order,
+ * one per track at most; returns how many there were (only the first maxout
+ * are stored), negative for bad arguments or no memory. */
+int spk_cckd_check_images(int fd, const spk_cckd_l2ent *l2, uint32_t n, uint32_t first_trk,
+                          int kind, uint32_t heads, int flags, uint32_t trksize, int level,
+                          spk_cckd_finding *out, size_t maxout, spk_errinfo *err);
+
 /* ==== tape images (csrc/tape.c) ========================================= */
 
 enum spk_tape_format {

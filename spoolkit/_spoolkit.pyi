@@ -358,6 +358,19 @@ class spk_cckd_overlap(CData):
     def __getitem__(self, index: int, /) -> spk_cckd_overlap: ...
 
 @type_check_only
+class spk_cckd_finding(CData):
+    """``struct spk_cckd_finding`` (pointer, array item or value)."""
+    trk: int
+    what: int
+    code: int
+    off: int
+    @property
+    def msg(self) -> CharPtr: ...
+    @msg.setter
+    def msg(self, value: bytes) -> None: ...
+    def __getitem__(self, index: int, /) -> spk_cckd_finding: ...
+
+@type_check_only
 class spk_tape_block(CData):
     """``struct spk_tape_block`` (pointer, array item or value)."""
     offset: int
@@ -809,6 +822,24 @@ class Allocator:
     @overload
     def __call__(
         self,
+        cdecl: Literal["spk_cckd_finding *"],
+        init: object = ...,
+    ) -> spk_cckd_finding: ...
+    @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_cckd_finding[]"],
+        init: object = ...,
+    ) -> Array[spk_cckd_finding]: ...
+    @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_cckd_finding *[]"],
+        init: object = ...,
+    ) -> PtrArray[spk_cckd_finding]: ...
+    @overload
+    def __call__(
+        self,
         cdecl: Literal["spk_tape_block *"],
         init: object = ...,
     ) -> spk_tape_block: ...
@@ -1242,6 +1273,11 @@ class Lib:
     SPK_SPACE_L2: Final = 2
     SPK_SPACE_TRACK: Final = 3
     SPK_SPACE_FREE: Final = 4
+    SPK_CCKD_FIND_HEADER: Final = 0
+    SPK_CCKD_FIND_EOF: Final = 1
+    SPK_CCKD_FIND_READ: Final = 2
+    SPK_CCKD_FIND_BAD: Final = 3
+    SPK_CCKD_FIND_HERC3: Final = 4
     SPK_TAPE_AWS: Final = 0
     SPK_TAPE_FAKETAPE: Final = 1
     SPK_TAPE_MAXBLOCK: Final = 2097152
@@ -1735,6 +1771,22 @@ class Lib:
         l1: UInt64Array | NullPtr,
         num_l1: int,
         l2tabs: PtrArray[spk_cckd_l2ent] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cckd_check_images(
+        self,
+        fd: int,
+        l2: spk_cckd_l2ent | Array[spk_cckd_l2ent] | NullPtr,
+        n: int,
+        first_trk: int,
+        kind: int,
+        heads: int,
+        flags: int,
+        trksize: int,
+        level: int,
+        out: spk_cckd_finding | Array[spk_cckd_finding] | NullPtr,
+        maxout: int,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
         /,
     ) -> int: ...
     def spk_tape_scan_block(

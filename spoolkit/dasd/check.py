@@ -13,6 +13,7 @@ Plain CKD images get a full track scan at every level.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Callable, Iterator, Optional, Union
 
@@ -22,7 +23,7 @@ from ..lock import lock_fd
 from ..output import remove_stale_temps
 from ..util import default_workers
 from . import OPENERS, open_dasd
-from .cckdfile import ALL_IDS, KIND_CKD, KIND_FBA, NOT_HERE, OPENED, SPACE_NAMES, CompressedFile
+from .cckdfile import ALL_IDS, KIND_CKD, KIND_FBA, OPENED, SPACE_NAMES, CompressedFile
 from .ckd import CKDImage
 from .fba import FBAImage
 from .reports import CheckReport, Problem
@@ -142,8 +143,9 @@ def _check_compressed_file(path: str, level: int, repair: bool, workers: Optiona
         report["stats"] = {"size": int(h.size), "file_size": f.filesize, "used": calc["used"],
                            "free_blocks": len(f.free), "free_bytes": free_bytes,
                            "imbedded": calc["free_imbed"], "unaccounted": sum(ln for _, ln in gaps),
-                           "stored_tracks": sum(1 for sp in spaces
-                                                if sp.kind == lib.SPK_SPACE_TRACK)}
+                           # the valid spaces: the headers, each L2 table and free
+                           # block, the rest stored images
+                           "stored_tracks": spaces.n - 1 - len(f.l2.tabs) - len(f.free)}
         if level >= 2:
             _check_tracks(f, level, fba, workers, report, progress)
         lossless = all(e.get("repairable") for e in report["errors"])
@@ -259,44 +261,39 @@ def _check_tracks(f: CompressedFile, level: int, fba: bool, workers: Optional[in
     ntrk = f.num_l1 * 256
     kind = KIND_FBA if fba else KIND_CKD
 
+    fd, l2 = f.fd, f.l2
+    local = threading.local()
+
     def one_group(g: int) -> tuple[list[Problem], list[Problem]]:
+        # the walk is one C call per group (no GIL): reads, expands, checks
+        bufs = getattr(local, "bufs", None)
+        if bufs is None:
+            bufs = local.bufs = (ffi.new("spk_cckd_finding[]", 256), new_err())
+        out, err = bufs
+        n = check(lib.spk_cckd_check_images(fd, l2.table(g), 256, g * 256, kind, heads, flags,
+                                            trksize, level, out, 256, err), err, path=f.path)
         errs: list[Problem] = []
         warns: list[Problem] = []
-        out = bytearray(max(trksize, 65536))
-        err = new_err()
-        for trk in range(g * 256, min(ntrk, g * 256 + 256)):
-            e = f.l2[trk]
-            if e.off in (0, NOT_HERE) or e.len < 5 or e.size < e.len:
-                continue
-            try:
-                stored = os.pread(f.fd, e.len if level >= 3 else 5, e.off)
-            except (OSError, OverflowError) as exc:
-                errs.append({"kind": "track", "track": trk, "message": str(exc)})
-                continue
-            if level < 3:
-                ok = len(stored) == 5 and stored[0] <= 2 and (
-                    int.from_bytes(stored[1:5], "big") == trk if fba else
-                    (int.from_bytes(stored[1:3], "big"), int.from_bytes(stored[3:5], "big"))
-                    == divmod(trk, heads))
-                if not ok:
-                    errs.append({"kind": "track", "track": trk, "offset": int(e.off),
-                                 "message": "bad stored image header"})
-                continue
-            if len(stored) != e.len:
-                errs.append({"kind": "track", "track": trk, "offset": int(e.off),
+        for i in range(min(n, 256)):
+            x = out[i]
+            trk, what, off = int(x.trk), x.what, int(x.off)
+            if what == lib.SPK_CCKD_FIND_READ:
+                errs.append({"kind": "track", "track": trk,
+                             "message": str(OSError(x.code, os.strerror(x.code)))})
+            elif what == lib.SPK_CCKD_FIND_HEADER:
+                errs.append({"kind": "track", "track": trk, "offset": off,
+                             "message": "bad stored image header"})
+            elif what == lib.SPK_CCKD_FIND_EOF:
+                errs.append({"kind": "track", "track": trk, "offset": off,
                              "message": "image runs past the end of the file"})
-                continue
-            rc = lib.spk_cckd_trk_expand(stored, len(stored), kind, trk, heads, flags,
-                                         ffi.from_buffer(out), trksize, err)
-            if rc < 0:
-                errs.append({"kind": "track", "track": trk, "offset": int(e.off),
-                             "error": error_name(rc),
-                             "message": ffi.string(err.msg).decode("utf-8", "replace")})
-            elif not fba and lib.spk_cckd_herc_check(ffi.from_buffer(out), rc, trk, heads,
-                                                     err) < 0:
+            elif what == lib.SPK_CCKD_FIND_BAD:
+                errs.append({"kind": "track", "track": trk, "offset": off,
+                             "error": error_name(x.code),
+                             "message": ffi.string(x.msg).decode("utf-8", "replace")})
+            else:
                 # readable, but Hercules 3.x cckdcdsk -3 would replace it with a null track
-                warns.append({"kind": "hercules3", "track": trk, "offset": int(e.off),
-                              "message": ffi.string(err.msg).decode("utf-8", "replace")})
+                warns.append({"kind": "hercules3", "track": trk, "offset": off,
+                              "message": ffi.string(x.msg).decode("utf-8", "replace")})
         return errs, warns
 
     flagged: list[Problem] = []
