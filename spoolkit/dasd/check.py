@@ -12,6 +12,7 @@ Plain CKD images get a full track scan at every level.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -130,30 +131,47 @@ def _check_compressed_file(path: str, level: int, repair: bool, workers: Optiona
                                        "OPENED bit set: the file was not closed cleanly"})
         if not fba:
             _check_geometry(f, report)
-        spaces, bad_entries = _spaces(f)
-        for trk, off, _ in bad_entries:
-            report["errors"].append({"kind": "l2", "track": trk, "offset": off,
-                                     "message": f"L2 entry of track {trk} is invalid "
-                                                "(length < 5, length > size, or bad null entry)"})
-        gaps = _space_map(f, spaces, report) if level >= 1 else []
-        calc = f.totals()
-        del calc["free_off"]  # may legitimately point at a FREE_BLK table
-        free_bytes = calc["free_total"] - calc["free_imbed"]
-        hdr_issues = _invariants(f, calc, report)
-        report["stats"] = {"size": int(h.size), "file_size": f.filesize, "used": calc["used"],
-                           "free_blocks": len(f.free), "free_bytes": free_bytes,
-                           "imbedded": calc["free_imbed"], "unaccounted": sum(ln for _, ln in gaps),
-                           # the valid spaces: the headers, each L2 table and free
-                           # block, the rest stored images
-                           "stored_tracks": spaces.n - 1 - len(f.l2.tabs) - len(f.free)}
-        if level >= 2:
-            _check_tracks(f, level, fba, workers, report, progress)
+        with contextlib.ExitStack() as stack:
+            walk = None
+            if level >= 2:
+                # the image walk (C, no GIL) runs while the tables are checked;
+                # leaving the stack waits for it, before the file is closed
+                pool = stack.enter_context(
+                    ThreadPoolExecutor(max_workers=workers or default_workers()))
+                walk = _start_tracks(f, level, fba, pool)
+            hdr_issues, gaps = _check_tables(f, level, report)
+            if walk is not None:
+                _collect_tracks(f, fba, walk, report, progress)
         lossless = all(e.get("repairable") for e in report["errors"])
         if repair and lossless and (hdr_issues or gaps or h.opts & OPENED
                                     or f.free_error is not None):
             _repair(f, report)
     finally:
         f.close()
+
+
+def _check_tables(f: CompressedFile, level: int, report: CheckReport
+                  ) -> tuple[bool, list[list[int]]]:
+    """L2 entries, the space map and the header invariants; sets the stats.
+    Returns whether the header needs fixing and the unaccounted gaps."""
+    h = f.hdr
+    spaces, bad_entries = _spaces(f)
+    for trk, off, _ in bad_entries:
+        report["errors"].append({"kind": "l2", "track": trk, "offset": off,
+                                 "message": f"L2 entry of track {trk} is invalid "
+                                            "(length < 5, length > size, or bad null entry)"})
+    gaps = _space_map(f, spaces, report) if level >= 1 else []
+    calc = f.totals()
+    del calc["free_off"]  # may legitimately point at a FREE_BLK table
+    free_bytes = calc["free_total"] - calc["free_imbed"]
+    hdr_issues = _invariants(f, calc, report)
+    report["stats"] = {"size": int(h.size), "file_size": f.filesize, "used": calc["used"],
+                       "free_blocks": len(f.free), "free_bytes": free_bytes,
+                       "imbedded": calc["free_imbed"], "unaccounted": sum(ln for _, ln in gaps),
+                       # the valid spaces: the headers, each L2 table and free
+                       # block, the rest stored images
+                       "stored_tracks": spaces.n - 1 - len(f.l2.tabs) - len(f.free)}
+    return hdr_issues, gaps
 
 
 def _check_geometry(f: CompressedFile, report: CheckReport) -> None:
@@ -253,14 +271,14 @@ def _invariants(f: CompressedFile, calc: dict[str, int], report: CheckReport) ->
     return bool(issues)
 
 
-def _check_tracks(f: CompressedFile, level: int, fba: bool, workers: Optional[int],
-                  report: CheckReport, progress: ProgressFn = None) -> None:
+def _start_tracks(f: CompressedFile, level: int, fba: bool, pool: ThreadPoolExecutor
+                  ) -> Iterator[tuple[list[Problem], list[Problem]]]:
+    """Submit the walk over the stored images, one C call per group of 256;
+    yields each group's (errors, Hercules 3 warnings) in group order."""
     heads = f.devhdr.heads if not fba else 1
     trksize = f.devhdr.track_size if not fba else 5 + lib.SPK_CFBA_GRP_SIZE
     flags = 1 if (not fba and f.hdr.cyls < 32768) else 0
-    ntrk = f.num_l1 * 256
     kind = KIND_FBA if fba else KIND_CKD
-
     fd, l2 = f.fd, f.l2
     local = threading.local()
 
@@ -296,15 +314,21 @@ def _check_tracks(f: CompressedFile, level: int, fba: bool, workers: Optional[in
                               "message": ffi.string(x.msg).decode("utf-8", "replace")})
         return errs, warns
 
+    return pool.map(one_group, range(f.num_l1))
+
+
+def _collect_tracks(f: CompressedFile, fba: bool,
+                    walk: Iterator[tuple[list[Problem], list[Problem]]], report: CheckReport,
+                    progress: ProgressFn = None) -> None:
+    heads = f.devhdr.heads if not fba else 1
     flagged: list[Problem] = []
     # the volume's own tracks (the last group's table may have slots past them)
-    real = min(ntrk, -(-f.hdr.cyls // 120) if fba else f.hdr.cyls * heads)
-    with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
-        for g, (errs, warns) in enumerate(pool.map(one_group, range(f.num_l1))):
-            report["errors"].extend(errs)
-            flagged.extend(warns)
-            if progress:
-                progress(max(0, min(256, real - g * 256)))
+    real = min(f.num_l1 * 256, -(-f.hdr.cyls // 120) if fba else f.hdr.cyls * heads)
+    for g, (errs, warns) in enumerate(walk):
+        report["errors"].extend(errs)
+        flagged.extend(warns)
+        if progress:
+            progress(max(0, min(256, real - g * 256)))
     if flagged:
         report["warnings"].extend(flagged[:MAX_REPORTED])
         report["stats"]["hercules3_flagged"] = len(flagged)
