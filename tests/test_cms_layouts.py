@@ -181,3 +181,36 @@ def test_null_data_blocks_read_as_zeros(tmp_path, compress):
         got = {int(f.fname[1:]): list(r) for f, r in md.read_all()}
         assert got == want
         assert {n: list(md.read(f"F{n}", "DATA")) for n in recs} == want
+
+
+def test_cp67_2314_829_byte_records_and_quarters(tmp_path):
+    """A 2314 disk as CP-67 writes it (vm-formats.md 2.1): eight 829-byte
+    records a track, the 8th split 414 + 415 by track overflow (15 blocks per
+    track pair), only the first 800 bytes of each the block; first chain links
+    in 200-byte quarters.  Built by the test-side encoder, read back whole."""
+    big = L.CMSFile("BIG", "DATA", "F", 80, frecs(6000, 80, 7))       # 600 blocks: 2 links
+    files = [L.CMSFile(f"S{i}", "EXEC", "V", 130, vrecs(40 + 9 * i, 1, 130, i))
+             for i in range(6)]
+    files.insert(3, big)
+    ncyl = 6
+    path = tmp_path / "cp67.2314"
+    dev = spoolkit.create_dasd(path, "2314", cylinders=ncyl + 1, compress=None)
+    L.CKDBlocks(dev, 1, 800, physical=829).build(ncyl, L.vm370_encode("2314", ncyl, "CP67",
+                                                                      files))
+    even, odd = dev.read_track(1, 0).records, dev.read_track(1, 1).records
+    assert [(r.r, r.dl) for r in even] == [(r, 829) for r in range(1, 8)] + [(8, 414)]
+    assert even[-1].overflow and [(r.r, r.dl) for r in odd][:2] == [(8, 415), (9, 829)]
+    dev.close()
+    with open_minidisk(path, 1, ncyl) as md:
+        assert (md.format, md.label, md.blocksize) == ("vm370", "CP67", 800)
+        got = md.files()
+        assert [(f.fname, f.ftype, f.recfm, f.records) for f in got] == [
+            (f.fname, f.ftype, f.recfm, len(f.records)) for f in files]
+        assert {f.fcl >> 14 for f in got} == {0, 1, 2, 3}         # quarters in the top bits
+        for f, want in zip(got, files):
+            assert list(md.read(f)) == want.records
+        assert [(f.fname, list(r)) for f, r in md.read_all()] == [
+            (f.fname, f.records) for f in files]
+        meta, data = md.impl.file_blocks(md.find("BIG", "DATA"))
+        assert len(meta) == 3 and len(data) == 600
+        assert md.check().ok
