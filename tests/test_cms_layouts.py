@@ -214,3 +214,42 @@ def test_cp67_2314_829_byte_records_and_quarters(tmp_path):
         meta, data = md.impl.file_blocks(md.find("BIG", "DATA"))
         assert len(meta) == 3 and len(data) == 600
         assert md.check().ok
+
+
+def test_fst_fields_decoded_as_documented_from_any_bytes():
+    """Every FST field at its documented offset (fst.py's table, vm-formats.md
+    2.1 and 2.2), for arbitrary bytes: names in code page 037 without
+    trailing blanks, BCD dates as their digits, EDF counts from the extension."""
+    from spoolkit.cms.fst import decode_edf, decode_vm370
+
+    r = random.Random(16)
+    for i in range(500):
+        raw = bytearray(r.randbytes(64))
+        raw[30] = [0xC6, 0xE5, r.randrange(256)][i % 3]
+        raw[0:8] = r.choice([b"\x40" * 8, raw[0:8], "AB".encode("cp037") + b"\x40" * 6])
+        raw = bytes(raw)
+        def be(a, b, raw=raw):
+            return int.from_bytes(raw[a:b], "big")
+
+        def text(a, b, raw=raw):
+            return raw[a:b].decode("cp037").rstrip(" ")
+
+        recfm = {0xC6: "F", 0xE5: "V"}.get(raw[30], f"X'{raw[30]:02X}'")
+        v = decode_vm370(raw[:40], (7, i))
+        assert (v.fname, v.ftype, v.fmode, v.recfm) == (text(0, 8), text(8, 16), text(24, 26),
+                                                        recfm)
+        assert (v.write_pointer, v.read_pointer, v.records, v.fcl, v.flags, v.lrecl,
+                v.blocks) == (be(20, 22), be(22, 24), be(26, 28), be(28, 30), raw[31],
+                              be(32, 36), be(36, 38))
+        h = raw[16:20].hex().upper()
+        assert v.date == f"{raw[38:40].decode('cp037')}-{h[0:2]}-{h[2:4]} {h[4:6]}:{h[6:8]}"
+        assert (v.raw, v.where) == (raw[:40], (7, i))
+        e = decode_edf(raw, (9, i))
+        assert (e.fname, e.ftype, e.fmode, e.recfm, e.lrecl, e.fcl, e.flags) == (
+            v.fname, v.ftype, v.fmode, v.recfm, v.lrecl, v.fcl, v.flags)
+        assert (e.fop, e.blocks, e.records, e.levels, e.ptr_size) == (
+            be(40, 44), be(44, 48), be(48, 52), raw[52], raw[53])
+        d = raw[54:60].hex().upper()
+        cc = "20" if raw[31] & 0x08 else "19"
+        assert e.date == f"{cc}{d[0:2]}-{d[2:4]}-{d[4:6]} {d[6:8]}:{d[8:10]}:{d[10:12]}"
+        assert (e.raw, e.where) == (raw, (9, i))
