@@ -106,3 +106,35 @@ def test_real_tape(bench_dir: Path, work: Path, benchmark) -> None:
           ["hetupd", "-d", "p.het", "p.aws"], work, clean=("s.aws", "p.aws"))
     print("\n" + "\n".join(ROWS[-2:]))
     benchmark.pedantic(lambda: None, rounds=1)
+
+
+@pytest.mark.skipif(os.environ.get("SPOOLKIT_BENCH_BIG") != "1",
+                    reason="SPOOLKIT_BENCH_BIG=1: a 3390-9 (8.5 GB) and a 2 GiB tape")
+def test_real_big(bench_dir: Path, work: Path, benchmark) -> None:
+    """The sizes the flat-memory goal names: a 3390-9 and a 2 GiB tape, one
+    pair each (the ratio is of one run), peak RSS on both sides."""
+    need("dasdcopy", "cckdcdsk", "hetupd")
+    global PAIRS
+    keep, PAIRS = PAIRS, 1
+    try:
+        vol = real_volume(bench_dir, "3390-9")
+        pairs("3390-9 CKD -> CCKD (default zlib)",
+              [*SPK, "dasd", "copy", str(vol), "s9.cckd", "-z", "-f"],
+              ["dasdcopy", "-q", "-z", str(vol), "p9.cckd"], work, "s9.cckd", "p9.cckd",
+              ("s9.cckd", "p9.cckd"))
+        pairs("3390-9 check level 3", [*SPK, "dasd", "check", "p9.cckd", "--level", "3"],
+              ["cckdcdsk", "-3", "-ro", "p9.cckd"], work)
+        tape = real_tape(bench_dir, 2 << 30)
+        pairs("2 GiB AWS -> HET (default zlib)",
+              [*SPK, "tape", "copy", str(tape), "s2.het", "-z", "-f"],
+              ["hetupd", "-z", str(tape), "p2.het"], work, "s2.het", "p2.het",
+              ("s2.het", "p2.het"))
+        pairs("2 GiB HET -> AWS", [*SPK, "tape", "copy", "p2.het", "s2.aws", "--aws", "-f"],
+              ["hetupd", "-d", "p2.het", "p2.aws"], work, clean=("s2.aws", "p2.aws"))
+    finally:
+        PAIRS = keep
+        for p in ("s2.aws", "p2.aws"):
+            if (work / p).exists():
+                (work / p).unlink()
+    print("\n" + "\n".join(ROWS[-4:]))
+    benchmark.pedantic(lambda: None, rounds=1)
