@@ -2,7 +2,7 @@
 fixtures' tracks written over a 3390-3, their tape blocks repeated to 1 GiB),
 each job run as a whole command: alternating pairs (spoolkit, peer, spoolkit,
 peer, ...), the ratio of each pair, its median; output size ratio; the peak
-RSS of each side (``wait4``).  Defaults on both sides (spoolkit's levels are
+RSS of each side (GNU ``time``).  Defaults on both sides (spoolkit's levels are
 chosen by result, docs/performance.md).
 
 Run:  python -m pytest bench/bench_realdata.py --benchmark-enable -s
@@ -17,6 +17,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,16 +32,19 @@ ROWS: list[str] = []
 
 
 def run(argv: list[str], cwd: Path) -> tuple[float, int]:
-    """Wall seconds and peak RSS (bytes) of one command."""
-    t = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - t
-    if proc.returncode not in (0, 1):   # check verbs exit 1 on findings
-        raise RuntimeError(f"{argv} exited {proc.returncode}")
-    return wall, usage.ru_maxrss * 1024
+    """Wall seconds and peak RSS (bytes) of one command.  The RSS comes from
+    GNU time, whose own fork starts the command afresh: a child forked from
+    this (pytest) process would report at least this process's size."""
+    gnu_time = shutil.which("time") or "/usr/bin/time"
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        t = time.perf_counter()
+        proc = subprocess.run([gnu_time, "-f", "%M", "-o", rss.name, *argv], cwd=cwd, env=ENV,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wall = time.perf_counter() - t
+        if proc.returncode not in (0, 1):   # check verbs exit 1 on findings
+            raise RuntimeError(f"{argv} exited {proc.returncode}")
+        kib = int(rss.read().split()[-1])
+    return wall, kib * 1024
 
 
 def size(pattern: str) -> int:
