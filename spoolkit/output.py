@@ -28,7 +28,6 @@ import glob
 import os
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Optional, Union
 
 from .errors import ExistsError, InvalidArgumentError, WriteError
@@ -68,11 +67,18 @@ def remove_stale_temps(path: PathLike) -> list[str]:
     return removed
 
 
-@dataclass
 class _Target:
-    path: str                 # where the file goes (a followed link resolved)
-    old_mode: Optional[int]   # permission bits of the file being replaced
-    old_owner: Optional[tuple[int, int]]
+    # no dataclass: the dataclasses module costs every command's start
+
+    def __init__(self, path: str, old_mode: Optional[int],
+                 old_owner: Optional[tuple[int, int]]) -> None:
+        self.path = path                # where the file goes (a followed link resolved)
+        self.old_mode = old_mode        # permission bits of the file being replaced
+        self.old_owner = old_owner
+
+    def __repr__(self) -> str:
+        return (f"_Target(path={self.path!r}, old_mode={self.old_mode!r}, "
+                f"old_owner={self.old_owner!r})")
 
 
 def check_destination(path: PathLike, *, overwrite: bool = False,
