@@ -9,11 +9,9 @@ spoolkit`` (and every ``spoolkit ...`` command) costs only what it uses.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING
-
 from ._version import __version__
 
+TYPE_CHECKING = False  # typing itself costs every command's start
 if TYPE_CHECKING:
     from .cp import format_volume, read_cp_extents
     from .dasd import (
@@ -52,6 +50,8 @@ _EXPORTS = {
 
 
 def __getattr__(name: str) -> object:
+    import importlib
+
     where = _EXPORTS.get(name)
     if where is not None:
         value = getattr(importlib.import_module(where, __name__), name)

@@ -6,7 +6,6 @@ which reproduces Hercules' ``dasdtab.c`` rows and ``capacity_calc`` exactly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Optional
 
@@ -14,12 +13,92 @@ from ._native import check, ffi, lib, new_err
 from .errors import InvalidArgumentError, NotFoundError
 
 if TYPE_CHECKING:
+    from typing import ClassVar
+
     from ._spoolkit import spk_ckddev
 
 
-@dataclass(frozen=True)
-class CKDDevice:
+class _DataclassFields:
+    """``__dataclass_fields__`` made on first use (from the fields of a
+    dataclass of the same fields, types and defaults): dataclasses.fields(),
+    asdict(), replace() and is_dataclass() work as on a dataclass."""
+
+    def __get__(self, obj: object, cls: type) -> dict[str, object]:
+        import dataclasses
+        import inspect
+
+        params = inspect.signature(cls).parameters.values()
+        types = cls.__annotations__
+        spec: list[object] = [
+            (p.name, types[p.name]) if p.default is p.empty
+            else (p.name, types[p.name], dataclasses.field(default=p.default))
+            for p in params]
+        like = dataclasses.make_dataclass(cls.__name__, spec,  # type: ignore[arg-type]
+                                          frozen=issubclass(cls, FrozenFields))
+        fields: dict[str, object] = vars(like)["__dataclass_fields__"]
+        type.__setattr__(cls, "__dataclass_fields__", fields)
+        return fields
+
+
+class Fields:
+    """What ``@dataclass`` gives a class of ``_fields`` (its fields in order):
+    the field-by-field repr and ``==`` (of the same class only), and the
+    dataclasses module's functions; the subclass's ``__init__`` stores the
+    fields with :meth:`_store`.  The records that every command line makes
+    (device rows, device headers) are such classes rather than dataclasses:
+    the dataclasses module imports inspect, a tenth of a command's start."""
+
+    __slots__ = ()
+    _fields: ClassVar[tuple[str, ...]] = ()
+    __dataclass_fields__: ClassVar[dict[str, object]] = _DataclassFields()  # type: ignore[assignment]
+
+    def _store(self, *values: object) -> None:
+        for name, value in zip(self._fields, values):
+            object.__setattr__(self, name, value)
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__qualname__}({inner})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Fields)
+        return self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq
+
+
+class FrozenFields(Fields):
+    """:class:`Fields` of a frozen dataclass: hashable by its fields, and
+    assigning or deleting one raises FrozenInstanceError."""
+
+    __slots__ = ()
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(self._values())
+
+    def __setattr__(self, name: str, value: object) -> None:
+        from dataclasses import FrozenInstanceError
+
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        from dataclasses import FrozenInstanceError
+
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+class CKDDevice(FrozenFields):
     """One CKD device model (a row of Hercules' ``ckdtab``)."""
+
+    _fields = ("name", "devt", "model", "code", "cylinders", "alt_cylinders", "heads", "r0",
+               "r1", "har0", "track_length", "sectors", "formula", "factors", "cu",
+               "track_size", "_ptr")
+    __match_args__ = _fields
 
     name: str
     devt: int
@@ -39,6 +118,14 @@ class CKDDevice:
     track_size: int
     _ptr: Optional[spk_ckddev] = None     # the C table row (None: found by name when needed)
 
+    def __init__(self, name: str, devt: int, model: int, code: int, cylinders: int,
+                 alt_cylinders: int, heads: int, r0: int, r1: int, har0: int,
+                 track_length: int, sectors: int, formula: int,
+                 factors: tuple[int, int, int, int, int, int], cu: str, track_size: int,
+                 _ptr: Optional[spk_ckddev] = None) -> None:
+        self._store(name, devt, model, code, cylinders, alt_cylinders, heads, r0, r1, har0,
+                    track_length, sectors, formula, factors, cu, track_size, _ptr)
+
     @property
     def devtype(self) -> str:
         """The device type as Hercules and CP print it, e.g. ``"3390"``."""
@@ -57,9 +144,12 @@ class CKDDevice:
         return max_data_length(self, nrecs, kl)
 
 
-@dataclass(frozen=True)
-class FBADevice:
+class FBADevice(FrozenFields):
     """One FBA device model (a row of Hercules' ``fbatab``)."""
+
+    _fields = ("name", "devt", "devclass", "type", "model", "blocks_per_group",
+               "blocks_per_access", "block_size", "blocks", "cu")
+    __match_args__ = _fields
 
     name: str
     devt: int
@@ -72,14 +162,23 @@ class FBADevice:
     blocks: int
     cu: int
 
+    def __init__(self, name: str, devt: int, devclass: int, type: int, model: int,
+                 blocks_per_group: int, blocks_per_access: int, block_size: int, blocks: int,
+                 cu: int) -> None:
+        self._store(name, devt, devclass, type, model, blocks_per_group, blocks_per_access,
+                    block_size, blocks, cu)
+
     @property
     def devtype(self) -> str:
         return "%04X" % self.devt
 
 
-@dataclass(frozen=True)
-class Capacity:
+class Capacity(FrozenFields):
     """Result of Hercules' ``capacity_calc`` for one record."""
+
+    _fields = ("fits", "new_used", "balance", "bytes_last", "bytes_not_last",
+               "records_per_track", "physical_length", "max_data_length")
+    __match_args__ = _fields
 
     fits: bool
     new_used: int
@@ -89,6 +188,12 @@ class Capacity:
     records_per_track: int
     physical_length: int
     max_data_length: int
+
+    def __init__(self, fits: bool, new_used: int, balance: int, bytes_last: int,
+                 bytes_not_last: int, records_per_track: int, physical_length: int,
+                 max_data_length: int) -> None:
+        self._store(fits, new_used, balance, bytes_last, bytes_not_last, records_per_track,
+                    physical_length, max_data_length)
 
 
 def _ckd_from_ptr(p: spk_ckddev) -> CKDDevice:

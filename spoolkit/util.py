@@ -1,13 +1,16 @@
-"""Small helpers shared by the modules: thread fan-out (atomic output files
-are in :mod:`spoolkit.output`, re-exported here)."""
+"""Small helpers shared by the modules: thread fan-out, loggers (atomic
+output files are in :mod:`spoolkit.output`, re-exported here)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import Callable, Optional, TypeVar
+from typing import TYPE_CHECKING, Callable, Optional, TypeVar
 
 from .output import atomic_output, atomic_outputs
+
+if TYPE_CHECKING:
+    import logging
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -36,4 +39,22 @@ def map_threads(fn: Callable[[T], R], items: Iterable[T],
         return list(pool.map(fn, items))
 
 
-__all__ = ["atomic_output", "atomic_outputs", "default_workers", "map_threads"]
+#: how the ``spoolkit`` command configures logging when no module had
+#: imported it before the verb ran (the command imports logging only for the
+#: verbs that log): the first :func:`logger` applies it
+log_setup: Optional[Callable[[], None]] = None
+
+
+def logger(name: str) -> logging.Logger:
+    """``logging.getLogger(name)``, after the ``spoolkit`` command's
+    configuration of logging where it is pending (:data:`log_setup`)."""
+    import logging
+
+    global log_setup
+    setup, log_setup = log_setup, None
+    if setup is not None:
+        setup()
+    return logging.getLogger(name)
+
+
+__all__ = ["atomic_output", "atomic_outputs", "default_workers", "logger", "map_threads"]

@@ -12,140 +12,53 @@ stay as they were, and the exit status is 128 + the signal number.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import importlib
 import os
-import signal
 import sys
-from collections.abc import Sequence
-from typing import Any, NoReturn, Optional, Union, cast
 
-from .._version import __version__
-from ..errors import SpoolkitError
+from .commands import ADDS_TO as ADDS_TO
+from .commands import COMMANDS as COMMANDS
+from .commands import GROUPS as GROUPS
+from .commands import top_help
 
-#: command groups, each a module of this package with register(subparsers)
-GROUPS = ["dasd", "tape", "spool", "backup", "overlay", "cp", "cms", "demo", "batch"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from typing import Optional
 
-#: the commands with their one-line help: a command line imports only the
-#: modules of the command it names; the others appear in the top-level help
-#: from this table (tests check it against the modules' own parsers)
-COMMANDS = {
-    "dasd": "disk images (CKD, CCKD, FBA)",
-    "tape": "tape images (AWS, HET, FakeTape)",
-    "spool": "spool volumes (CP-formatted SPOL/DRCT extents)",
-    "overlay": "minidisk overlay maps and protection",
-    "cp": "CP-owned volumes: VM/370 FORMAT/ALLOCATE, allocation",
-    "cms": "CMS minidisks (VM/370 and EDF) inside disk images",
-    "demo": "run the built-in demonstration on sample data",
-    "batch": "run a job over many images, resumably",
-}
+    from ._parser import _add_common as _add_common
+    from ._parser import _Bare as _Bare
+    from ._parser import _named_command as _named_command
+    from ._parser import _Parser as _Parser
+    from ._parser import _Rebuild as _Rebuild
+    from ._parser import _Verbs as _Verbs
+    from ._parser import build_parser as build_parser
 
-#: modules of GROUPS that add verbs to a command named otherwise
-ADDS_TO = {"backup": "spool"}
+#: the parser's names, loaded on first use (PEP 562): ``spoolkit --help``
+#: and ``--version`` print their text without argparse
+_PARSER_NAMES = {"build_parser", "_add_common", "_Parser", "_Rebuild", "_Bare", "_Verbs",
+                 "_named_command"}
 
 
-class _Parser(argparse.ArgumentParser):
-    """Usage errors as JSON on stdout when the command line asks for --json
-    (argparse makes the verbs' parsers of this class too)."""
+def __getattr__(name: str) -> object:
+    if name not in _PARSER_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from . import _parser
 
-    json_errors = False
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.register("action", "parsers", _Verbs)
-
-    def error(self, message: str) -> NoReturn:
-        if _Parser.json_errors:
-            import json
-            self.print_usage(sys.stderr)
-            sys.stdout.write(json.dumps({"error": "UsageError",
-                                         "message": f"{self.prog}: {message}"}) + "\n")
-            sys.stdout.flush()
-            sys.exit(2)
-        super().error(message)
+    value = getattr(_parser, name)
+    globals()[name] = value
+    return value
 
 
-class _Rebuild(Exception):
-    """A bare verb parser was asked to parse: the parser is built whole."""
+def _fast_text(words: list[str]) -> Optional[str]:
+    """The text of ``spoolkit --help`` or ``--version`` alone, where it can be
+    had without argparse (:func:`spoolkit.cli.commands.top_help`)."""
+    if words in (["--help"], ["-h"]):
+        return top_help()
+    if words == ["--version"]:
+        from .._version import __version__
 
-
-class _Bare(_Parser):
-    """A verb's parser with its name and help only: building its arguments
-    costs start-up time, and a command line names one verb.  It never parses
-    (it asks for the whole parser instead)."""
-
-    _nothing = argparse.Action(option_strings=[], dest=argparse.SUPPRESS)
-
-    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
-        return self._nothing
-
-
-class _Verbs(argparse._SubParsersAction):  # type: ignore[type-arg]
-    """The subparsers of a command: with ``only`` set (to the verb the
-    command line names, "" for none) the other verbs' parsers are bare."""
-
-    #: taken by the next command's subparsers (not by a verb's own subverbs)
-    wanted: Optional[str] = None
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.only, _Verbs.wanted = _Verbs.wanted, None
-        self.bare: set[str] = set()
-
-    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
-        if self.only is None or self.only == name or self.only in kwargs.get("aliases", ()):
-            return cast(argparse.ArgumentParser, super().add_parser(name, **kwargs))
-        self.bare.update((name, *kwargs.get("aliases", ())))
-        cls = self._parser_class
-        self._parser_class = _Bare
-        try:
-            return cast(argparse.ArgumentParser, super().add_parser(name, **kwargs))
-        finally:
-            self._parser_class = cls
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: Union[str, Sequence[Any], None],
-                 option_string: Optional[str] = None) -> None:
-        if values and values[0] in self.bare:
-            raise _Rebuild
-        super().__call__(parser, namespace, values, option_string)
-
-
-def _named_command(argv: Optional[list[str]]) -> Optional[str]:
-    """The command a command line names: its first word that is no option
-    (the top level has only options without values), if that is a command."""
-    word = next((a for a in argv or () if not a.startswith("-")), None)
-    return word if word in COMMANDS else None
-
-
-def build_parser(argv: Optional[list[str]] = None, *,
-                 full: bool = True) -> argparse.ArgumentParser:
-    """The ``spoolkit`` parser.  With ``full=False`` only the command that
-    ``argv`` names gets its verbs (importing only its modules); the others
-    are bare entries with their help, enough for the top-level usage."""
-    parser = _Parser(
-        prog="spoolkit",
-        description="Mainframe device images: CKD/CCKD/FBA disks, AWS/HET tapes, z/VM spool.")
-    parser.add_argument("--version", action="version", version=f"spoolkit {__version__}")
-    parser.register("action", "parsers", argparse._SubParsersAction)
-    sub = parser.add_subparsers(dest="group", metavar="COMMAND")
-    sub.required = True
-    wanted = None if full else _named_command(argv)
-    for name in GROUPS:
-        command = ADDS_TO.get(name, name)
-        if full or command == wanted:
-            if not full:  # the verb is the next word that is no option
-                words = list(argv or ())
-                rest = words[words.index(command) + 1:]
-                _Verbs.wanted = next((a for a in rest if not a.startswith("-")), "")
-            try:
-                importlib.import_module(f"{__name__}.{name}").register(sub)
-            finally:
-                _Verbs.wanted = None
-        elif command == name:
-            sub.add_parser(name, help=COMMANDS[name])
-    return parser
+        return top_help(__version__)
+    return None
 
 
 class SignalExit(BaseException):
@@ -162,36 +75,18 @@ def _raise_signal(signum: int, frame: object) -> None:
 
 
 def _install_signal_handlers() -> None:
+    import signal
+
     for name in ("SIGTERM", "SIGHUP"):
         signum = getattr(signal, name, None)
         if signum is not None and signal.getsignal(signum) in (signal.SIG_DFL, None):
             signal.signal(signum, _raise_signal)
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
-    """Options every verb takes: --wait for locks held by another process,
-    -q/--quiet, --json (errors as JSON, and the result where the verb has one)."""
-    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    if not actions:
-        have = {o for a in parser._actions for o in a.option_strings}
-        if "--wait" not in have:
-            parser.add_argument("--wait", type=float, metavar="SECONDS", default=None,
-                                help="wait this long for an image, volume or archive that "
-                                     "another process holds (default: fail at once)")
-        if "--quiet" not in have:
-            parser.add_argument("-q", "--quiet", action="store_true",
-                                help="no messages but errors")
-        if "--json" not in have:
-            parser.add_argument("--json", action="store_true",
-                                help="errors (and the result) as JSON on stdout")
-        return
-    for action in actions:
-        for child in set(action.choices.values()):
-            _add_common(child)
-
-
 def _error(args: Optional[argparse.Namespace], exc: BaseException, message: str,
            kind: Optional[str] = None) -> None:
+    from ..errors import SpoolkitError
+
     if args is not None and getattr(args, "json", False):
         import json
         data = exc.to_dict(cli=True) if isinstance(exc, SpoolkitError) else {
@@ -215,34 +110,67 @@ def _os_message(exc: OSError) -> str:
 
 def _quiet_broken_pipe() -> int:
     # stdout's reader went away: flush nothing more at exit, end as if killed by SIGPIPE
+    import contextlib
+    import signal
+
     with contextlib.suppress(OSError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
     return 128 + getattr(signal, "SIGPIPE", 13)
 
 
+def _log_setup(quiet: bool) -> None:
+    """Warnings such as logged overrides of protected extents go to stderr;
+    where nothing has imported logging yet (the verbs that log nothing), the
+    first :func:`spoolkit.util.logger` configures it."""
+    def setup() -> None:
+        import logging
+
+        logging.basicConfig(format="spoolkit: %(message)s", level=logging.WARNING)
+        logging.getLogger("spoolkit").setLevel(logging.ERROR if quiet else logging.NOTSET)
+
+    from .. import util
+
+    if "logging" in sys.modules:
+        setup()
+        util.log_setup = None
+    else:
+        util.log_setup = setup
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     """Run the ``spoolkit`` command; returns the exit status."""
+    words = sys.argv[1:] if argv is None else argv
+    text = _fast_text(list(words))
+    if text is not None:  # as argparse's print_help() and exit()
+        try:
+            sys.stdout.write(text)
+        except (AttributeError, OSError):
+            pass
+        sys.exit(0)
+    import signal
+
+    from ..errors import SpoolkitError
+    from . import _parser
+
     _install_signal_handlers()
     stdio = sys.modules.get(f"{__name__}.stdio")
     if stdio is not None:  # loaded by a verb: forget an earlier run's claims on stdin/stdout
         stdio.reset()
-    words = sys.argv[1:] if argv is None else argv
-    parser = build_parser(words, full=False)
-    _add_common(parser)
+    # through this module's names: a test replaces build_parser here
+    build = globals().get("build_parser", _parser.build_parser)
+    parser = build(words, full=False)
+    _parser._add_common(parser)
     args = None
-    _Parser.json_errors = "--json" in words
+    _parser._Parser.json_errors = "--json" in words
     try:
         try:
             args = parser.parse_args(argv)
-        except _Rebuild:  # the verb was not the word taken for it
-            parser = build_parser(words)
-            _add_common(parser)
+        except _parser._Rebuild:  # the verb was not the word taken for it
+            parser = build(words)
+            _parser._add_common(parser)
             args = parser.parse_args(argv)
-        import logging  # not before: --help and usage errors need none
-        # warnings such as logged overrides of protected extents go to stderr
-        logging.basicConfig(format="spoolkit: %(message)s", level=logging.WARNING)
-        logging.getLogger("spoolkit").setLevel(logging.ERROR if args.quiet else logging.NOTSET)
+        _log_setup(args.quiet)
         if getattr(args, "wait", None) is not None:
             from .. import lock
             lock.set_default_wait(args.wait)

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Optional, Union
 
 from .._native import check, ffi, lib, new_err
 from ..errors import AddressError, InvalidArgumentError, ReadOnlyError
-from ..geometry import CKDDevice, ckd_devices, lookup_ckd
+from ..geometry import CKDDevice, Fields, ckd_devices, lookup_ckd
 from ..jsonvalue import JSONDict
 from ..lifetime import Finalizing
 from .track import OVERFLOW, Track, validate_image
@@ -24,16 +23,22 @@ if TYPE_CHECKING:
 TrackLike = Union[Track, bytes, bytearray, memoryview]
 
 
-@dataclass
-class ScanStats:
+class ScanStats(Fields):
     """What a full scan of a volume found."""
 
-    tracks: int = 0
-    records: int = 0
-    eof_records: int = 0
-    key_bytes: int = 0
-    data_bytes: int = 0
-    image_bytes: int = 0
+    _fields = ("tracks", "records", "eof_records", "key_bytes", "data_bytes", "image_bytes")
+    __match_args__ = _fields
+
+    tracks: int
+    records: int
+    eof_records: int
+    key_bytes: int
+    data_bytes: int
+    image_bytes: int
+
+    def __init__(self, tracks: int = 0, records: int = 0, eof_records: int = 0,
+                 key_bytes: int = 0, data_bytes: int = 0, image_bytes: int = 0) -> None:
+        self._store(tracks, records, eof_records, key_bytes, data_bytes, image_bytes)
 
     def add(self, c: spk_scan_stats) -> None:
         self.tracks += c.tracks
@@ -44,7 +49,7 @@ class ScanStats:
         self.image_bytes += c.image_bytes
 
     def to_dict(self) -> dict[str, int]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in self._fields}
 
 
 def model_for(devt: int, cylinders: int) -> CKDDevice:

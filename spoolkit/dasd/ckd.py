@@ -16,7 +16,6 @@ import contextlib
 import os
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Union
 
 from .. import ebcdic
@@ -28,7 +27,7 @@ from ..errors import (
     TruncatedError,
     WriteError,
 )
-from ..geometry import CKDDevice
+from ..geometry import CKDDevice, Fields
 from ..jsonvalue import JSONDict
 from ..lock import lock_fd
 from ..output import atomic_outputs, check_destination, fsync_checked, write_all
@@ -46,17 +45,23 @@ SPLIT_LIMIT = 0x7FFFFFFF
 PLAIN_IDS = ("CKD_P370", "CKD_P064")
 
 
-@dataclass
-class DevHeader:
+class DevHeader(Fields):
     """The 512-byte ``CKD_DEVHDR`` at the start of every CKD/CCKD file."""
+
+    _fields = ("devid", "heads", "track_size", "devtype", "fileseq", "highcyl", "serial")
+    __match_args__ = _fields
 
     devid: str
     heads: int
     track_size: int
     devtype: int
-    fileseq: int = 0
-    highcyl: int = 0
-    serial: str = ""
+    fileseq: int
+    highcyl: int
+    serial: str
+
+    def __init__(self, devid: str, heads: int, track_size: int, devtype: int, fileseq: int = 0,
+                 highcyl: int = 0, serial: str = "") -> None:
+        self._store(devid, heads, track_size, devtype, fileseq, highcyl, serial)
 
     @classmethod
     def parse(cls, buf: bytes, path: Optional[str] = None) -> DevHeader:
@@ -90,13 +95,17 @@ def _read_devheader(path: str) -> DevHeader:
     return DevHeader.parse(buf, path)
 
 
-@dataclass
-class _Piece:
+class _Piece(Fields):
+    _fields = ("path", "first_trk", "ntrks", "fd", "size")
+
     path: str
     first_trk: int
     ntrks: int
     fd: int
-    size: int = 0
+    size: int
+
+    def __init__(self, path: str, first_trk: int, ntrks: int, fd: int, size: int = 0) -> None:
+        self._store(path, first_trk, ntrks, fd, size)
 
 
 class CKDImage(DasdImage):

@@ -12,7 +12,6 @@ The output is written under a temporary name and renamed when complete.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections import deque
@@ -23,7 +22,7 @@ from .._native import check, ffi, lib, new_err
 from ..compress import method_code
 from ..errors import InvalidArgumentError
 from ..output import atomic_output, check_destination, write_all
-from ..util import default_workers
+from ..util import default_workers, logger
 from . import open_dasd
 from .base import DasdImage
 from .cckd import CCKDImage, CompressedWriter, compressed_devid
@@ -44,7 +43,7 @@ from .split import family, locate
 
 PathLike = Union[str, "os.PathLike[str]"]
 GROUP = 256
-log = logging.getLogger("spoolkit.dasd")
+log = logger("spoolkit.dasd")
 _TLS = threading.local()   # per-thread output buffers of the group workers
 FLAGGED = lib.SPK_CCKD_FLAGGED
 RESTORE = lib.SPK_CCKD_RESTORE

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import (
     TYPE_CHECKING,
@@ -17,6 +16,7 @@ from typing import (
 )
 
 from ..errors import InvalidArgumentError, ProtectedExtentError
+from ..util import logger
 from .device import BlockVolume, Volume
 from .directory import Directory
 from .extents import is_locked_out
@@ -25,7 +25,7 @@ from .sysconfig import SystemConfig
 if TYPE_CHECKING:
     from ..dasd.base import TrackLike
 
-log = logging.getLogger("spoolkit.overlay")
+log = logger("spoolkit.overlay")
 
 #: kinds of protected extent that make a volume CP-owned (cylinder 0 then too)
 CP_KINDS = frozenset({"PAGE", "SPOL", "DRCT", "TDSK", "TEMP", "PARM", "PERM", "CYL0", "ALLOC",
