@@ -27,7 +27,12 @@ from realdata import real_tape, real_volume
 ROOT = Path(__file__).resolve().parent.parent
 PAIRS = int(os.environ.get("SPOOLKIT_BENCH_PAIRS", "5"))
 SPK = [sys.executable, "-m", "spoolkit"]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+# as installed: the modules byte-compiled once (pip does it at install),
+# not recompiled by every run as PYTHONDONTWRITEBYTECODE would have it
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+ENV["PYTHONPATH"] = str(ROOT)
+subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "spoolkit")], check=True,
+               env=ENV, stdout=subprocess.DEVNULL)
 ROWS: list[str] = []
 
 
