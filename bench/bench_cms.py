@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pycms  # noqa: E402
+from timing import best_of  # noqa: E402
 
 import spoolkit  # noqa: E402
 from spoolkit.cms import open_minidisk  # noqa: E402
@@ -111,15 +112,6 @@ def test_scan(benchmark, disk):
     assert benchmark(scan, disk[1]) > 0
 
 
-def _best(fn, *args, rounds: int = 3) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        t = time.perf_counter()
-        fn(*args)
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
 def main() -> None:
     d = Path(os.environ.get("SPOOLKIT_BENCH_DIR", "/tmp/spoolkit-bench"))
     d.mkdir(parents=True, exist_ok=True)
@@ -130,11 +122,11 @@ def main() -> None:
               f"{path.stat().st_size / 1e6:.0f} MB image")
         nrec = read_all(path)
         assert nrec == read_all_python(path, kind)
-        t_list = _best(list_all, path)
-        t_read = _best(read_all, path)
-        t_each = _best(read_each, path)
-        t_scan = _best(scan, path)
-        t_py = _best(read_all_python, path, kind, rounds=1)
+        t_list = best_of(list_all, path)
+        t_read = best_of(read_all, path)
+        t_each = best_of(read_each, path)
+        t_scan = best_of(scan, path)
+        t_py = best_of(read_all_python, path, kind, rounds=1)
         with open_minidisk(path) as md:
             nfiles, used = len(md.files()), md.stats()["used"]
         print(f"| {kind}: list {nfiles} files | {t_list * 1e3:.0f} ms | - | - |")

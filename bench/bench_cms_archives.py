@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import vmarc_layout  # noqa: E402
+from timing import best_of  # noqa: E402
 
 from spoolkit.cms.fileset import CMSFile  # noqa: E402
 from spoolkit.cms.records import CMSRecords  # noqa: E402
@@ -88,22 +88,13 @@ def test_vmarc_lzw_pure_python(benchmark, fn):
     benchmark.pedantic(fn, rounds=1, iterations=1)
 
 
-def _best(fn, rounds: int = 5) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
 def main() -> None:
     assert unpack_c() == unpack_py()
     py_stream = b"".join(vmarc_layout.lzw_encode(list(f.records), f.recfm == "F") for f in FILES)
     assert len(py_stream) > 0
     mb = NBYTES / 1e6
     for what, c, py in (("pack", pack_c, pack_py), ("unpack", unpack_c, unpack_py)):
-        tc, tp = _best(c), _best(py, rounds=2)
+        tc, tp = best_of(c, rounds=5), best_of(py, rounds=2)
         print(f"| VMARC LZW {what} ({NBYTES} bytes, {len(ARCHIVE)} packed) | {tc * 1e3:.1f} ms "
               f"({mb / tc:.1f} MB/s) | pure Python {tp:.2f} s | {tp / tc:.0f}x (target >= 10x) |")
     import bench_cms_tapes

@@ -19,7 +19,6 @@ import datetime as dt
 import os
 import random
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pyplc2  # noqa: E402
+from timing import best_of  # noqa: E402
 
 from spoolkit.cms import CMSFile, CMSRecords, read_vmfplc2, write_vmfplc2  # noqa: E402
 from spoolkit.cms.tapes import encode_file  # noqa: E402
@@ -115,15 +115,6 @@ def test_py_load(benchmark, files, tmp_path):
     benchmark.pedantic(py_load, (tmp_path / "t.aws",), rounds=3, iterations=1)
 
 
-def _best(fn, *args, rounds: int = 3) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        t = time.perf_counter()
-        fn(*args)
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
 def main() -> None:
     d = Path(os.environ.get("SPOOLKIT_BENCH_DIR", "/tmp/spoolkit-bench"))
     d.mkdir(parents=True, exist_ok=True)
@@ -132,15 +123,15 @@ def main() -> None:
     tuples = as_tuples(files)
     mb = sum(len(f.records.data) for f in files) / 1e6
     nrec = sum(len(f.records) for f in files)
-    t_enc = _best(encode, files, rounds=5)
-    t_pye = _best(py_encode, tuples, rounds=5)
-    t_dump = _best(dump, d / "plc2.aws", files, rounds=5)
-    t_pyd = _best(py_dump, d / "plc2-py.aws", tuples, rounds=5)
+    t_enc = best_of(encode, files, rounds=5)
+    t_pye = best_of(py_encode, tuples, rounds=5)
+    t_dump = best_of(dump, d / "plc2.aws", files, rounds=5)
+    t_pyd = best_of(py_dump, d / "plc2-py.aws", tuples, rounds=5)
     assert (d / "plc2.aws").read_bytes() == (d / "plc2-py.aws").read_bytes()
     tape = shm / "spoolkit-bench-plc2.aws"
     dump(tape, files)
-    t_load = _best(load, tape, rounds=5)
-    t_pyl = _best(py_load, tape, rounds=5)
+    t_load = best_of(load, tape, rounds=5)
+    t_pyl = best_of(py_load, tape, rounds=5)
     print(f"{len(files)} files, {nrec} records, {mb:.1f} MB")
     print(f"| VMFPLC2 dump, in memory | {t_enc:.3f} s ({mb / t_enc:.0f} MB/s) | pure Python "
           f"{t_pye:.2f} s ({t_pye / t_enc:.1f}x faster, target >= 10x) |")

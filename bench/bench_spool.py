@@ -13,7 +13,6 @@ the page building alone and errs in Python's favour.  Both are printed.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pyspool  # noqa: E402
+from timing import best_of  # noqa: E402
 
 from spoolkit.spool import SpoolFile, pages  # noqa: E402
 
@@ -144,14 +144,7 @@ def test_unpack_python(benchmark):
 
 
 def _rate(fn, nbytes, repeat=5):
-    best = min(_timed(fn) for _ in range(repeat))
-    return nbytes / best
-
-
-def _timed(fn):
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
+    return nbytes / best_of(fn, rounds=repeat)
 
 
 def main() -> None:

@@ -263,6 +263,34 @@ def write_all(fd: int, data: Union[bytes, bytearray, memoryview], path: Optional
         done += n
 
 
+def write_file(path: PathLike, data: Union[bytes, bytearray, memoryview], *,
+               overwrite: bool = False, mtime: Optional[float] = None) -> str:
+    """Write ``data`` as the whole new content of the file ``path`` and return
+    its name.
+
+    The rules of :func:`atomic_output` apply: an existing destination is
+    refused unless ``overwrite``, the bytes go to a locked temporary file
+    (mode ``0666 & ~umask``, or the mode of the file replaced) whose every
+    write and sync is checked, and which is renamed into place only when
+    complete; on an error it is removed.  ``mtime`` (seconds since the
+    epoch) sets the file's access and modification times before it appears.
+    """
+    name = os.fspath(path)
+    with atomic_output(name, overwrite=overwrite) as tmp:
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise WriteError(f"cannot open the temporary file: {exc.strerror}",
+                             errno=exc.errno, path=tmp) from None
+        try:
+            write_all(fd, data, name)
+            if mtime is not None:
+                os.utime(fd, (mtime, mtime))
+        finally:
+            os.close(fd)
+    return name
+
+
 def fsync_checked(fd: int, path: str) -> None:
     """``fsync`` that raises WriteError naming ``path``."""
     try:
@@ -309,5 +337,5 @@ def _write_error(exc: OSError, path: Optional[str], offset: Optional[int]) -> Wr
 
 
 __all__ = ["atomic_output", "atomic_outputs", "check_destination", "remove_stale_temps",
-           "temp_pattern", "write_all", "fsync_checked",
+           "temp_pattern", "write_all", "write_file", "fsync_checked",
            "Writeback", "WRITEBACK_STEP", "errno_write_error"]

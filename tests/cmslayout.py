@@ -40,10 +40,15 @@ def bcd(v: int) -> int:
 
 class CKDBlocks:
     """CMS blocks on cylinders first.. of a CKD image (1-based block numbers).
-    The 2314 keeps 15 blocks per track pair, R8 split across the two."""
+    The 2314 keeps 15 blocks per track pair, R8 split across the two.
+    ``physical`` is the size of the records written (CP-67: 829-byte records
+    whose first 800 bytes are the block, the 2314's R8 split 414 + 415)."""
 
-    def __init__(self, dev, first: int, blksize: int):
+    SPLIT = {800: 749, 829: 414}        # bytes of a 2314's R8 on the even track
+
+    def __init__(self, dev, first: int, blksize: int, physical: Optional[int] = None):
         self.dev, self.first, self.blksize = dev, first, blksize
+        self.physical = physical or blksize
         self.devtype = dev.devtype
         self.pair = self.devtype == "2314"
         self.per = 15 if self.pair else PER_TRACK[(self.devtype, blksize)]
@@ -88,8 +93,10 @@ class CKDBlocks:
                 rng = range(1, self.per + 1)
             for r in rng:
                 data = blocks.get(g * self.per + r, bytes(bs))
+                data += bytes((t * 7 + r + k) & 0xFF for k in range(self.physical - bs))
                 if self.pair and r == 8:      # 749 bytes fit after R1-R7 of a 2314 track
-                    data = data[:749] if sub == 0 else data[749:]
+                    cut = self.SPLIT[self.physical]
+                    data = data[:cut] if sub == 0 else data[cut:]
                 recs.append((rc, rh, r, b"", data))
             trk = Track.from_records(*self.abs_track(t), recs)
             if self.pair and sub == 0:    # mark R8 as continuing on the next track

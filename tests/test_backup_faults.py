@@ -14,7 +14,7 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT
+from conftest import IMPORT_ALL, ROOT
 from test_backup_safety import cli, spool_files, spoolids, volume
 
 from spoolkit import backup as B
@@ -24,9 +24,9 @@ POINTS = 20
 
 #: imports everything first, then waits for a line on stdin before it runs
 #: the CLI, so that the kill points fall into the work, not the start-up
-_DRIVER = """
+_DRIVER = IMPORT_ALL + """
 import sys
-import spoolkit.cli, spoolkit.backup, spoolkit.tape, spoolkit.spool
+import spoolkit.cli
 print("ready", flush=True)
 sys.stdin.readline()
 sys.exit(spoolkit.cli.main(sys.argv[1:]))

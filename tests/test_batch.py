@@ -21,7 +21,7 @@ from batch_images import (
     make_images,
     split_track,
 )
-from conftest import ROOT, need_tool, run_killed
+from conftest import IMPORT_ALL, ROOT, need_tool, run_killed
 
 import spoolkit
 import spoolkit.batch as batch
@@ -212,7 +212,7 @@ def test_journal_schema_is_queryable(images, tmp_path):
     db.close()
 
 
-KILLER = """
+KILLER = IMPORT_ALL + """
 import sys
 from spoolkit.cli import main
 print("ready", flush=True)

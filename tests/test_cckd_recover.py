@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, run_killed
+from conftest import IMPORT_ALL, ROOT, run_killed
 from test_dasd_lifetime import opened_bit
 
 import spoolkit
@@ -137,10 +137,9 @@ def test_repair_takes_the_file_size_past_a_stale_header(tmp_path, herc):
 
 
 # writes the tracks named on stdin's lines ("cyl head file") one CLI call each
-_WRITER = r"""
+_WRITER = IMPORT_ALL + r"""
 import sys
 from spoolkit.cli import main
-import spoolkit.cli.dasd, spoolkit.overlay   # imported before the clock starts
 print("ready", flush=True)
 for line in open(sys.argv[2]):
     cyl, head, name = line.split()

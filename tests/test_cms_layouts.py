@@ -181,3 +181,75 @@ def test_null_data_blocks_read_as_zeros(tmp_path, compress):
         got = {int(f.fname[1:]): list(r) for f, r in md.read_all()}
         assert got == want
         assert {n: list(md.read(f"F{n}", "DATA")) for n in recs} == want
+
+
+def test_cp67_2314_829_byte_records_and_quarters(tmp_path):
+    """A 2314 disk as CP-67 writes it (vm-formats.md 2.1): eight 829-byte
+    records a track, the 8th split 414 + 415 by track overflow (15 blocks per
+    track pair), only the first 800 bytes of each the block; first chain links
+    in 200-byte quarters.  Built by the test-side encoder, read back whole."""
+    big = L.CMSFile("BIG", "DATA", "F", 80, frecs(6000, 80, 7))       # 600 blocks: 2 links
+    files = [L.CMSFile(f"S{i}", "EXEC", "V", 130, vrecs(40 + 9 * i, 1, 130, i))
+             for i in range(6)]
+    files.insert(3, big)
+    ncyl = 6
+    path = tmp_path / "cp67.2314"
+    dev = spoolkit.create_dasd(path, "2314", cylinders=ncyl + 1, compress=None)
+    L.CKDBlocks(dev, 1, 800, physical=829).build(ncyl, L.vm370_encode("2314", ncyl, "CP67",
+                                                                      files))
+    even, odd = dev.read_track(1, 0).records, dev.read_track(1, 1).records
+    assert [(r.r, r.dl) for r in even] == [(r, 829) for r in range(1, 8)] + [(8, 414)]
+    assert even[-1].overflow and [(r.r, r.dl) for r in odd][:2] == [(8, 415), (9, 829)]
+    dev.close()
+    with open_minidisk(path, 1, ncyl) as md:
+        assert (md.format, md.label, md.blocksize) == ("vm370", "CP67", 800)
+        got = md.files()
+        assert [(f.fname, f.ftype, f.recfm, f.records) for f in got] == [
+            (f.fname, f.ftype, f.recfm, len(f.records)) for f in files]
+        assert {f.fcl >> 14 for f in got} == {0, 1, 2, 3}         # quarters in the top bits
+        for f, want in zip(got, files):
+            assert list(md.read(f)) == want.records
+        assert [(f.fname, list(r)) for f, r in md.read_all()] == [
+            (f.fname, f.records) for f in files]
+        meta, data = md.impl.file_blocks(md.find("BIG", "DATA"))
+        assert len(meta) == 3 and len(data) == 600
+        assert md.check().ok
+
+
+def test_fst_fields_decoded_as_documented_from_any_bytes():
+    """Every FST field at its documented offset (fst.py's table, vm-formats.md
+    2.1 and 2.2), for arbitrary bytes: names in code page 037 without
+    trailing blanks, BCD dates as their digits, EDF counts from the extension."""
+    from spoolkit.cms.fst import decode_edf, decode_vm370
+
+    r = random.Random(16)
+    for i in range(500):
+        raw = bytearray(r.randbytes(64))
+        raw[30] = [0xC6, 0xE5, r.randrange(256)][i % 3]
+        raw[0:8] = r.choice([b"\x40" * 8, raw[0:8], "AB".encode("cp037") + b"\x40" * 6])
+        raw = bytes(raw)
+        def be(a, b, raw=raw):
+            return int.from_bytes(raw[a:b], "big")
+
+        def text(a, b, raw=raw):
+            return raw[a:b].decode("cp037").rstrip(" ")
+
+        recfm = {0xC6: "F", 0xE5: "V"}.get(raw[30], f"X'{raw[30]:02X}'")
+        v = decode_vm370(raw[:40], (7, i))
+        assert (v.fname, v.ftype, v.fmode, v.recfm) == (text(0, 8), text(8, 16), text(24, 26),
+                                                        recfm)
+        assert (v.write_pointer, v.read_pointer, v.records, v.fcl, v.flags, v.lrecl,
+                v.blocks) == (be(20, 22), be(22, 24), be(26, 28), be(28, 30), raw[31],
+                              be(32, 36), be(36, 38))
+        h = raw[16:20].hex().upper()
+        assert v.date == f"{raw[38:40].decode('cp037')}-{h[0:2]}-{h[2:4]} {h[4:6]}:{h[6:8]}"
+        assert (v.raw, v.where) == (raw[:40], (7, i))
+        e = decode_edf(raw, (9, i))
+        assert (e.fname, e.ftype, e.fmode, e.recfm, e.lrecl, e.fcl, e.flags) == (
+            v.fname, v.ftype, v.fmode, v.recfm, v.lrecl, v.fcl, v.flags)
+        assert (e.fop, e.blocks, e.records, e.levels, e.ptr_size) == (
+            be(40, 44), be(44, 48), be(48, 52), raw[52], raw[53])
+        d = raw[54:60].hex().upper()
+        cc = "20" if raw[31] & 0x08 else "19"
+        assert e.date == f"{cc}{d[0:2]}-{d[2:4]}-{d[4:6]} {d[6:8]}:{d[8:10]}:{d[10:12]}"
+        assert (e.raw, e.where) == (raw, (9, i))

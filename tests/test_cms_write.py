@@ -11,6 +11,7 @@ import shutil
 
 import cmslayout as L
 import pytest
+from conftest import IMPORT_ALL
 
 import spoolkit
 from spoolkit.cms import open_minidisk
@@ -314,7 +315,7 @@ def test_write_refusals(tmp_path):
         assert [f.fname for f in md.files()] == ["A", "C"] and md.check().ok
 
 
-WRITER = """
+WRITER = IMPORT_ALL + """
 import sys
 from spoolkit.cms import open_minidisk
 path, first, last = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])

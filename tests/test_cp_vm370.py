@@ -435,12 +435,12 @@ def test_kill_during_format_leaves_nothing_or_the_whole_volume(tmp_path):
     import glob
     import random
 
-    from conftest import run_killed
+    from conftest import IMPORT_ALL, run_killed
 
     from spoolkit.output import temp_pattern
 
-    script = ("import sys; print('ready', flush=True); from spoolkit.cli import main; "
-              "sys.exit(main(sys.argv[1:]))")
+    script = IMPORT_ALL + ("import sys; from spoolkit.cli import main; "
+                           "print('ready', flush=True); sys.exit(main(sys.argv[1:]))")
 
     def argv(dst):
         return [sys.executable, "-c", script, "cp", "format", str(dst), "2305-2", "--volser",

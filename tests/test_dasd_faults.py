@@ -12,7 +12,7 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT, mount_tmpfs
+from conftest import IMPORT_ALL, ROOT, mount_tmpfs
 from test_dasd_lifetime import opened_bit as _opened
 
 import spoolkit
@@ -99,7 +99,7 @@ def test_kill_9_during_copy_leaves_old_or_complete(tmp_path, source, direction):
     assert outcomes["old"] + outcomes["absent"] > 0, outcomes   # some kills hit the copy
 
 
-WRITER = """
+WRITER = IMPORT_ALL + """
 import sys, time
 from spoolkit import Track, open_dasd
 d = open_dasd(sys.argv[1], "r+")

@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT
+from conftest import IMPORT_ALL, ROOT
 
 import spoolkit
 from spoolkit import Track, open_dasd
@@ -19,7 +19,7 @@ from spoolkit.errors import InUseError
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
-HOLDER = """
+HOLDER = IMPORT_ALL + """
 import sys, time
 from spoolkit import open_dasd
 img = open_dasd(sys.argv[1], sys.argv[2])

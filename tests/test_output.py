@@ -26,6 +26,7 @@ from spoolkit.output import (
     remove_stale_temps,
     temp_pattern,
     write_all,
+    write_file,
 )
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -164,6 +165,57 @@ def test_write_all_reports_full_file_system(tmp_path):
     finally:
         os.close(fd)
     assert (tmp_path / "f").read_bytes() == b"\0" * 10 + b"aXY"
+
+
+def test_write_file_refuses_existing_and_overwrite_replaces(tmp_path):
+    dst = tmp_path / "MANIFEST.json"
+    assert write_file(dst, b"first") == str(dst)
+    assert dst.read_bytes() == b"first"
+    with pytest.raises(ExistsError, match="already exists") as ei:
+        write_file(dst, b"second")
+    assert str(dst) in str(ei.value) and "--force" in ei.value.cli_str()
+    assert dst.read_bytes() == b"first"
+    os.chmod(dst, 0o604)
+    write_file(dst, memoryview(b"second, longer"), overwrite=True)
+    assert dst.read_bytes() == b"second, longer"
+    assert os.stat(dst).st_mode & 0o777 == 0o604      # a replaced file keeps its mode
+    write_file(tmp_path / "dated", b"x", mtime=1_000_000_000.0)
+    assert os.stat(tmp_path / "dated").st_mtime == 1_000_000_000.0
+    assert sorted(os.listdir(tmp_path)) == ["MANIFEST.json", "dated"]
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o027, 0o077])
+def test_write_file_honours_umask(tmp_path, mask):
+    old = os.umask(mask)
+    try:
+        write_file(tmp_path / "x", b"1")
+    finally:
+        os.umask(old)
+    assert os.stat(tmp_path / "x").st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_write_file_leaves_no_temp_after_an_error(tmp_path):
+    (tmp_path / "d").mkdir()
+    with pytest.raises(ExistsError, match="directory"):
+        write_file(tmp_path / "d", b"x", overwrite=True)
+    assert os.listdir(tmp_path) == ["d"] and os.listdir(tmp_path / "d") == []
+    # a write that fails part-way (the file size limit): WriteError, no temp, no file
+    code = textwrap.dedent(f"""
+        import resource, signal
+        from spoolkit.errors import WriteError
+        from spoolkit.output import write_file
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+        try:
+            write_file({str(tmp_path / "big")!r}, b"y" * 100000)
+        except WriteError as exc:
+            print("WriteError", exc.errno, exc.path)
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["WriteError", str(errno.EFBIG), str(tmp_path / "big")]
+    assert sorted(os.listdir(tmp_path)) == ["d"]
 
 
 HOLD = textwrap.dedent("""

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Optional, TextIO, Union
 
-from ..output import atomic_output
+from ..output import write_file
 from .blocks import PAGE_SIZE, CatalogEntry
 from .catalog import Run
 
@@ -122,9 +122,8 @@ class RunLog:
     def write_json(self, path: str) -> None:
         """Write the JSON summary to ``path``: a report of this run, so an
         older one there is replaced, atomically (never half-written)."""
-        with atomic_output(path, overwrite=True) as tmp:
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(self.to_dict(), f, indent=2)
+        write_file(path, json.dumps(self.to_dict(), indent=2).encode("utf-8"),
+                   overwrite=True)
 
     def emit_to(self, out: TextIO) -> None:
         out.write(self.text())

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import struct
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..errors import InvalidArgumentError
@@ -48,11 +48,6 @@ _EXT = struct.Struct(">IIIBB6s4x")
 assert _BASE.size == FST_VM370 and _EXT.size == FST_EDF - FST_VM370
 
 NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789#@$+-:_")
-
-
-def _bcd(raw: bytes) -> str:
-    """BCD bytes as their digits (hex text: a bad nibble shows as it is)."""
-    return raw.hex().upper()
 
 
 def _to_bcd(value: int) -> int:
@@ -109,12 +104,16 @@ class FileStatus:
                 "blocks": self.blocks, "date": self.date}
 
 
+_RECFM = {RECFM_F: "F", RECFM_V: "V"}
+_FULL = struct.Struct(_BASE.format + _EXT.format[1:])
+
+
 def _text(raw: bytes) -> str:
     return raw.decode("cp037").rstrip(" ")
 
 
 def _recfm(byte: int) -> str:
-    return {RECFM_F: "F", RECFM_V: "V"}.get(byte, f"X'{byte:02X}'")
+    return _RECFM.get(byte) or f"X'{byte:02X}'"
 
 
 def is_empty(raw: bytes) -> bool:
@@ -124,23 +123,28 @@ def is_empty(raw: bytes) -> bool:
 
 def decode_vm370(raw: bytes, where: tuple[int, int] = (0, 0)) -> FileStatus:
     """A 40-byte VM/370 FST."""
-    (fn, ft, mmdd, hhmm, wp, rp, fm, items, fcl, recfm, flags, lrecl, blocks,
-     year) = _BASE.unpack_from(raw)
-    md, hm = _bcd(mmdd), _bcd(hhmm)
-    date = f"{year.decode('cp037')}-{md[:2]}-{md[2:]} {hm[:2]}:{hm[2:]}"
-    return FileStatus(_text(fn), _text(ft), _text(fm), _recfm(recfm), lrecl, items, blocks, date,
-                      wp, rp, flags, fcl=fcl, raw=bytes(raw[:FST_VM370]), where=where)
+    (_, _, _, _, wp, rp, _, items, fcl, recfm, flags, lrecl, blocks,
+     _) = _BASE.unpack_from(raw)
+    names = raw[:FST_VM370].decode("cp037")   # one decode: name, type, mode and year
+    d = raw[16:20].hex().upper()              # BCD digits (a bad nibble shows as it is)
+    date = f"{names[38:40]}-{d[:2]}-{d[2:4]} {d[4:6]}:{d[6:]}"
+    return FileStatus(names[:8].rstrip(" "), names[8:16].rstrip(" "), names[24:26].rstrip(" "),
+                      _recfm(recfm), lrecl, items, blocks, date, wp, rp, flags, fcl=fcl,
+                      raw=bytes(raw[:FST_VM370]), where=where)
 
 
 def decode_edf(raw: bytes, where: tuple[int, int] = (0, 0)) -> FileStatus:
     """A 64-byte EDF FST (the counts of the extension, not the halfwords)."""
-    base = decode_vm370(raw, where)
-    fop, blocks, records, levels, ptr_size, adati = _EXT.unpack_from(raw, FST_VM370)
-    d = _bcd(adati)
-    century = "20" if base.flags & CENTURY else "19"
+    (_, _, _, _, wp, rp, _, _, fcl, recfm, flags, lrecl, _, _, fop, blocks, records, levels,
+     ptr_size, adati) = _FULL.unpack_from(raw)
+    names = raw[:26].decode("cp037")
+    d = adati.hex().upper()
+    century = "20" if flags & CENTURY else "19"
     date = f"{century}{d[0:2]}-{d[2:4]}-{d[4:6]} {d[6:8]}:{d[8:10]}:{d[10:12]}"
-    return replace(base, records=records, blocks=blocks, date=date, fop=fop, levels=levels,
-                   ptr_size=ptr_size, raw=bytes(raw[:FST_EDF]))
+    return FileStatus(names[:8].rstrip(" "), names[8:16].rstrip(" "), names[24:].rstrip(" "),
+                      _recfm(recfm), lrecl, records, blocks, date, wp, rp, flags, fcl=fcl,
+                      fop=fop, levels=levels, ptr_size=ptr_size, raw=bytes(raw[:FST_EDF]),
+                      where=where)
 
 
 def check_name(text: str, what: str) -> bytes:

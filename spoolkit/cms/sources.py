@@ -30,7 +30,7 @@ from typing import Callable, Optional, Union
 from .._native import check, ffi, lib, new_err
 from ..errors import ExistsError, FormatError, InvalidArgumentError, NotFoundError
 from ..lock import lock_fd
-from ..output import atomic_output, write_all
+from ..output import write_file
 from .fileset import CMSFile, FilePattern, FileSource, FileTarget
 from .fst import NAME_CHARS, FileStatus
 from .records import CMSRecords, unpack
@@ -351,15 +351,8 @@ class DirTarget:
             data = f.records.data if f.recfm == "F" else _v_raw(f.records)
         else:
             data = f.records.to_text(self.codepage, strip=f.recfm == "F").encode("utf-8")
-        with atomic_output(p, overwrite=self.force) as tmp:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CLOEXEC)
-            try:
-                write_all(fd, data, tmp)
-            finally:
-                os.close(fd)
-            if f.date:
-                ts = f.date.timestamp()
-                os.utime(tmp, (ts, ts))
+        write_file(p, data, overwrite=self.force,
+                   mtime=f.date.timestamp() if f.date else None)
         meta: dict[str, Union[str, int, bool]] = {"recfm": f.recfm, "lrecl": f.lrecl,
                                                   "raw": self.raw}
         if f.date:
@@ -375,12 +368,7 @@ class DirTarget:
                 data = json.dumps({"version": 1, "files": files}, indent=1,
                                   sort_keys=True).encode() + b"\n"
                 p = os.path.join(self.path, MANIFEST)
-                with atomic_output(p, overwrite=True) as tmp:
-                    fd = os.open(tmp, os.O_WRONLY | os.O_CLOEXEC)
-                    try:
-                        write_all(fd, data, tmp)
-                    finally:
-                        os.close(fd)
+                write_file(p, data, overwrite=True)
         finally:
             os.close(self.fd)
 

@@ -28,7 +28,7 @@ from typing import Optional, Union
 
 from .._native import check, ffi, lib, new_err, raise_error
 from ..errors import FormatError, InvalidArgumentError, TruncatedError
-from ..output import atomic_output, write_all
+from ..output import check_destination, write_file
 from .fileset import CMSFile
 from .records import CMSRecords, u32
 
@@ -416,17 +416,10 @@ def write_vmarc(path: PathLike, files: Iterable[CMSFile], *, method: str = "lzw"
     Returns what was written, as :func:`list_vmarc` would list it."""
     spath = os.fspath(path)
     reclen = _reclen(blocked)
-    with atomic_output(spath, overwrite=force) as tmp:
-        fd = os.open(tmp, os.O_WRONLY)
-        try:
-            parts: list[bytes] = []
-            for f in files:
-                part = pack_member(f, method=method, blocked=blocked)
-                write_all(fd, part, tmp)
-                parts.append(part)
-        finally:
-            os.close(fd)
-    return list_vmarc_bytes(b"".join(parts), reclen=reclen, path=spath)
+    check_destination(spath, overwrite=force)      # before the work of packing
+    data = b"".join(pack_member(f, method=method, blocked=blocked) for f in files)
+    write_file(spath, data, overwrite=force)
+    return list_vmarc_bytes(data, reclen=reclen, path=spath)
 
 
 __all__ = ["VMARCMember", "list_vmarc", "read_vmarc", "read_vmarc_member", "list_vmarc_bytes",

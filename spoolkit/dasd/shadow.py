@@ -13,7 +13,7 @@ from ..errors import (
     InvalidArgumentError,
     NotFoundError,
 )
-from ..output import atomic_output, write_all
+from ..output import write_file
 from .cckdfile import HDR_POS, KIND_CKD, OPENED, CompressedFile, build_header
 from .ckd import DevHeader
 
@@ -133,7 +133,5 @@ def _new_shadow(base: str, name: str) -> str:
         n = f.num_l1
     finally:
         f.close()
-    with atomic_output(name) as tmp, open(tmp, "r+b", buffering=0) as w:
-        write_all(w.fileno(), hdr.build() + build_header(h, is64, name)
-                  + b"\xff" * (n * (8 if is64 else 4)), name, 0)
-    return name
+    return write_file(name, hdr.build() + build_header(h, is64, name)
+                      + b"\xff" * (n * (8 if is64 else 4)))
