@@ -11,6 +11,7 @@
 #include "internal.h"
 
 #define HA_LEN 5
+#define SPK_NULL2_LEN 49277     /* a null track of format 2 */
 #define BASE_ID_MAGIC "SPKBASE1"  /* in resv2, which Hercules keeps and ignores */
 
 static uint16_t rd16(const uint8_t *p, int be) { return be ? spk_be16(p) : spk_le16(p); }
@@ -884,4 +885,122 @@ uint32_t spk_cckd_identity(const uint8_t *devhdr, const spk_cckd_hdr *h, const u
         }
     }
     return crc;
+}
+
+/* ---- a group expanded into plain CKD slots ------------------------------ */
+
+static int read_full(int fd, uint8_t *dst, size_t n, uint64_t off)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, dst + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        if (r == 0)
+            return 1;           /* the file ends early */
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+static int write_full(int fd, const uint8_t *src, size_t n, uint64_t off, spk_errinfo *err)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = pwrite(fd, src + done, n - done, (off_t)(off + done));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return spk_fail(err, SPK_EWRITE, (int64_t)(off + done), r < 0 ? errno : EIO,
+                            "write failed");
+        done += (size_t)r;
+    }
+    return SPK_OK;
+}
+
+int spk_cckd_expand_group(const spk_cckd_src *files, uint32_t nfiles, uint32_t first_trk,
+                          uint32_t n, uint32_t heads, int flags, uint32_t trksize,
+                          int out_fd, uint64_t out_off, uint8_t *work, size_t worklen,
+                          spk_errinfo *err)
+{
+    uint8_t *stored, *image;
+    size_t imgcap;
+    uint32_t i;
+
+    if (!files || nfiles == 0 || heads == 0 || trksize < HA_LEN || !work || out_fd < 0)
+        return spk_fail(err, SPK_EARG, -1, -1, "bad arguments");
+    imgcap = trksize > SPK_NULL2_LEN ? trksize : SPK_NULL2_LEN;
+    if (worklen < SPK_CCKD_MAX_IMAGE + imgcap)
+        return spk_fail(err, SPK_EBUFSIZE, -1, -1, "work buffer too small");
+    if (first_trk > UINT32_MAX - n)
+        return spk_fail(err, SPK_EARG, -1, -1, "track range overflows");
+    for (i = 0; i < nfiles; i++)
+        if (!files[i].l2 || files[i].fd < 0)
+            return spk_fail(err, SPK_EARG, -1, -1, "file %u has no L2 entries", i);
+    stored = work;
+    image = work + SPK_CCKD_MAX_IMAGE;
+    for (i = 0; i < n; i++) {
+        uint32_t trk = first_trk + i, slot = (first_trk + i) & 255u;
+        uint32_t cyl = trk / heads, head = trk % heads;
+        const spk_cckd_src *f = NULL;
+        const spk_cckd_l2ent *e = NULL;
+        uint32_t k = nfiles;
+        int len, rc;
+
+        while (k-- > 0) {
+            if (files[k].l2[slot].off != UINT64_MAX) {
+                f = &files[k];
+                e = &f->l2[slot];
+                break;
+            }
+        }
+        if (!e)
+            return spk_fail(err, SPK_ENOTFOUND, -1, trk,
+                            "track is in none of the files (a shadow opened without its base?)");
+        if (e->off == 0) {
+            int fmt = e->len;
+            if (fmt == 0 && f->nullfmt == 2)
+                fmt = 2;
+            if (fmt > 2 || e->len != e->size)
+                return spk_fail(err, SPK_EFORMAT, -1, trk, "null L2 entry with length %u size %u",
+                                e->len, e->size);
+            len = spk_track_null(image, imgcap, cyl, head, fmt, err);
+        } else {
+            if (e->len < HA_LEN || e->size < e->len)
+                return spk_fail(err, SPK_EFORMAT, -1, trk, "L2 entry of track %u: length %u, size %u",
+                                trk, e->len, e->size);
+            if (e->off < f->meta_end)
+                return spk_fail(err, SPK_EFORMAT, (int64_t)e->off, trk,
+                                "track %u image at %llu overlaps the headers", trk,
+                                (unsigned long long)e->off);
+            if (e->off > f->filesize || e->len > f->filesize - e->off)
+                return spk_fail(err, SPK_ETRUNC, (int64_t)e->off, trk,
+                                "image of track %u at %llu (%u bytes) is past the end of the file",
+                                trk, (unsigned long long)e->off, e->len);
+            rc = read_full(f->fd, stored, e->len, e->off);
+            if (rc < 0)
+                return spk_fail(err, SPK_EIO, (int64_t)e->off, trk, "reading the image of track %u: %s",
+                                trk, strerror(-rc));
+            if (rc > 0)
+                return spk_fail(err, SPK_ETRUNC, (int64_t)e->off, trk,
+                                "image of track %u at %llu (%u bytes) is past the end of the file",
+                                trk, (unsigned long long)e->off, e->len);
+            len = spk_cckd_trk_expand(stored, e->len, SPK_CCKD_KIND_CKD, trk, heads, flags,
+                                      image, trksize, err);
+        }
+        if (len < 0) {
+            if (err)
+                err->index = trk;
+            return len;
+        }
+        if ((uint32_t)len > trksize)
+            return spk_fail(err, SPK_ECAPACITY, -1, trk,
+                            "track image of %d bytes exceeds the %u-byte slot", len, trksize);
+        rc = write_full(out_fd, image, (size_t)len, out_off + (uint64_t)i * trksize, err);
+        if (rc < 0)
+            return rc;
+    }
+    return (int)n;
 }

@@ -28,6 +28,7 @@ const char *spk_strerror(int code)
     case SPK_ENOSPACE: return "no space left";
     case SPK_EWINDOW: return "data past the window read";
     case SPK_EIO: return "read failed";
+    case SPK_EWRITE: return "write failed";
     default: return "unknown error";
     }
 }

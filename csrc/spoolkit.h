@@ -36,7 +36,8 @@ enum spk_status {
     SPK_ENOTFOUND = -12,   /* looked-up item absent */
     SPK_ENOSPACE = -13,    /* no free space left */
     SPK_EWINDOW = -14,     /* the data goes on past the window the caller read: read more */
-    SPK_EIO = -15          /* reading a file failed (errno in err->index) */
+    SPK_EIO = -15,         /* reading a file failed (errno in err->index) */
+    SPK_EWRITE = -16       /* writing a file failed (errno in err->index, offset in err->offset) */
 };
 
 typedef struct spk_errinfo {
@@ -386,6 +387,28 @@ void spk_cckd_l2_fill(spk_cckd_l2ent *l2, size_t n, uint64_t off, uint16_t len, 
 int spk_cckd_trk_expand(const uint8_t *stored, size_t len, int kind, uint32_t trk,
                         uint32_t heads, int flags, uint8_t *out, size_t outcap,
                         spk_errinfo *err);
+/* One file of a compressed volume as spk_cckd_expand_group reads it (base
+ * first, shadows above): l2 holds the entries of the group's 256 tracks. */
+typedef struct spk_cckd_src {
+    int fd;
+    int nullfmt;             /* cdh_nullfmt: 2 turns a 0-length null entry into format 2 */
+    uint64_t meta_end;       /* images start at or after this offset */
+    uint64_t filesize;
+    const spk_cckd_l2ent *l2;
+} spk_cckd_src;
+
+/* Expand tracks first_trk .. first_trk+n-1 (all in one L2 group) of a
+ * compressed CKD volume into the plain slots of out_fd: each image (from the
+ * topmost file that holds the track; a null entry gives its null track) is
+ * read with pread, expanded and validated, and only its bytes up to the end
+ * of its EOT are pwritten at out_off + i*trksize (the rest of a new slot is
+ * zeros already).  work: SPK_CCKD_MAX_IMAGE + max(trksize, 49277) bytes.
+ * Returns n; a bad track gives its error with err->index the track; a failed
+ * write SPK_EWRITE with errno in err->index and the file offset in err->offset. */
+int spk_cckd_expand_group(const spk_cckd_src *files, uint32_t nfiles, uint32_t first_trk,
+                          uint32_t n, uint32_t heads, int flags, uint32_t trksize,
+                          int out_fd, uint64_t out_off, uint8_t *work, size_t worklen,
+                          spk_errinfo *err);
 /* Track image -> stored image: images under 512 bytes or method 0 plain,
  * otherwise compressed when that is smaller.  Returns the stored length. */
 int spk_cckd_trk_compress(const uint8_t *image, size_t len, int method, int level,

@@ -358,6 +358,19 @@ class spk_cckd_overlap(CData):
     def __getitem__(self, index: int, /) -> spk_cckd_overlap: ...
 
 @type_check_only
+class spk_cckd_src(CData):
+    """``struct spk_cckd_src`` (pointer, array item or value)."""
+    fd: int
+    nullfmt: int
+    meta_end: int
+    filesize: int
+    @property
+    def l2(self) -> spk_cckd_l2ent: ...
+    @l2.setter
+    def l2(self, value: spk_cckd_l2ent | Array[spk_cckd_l2ent] | NullPtr) -> None: ...
+    def __getitem__(self, index: int, /) -> spk_cckd_src: ...
+
+@type_check_only
 class spk_cckd_finding(CData):
     """``struct spk_cckd_finding`` (pointer, array item or value)."""
     trk: int
@@ -820,6 +833,20 @@ class Allocator:
         init: object = ...,
     ) -> PtrArray[spk_cckd_overlap]: ...
     @overload
+    def __call__(self, cdecl: Literal["spk_cckd_src *"], init: object = ...) -> spk_cckd_src: ...
+    @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_cckd_src[]"],
+        init: object = ...,
+    ) -> Array[spk_cckd_src]: ...
+    @overload
+    def __call__(
+        self,
+        cdecl: Literal["spk_cckd_src *[]"],
+        init: object = ...,
+    ) -> PtrArray[spk_cckd_src]: ...
+    @overload
     def __call__(
         self,
         cdecl: Literal["spk_cckd_finding *"],
@@ -1241,6 +1268,7 @@ class Lib:
     SPK_ENOSPACE: Final = -13
     SPK_EWINDOW: Final = -14
     SPK_EIO: Final = -15
+    SPK_EWRITE: Final = -16
     SPK_TRK_OVERFLOW: Final = 1
     SPK_TRK_ANYHA: Final = 2
     SPK_TRK_CCKDHA: Final = 4
@@ -1613,6 +1641,22 @@ class Lib:
         flags: int,
         out: Buffer | UInt8Array | NullPtr,
         outcap: int,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
+    def spk_cckd_expand_group(
+        self,
+        files: spk_cckd_src | Array[spk_cckd_src] | NullPtr,
+        nfiles: int,
+        first_trk: int,
+        n: int,
+        heads: int,
+        flags: int,
+        trksize: int,
+        out_fd: int,
+        out_off: int,
+        work: Buffer | UInt8Array | NullPtr,
+        worklen: int,
         err: spk_errinfo | Array[spk_errinfo] | NullPtr,
         /,
     ) -> int: ...

@@ -330,6 +330,12 @@ class Writeback:
             self.done = end
 
 
+def errno_write_error(code: int, path: Optional[str], offset: Optional[int]) -> WriteError:
+    """The WriteError for a write that failed with ``errno`` ``code`` (a C
+    writer's SPK_EWRITE)."""
+    return _write_error(OSError(code, os.strerror(code)), path, offset)
+
+
 def _write_error(exc: OSError, path: Optional[str], offset: Optional[int]) -> WriteError:
     what = "the file system is full" if exc.errno in (errno_mod.ENOSPC, errno_mod.EDQUOT) \
         else f"write failed: {exc.strerror}"
@@ -338,4 +344,4 @@ def _write_error(exc: OSError, path: Optional[str], offset: Optional[int]) -> Wr
 
 __all__ = ["atomic_output", "atomic_outputs", "check_destination", "remove_stale_temps",
            "temp_pattern", "write_all", "write_file", "fsync_checked",
-           "Writeback", "WRITEBACK_STEP"]
+           "Writeback", "WRITEBACK_STEP", "errno_write_error"]

@@ -24,7 +24,7 @@ from ..errors import (
 )
 from ..geometry import CKDDevice
 from ..jsonvalue import JSONDict
-from ..output import atomic_output, write_all
+from ..output import Writeback, atomic_output, write_all
 from .base import DasdImage, model_for
 from .ckd import DevHeader, check_cylinders, initial_tracks
 from .split import locate
@@ -245,6 +245,7 @@ class CompressedWriter:
         self.l1 = ffi.new("uint64_t[]", self.num_l1)
         self.l2_bytes = 256 * (16 if is64 else 8)
         self.pos = L1_POS + self.num_l1 * (8 if is64 else 4)
+        self.back = Writeback(self.fd, self.pos)   # the groups are written in order
 
     def write_group(self, l1x: int, lens: list[int], data: Union[bytes, memoryview]) -> None:
         """Group ``l1x``: ``lens[i]`` < 3 is a null format, else the length of
@@ -271,6 +272,7 @@ class CompressedWriter:
         write_all(self.fd, buf, self.name, self.pos)
         write_all(self.fd, data, self.name, self.pos + self.l2_bytes)
         self.pos = off
+        self.back.advance(off)
 
     def finish(self) -> None:
         h = new_header(self.cyls, self.num_l1, self.pos, self.nullfmt, self.method, self.level)

@@ -13,6 +13,7 @@ map: a file that another process truncates meanwhile gives a
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 from collections.abc import Iterator, Sequence
@@ -30,7 +31,13 @@ from ..errors import (
 from ..geometry import CKDDevice, Fields
 from ..jsonvalue import JSONDict
 from ..lock import lock_fd
-from ..output import atomic_outputs, check_destination, fsync_checked, write_all
+from ..output import (
+    atomic_outputs,
+    check_destination,
+    errno_write_error,
+    fsync_checked,
+    write_all,
+)
 from ..util import map_threads
 from .base import DasdImage, ScanStats, model_for
 from .split import MAX_FILES, family, first_split_name, locate, split_name
@@ -480,6 +487,26 @@ def volume_outputs(path: Union[str, os.PathLike[str]], names: Sequence[str], *,
 
 
 FORMAT_CHUNK = 4 << 20    # bytes of null tracks formatted per write
+
+
+def allocate_file(fd: int, name: str, size: int) -> None:
+    """Give the new, empty file ``fd`` ``size`` bytes of zeros, allocated on
+    disk (``posix_fallocate``) so that no later write into it can fail for
+    want of space: a full file system fails here, before any work.  Where
+    the file system cannot preallocate (EOPNOTSUPP/EINVAL, which glibc
+    reports only where it cannot emulate either) the file is sized sparse with
+    ``ftruncate``; a write into a hole can then still fail with WriteError."""
+    try:
+        os.posix_fallocate(fd, 0, size)
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+            raise errno_write_error(exc.errno or errno.EIO, name, None) from None
+    try:
+        os.ftruncate(fd, size)
+    except OSError as exc:
+        raise WriteError(f"cannot size the image to {size} bytes: {exc.strerror}",
+                         errno=exc.errno, path=name) from None
 
 
 def format_file(fd: int, name: str, hdr: DevHeader, dev: CKDDevice, first_cyl: int,

@@ -21,18 +21,18 @@ from typing import Callable, Iterator, Optional, TypeVar, Union
 from .._native import check, ffi, lib, new_err
 from ..compress import method_code
 from ..errors import InvalidArgumentError
-from ..output import atomic_output, check_destination, write_all
+from ..output import Writeback, atomic_output, check_destination, errno_write_error, write_all
 from ..util import default_workers, logger
 from . import open_dasd
 from .base import DasdImage
 from .cckd import CCKDImage, CompressedWriter, compressed_devid
-from .cckdfile import KIND_CKD, NOT_NULL, compress_image
+from .cckdfile import NOT_NULL, compress_image
 from .ckd import (
     DEVHDR_SIZE,
     CKDImage,
     DevHeader,
+    allocate_file,
     check_volume_destination,
-    format_file,
     piece_header,
     plan_files,
     volume_outputs,
@@ -169,46 +169,50 @@ def herc_reason(image: bytes, trk: int, heads: int) -> Optional[str]:
 
 
 NULL_LEN = {0: 37, 1: 29, 2: 49277}
+#: (first track, end track, fd, name) of each file of a plain output set
+Piece = tuple[int, int, int, str]
 
 
-def _expand_group(src: DasdImage, l1x: int, where: Callable[[int], tuple[int, str, int]],
-                  nullfmt: int) -> int:
-    """pwrite the images of group l1x into plain slots that already hold
-    ``nullfmt`` null tracks (a shorter image is padded with zeros over the old
-    one).  ``where(trk)`` gives (fd, file name, offset).  Returns the number
-    of tracks."""
+def _expand_group(src: DasdImage, l1x: int, pieces: list[Piece]) -> int:
+    """Write the images of group l1x into the zero-filled plain slots of
+    ``pieces``: only each image's bytes up to its EOT, the rest of a slot is
+    zeros already.  Returns the number of tracks."""
     first = l1x * GROUP
     n = min(GROUP, src.total_tracks - first)
     err = new_err()
-    pre = NULL_LEN[nullfmt]
-    buf = getattr(_TLS, "buf", None)
-    if buf is None or len(buf) < src.track_size + 49277:
-        buf = _TLS.buf = bytearray(src.track_size + 49277)
-    cbuf = ffi.from_buffer(buf)
-    mv = memoryview(buf)
-    for trk in range(first, first + n):
-        cyl, head = divmod(trk, src.heads)
+    if isinstance(src, CCKDImage):
+        need = 65535 + max(src.track_size, 49277)   # a stored image and its expansion
+        work: bytearray = getattr(_TLS, "work", None) or bytearray(0)
+        if len(work) < need:
+            work = _TLS.work = bytearray(need)
+        cwork = ffi.from_buffer(work)
+        files = ffi.new("spk_cckd_src[]", len(src.files))
+        for i, f in enumerate(src.files):
+            files[i].fd = f.fd
+            files[i].nullfmt = f.hdr.nullfmt
+            files[i].meta_end = f.meta_end
+            files[i].filesize = f.filesize
+            files[i].l2 = f.l2.table(l1x)
+    for lo, hi, fd, name in pieces:
+        a, b = max(first, lo), min(first + n, hi)
+        if a >= b:
+            continue
+        base = DEVHDR_SIZE + (a - lo) * src.track_size
         if isinstance(src, CCKDImage):
-            stored, fmt = src.read_stored(trk)
-            if stored is None:
-                if fmt == nullfmt:
-                    continue
-                k = check(lib.spk_track_null(cbuf, len(buf), cyl, head, fmt, err), err,
-                          path=src.path, track=(cyl, head))
-            else:
-                k = check(lib.spk_cckd_trk_expand(stored, len(stored), KIND_CKD, trk,
-                                                  src.heads, src.track_flags, cbuf,
-                                                  src.track_size, err), err,
-                          path=src.path, track=(cyl, head))
-        else:  # plain source: the image up to its EOT, never stale slot bytes
-            image = src.read_track(cyl, head).image
-            k = len(image)
-            mv[:k] = image
-        if k < pre:
-            mv[k:pre] = bytes(pre - k)
-            k = pre
-        fd, name, off = where(trk)
-        write_all(fd, mv[:k], name, off)
+            rc = lib.spk_cckd_expand_group(files, len(src.files), a, b - a, src.heads,
+                                           src.track_flags, src.track_size, fd, base, cwork,
+                                           len(work), err)
+            if rc == lib.SPK_EWRITE:
+                raise errno_write_error(int(err.index), name, int(err.offset))
+            if rc < 0:
+                if err.index >= 0:
+                    check(rc, err, path=src.path, track=divmod(int(err.index), src.heads))
+                check(rc, err, path=src.path)
+            continue
+        for trk in range(a, b):  # plain source: the image up to its EOT, never stale bytes
+            cyl, head = divmod(trk, src.heads)
+            write_all(fd, src.read_track(cyl, head).image, name,
+                      base + (trk - a) * src.track_size)
     return n
 
 
@@ -353,31 +357,35 @@ def _to_compressed(img: DasdImage, dst: str, pool: ThreadPoolExecutor, workers: 
 def _to_plain(img: DasdImage, dst: str, pool: ThreadPoolExecutor, workers: int,
               ngroups: int, nullfmt: int, lfs: bool, overwrite: bool,
               progress: Optional[Callable[[int], None]]) -> None:
-    # the file(s) of the volume are formatted with null tracks under their
-    # temporary names beside dst, filled, then moved into place together
+    # the file(s) of the volume are allocated (zeros) under their temporary
+    # names beside dst, each track's image written over its slot, then moved
+    # into place together.  A null track of the source is written as its own
+    # null image, so nullfmt (the output's) plays no part in a plain file.
+    del nullfmt
     names, spans = plan_files(dst, img.device, img.cylinders, lfs)
     with volume_outputs(dst, names, overwrite=overwrite) as tmps:
-        files: list[tuple[int, int, str]] = []   # (first track, fd, name)
+        pieces: list[Piece] = []
+        backs: list[Writeback] = []
         try:
             for k, ((start, end), tmp) in enumerate(zip(spans, tmps), start=1):
                 fd = os.open(tmp, os.O_RDWR | os.O_CLOEXEC)
-                files.append((start * img.heads, fd, tmp))
-                format_file(fd, tmp, piece_header("CKD_P370", img.device, k, len(spans), end,
-                                                  img.cylinders),
-                            img.device, start, end - start + 1, nullfmt)
-
-            def where(trk: int) -> tuple[int, str, int]:
-                for first, fd, name in reversed(files):
-                    if trk >= first:
-                        return fd, name, DEVHDR_SIZE + (trk - first) * img.track_size
-                raise AssertionError(trk)
-
-            for n in _ordered(pool, lambda g: _expand_group(img, g, where, nullfmt), ngroups,
+                pieces.append((start * img.heads, (end + 1) * img.heads, fd, tmp))
+                backs.append(Writeback(fd))
+                allocate_file(fd, tmp, DEVHDR_SIZE + (end - start + 1) * img.heads
+                              * img.track_size)
+                write_all(fd, piece_header("CKD_P370", img.device, k, len(spans), end,
+                                           img.cylinders).build(), tmp, 0)
+            done = 0
+            for n in _ordered(pool, lambda g: _expand_group(img, g, pieces), ngroups,
                               2 * workers):
+                done += n   # every track before this one is written
+                for (lo, hi, _, _), back in zip(pieces, backs):
+                    if lo < done:
+                        back.advance(DEVHDR_SIZE + (min(done, hi) - lo) * img.track_size)
                 if progress:
                     progress(n)
         finally:
-            for _, fd, _ in files:
+            for _, _, fd, _ in pieces:
                 os.close(fd)
 
 
