@@ -212,6 +212,59 @@ def test_segmented_copy_equals_block_by_block_writes(tmp_path, fmt, compress, ch
         assert _walk_back(out) == [b.offset for b in t]
 
 
+@pytest.mark.parametrize("compress", [None, "zlib"])
+def test_copy_with_blocks_longer_than_a_segment(tmp_path, compress):
+    # segments far smaller than the blocks: each read buffer holds a block's
+    # start only and grows to it, the bytes read past a segment's end go to
+    # the next one; a copy from the middle starts at the source's position
+    rng = random.Random(7)
+    blocks = [bytes(rng.randrange(i % 2 * 250 + 4) for _ in range(rng.choice((1, 300, 70_000))))
+              for i in range(30)]
+    src = tmp_path / "src.aws"
+    write_tape(src, blocks, marks_every=4, chunk_size=4096)
+    for skip in (0, 5):
+        ref, out = tmp_path / f"ref{skip}.het", tmp_path / f"out{skip}.het"
+        with open_tape(src) as s, open_tape(ref, "w", format="het", compress=compress) as t:
+            for i, blk in enumerate(s):
+                if i >= skip:
+                    t.tapemark() if blk.is_tapemark else t.write_block(blk.data)
+            t.close(finish=False)
+        with open_tape(src) as s, open_tape(out, "w", format="het", compress=compress) as t:
+            for _ in range(skip):
+                s.read_block()
+            t.copy_from(s, workers=2, segment=1000)
+            assert s.tell() == src.stat().st_size
+            t.close(finish=False)
+        assert out.read_bytes() == ref.read_bytes()
+
+
+def test_writer_starts_write_back_behind_itself(tmp_path, monkeypatch):
+    # the tape writer hands every byte it wrote to the write-back hint, in
+    # order, so closing's fsync has little left
+    import spoolkit.output
+    import spoolkit.tape.framing as framing
+
+    ends: list[int] = []
+
+    class Recording(spoolkit.output.Writeback):
+        def __init__(self, fd, start=0):
+            super().__init__(fd, start, step=4096)
+
+        def advance(self, end):
+            ends.append(end)
+            super().advance(end)
+            assert self.done <= end
+
+    src = tmp_path / "src.aws"
+    write_tape(src, sample_blocks(3, 60), marks_every=7)
+    monkeypatch.setattr(framing, "Writeback", Recording)
+    out = tmp_path / "out.het"
+    with open_tape(src) as s, open_tape(out, "w", compress="zlib") as t:
+        t.copy_from(s, segment=20_000)
+        t.close(finish=False)
+    assert ends == sorted(ends) and len(ends) > 3 and ends[-1] == out.stat().st_size
+
+
 def test_copy_continues_when_blocks_inflate_past_the_buffer(tmp_path):
     # 40 highly compressible 1 MiB blocks fit one 4 MiB source segment but
     # inflate to 40 MiB: the C call stops and resumes with a fresh buffer

@@ -13,7 +13,7 @@ from typing import Any, Optional, Union
 from .._native import check, ffi, lib, new_err
 from ..compress import Buffer
 from ..errors import InvalidArgumentError, ReadOnlyError, SpoolkitError, WriteError
-from ..output import write_all
+from ..output import Writeback, write_all
 from ..util import default_workers
 from . import journal
 from .position import Positioning
@@ -73,6 +73,11 @@ class Framing(Positioning):
         self._size = self._pos
         self._last = last
         self._wrote = True
+        # the disk writes behind the writer, so closing's fsync has little left
+        wb = self._wb
+        if wb is None:
+            wb = self._wb = Writeback(self._fd, pos)
+        wb.advance(self._pos)
         if self.block_number >= 0:
             self.block_number += 1
 

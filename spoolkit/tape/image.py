@@ -29,7 +29,7 @@ from ..errors import FormatError, InvalidArgumentError, NotFoundError, SpoolkitE
 from ..kinds import file_kind, tape_format
 from ..lifetime import Finalizing
 from ..lock import lock_fd
-from ..output import atomic_output, check_destination, fsync_checked, write_all
+from ..output import Writeback, atomic_output, check_destination, fsync_checked, write_all
 from . import journal
 from .recode import Recoding
 from .state import FAKETAPE, FORMATS, Block, FileStat
@@ -121,6 +121,7 @@ class TapeImage(Finalizing, Recoding):
         self._rb = ffi.new("spk_tape_block *")
         self._rerr = new_err()
         self._out: Optional[bytearray] = None
+        self._wb: Optional[Writeback] = None   # write-back behind the writer
         self._rbuf: Optional[bytearray] = None
         try:
             self._open(overwrite, wait)

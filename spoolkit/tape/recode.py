@@ -20,6 +20,27 @@ from .window import MAXSPAN, pread_into
 _IN_FLIGHT = 32 << 20
 
 
+class _Segment:
+    """A buffer of the source read by :meth:`Recoding.copy_from`: the
+    blocks from ``start`` to ``end`` (a block boundary) are one segment."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.view = memoryview(self.buf)
+        self.cbuf: Any = ffi.NULL
+        self.src: Any = ffi.new("spk_tape_src *")
+        self.start = self.end = 0
+
+    def ensure(self, n: int, keep: int = 0) -> None:
+        """At least ``n`` bytes, the first ``keep`` of them kept."""
+        if len(self.buf) < n:
+            old = self.view[:keep]
+            self.buf = bytearray(n)
+            self.buf[:keep] = old
+            self.view = memoryview(self.buf)
+            self.cbuf = ffi.from_buffer(self.buf)
+
+
 class Recoding(Framing):
     """:meth:`copy_from`: a whole tape's blocks onto this one."""
 
@@ -44,13 +65,13 @@ class Recoding(Framing):
         # a segment's blocks can be hundreds of times its size on the tape
         limit = max(cap, _IN_FLIGHT // (2 * workers))
         nxt = ffi.new("uint64_t *")
-
         local = threading.local()
 
-        def recode(a: int, b: int) -> tuple[list[tuple[bytearray, int, int]], int, int, int]:
+        def recode(seg: _Segment, a: int) -> tuple[list[tuple[bytearray, int, int]], int, int,
+                                                   int]:
             """(framed piece, blocks + tapemarks in it, its last chunk) list,
-            data blocks, tapemarks, and where it stopped: before ``b`` when
-            one more piece would pass ``limit`` bytes (an inflating copy)."""
+            data blocks, tapemarks, and where it stopped: before the segment's
+            end when one more piece would pass ``limit`` bytes (an inflating copy)."""
             pieces: list[tuple[bytearray, int, int]] = []
             st = ffi.new("spk_tape_recode_stat *")
             err = new_err()
@@ -59,17 +80,10 @@ class Recoding(Framing):
             if not hasattr(local, "out"):  # one buffer per thread: no zero-fill per segment
                 local.out = bytearray(cap)
                 local.cout = ffi.from_buffer(local.out)
-                local.inp = bytearray()
-            if len(local.inp) < b - a:
-                local.cinp = None
-                local.inp = bytearray(max(b - a, segment + segment // 4))
-                local.cinp = ffi.from_buffer(local.inp)
-            got = pread_into(src._fd, local.inp, b - a, a, src.path)
-            if got < b - a:
-                raise TruncatedError("the tape file shrank while it was copied", path=src.path,
-                                     offset=a + got)
+            b = seg.end
             s = ffi.new("spk_tape_src *")
-            s.buf, s.base, s.len, s.size, s.format = local.cinp, a, b - a, b, src._fmt
+            s.buf, s.base, s.len, s.size, s.format = seg.cbuf, seg.start, b - seg.start, b, \
+                src._fmt
             held = 0
             while a < b and (not pieces or held + cap <= limit):
                 n = check(lib.spk_tape_recode(s, a, b, self._fmt, self.method, self.level,
@@ -83,9 +97,9 @@ class Recoding(Framing):
             return pieces, blocks, marks, int(a)
 
         counts = [0, 0]
+        free: list[_Segment] = []   # buffers whose segment is written
 
-        def put(seg: tuple[int, int, Any]) -> None:
-            a, b, fut = seg
+        def put(seg: _Segment, fut: Any) -> None:
             result = fut.result()
             while True:
                 pieces, blocks, marks, stop = result
@@ -96,35 +110,55 @@ class Recoding(Framing):
                     self.file_number += marks
                 counts[0] += blocks
                 counts[1] += marks
-                if stop >= b:
+                if stop >= seg.end:
                     break
-                result = recode(stop, b)  # the rest of an inflating segment, here
+                result = recode(seg, stop)  # the rest of an inflating segment, here
             if progress:
-                progress(b - a)
+                progress(seg.end - seg.start)
+            free.append(seg)
 
-        pending: deque[tuple[int, int, Any]] = deque()
+        # The source is read once, a segment at a time, into buffers that
+        # go to the workers whole: this thread only finds the last block
+        # boundary in each (headers only) and writes what comes back.
+        pending: deque[tuple[_Segment, Any]] = deque()
         pos = last_start = start
-        win = src._win
-        want = max(win.want, 2 * segment)
+        tail: memoryview = memoryview(b"")   # bytes read past the last segment's end
+        err = new_err()
         with ThreadPoolExecutor(max_workers=workers) as pool:
             while pos < size:
-                if not (win.covers(pos) and win.end - pos >= min(want, size - pos)):
-                    win.fill(pos, want)
-                err = new_err()
-                rc = lib.spk_tape_split(win.src, pos, segment, nxt, err)
-                if rc == EWINDOW:
-                    if nxt[0] == pos:  # one block larger than the window
-                        want = min(MAXSPAN + segment, 2 * want)
-                        win.fill(pos, want)
+                seg = free.pop() if free else _Segment()
+                want = min(max(segment, len(tail) + segment), size - pos)
+                seg.ensure(want)
+                have = len(tail)
+                seg.buf[:have] = tail
+                while True:
+                    have += pread_into(src._fd, seg.buf, want - have, pos + have, src.path,
+                                       at=have)
+                    if have < want:
+                        raise TruncatedError("the tape file shrank while it was copied",
+                                             path=src.path, offset=pos + have)
+                    s = seg.src
+                    s.buf, s.base, s.len, s.size, s.format = seg.cbuf, pos, have, size, src._fmt
+                    rc = lib.spk_tape_split(s, pos, segment, nxt, err)
+                    if rc == EWINDOW and nxt[0] == pos and want < min(size - pos,
+                                                                      MAXSPAN + segment):
+                        # one block longer than the buffer: read more of it
+                        want = min(size - pos, 2 * want, MAXSPAN + segment)
+                        seg.ensure(want, keep=have)
                         continue
-                else:
-                    check(rc, err, path=src.path)
-                pending.append((pos, nxt[0], pool.submit(recode, pos, nxt[0])))
-                last_start, pos = pos, nxt[0]
+                    if rc != EWINDOW or nxt[0] == pos:
+                        check(rc, err, path=src.path)
+                    break
+                end = int(nxt[0])
+                seg.start, seg.end = pos, end
+                tail = seg.view[end - pos:have]
+                pending.append((seg, pool.submit(recode, seg, pos)))
+                last_start, pos = pos, end
                 if len(pending) >= 2 * workers:
-                    put(pending.popleft())
+                    put(*pending.popleft())
+            del tail
             while pending:
-                put(pending.popleft())
+                put(*pending.popleft())
         # leave the source at its end, as reading it through would
         if last_start < size:
             src._last = int(src._walk_all(last_start).last)

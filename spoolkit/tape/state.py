@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 from .._native import lib
 from ..errors import InvalidArgumentError
+from ..output import Writeback
 from .window import Window
 
 MAXBLOCK = lib.SPK_TAPE_MAXBLOCK
@@ -82,6 +83,7 @@ class TapeState:
     _rcbuf: Any
     _out: Optional[bytearray]
     _outbuf: Any
+    _wb: Optional[Writeback]             # write-back started behind the writer
 
     def _check_open(self) -> None:
         if self.closed:

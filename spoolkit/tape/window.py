@@ -28,10 +28,10 @@ FIRST = 64 << 10
 MAXSPAN = lib.SPK_TAPE_MAXSPAN
 
 
-def pread_into(fd: int, buf: bytearray, n: int, off: int, path: str) -> int:
-    """Read up to ``n`` bytes at ``off`` into ``buf``; fewer only at the end
-    of the file.  Returns the bytes read."""
-    view = memoryview(buf)
+def pread_into(fd: int, buf: bytearray, n: int, off: int, path: str, at: int = 0) -> int:
+    """Read up to ``n`` bytes at ``off`` into ``buf`` from its byte ``at``;
+    fewer only at the end of the file.  Returns the bytes read."""
+    view = memoryview(buf)[at:]
     got = 0
     while got < n:
         try:
