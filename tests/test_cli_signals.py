@@ -24,10 +24,11 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 @pytest.fixture(scope="module")
 def busy_volume(tmp_path_factory):
-    """A plain 3390 whose bzip2 copy takes a few seconds on one thread."""
+    """A plain 3390 whose bzip2 copy takes seconds on one thread (the signal
+    must land well inside it, also on a loaded machine)."""
     path = tmp_path_factory.mktemp("sig") / "busy.3390"
-    with spoolkit.create_dasd(path, "3390", "BUSY01", cylinders=60) as d:
-        assert fill_volume(d, fraction=1.0, seed=3) > 800
+    with spoolkit.create_dasd(path, "3390", "BUSY01", cylinders=200) as d:
+        assert fill_volume(d, fraction=1.0, seed=3) > 2700
     return path
 
 

@@ -260,4 +260,5 @@ def test_cli_copy_equals_dasdcopy_lfs(tmp_path, herc, fixtures):
     assert r.returncode == 0, r.stderr
     herc("dasdcopy", "-q", "-lfs", "-o", "CKD", src, peer)
     assert _same_bytes(ours, peer)
-    assert struct.unpack_from("<I", ours.read_bytes()[:512], 8)[0] == 30  # heads
+    with open(ours, "rb") as f:
+        assert struct.unpack_from("<I", f.read(512), 8)[0] == 30  # heads
