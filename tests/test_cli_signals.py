@@ -35,7 +35,13 @@ def busy_volume(tmp_path_factory):
 def _start_copy(src, dst):
     return subprocess.Popen([sys.executable, "-m", "spoolkit", "dasd", "copy", str(src),
                              str(dst), "--bzip2", "--level", "9", "-j", "1"], env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_hangup)
+
+
+def _default_hangup() -> None:
+    # under nohup SIGHUP is inherited ignored, and spoolkit rightly leaves it so
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def _wait_for_temp(dst, proc, timeout=30.0):
