@@ -889,22 +889,6 @@ uint32_t spk_cckd_identity(const uint8_t *devhdr, const spk_cckd_hdr *h, const u
 
 /* ---- a group expanded into plain CKD slots ------------------------------ */
 
-static int read_full(int fd, uint8_t *dst, size_t n, uint64_t off)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(fd, dst + got, n - got, (off_t)(off + got));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        if (r == 0)
-            return 1;           /* the file ends early */
-        got += (size_t)r;
-    }
-    return 0;
-}
-
 static int write_full(int fd, const uint8_t *src, size_t n, uint64_t off, spk_errinfo *err)
 {
     size_t done = 0;
@@ -947,6 +931,7 @@ int spk_cckd_expand_group(const spk_cckd_src *files, uint32_t nfiles, uint32_t f
         const spk_cckd_src *f = NULL;
         const spk_cckd_l2ent *e = NULL;
         uint32_t k = nfiles;
+        int64_t got;
         int len, rc;
 
         while (k-- > 0) {
@@ -979,11 +964,11 @@ int spk_cckd_expand_group(const spk_cckd_src *files, uint32_t nfiles, uint32_t f
                 return spk_fail(err, SPK_ETRUNC, (int64_t)e->off, trk,
                                 "image of track %u at %llu (%u bytes) is past the end of the file",
                                 trk, (unsigned long long)e->off, e->len);
-            rc = read_full(f->fd, stored, e->len, e->off);
-            if (rc < 0)
+            got = spk_pread_full(f->fd, stored, e->len, e->off);
+            if (got < 0)
                 return spk_fail(err, SPK_EIO, (int64_t)e->off, trk, "reading the image of track %u: %s",
-                                trk, strerror(-rc));
-            if (rc > 0)
+                                trk, strerror((int)-got));
+            if (got < (int64_t)e->len)
                 return spk_fail(err, SPK_ETRUNC, (int64_t)e->off, trk,
                                 "image of track %u at %llu (%u bytes) is past the end of the file",
                                 trk, (unsigned long long)e->off, e->len);

@@ -6,9 +6,7 @@
  * what the read returned, and level 3 expands each into a per-thread track
  * buffer and runs the Hercules 3.x check on it.
  */
-#include <errno.h>
 #include <stdio.h>
-#include <unistd.h>
 
 #include "internal.h"
 
@@ -23,26 +21,6 @@
 static int has_image(const spk_cckd_l2ent *e)
 {
     return e->off != 0 && e->off != UINT64_MAX && e->len >= HA_LEN && e->size >= e->len;
-}
-
-/* Up to want bytes at off into dst: the count read (short at the end of the
- * file), or -errno. */
-static int64_t read_at(int fd, uint8_t *dst, size_t want, uint64_t off)
-{
-    size_t got = 0;
-
-    while (got < want) {
-        ssize_t r = pread(fd, dst + got, want - got, (off_t)(off + got));
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return errno > 0 ? -(int64_t)errno : -(int64_t)EIO;
-        }
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    return (int64_t)got;
 }
 
 static void add(spk_cckd_finding *out, size_t maxout, size_t *nf, uint32_t trk, int what,
@@ -113,7 +91,7 @@ int spk_cckd_check_images(int fd, const spk_cckd_l2ent *l2, uint32_t n, uint32_t
                 if (fend > end)
                     end = fend;
             }
-            r = read_at(fd, win, (size_t)(end - start), start);
+            r = spk_pread_full(fd, win, (size_t)(end - start), start);
             if (r < 0) {
                 wvalid = 0;
                 add(out, maxout, &nf, trk, SPK_CCKD_FIND_READ, (int)-r, e->off, NULL);

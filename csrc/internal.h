@@ -58,4 +58,8 @@ uint64_t spk_frame_len(const spk_archive_frame *fr, uint64_t blen);
 int spk_fail(spk_errinfo *err, int code, int64_t offset, int64_t index, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/* Up to want bytes of fd at off into dst, EINTR retried: the count read
+   (short only at the end of the file), or -errno. */
+int64_t spk_pread_full(int fd, uint8_t *dst, size_t want, uint64_t off);
+
 #endif
