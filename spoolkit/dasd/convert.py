@@ -272,8 +272,7 @@ def convert(src: PathLike, dst: PathLike, *, compress: Optional[str] = None,
                 flagged = _to_compressed(img, dst_p, pool, workers, ngroups, method, level,
                                          cckd64, nullfmt, passthrough, overwrite, progress)
             else:
-                _to_plain(img, dst_p, pool, workers, ngroups, nullfmt, lfs, overwrite,
-                          progress)
+                _to_plain(img, dst_p, pool, workers, ngroups, lfs, overwrite, progress)
         if flagged:
             f = _flag_report(img, flagged[:1])[0]
             log.warning("warning: %d track(s) of %s hold what Hercules 3.x cckdcdsk -3 "
@@ -355,13 +354,12 @@ def _to_compressed(img: DasdImage, dst: str, pool: ThreadPoolExecutor, workers: 
 
 
 def _to_plain(img: DasdImage, dst: str, pool: ThreadPoolExecutor, workers: int,
-              ngroups: int, nullfmt: int, lfs: bool, overwrite: bool,
+              ngroups: int, lfs: bool, overwrite: bool,
               progress: Optional[Callable[[int], None]]) -> None:
     # the file(s) of the volume are allocated (zeros) under their temporary
     # names beside dst, each track's image written over its slot, then moved
     # into place together.  A null track of the source is written as its own
-    # null image, so nullfmt (the output's) plays no part in a plain file.
-    del nullfmt
+    # null image, so the output's null format plays no part in a plain file.
     names, spans = plan_files(dst, img.device, img.cylinders, lfs)
     with volume_outputs(dst, names, overwrite=overwrite) as tmps:
         pieces: list[Piece] = []
