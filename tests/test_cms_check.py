@@ -113,6 +113,51 @@ def test_fst_counts_that_disagree(tmp_path):
         assert "records" in codes(rep) and not rep.ok
 
 
+def data_pointer(blocks, slot, k):
+    return struct.unpack_from(">H", blocks[fcl_block(blocks, slot)], 80 + 2 * k)[0]
+
+
+def test_v_blocks_out_of_order_and_bad_v_records(tmp_path):
+    """A V file whose data blocks lie out of order on the disk reads as the
+    records written (the gather's V decoding gives it to the plain read);
+    a V length of 0 is the same error from read_all as from read."""
+    recs = [bytes([65 + i % 26]) * (50 + i) for i in range(40)]      # 3 blocks of V
+    model = files() + [L.CMSFile("FOURTH", "DATA", "V", 89, recs)]
+    assert L.vm370_encode("3350", 1, "BAD001", model) is not None
+
+    def build(mutate, name):
+        blocks = L.vm370_encode("3350", 1, "BAD001", model)
+        mutate(blocks)
+        path = tmp_path / f"{name}.3350"
+        with spoolkit.create_dasd(path, "3350", cylinders=1, raw=True, compress=None) as dev:
+            L.CKDBlocks(dev, 0, 800).build(1, blocks)
+        return path
+
+    def swap(blocks):
+        a, c = data_pointer(blocks, 3, 0), data_pointer(blocks, 3, 2)
+        set_data_pointer(blocks, 3, 0, c)
+        set_data_pointer(blocks, 3, 2, a)
+        blocks[a], blocks[c] = blocks[c], blocks[a]
+
+    with open_minidisk(build(swap, "swapped")) as md:
+        got = dict((f.fname, list(r)) for f, r in md.read_all())
+        assert got["FOURTH"] == recs and got["FIRST"] == model[0].records
+        assert list(md.read("FOURTH", "DATA")) == recs
+
+    def zero_length(blocks):
+        b = bytearray(blocks[data_pointer(blocks, 3, 1)])
+        b[0:800] = bytes(800)                     # records cut off by a length of 0
+        blocks[data_pointer(blocks, 3, 1)] = bytes(b)
+
+    with open_minidisk(build(zero_length, "zero")) as md:
+        with pytest.raises(FormatError) as one:
+            md.read("FOURTH", "DATA")
+        with pytest.raises(FormatError) as every:
+            list(md.read_all())
+        assert str(one.value) == str(every.value) and "length 0" in str(one.value)
+        assert [f.fname for f, _ in md.read_all(md.files()[:3])] == ["FIRST", "SECOND", "THIRD"]
+
+
 def test_bitmap_free_under_a_used_block(tmp_path):
     victim = []
 

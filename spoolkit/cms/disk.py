@@ -147,29 +147,28 @@ class CMSDisk:
         rc = lib.spk_cms_unpack_files(sbuf, len(scratch), nf, ffi.from_buffer("uint8_t[]", kind),
                                       u64(at), u64(size), u32(lrecl), u64(nrecs), u32(ends),
                                       len(ends), u64(got), bad, err)
-        redone: dict[int, CMSRecords] = {}
         if rc < 0:
-            # the first fault in file order: a file read again before it may hold it
+            # the first fault in file order: a file to read again before it may hold it
             for i in again:
                 if i < bad[0]:
-                    redone[i] = self.read_many([files[i]], [blocks[i]], decode=False)[0]
+                    self.read_many([files[i]], [blocks[i]], decode=False)
         check(rc, err, path=self.path)
-        for i in again:
-            if i not in redone:
-                redone[i] = self.read_many([files[i]], [blocks[i]], decode=False)[0]
         view = memoryview(scratch)
         recs: list[CMSRecords] = []
         e = 0
+        later = set(again)
         for i in range(nf):
             o = outs[i]
             n = nrecs[i]
-            r = redone.get(i)
-            if r is not None:
-                recs.append(r)
+            if i in later:
+                recs.append(CMSRecords())
             else:
                 data = o if o is not None else bytes(view[at[i]:at[i] + got[i]])
                 recs.append(CMSRecords(data, ends[e:e + n]))
             e += n
+        del view
+        for i in again:             # after the others are out of the scratch it reuses
+            recs[i] = self.read_many([files[i]], [blocks[i]], decode=False)[0]
         return recs
 
     def _scratch_for(self, size: int) -> bytearray:
