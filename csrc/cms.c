@@ -57,8 +57,6 @@ typedef struct sink {
                                    cut at fdst[f].len bytes */
     const uint64_t *fstart;
     size_t nf;
-    spk_cms_vdec *vdec;         /* files: V records decoded as their blocks come (NULL: none) */
-    uint32_t *ends;             /* ... their ends */
     uint32_t base;              /* block number of block idx 0, less 1 */
     size_t cur;                 /* list: where the last block's requests ended (blocks
                                    come mostly in ascending order) */
@@ -91,64 +89,6 @@ static size_t lower_bound(const sink *s, uint32_t b)
     return lo;
 }
 
-/* n bytes at offset off of a V file's block idx, the next in its stream:
- * its records' bytes appended at out (cap bytes), their ends noted.  Anything
- * unexpected (a piece out of order, a length of 0 or over the LRECL, no
- * room) stops the decoding with state 1: the caller reads that file again
- * the plain way, which names the fault. */
-static void vfeed(spk_cms_vdec *v, uint32_t *ends, uint64_t idx, uint32_t off,
-                  const uint8_t *src, uint32_t n, uint32_t bs, uint8_t *out, uint64_t cap)
-{
-    uint32_t k = 0;
-
-    if (v->state)
-        return;
-    if (idx != v->next || off != v->boff) {
-        v->state = 1;
-        return;
-    }
-    v->boff = off + n;
-    if (v->boff >= bs) {
-        v->next++;
-        v->boff = 0;
-    }
-    while (k < n && v->recs < v->nrecs) {
-        uint32_t m;
-
-        if (v->need == 0) {
-            uint32_t len;
-            if (v->half) {
-                len = ((uint32_t)v->hi << 8) | src[k++];
-                v->half = 0;
-            } else if (n - k >= 2) {
-                len = spk_be16(src + k);
-                k += 2;
-            } else {
-                v->hi = src[k++];
-                v->half = 1;
-                continue;
-            }
-            if (len == 0 || len > v->lrecl) {
-                v->state = 1;
-                return;
-            }
-            v->need = len;
-            continue;
-        }
-        m = v->need < n - k ? v->need : n - k;
-        if (m > cap - v->size || v->size + m > UINT32_MAX) {
-            v->state = 1;
-            return;
-        }
-        memcpy(out + v->size, src + k, m);
-        v->size += m;
-        k += m;
-        v->need -= m;
-        if (v->need == 0)
-            ends[v->e0 + v->recs++] = (uint32_t)v->size;
-    }
-}
-
 static void put(sink *s, size_t idx, uint32_t off, const uint8_t *src, uint32_t n,
                 uint32_t bs)
 {
@@ -171,10 +111,7 @@ static void put(sink *s, size_t idx, uint32_t off, const uint8_t *src, uint32_t 
             size_t f = file_of(s, r);
             uint64_t pos = (uint64_t)(r - s->fstart[f]) * bs + off;
             uint64_t len = s->fdst[f].len;
-            if (s->vdec && s->vdec[f].on)
-                vfeed(&s->vdec[f], s->ends, r - s->fstart[f], off, src, n, bs, s->fdst[f].data,
-                      len);
-            else if (pos < len)
+            if (pos < len)
                 memcpy(s->fdst[f].data + pos, src, len - pos < n ? (size_t)(len - pos) : n);
         } else {
             memcpy(s->out + r * bs + off, src, n);
@@ -461,58 +398,11 @@ int spk_cms_gather_files(const uint8_t *buf, size_t buflen, const uint32_t *offs
 
 #define FD_CHUNK (1u << 18)     /* pread this much at a time: the parse finds it in cache */
 
-static int gather_fd(int fd, int64_t off0, uint32_t trksize, const uint32_t *spans,
-                     size_t nspans, int trkflags, const spk_cms_layout *lay,
-                     const uint32_t *list, const uint32_t *order, size_t n,
-                     const uint64_t *fstart, size_t nf, const spk_cms_dest *fdst,
-                     spk_cms_vdec *vdec, uint32_t *ends, uint8_t *got, spk_errinfo *err);
-
 int spk_cms_gather_files_fd(int fd, int64_t off0, uint32_t trksize, const uint32_t *spans,
                             size_t nspans, int trkflags, const spk_cms_layout *lay,
                             const uint32_t *list, const uint32_t *order, size_t n,
                             const uint64_t *fstart, size_t nf, const spk_cms_dest *fdst,
                             uint8_t *got, spk_errinfo *err)
-{
-    return gather_fd(fd, off0, trksize, spans, nspans, trkflags, lay, list, order, n, fstart,
-                     nf, fdst, NULL, NULL, got, err);
-}
-
-int spk_cms_gather_vfiles_fd(int fd, int64_t off0, uint32_t trksize, const uint32_t *spans,
-                             size_t nspans, int trkflags, const spk_cms_layout *lay,
-                             const uint32_t *list, const uint32_t *order, size_t n,
-                             const uint64_t *fstart, size_t nf, const spk_cms_dest *fdst,
-                             spk_cms_vdec *vdec, uint32_t *ends, size_t nends, uint8_t *got,
-                             spk_errinfo *err)
-{
-    size_t f;
-
-    if (!vdec)
-        return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
-    if (lay && lay->group_tracks != 1)
-        return spk_fail(err, SPK_EARG, -1, -1, "V records are decoded from one-track groups only");
-    for (f = 0; f < nf; f++) {
-        const spk_cms_vdec *v = &vdec[f];
-        if (!v->on)
-            continue;
-        if (!fdst || (!fdst[f].data && fdst[f].len) || !ends || v->e0 > nends
-            || v->nrecs > nends - v->e0)
-            return spk_fail(err, SPK_EARG, -1, (int64_t)f,
-                            "file %zu: no place for its records or their ends", f);
-        if (v->size > fdst[f].len || v->recs > v->nrecs || (lay && v->boff >= lay->blksize)
-            || v->need > v->lrecl || v->half > 1)
-            return spk_fail(err, SPK_EARG, -1, (int64_t)f, "file %zu: a decoding state of "
-                            "%llu bytes, %llu records", f, (unsigned long long)v->size,
-                            (unsigned long long)v->recs);
-    }
-    return gather_fd(fd, off0, trksize, spans, nspans, trkflags, lay, list, order, n, fstart,
-                     nf, fdst, vdec, ends, got, err);
-}
-
-static int gather_fd(int fd, int64_t off0, uint32_t trksize, const uint32_t *spans,
-                     size_t nspans, int trkflags, const spk_cms_layout *lay,
-                     const uint32_t *list, const uint32_t *order, size_t n,
-                     const uint64_t *fstart, size_t nf, const spk_cms_dest *fdst,
-                     spk_cms_vdec *vdec, uint32_t *ends, uint8_t *got, spk_errinfo *err)
 {
     uint32_t per, i, *offs = NULL, *lens = NULL;
     uint8_t *buf = NULL;
@@ -554,8 +444,6 @@ static int gather_fd(int fd, int64_t off0, uint32_t trksize, const uint32_t *spa
         lens[i] = trksize;
     }
     files_sink(&dst, list, order, n, fstart, nf, fdst);
-    dst.vdec = vdec;
-    dst.ends = ends;
     for (sp = 0; sp < nspans; sp++) {
         uint32_t t0 = spans[2 * sp], ntracks = spans[2 * sp + 1], t = 0;
 
@@ -1155,10 +1043,6 @@ int64_t spk_cms_unpack_files(uint8_t *buf, size_t buflen, size_t nf, const uint8
         *bad = f;
         if (n > nends - e)
             return spk_fail(err, SPK_EARG, -1, (int64_t)f, "room for %zu record ends", nends);
-        if (kind[f] == 3) {                      /* decoded already: ends and size given */
-            e += (size_t)n;
-            continue;
-        }
         if (kind[f] == 0) {                      /* F records already in place: their ends */
             uint64_t need = n * (uint64_t)lrecl[f];
             if (lrecl[f] == 0 || need > UINT32_MAX)

@@ -954,37 +954,6 @@ int spk_cms_gather_files_fd(int fd, int64_t off0, uint32_t trksize, const uint32
                             const uint32_t *list, const uint32_t *order, size_t n,
                             const uint64_t *fstart, size_t nf, const spk_cms_dest *fdst,
                             uint8_t *got, spk_errinfo *err);
-/* A V file's records decoded while its blocks are gathered.  The caller
- * sets on (0: the file is gathered as spk_cms_gather_files_fd gathers it),
- * e0 (where its record ends start in the ends given), nrecs and lrecl, the
- * rest zero; the gather sets the rest (calls over spans in ascending order
- * carry the decoding on).  state 0 with recs == nrecs: the records are the
- * first size bytes of the file's place, their ends at ends + e0; otherwise
- * (blocks out of order, a length of 0 or past the LRECL, blocks missing)
- * the file must be read again the plain way, which names the fault. */
-typedef struct spk_cms_vdec {
-    uint32_t on;
-    uint64_t e0;
-    uint64_t nrecs;
-    uint32_t lrecl;
-    uint32_t state;
-    uint64_t size;
-    uint64_t recs;
-    uint64_t next;              /* the gather's own: the block expected next, */
-    uint32_t need;              /* the record bytes still to come, */
-    uint32_t boff;              /* the bytes of the current block seen, */
-    uint8_t hi;                 /* and half a length field */
-    uint8_t half;
-} spk_cms_vdec;
-/* spk_cms_gather_files_fd, the records of each file with vdec[f].on set
- * decoded into fdst[f] as they come (V records in a stream of whole blocks,
- * so one-track groups only; the caller reads the tracks in one thread). */
-int spk_cms_gather_vfiles_fd(int fd, int64_t off0, uint32_t trksize, const uint32_t *spans,
-                             size_t nspans, int trkflags, const spk_cms_layout *lay,
-                             const uint32_t *list, const uint32_t *order, size_t n,
-                             const uint64_t *fstart, size_t nf, const spk_cms_dest *fdst,
-                             spk_cms_vdec *vdec, uint32_t *ends, size_t nends, uint8_t *got,
-                             spk_errinfo *err);
 /* order[0..n) = the indexes of list sorted (stably) by value. */
 int spk_cms_order(const uint32_t *list, size_t n, uint32_t *order, spk_errinfo *err);
 /* The reverse, in place: every block k with dirty[k] set is copied into the
@@ -1066,10 +1035,9 @@ int64_t spk_cms_unpack(const uint8_t *data, size_t len, int var, uint32_t lrecl,
  * ends (nrecs[f] each).  kind[f] 0: F records already where they stay (only
  * their ends: multiples of lrecl[f]); 1: F and 2: V records in the len[f]
  * bytes of blocks at buf + at[f], checked as spk_cms_unpack checks them, V
- * records moved to the start of that place; 3: records and their ends there
- * already (spk_cms_gather_vfiles_fd), size[f] left as it is.  size[f] gets
- * each file's record bytes; on an error *bad is the file (the error is its
- * spk_cms_unpack's).  Returns the ends filled. */
+ * records moved to the start of that place.  size[f] gets each file's record
+ * bytes; on an error *bad is the file (the error is its spk_cms_unpack's).
+ * Returns the ends filled. */
 int64_t spk_cms_unpack_files(uint8_t *buf, size_t buflen, size_t nf, const uint8_t *kind,
                              const uint64_t *at, const uint64_t *len, const uint32_t *lrecl,
                              const uint64_t *nrecs, uint32_t *ends, size_t nends, uint64_t *size,

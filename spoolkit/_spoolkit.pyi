@@ -581,23 +581,6 @@ class spk_cms_dest(CData):
     def __getitem__(self, index: int, /) -> spk_cms_dest: ...
 
 @type_check_only
-class spk_cms_vdec(CData):
-    """``struct spk_cms_vdec`` (pointer, array item or value)."""
-    on: int
-    e0: int
-    nrecs: int
-    lrecl: int
-    state: int
-    size: int
-    recs: int
-    next: int
-    need: int
-    boff: int
-    hi: int
-    half: int
-    def __getitem__(self, index: int, /) -> spk_cms_vdec: ...
-
-@type_check_only
 class spk_cmstape_run(CData):
     """``struct spk_cmstape_run`` (pointer, array item or value)."""
     off: int
@@ -1085,20 +1068,6 @@ class Allocator:
         cdecl: Literal["spk_cms_dest *[]"],
         init: object = ...,
     ) -> PtrArray[spk_cms_dest]: ...
-    @overload
-    def __call__(self, cdecl: Literal["spk_cms_vdec *"], init: object = ...) -> spk_cms_vdec: ...
-    @overload
-    def __call__(
-        self,
-        cdecl: Literal["spk_cms_vdec[]"],
-        init: object = ...,
-    ) -> Array[spk_cms_vdec]: ...
-    @overload
-    def __call__(
-        self,
-        cdecl: Literal["spk_cms_vdec *[]"],
-        init: object = ...,
-    ) -> PtrArray[spk_cms_vdec]: ...
     @overload
     def __call__(
         self,
@@ -2146,28 +2115,6 @@ class Lib:
         fstart: UInt64Array | NullPtr,
         nf: int,
         fdst: spk_cms_dest | Array[spk_cms_dest] | NullPtr,
-        got: Buffer | UInt8Array | NullPtr,
-        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
-        /,
-    ) -> int: ...
-    def spk_cms_gather_vfiles_fd(
-        self,
-        fd: int,
-        off0: int,
-        trksize: int,
-        spans: UInt32Array | NullPtr,
-        nspans: int,
-        trkflags: int,
-        lay: spk_cms_layout | Array[spk_cms_layout] | NullPtr,
-        list: UInt32Array | NullPtr,
-        order: UInt32Array | NullPtr,
-        n: int,
-        fstart: UInt64Array | NullPtr,
-        nf: int,
-        fdst: spk_cms_dest | Array[spk_cms_dest] | NullPtr,
-        vdec: spk_cms_vdec | Array[spk_cms_vdec] | NullPtr,
-        ends: UInt32Array | NullPtr,
-        nends: int,
         got: Buffer | UInt8Array | NullPtr,
         err: spk_errinfo | Array[spk_errinfo] | NullPtr,
         /,

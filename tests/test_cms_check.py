@@ -119,8 +119,8 @@ def data_pointer(blocks, slot, k):
 
 def test_v_blocks_out_of_order_and_bad_v_records(tmp_path):
     """A V file whose data blocks lie out of order on the disk reads as the
-    records written (the gather's V decoding gives it to the plain read);
-    a V length of 0 is the same error from read_all as from read."""
+    records written; a V length of 0 is the same error from read_all as from
+    read, and the files before it still read."""
     recs = [bytes([65 + i % 26]) * (50 + i) for i in range(40)]      # 3 blocks of V
     model = files() + [L.CMSFile("FOURTH", "DATA", "V", 89, recs)]
     assert L.vm370_encode("3350", 1, "BAD001", model) is not None
@@ -419,116 +419,6 @@ def test_fuzz_gather_files(recs, wanted, cuts, lens, noise):
                 at = (i - fstart[f]) * bs
                 piece = bufs[f][at:min(at + bs, cut)]
                 assert piece == bytes([(blocks[i] - 1) % 19 + 1]) * len(piece)
-
-
-def _vdecode(stream, nrecs, lrecl):
-    """V records of a byte stream, as the layout says (None: bad)."""
-    out, ends, pos = bytearray(), [], 0
-    for _ in range(nrecs):
-        if pos + 2 > len(stream):
-            return None
-        n = int.from_bytes(stream[pos:pos + 2], "big")
-        pos += 2
-        if n == 0 or n > lrecl or pos + n > len(stream):
-            return None
-        out += stream[pos:pos + n]
-        pos += n
-        ends.append(len(out))
-    return bytes(out), ends
-
-
-@pytest.mark.fuzz
-@FUZZ
-@given(lens=st.lists(st.integers(0, 400), max_size=40), lrecl=st.integers(-2, 2),
-       files=st.lists(st.tuples(st.lists(st.integers(0, 8), max_size=9), st.integers(0, 45),
-                                st.booleans(), st.booleans()), min_size=1, max_size=4),
-       state=st.one_of(st.none(), st.tuples(st.integers(0, 9000), st.integers(0, 50),
-                                            st.integers(0, 900), st.integers(0, 500),
-                                            st.integers(0, 3))),
-       seed=st.binary(min_size=1, max_size=32))
-def test_fuzz_gather_vfiles_fd(tmp_path, lens, lrecl, files, state, seed):
-    """spk_cms_gather_vfiles_fd on a track of V streams, arbitrary block lists
-    (null, missing, repeated, out of order) and decoder states: a typed error,
-    or each decoded file exactly the records of its blocks' stream in its
-    order, nothing written past its place; a file whose blocks come in order
-    and whose stream is good is decoded."""
-    from array import array
-
-    from spoolkit._native import ffi, lib, new_err
-    from spoolkit.dasd.track import Track
-
-    bs, nblk = 800, 6
-    lrecl = max(1, max(lens, default=1) + lrecl)          # about the longest record
-    stream = bytearray()
-    for i, n in enumerate(lens):
-        stream += n.to_bytes(2, "big") + bytes([(i * 7 + k + seed[k % len(seed)]) & 0xFF
-                                                for k in range(n)])
-    stream = bytes(stream[:bs * nblk].ljust(bs * nblk, b"\0"))
-    img = Track.from_records(0, 0, [(0, 0, r, b"", stream[(r - 1) * bs:r * bs])
-                                    for r in range(1, nblk + 1)]).image
-    trksize = len(img) + 64
-    path = tmp_path / "trk"
-    path.write_bytes(img + bytes(trksize - len(img)))
-    lay = ffi.new("spk_cms_layout *")
-    lay.blksize, lay.per_group, lay.group_tracks, lay.tracks, lay.heads = bs, 19, 1, 1, 30
-    # half the files: the first blocks in order and no more records than the stream has
-    files = [(list(range(1, len(b) % nblk + 2)), min(k, len(lens)), on) if good else (b, k, on)
-             for b, k, on, good in files]
-    blocks, fstart = array("I"), array("Q", [0])
-    for b, _, _ in files:
-        blocks.extend(b)
-        fstart.append(len(blocks))
-    n, nf = len(blocks), len(files)
-    nends = sum(k for _, k, _ in files)
-    ends = array("I", [0xEEEEEEEE]) * max(nends, 1)
-    bufs = [bytearray(len(b) * bs + 16) for b, _, _ in files]
-    dests = ffi.new("spk_cms_dest[]", nf)
-    vdec = ffi.new("spk_cms_vdec[]", nf)
-    keep, e0 = [], 0
-    for f, (b, k, on) in enumerate(files):
-        c = ffi.from_buffer("uint8_t[]", bufs[f])
-        keep.append(c)
-        dests[f].data, dests[f].len = c, len(b) * bs
-        v = vdec[f]
-        v.on, v.e0, v.nrecs, v.lrecl = int(on), e0, k, lrecl
-        if state is not None:
-            v.size, v.recs, v.need, v.boff, v.half = state
-        e0 += k
-    order = array("I", [0]) * max(n, 1)
-    err = new_err()
-    cb = ffi.from_buffer("uint32_t[]", blocks) if n else ffi.NULL
-    lib.spk_cms_order(cb, n, ffi.from_buffer("uint32_t[]", order), err)
-    got = bytearray(max(n, 1))
-    spans = array("I", [0, 1])
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        rc = lib.spk_cms_gather_vfiles_fd(fd, 0, trksize, ffi.from_buffer("uint32_t[]", spans), 1,
-                                          lib.SPK_TRK_ANYHA, lay, cb,
-                                          ffi.from_buffer("uint32_t[]", order), n,
-                                          ffi.from_buffer("uint64_t[]", fstart), nf, dests, vdec,
-                                          ffi.from_buffer("uint32_t[]", ends), nends,
-                                          ffi.from_buffer(got), err)
-    finally:
-        os.close(fd)
-    for f, (b, k, on) in enumerate(files):
-        assert bufs[f][len(b) * bs:] == bytes(16)             # nothing past the place
-    if rc < 0:
-        assert rc in (lib.SPK_EARG, lib.SPK_ERANGE, lib.SPK_EFORMAT)
-        return
-    e0 = 0
-    for f, (b, k, on) in enumerate(files):
-        v = vdec[f]
-        ref = _vdecode(b"".join(stream[(x - 1) * bs:x * bs] if 1 <= x <= nblk else b"\xff" * bs
-                                for x in b), k, lrecl)
-        if state is not None:                 # a decoder started mid-way: only bounds
-            pass
-        elif on and v.state == 0 and v.recs == k:
-            assert ref is not None
-            data, want = ref
-            assert bytes(bufs[f][:v.size]) == data and list(ends[e0:e0 + k]) == want
-        elif on and ref is not None and all(1 <= x <= nblk for x in b) and list(b) == sorted(b):
-            raise AssertionError(f"file {f}: blocks in order, good records, not decoded")
-        e0 += k
 
 
 @pytest.mark.fuzz

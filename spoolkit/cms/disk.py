@@ -73,21 +73,14 @@ class CMSDisk:
         """The file's records."""
         return self.read_many([f], [self.data_blocks(f)])[0]
 
-    def read_many(self, files: Sequence[FileStatus], blocks: Sequence[array[int]],
-                  decode: bool = True) -> list[CMSRecords]:
+    def read_many(self, files: Sequence[FileStatus],
+                  blocks: Sequence[array[int]]) -> list[CMSRecords]:
         """The records of ``files`` (``blocks``: each one's data blocks), their
         blocks gathered in one pass over the tracks: F records straight into
         each file's data, V files' blocks into a reused buffer, their records
-        moved together there in C and copied once into their bytes.  Where
-        the extent can (and ``decode``), V records are decoded into that
-        buffer as their blocks come (a file whose blocks do not come in its
-        order, or whose records are bad, is read again the plain way)."""
+        moved together there in C and copied once into their bytes."""
         bs = self.ext.blksize
         nf = len(files)
-        vdec = None
-        if decode and self.ext.decodes_v() and any(f.recfm == "V" for f in files):
-            vdec = ffi.new("spk_cms_vdec[]", nf)
-        e0 = 0
         allb = array("I")
         fstart = array("Q", [0])
         kind = bytearray(nf)                     # 0: F in place, 1: F, 2: V in the scratch
@@ -111,10 +104,6 @@ class CMSDisk:
                 kind[i] = 2 if f.recfm == "V" else 1
                 at[i] = vsize
                 vsize += size[i]
-                if vdec is not None and kind[i] == 2 and f.records and 0 not in b:
-                    v = vdec[i]
-                    v.on, v.e0, v.nrecs, v.lrecl = 1, e0, f.records, f.lrecl
-            e0 += f.records
         scratch = self._scratch_for(vsize)
         keep: list[Any] = []                     # the cdata views dests points into
         dests = ffi.new("spk_cms_dest[]", max(nf, 1))
@@ -128,47 +117,25 @@ class CMSDisk:
             else:
                 dests[i].data = sbuf + at[i]
             dests[i].len = size[i]
-        ends = array("I", [0]) * e0
-        got = array("Q", [0]) * nf
-        again: list[int] = []                    # V files to read the plain way
         if len(allb):
-            self.ext.read_files(allb, fstart, dests, None if vdec is None else (vdec, ends))
-        if vdec is not None:
-            for i in range(nf):
-                v = vdec[i]
-                if v.on:
-                    kind[i] = 3
-                    if v.state == 0 and v.recs == v.nrecs:
-                        got[i] = v.size
-                    else:
-                        again.append(i)
+            self.ext.read_files(allb, fstart, dests)
+        ends = array("I", [0]) * sum(nrecs)
+        got = array("Q", [0]) * nf
         bad = ffi.new("uint64_t *")
         err = new_err()
         rc = lib.spk_cms_unpack_files(sbuf, len(scratch), nf, ffi.from_buffer("uint8_t[]", kind),
                                       u64(at), u64(size), u32(lrecl), u64(nrecs), u32(ends),
                                       len(ends), u64(got), bad, err)
-        if rc < 0:
-            # the first fault in file order: a file to read again before it may hold it
-            for i in again:
-                if i < bad[0]:
-                    self.read_many([files[i]], [blocks[i]], decode=False)
         check(rc, err, path=self.path)
         view = memoryview(scratch)
         recs: list[CMSRecords] = []
         e = 0
-        later = set(again)
         for i in range(nf):
             o = outs[i]
+            data = o if o is not None else bytes(view[at[i]:at[i] + got[i]])
             n = nrecs[i]
-            if i in later:
-                recs.append(CMSRecords())
-            else:
-                data = o if o is not None else bytes(view[at[i]:at[i] + got[i]])
-                recs.append(CMSRecords(data, ends[e:e + n]))
+            recs.append(CMSRecords(data, ends[e:e + n]))
             e += n
-        del view
-        for i in again:             # after the others are out of the scratch it reuses
-            recs[i] = self.read_many([files[i]], [blocks[i]], decode=False)[0]
         return recs
 
     def _scratch_for(self, size: int) -> bytearray:

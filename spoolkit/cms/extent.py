@@ -174,12 +174,7 @@ class Extent:
     def read_one(self, block: int) -> bytes:
         return bytes(self.read([block]))
 
-    def decodes_v(self) -> bool:
-        """Whether :meth:`read_files` decodes V records as it gathers."""
-        return False
-
-    def read_files(self, blocks: array[int], fstart: array[int], dests: Any,
-                   vdec: Optional[tuple[Any, array[int]]] = None) -> None:
+    def read_files(self, blocks: array[int], fstart: array[int], dests: Any) -> None:
         """Each file's blocks (``blocks[fstart[f]:fstart[f + 1]]``) into
         ``dests[f]`` (an ``spk_cms_dest``: its data, cut at its len)."""
         blob = self.read(blocks)
@@ -283,23 +278,15 @@ class CKDExtent(Extent):
         self._gather(blocks, groups, call, threads=len(groups) >= PARALLEL_GROUPS)
         return out
 
-    def decodes_v(self) -> bool:
-        """Whether :meth:`read_files` can decode V records as it gathers
-        (a plain CKD image of one-track groups)."""
-        return isinstance(self.dev, CKDImage) and self.layout.group_tracks == 1
-
-    def read_files(self, blocks: array[int], fstart: array[int], dests: Any,
-                   vdec: Optional[tuple[Any, array[int]]] = None) -> None:
+    def read_files(self, blocks: array[int], fstart: array[int], dests: Any) -> None:
         """Each file's blocks (``blocks[fstart[f]:fstart[f + 1]]``) straight
         from the track images into ``dests[f]`` (an ``spk_cms_dest``: its
-        data, cut at its len); a null block's place gets zeros.  ``vdec``
-        (``spk_cms_vdec`` per file and the ends they fill; only where
-        :meth:`decodes_v`): the V files marked there decoded as they come."""
+        data, cut at its len); a null block's place gets zeros."""
         groups = self._mark(blocks)
         cstart = ffi.from_buffer("uint64_t[]", fstart)
         nf = len(fstart) - 1
         if isinstance(self.dev, CKDImage) and len(groups):
-            self._gather_fd(blocks, groups, fstart, dests, vdec)     # data: no cache
+            self._gather_fd(blocks, groups, fstart, dests)     # data: no cache
             return
         if len(groups) <= SMALL_READ:
             super().read_files(blocks, fstart, dests)
@@ -315,11 +302,10 @@ class CKDExtent(Extent):
         self._zero_nulls(blocks, order, fstart, dests)
 
     def _gather_fd(self, blocks: array[int], groups: array[int], fstart: array[int],
-                   dests: Any, vdec: Optional[tuple[Any, array[int]]] = None) -> None:
+                   dests: Any) -> None:
         """read_files on a plain CKD image: each span of consecutive track
         groups read and gathered in C (a few tracks at a time, so they are
-        still in cache), the spans on threads (in order in one thread when V
-        records are decoded: each file's blocks must come in its order)."""
+        still in cache), the spans on threads."""
         dev = self.dev
         assert isinstance(dev, CKDImage)
         n = len(blocks)
@@ -364,21 +350,14 @@ class CKDExtent(Extent):
             p = dev._pieces[pi]
             off0 = DEVHDR_SIZE + (base - p.first_trk) * dev.track_size
             e = new_err()
-            csh = ffi.from_buffer("uint32_t[]", sh)
-            if vdec is None:
-                rc = lib.spk_cms_gather_files_fd(p.fd, off0, dev.track_size, csh, len(sh) // 2,
-                                                 dev.track_flags, self._clay_ha, cblocks, corder,
-                                                 n, cstart, nf, dests, cgot, e)
-            else:
-                rc = lib.spk_cms_gather_vfiles_fd(p.fd, off0, dev.track_size, csh, len(sh) // 2,
-                                                  dev.track_flags, self._clay_ha, cblocks,
-                                                  corder, n, cstart, nf, dests, vdec[0],
-                                                  ffi.from_buffer("uint32_t[]", vdec[1]),
-                                                  len(vdec[1]), cgot, e)
+            rc = lib.spk_cms_gather_files_fd(p.fd, off0, dev.track_size,
+                                             ffi.from_buffer("uint32_t[]", sh), len(sh) // 2,
+                                             dev.track_flags, self._clay_ha, cblocks, corder, n,
+                                             cstart, nf, dests, cgot, e)
             if rc < 0:
                 self._raise_track(rc, e, sh[0])
 
-        if vdec is None and len(jobs) > 1 and len(groups) >= PARALLEL_GROUPS:
+        if len(jobs) > 1 and len(groups) >= PARALLEL_GROUPS:
             map_threads(load, jobs)
         else:
             for job in jobs:
