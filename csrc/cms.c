@@ -807,6 +807,51 @@ int64_t spk_cms_edf_ptrs(const uint8_t *buf, size_t len, uint32_t blksize, int v
     return (int64_t)count;
 }
 
+int64_t spk_cms_edf_ptrs_many(const uint8_t *buf, size_t len, uint32_t blksize, size_t nf,
+                              const uint8_t *var, const uint64_t *first, const uint64_t *nblk,
+                              const uint64_t *count, const uint64_t *ostart, uint32_t maxblock,
+                              uint32_t *out, size_t nout, uint64_t *bad, spk_errinfo *err)
+{
+    size_t f;
+    int64_t total = 0;
+
+    if (!bad || (nf && (!buf || !var || !first || !nblk || !count || !ostart || !out)))
+        return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
+    if (blksize < 512 || blksize > 4096)
+        return spk_fail(err, SPK_EARG, -1, -1, "block size %u", blksize);
+    for (f = 0; f < nf; f++) {
+        uint32_t ppb = ptrs_per_block(blksize, var[f]), esz = var[f] ? 12 : 4;
+        const uint8_t *p;
+        uint64_t i, n = count[f];
+
+        *bad = f;
+        if (first[f] > len / blksize || nblk[f] > len / blksize - first[f])
+            return spk_fail(err, SPK_EARG, -1, (int64_t)f,
+                            "file %zu: pointer blocks outside the buffer", f);
+        if (ostart[f] > nout || n > nout - ostart[f])
+            return spk_fail(err, SPK_EARG, -1, (int64_t)f, "room for %zu block numbers", nout);
+        if ((n + ppb - 1) / ppb > nblk[f])
+            return spk_fail(err, SPK_ETRUNC, (int64_t)(nblk[f] * blksize), -1,
+                            "%llu pointers need %llu pointer blocks, %zu bytes given",
+                            (unsigned long long)n, (unsigned long long)((n + ppb - 1) / ppb),
+                            (size_t)(nblk[f] * blksize));
+        p = buf + first[f] * blksize;
+        for (i = 0; i < n; i++) {
+            size_t off = (size_t)(i / ppb) * blksize + (size_t)(i % ppb) * esz;
+            uint32_t b = spk_be32(p + off);
+
+            if (b > maxblock)
+                return spk_fail(err, SPK_ERANGE, (int64_t)off, (int64_t)i,
+                                "pointer %llu names block %u, past the end of the minidisk "
+                                "(%u blocks)", (unsigned long long)i + 1, b, maxblock);
+            out[ostart[f] + i] = b;
+        }
+        total += (int64_t)n;
+    }
+    *bad = nf;
+    return total;
+}
+
 int64_t spk_cms_edf_ptrblocks(const uint32_t *children, const uint32_t *hirec, const uint32_t *disp,
                               uint64_t n, uint32_t blksize, int var, uint8_t *out, size_t outcap,
                               uint32_t *up_hirec, uint32_t *up_disp, spk_errinfo *err)

@@ -999,6 +999,15 @@ int spk_cms_vm370_build(const uint32_t *data, size_t n, const uint32_t *links, s
 int64_t spk_cms_edf_ptrs(const uint8_t *buf, size_t len, uint32_t blksize, int var,
                          uint64_t count, uint32_t maxblock, uint32_t *out, uint32_t *hirec,
                          uint32_t *disp, spk_errinfo *err);
+/* spk_cms_edf_ptrs for nf files at once, the block numbers only: file f's
+ * pointer blocks are nblk[f] blocks at buf + first[f] * blksize, V pointers
+ * when var[f]; its count[f] block numbers go to out + ostart[f] (nout in
+ * all).  On an error *bad is the file (the error is its spk_cms_edf_ptrs').
+ * Returns the block numbers written. */
+int64_t spk_cms_edf_ptrs_many(const uint8_t *buf, size_t len, uint32_t blksize, size_t nf,
+                              const uint8_t *var, const uint64_t *first, const uint64_t *nblk,
+                              const uint64_t *count, const uint64_t *ostart, uint32_t maxblock,
+                              uint32_t *out, size_t nout, uint64_t *bad, spk_errinfo *err);
 /* EDF: pack n pointers into ceil(n / per block) pointer blocks at out; for V
  * also each block's highest record and first displacement (for the level
  * above) and the offset of its last entry in its last 4 bytes.  Returns the

@@ -2222,6 +2222,24 @@ class Lib:
         err: spk_errinfo | Array[spk_errinfo] | NullPtr,
         /,
     ) -> int: ...
+    def spk_cms_edf_ptrs_many(
+        self,
+        buf: bytes | Buffer | UInt8Array | NullPtr,
+        len: int,
+        blksize: int,
+        nf: int,
+        var: bytes | Buffer | UInt8Array | NullPtr,
+        first: UInt64Array | NullPtr,
+        nblk: UInt64Array | NullPtr,
+        count: UInt64Array | NullPtr,
+        ostart: UInt64Array | NullPtr,
+        maxblock: int,
+        out: UInt32Array | NullPtr,
+        nout: int,
+        bad: UInt64Array | NullPtr,
+        err: spk_errinfo | Array[spk_errinfo] | NullPtr,
+        /,
+    ) -> int: ...
     def spk_cms_edf_ptrblocks(
         self,
         children: UInt32Array | NullPtr,

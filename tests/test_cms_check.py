@@ -423,6 +423,57 @@ def test_fuzz_gather_files(recs, wanted, cuts, lens, noise):
 
 @pytest.mark.fuzz
 @FUZZ
+@given(payload=st.binary(max_size=5000), bs=st.sampled_from([512, 1024, 4096]),
+       files=st.lists(st.tuples(st.booleans(), st.integers(0, 12), st.integers(0, 12),
+                                st.integers(0, 1200), st.integers(0, 1300)), max_size=6),
+       maxblock=st.sampled_from([0, 1000, 1 << 20, (1 << 32) - 1]), room=st.integers(0, 1400))
+def test_fuzz_edf_ptrs_many(payload, bs, files, maxblock, room):
+    """spk_cms_edf_ptrs_many on arbitrary pointer blocks and file tables:
+    a typed error naming the file, or each file's block numbers exactly what
+    spk_cms_edf_ptrs gives for it alone."""
+    from array import array
+
+    from spoolkit._native import ffi, lib, new_err
+
+    buf = bytes(payload.ljust(bs, b"\0"))
+    # most files: pointer blocks inside the buffer and no more pointers than they hold
+    have = len(buf) // bs
+    files = [(v, a % have, min(b, have - a % have), c % (min(b, have - a % have)
+                                                         * (bs // (12 if v else 4)) + 1), o)
+             if c % 5 else (v, a, b, c, o) for v, a, b, c, o in files]
+    nf = len(files)
+    var = bytearray(int(v) for v, *_ in files)
+    first = array("Q", (a for _, a, _, _, _ in files))
+    nblk = array("Q", (b for _, _, b, _, _ in files))
+    count = array("Q", (c for *_, c, _ in files))
+    ostart = array("Q", (o for *_, o in files))
+    out = array("I", [0xEEEEEEEE]) * max(room, 1)
+    bad = ffi.new("uint64_t *")
+    err = new_err()
+    u64 = lambda a: ffi.from_buffer("uint64_t[]", a) if len(a) else ffi.NULL  # noqa: E731
+    rc = lib.spk_cms_edf_ptrs_many(buf, len(buf), bs, nf,
+                                   ffi.from_buffer("uint8_t[]", var) if nf else ffi.NULL,
+                                   u64(first), u64(nblk), u64(count), u64(ostart), maxblock,
+                                   ffi.from_buffer("uint32_t[]", out), room, bad, err)
+    if rc < 0:
+        assert rc in (lib.SPK_EARG, lib.SPK_ETRUNC, lib.SPK_ERANGE) and bad[0] < nf
+        return
+    assert rc == sum(count) and bad[0] == nf
+    for f, (v, a, b, c, o) in enumerate(files):
+        one = array("I", [0]) * max(c, 1)
+        extra = array("I", [0]) * max(c, 1)
+        n = lib.spk_cms_edf_ptrs(buf[a * bs:(a + b) * bs], b * bs, bs, int(v), c, maxblock,
+                                 ffi.from_buffer("uint32_t[]", one),
+                                 ffi.from_buffer("uint32_t[]", extra),
+                                 ffi.from_buffer("uint32_t[]", extra), err)
+        assert n == c
+        if c and not any(o2 < o + c and o < o2 + c2                 # a place no later
+                         for _, _, _, c2, o2 in files[f + 1:]):     # file overwrote
+            assert out[o:o + c] == one[:c]
+
+
+@pytest.mark.fuzz
+@FUZZ
 @given(payload=st.binary(max_size=3000),
        files=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 3100), st.integers(0, 3100),
                                 st.integers(0, 300), st.integers(0, 400)), max_size=6),

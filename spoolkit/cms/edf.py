@@ -37,7 +37,7 @@ from .fst import (
     is_empty,
 )
 from .layout import EDF_BLOCKSIZES
-from .records import CMSRecords, pack, u32
+from .records import CMSRecords, pack, u32, u64
 
 LABEL_ID = "CMS1".encode("cp037")
 LABEL = struct.Struct(">4s6s2sIIIIIIII6sBxIIIII8s")     # 80 bytes
@@ -281,29 +281,41 @@ class EDFDisk(CMSDisk):
             todo.append((k, n, f.levels, array("I", [f.fop]), var))
         bs = self.blocksize
         while todo:
+            # each level of every file: one read of the pointer blocks, one C call
+            nt = len(todo)
             every = array("I")
-            for t in todo:
-                every.extend(t[3])
-            buf = ffi.from_buffer("uint8_t[]", self.ext.read(every))
-            pos = 0
+            isvar = bytearray(nt)
+            first = array("Q", [0]) * nt
+            nblk = array("Q", [0]) * nt
+            count = array("Q", [0]) * nt
+            ostart = array("Q", [0]) * nt
+            total = 0
+            for j, (_, n, level, current, v) in enumerate(todo):
+                first[j] = len(every)
+                nblk[j] = len(current)
+                every.extend(current)
+                isvar[j] = v
+                c = count[j] = -(-n // ptrs_per_block(bs, v) ** (level - 1))
+                ostart[j] = total
+                total += c
+            buf = self.ext.read(every)
+            children = array("I", [0]) * max(total, 1)
+            bad = ffi.new("uint64_t *")
+            err = new_err()
+            rc = lib.spk_cms_edf_ptrs_many(ffi.from_buffer("uint8_t[]", buf), len(buf), bs, nt,
+                                           ffi.from_buffer("uint8_t[]", isvar), u64(first),
+                                           u64(nblk), u64(count), u64(ostart), self.num,
+                                           ffi.from_buffer("uint32_t[]", children),
+                                           len(children), bad, err)
+            if rc < 0:
+                raise FormatError("bad pointer block", path=self.path)
             later = []
-            for k, n, level, current, var in todo:
-                ppb = ptrs_per_block(bs, var)
-                count = -(-n // ppb ** (level - 1))
-                children = array("I", [0]) * count
-                hirec = array("I", [0]) * count if var else None
-                disp = array("I", [0]) * count if var else None
-                err = new_err()
-                rc = lib.spk_cms_edf_ptrs(buf + pos * bs, len(current) * bs, bs, 1 if var else 0,
-                                          count, self.num, u32(children), u32(hirec),
-                                          u32(disp), err)
-                pos += len(current)
-                if rc < 0:
-                    raise FormatError("bad pointer block", path=self.path)
+            for j, (k, n, level, _, v) in enumerate(todo):
+                mine = children[ostart[j]:ostart[j] + count[j]]
                 if level == 1:
-                    out[k] = children
+                    out[k] = mine
                 else:
-                    later.append((k, n, level - 1, children, var))
+                    later.append((k, n, level - 1, mine, v))
             todo = later
         return [b if b is not None else array("I") for b in out]
 
