@@ -522,3 +522,18 @@ def test_fuzz_unpack_files(payload, files, room):
             assert bytes(buf[a:a + len(out)]) == out and size[f] == len(out)
             break                      # later files may overlap this one's bytes
         e += cnt
+
+
+@given(groups=st.sets(st.integers(0, 300), max_size=120))
+def test_group_runs(groups):
+    """The runs of consecutive track groups the gather reads: every group in
+    exactly one run, each run consecutive, runs apart from each other."""
+    from array import array
+
+    from spoolkit.cms.extent import _group_runs
+
+    g = sorted(groups)
+    runs = _group_runs(array("I", g))
+    assert [x for a, n in runs for x in range(a, a + n)] == g
+    assert all(n >= 1 for _, n in runs)
+    assert all(a1 + n1 < a2 for (a1, n1), (a2, _) in zip(runs, runs[1:]))

@@ -47,6 +47,20 @@ def _groups(marks: bytearray) -> array[int]:
     return array("I", (m.start() for m in re.finditer(b"\x01", marks)))
 
 
+def _group_runs(groups: array[int]) -> list[tuple[int, int]]:
+    """(first, count) of each run of consecutive numbers in ``groups``
+    (ascending, distinct), found a run at a time, not a group at a time."""
+    if not len(groups):
+        return []
+    g0 = groups[0]
+    marks = bytearray(groups[-1] - g0 + 1)
+    if len(groups) == len(marks):                  # one run: every group between
+        return [(g0, len(groups))]
+    for g in groups:
+        marks[g - g0] = 1
+    return [(g0 + m.start(), m.end() - m.start()) for m in re.finditer(b"\x01+", marks)]
+
+
 def runs(groups: Sequence[int], skip: Optional[Container[int]] = None) -> list[tuple[int, int]]:
     """(start, stop) index ranges of ``groups`` (ascending) that are
     consecutive numbers, at most RUN_GROUPS long; groups in ``skip`` stand alone
@@ -324,12 +338,8 @@ class CKDExtent(Extent):
         filled: dict[int, int] = {}                      # tracks in its last share
         workers = default_workers()
         share = max(RUN_GROUPS * gt, -(-len(groups) * gt // workers))
-        i = 0
-        while i < len(groups):
-            j = i + 1
-            while j < len(groups) and groups[j] == groups[j - 1] + 1:
-                j += 1
-            t0, nt = groups[i] * gt, (j - i) * gt
+        for g0, ng in _group_runs(groups):
+            t0, nt = g0 * gt, ng * gt
             while nt:
                 p, _ = dev._piece(base + t0)
                 k = min(nt, p.first_trk + p.ntrks - (base + t0))
@@ -342,7 +352,6 @@ class CKDExtent(Extent):
                 shares[-1].extend((t0, k))
                 filled[pi] = filled.get(pi, 0) + k
                 t0, nt = t0 + k, nt - k
-            i = j
         jobs = [(pi, sh) for pi, shares in spans.items() for sh in shares]
 
         def load(job: tuple[int, array[int]]) -> None:
