@@ -27,12 +27,23 @@ import fcntl
 import glob
 import os
 import stat
-from collections.abc import Iterator, Sequence
-from typing import Optional, Union
 
 from .errors import ExistsError, InvalidArgumentError, WriteError
 
-PathLike = Union[str, "os.PathLike[str]"]
+TYPE_CHECKING = False  # typing costs every command's start
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from typing import Optional, Union
+
+    PathLike = Union[str, "os.PathLike[str]"]
+else:
+    def __getattr__(name: str) -> object:
+        if name != "PathLike":  # the alias is made on first use
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from typing import Union
+
+        value = globals()[name] = Union[str, "os.PathLike[str]"]
+        return value
 
 #: temporary files are ``.NAME.spk-<random>.tmp`` beside the destination
 TEMP_TAG = ".spk-"

@@ -19,7 +19,7 @@ from conftest import ROOT
 
 #: bottom up; a module may import its own layer and the layers below it
 LAYERS: list[tuple[str, list[str]]] = [
-    ("errors", ["spoolkit.errors", "spoolkit._version"]),
+    ("errors", ["spoolkit.errors", "spoolkit._where", "spoolkit._version"]),
     ("C core", ["spoolkit._native", "spoolkit._build", "spoolkit._spoolkit"]),
     ("core utilities", ["spoolkit.output", "spoolkit.lock", "spoolkit.lifetime",
                         "spoolkit.geometry", "spoolkit.ebcdic", "spoolkit.compress",

@@ -3,17 +3,13 @@ bars (--progress), ranges, and ``-`` for stdin/stdout (from :mod:`.stdio`)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
-from collections.abc import Sequence
-from typing import Callable, Optional, TextIO, TypeVar
 
 from .stdio import (
     STDIN_NAME,
     STDIO,
     STDOUT_NAME,
-    Sink,
     check_output,
     input_path,
     is_stdio,
@@ -27,7 +23,29 @@ from .stdio import (
     text_source,
 )
 
-_T = TypeVar("_T")
+# argparse and typing cost every command's start: neither is loaded here
+# (the verbs' parsers have loaded argparse before they call these)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from typing import Callable, Optional, TextIO, TypeVar, Union
+
+    from .fastargs import Args
+
+    _T = TypeVar("_T")
+    #: a command line's arguments: argparse's, or the fast path's (:mod:`.fastargs`)
+    CommandArgs = Union[argparse.Namespace, Args]
+
+    from .sink import Sink as Sink
+else:
+    def __getattr__(name: str) -> object:
+        if name != "Sink":  # from .sink on first use
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from .sink import Sink
+
+        globals()[name] = Sink
+        return Sink
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
@@ -40,12 +58,12 @@ def add_force(parser: argparse.ArgumentParser, what: str = "the output") -> None
                         help=f"replace {what} if it exists (refused by default)")
 
 
-def quiet(args: argparse.Namespace) -> bool:
+def quiet(args: CommandArgs) -> bool:
     """``-q/--quiet``: no messages but errors."""
     return bool(getattr(args, "quiet", False))
 
 
-def emit(args: argparse.Namespace, data: _T, text: Callable[[_T], str],
+def emit(args: CommandArgs, data: _T, text: Callable[[_T], str],
          out: Optional[TextIO] = None, *, message: bool = False) -> None:
     """Print ``data`` as JSON when ``--json`` was given, else ``text(data)``,
     to stdout (stderr while stdout carries data).  ``message``: the text is
@@ -62,7 +80,7 @@ def emit(args: argparse.Namespace, data: _T, text: Callable[[_T], str],
             out.write(s if s.endswith("\n") else s + "\n")
 
 
-def note(args: argparse.Namespace, text: str) -> None:
+def note(args: CommandArgs, text: str) -> None:
     """A message on stderr (what was written, a watch's runs), left out with ``-q``."""
     if not quiet(args):
         print(text, file=sys.stderr)
@@ -95,6 +113,8 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
 
 def positive_int(text: str) -> int:
     """An argparse ``type`` for counts such as ``-j N``: 1 or more."""
+    import argparse
+
     try:
         n = int(text)
     except ValueError:

@@ -28,11 +28,24 @@ import contextlib
 import os
 import stat
 import sys
-from collections.abc import Iterator
-from typing import Optional, Protocol, TextIO, Union
 
 from ..errors import InvalidArgumentError, SpoolkitError, WriteError
 from ..output import atomic_output, check_destination, write_all
+
+TYPE_CHECKING = False  # typing costs every command's start
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Optional, TextIO, Union
+
+    from .sink import Sink as Sink
+else:
+    def __getattr__(name: str) -> object:
+        if name != "Sink":  # from .sink on first use
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from .sink import Sink
+
+        globals()[name] = Sink
+        return Sink
 
 STDIO = "-"
 #: how errors and results name stdin and stdout
@@ -41,12 +54,6 @@ STDOUT_NAME = "<stdout>"
 
 _CHUNK = 1 << 20
 _claims: dict[str, str] = {}
-
-
-class Sink(Protocol):
-    """Where :func:`open_output` writes: stdout's binary buffer or a file."""
-
-    def write(self, data: bytes, /) -> object: ...
 
 
 def is_stdio(name: Union[str, os.PathLike[str], None]) -> bool:
