@@ -12,7 +12,6 @@ map: a file that another process truncates meanwhile gives a
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import stat
@@ -26,6 +25,7 @@ from ..errors import (
     WriteError,
 )
 from ..geometry import CKDDevice, Fields
+from ..lazy import contextmanager
 from ..lock import lock_fd
 from ..output import (
     atomic_outputs,
@@ -474,7 +474,7 @@ def check_volume_destination(path: Union[str, os.PathLike[str]], names: Sequence
             and (n == os.fspath(path) or _is_piece(n, pieces.get(n, -1)))]
 
 
-@contextlib.contextmanager
+@contextmanager
 def volume_outputs(path: Union[str, os.PathLike[str]], names: Sequence[str], *,
                    overwrite: bool = False) -> Iterator[list[str]]:
     """:func:`~spoolkit.output.atomic_outputs` for the files ``names`` of a
@@ -485,8 +485,10 @@ def volume_outputs(path: Union[str, os.PathLike[str]], names: Sequence[str], *,
     with atomic_outputs(names, overwrite=overwrite) as tmps:
         yield tmps
     for n in stale:
-        with contextlib.suppress(FileNotFoundError):
+        try:
             os.unlink(n)
+        except FileNotFoundError:
+            pass
 
 
 FORMAT_CHUNK = 4 << 20    # bytes of null tracks formatted per write
