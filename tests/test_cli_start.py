@@ -141,6 +141,30 @@ def test_dasd_info_imports_only_the_disk_layer(tmp_path, options):
         assert json.loads(out)["volser"] == "START1"
 
 
+#: what a compressed image (CCKD, CFBA) adds to INFO_BUDGET
+COMPRESSED = {"spoolkit.compress", "spoolkit.dasd.cckd", "spoolkit.dasd.cckdfile",
+              "spoolkit.dasd.shadow", "spoolkit.dasd.fba"}
+
+
+@pytest.mark.parametrize("kind", ["cckd", "cckd64", "cfba"])
+def test_dasd_info_of_a_compressed_image_loads_no_more_standard_modules(tmp_path, kind):
+    from spoolkit import create_dasd, create_fba
+
+    name = f"c.{kind}"
+    if kind == "cfba":
+        create_fba(tmp_path / name, "3370", blocks=2000, volser="CMP1", compress="zlib").close()
+    else:
+        create_dasd(tmp_path / name, "3390-1", "CMP1", cylinders=2,
+                    cckd64=kind == "cckd64").close()
+    names, out = imported("dasd", "info", "--json", name, cwd=tmp_path)
+    mine = spoolkit_modules(names)
+    assert mine <= INFO_BUDGET | COMPRESSED, sorted(mine - INFO_BUDGET - COMPRESSED)
+    assert not names & (INFO_FORBIDDEN - COMPRESSED), sorted(names & INFO_FORBIDDEN)
+    stdlib = names - mine - interpreter_modules()
+    assert stdlib <= INFO_STDLIB_BUDGET, sorted(stdlib - INFO_STDLIB_BUDGET)
+    assert json.loads(out)["volser"] == "CMP1"
+
+
 def test_an_unusual_dasd_info_line_goes_to_argparse(tmp_path):
     """What the fast path does not parse, argparse does, with its messages."""
     from spoolkit import create_dasd
