@@ -1,6 +1,7 @@
 """The command starts on what it uses: ``spoolkit --help`` and ``spoolkit dasd
 info`` import only the spoolkit modules of fixed budgets and none of a list
-of costly standard modules (modules, not milliseconds: the time is measured
+of costly standard modules (``dasd info``: no standard module beyond a fixed
+few; modules, not milliseconds: the time is measured
 in bench/bench_cli_start.py), ``--help`` prints argparse's text without
 argparse, the
 top-level help lists every command from its table, and each command's
