@@ -1,7 +1,8 @@
 """How long the ``spoolkit`` command takes to start, as a user's install runs
 it: median of 10 runs of ``spoolkit --help`` and ``spoolkit dasd info IMG``
-(a 10-cylinder 3390), each run alternating with the interpreter starting with
-nothing to do (``python -c pass``, the floor).
+(a 10-cylinder 3390; text and ``--json``), each run alternating with the
+interpreter starting with nothing to do (``python -c pass``, the floor);
+the spread (fastest to slowest run) next to each median.
 
 The commands are those of a fresh virtual environment with a regular
 (non-editable) install of this checkout: an editable install puts a finder
@@ -108,9 +109,10 @@ def _run(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]
 
 
 def alternating(rows: dict[str, list[str]], env: dict[str, str],
-                cwd: Path) -> dict[str, tuple[float, float]]:
+                cwd: Path) -> dict[str, tuple[float, float, float, float]]:
     """Median wall and CPU seconds (user + sys) of each command line over RUNS
-    rounds that run them in turn (after one round that warms the caches)."""
+    rounds that run them in turn (after one round that warms the caches),
+    and the fastest and slowest wall time."""
     for argv in rows.values():
         subprocess.run(argv, env=env, cwd=cwd, check=True, capture_output=True)
     walls: dict[str, list[float]] = {name: [] for name in rows}
@@ -120,7 +122,8 @@ def alternating(rows: dict[str, list[str]], env: dict[str, str],
             wall, cpu = _run(argv, env, cwd)
             walls[name].append(wall)
             cpus[name].append(cpu)
-    return {name: (statistics.median(walls[name]), statistics.median(cpus[name]))
+    return {name: (statistics.median(walls[name]), statistics.median(cpus[name]),
+                   min(walls[name]), max(walls[name]))
             for name in rows}
 
 
@@ -144,20 +147,22 @@ def test_cli_start(bench_dir: Path, image: Path, benchmark) -> None:
     # each command next to a floor run of its own, so that a load that comes
     # and goes moves both
     rows = {"python -c pass": floor, "spoolkit --help": help_,
-            "python -c pass ": floor, "spoolkit dasd info IMG": info}
+            "python -c pass ": floor, "spoolkit dasd info IMG": info,
+            "python -c pass  ": floor, "spoolkit dasd info --json IMG": [*info[:3], "--json",
+                                                                          *info[3:]]}
     results = alternating(rows, env, bench_dir)
-    base_wall = statistics.mean([results["python -c pass"][0], results["python -c pass "][0]])
-    base_cpu = statistics.mean([results["python -c pass"][1], results["python -c pass "][1]])
+    floors = [r for name, r in results.items() if name.startswith("python")]
+    base_wall = statistics.mean(r[0] for r in floors)
+    base_cpu = statistics.mean(r[1] for r in floors)
     print(f"\n{venv.name} (installed, not editable), median of {RUNS} alternating runs")
-    print(f"{'':<28} wall ms  cpu ms  over floor: wall   cpu   wall/floor")
-    for name, (wall, cpu) in results.items():
+    print(f"{'':<30} wall ms  cpu ms  over floor: wall   cpu   wall/floor  wall range ms")
+    for name, (wall, cpu, fastest, slowest) in results.items():
         if name.startswith("python"):
             name = "floor: " + name.strip()
-        print(f"{name:<28} {wall * 1000:7.1f} {cpu * 1000:7.1f} "
+        print(f"{name:<30} {wall * 1000:7.1f} {cpu * 1000:7.1f} "
               f"{(wall - base_wall) * 1000:17.1f} {(cpu - base_cpu) * 1000:5.1f} "
-              f"{wall / base_wall:10.2f}x")
-    benchmark.extra_info.update({name: round(wall * 1000, 1)
-                                 for name, (wall, _) in results.items()})
+              f"{wall / base_wall:10.2f}x  {fastest * 1000:5.1f}-{slowest * 1000:.1f}")
+    benchmark.extra_info.update({name: round(r[0] * 1000, 1) for name, r in results.items()})
     benchmark.pedantic(subprocess.run, args=(help_,),
                        kwargs={"env": env, "stdout": subprocess.DEVNULL, "check": True},
                        rounds=3, iterations=1)

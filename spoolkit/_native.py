@@ -3,12 +3,13 @@ turns C status codes into :mod:`spoolkit.errors` exceptions."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NoReturn, Optional
-
 from . import errors
 from ._version import __version__
 
+TYPE_CHECKING = False  # typing costs every command's start
 if TYPE_CHECKING:
+    from typing import NoReturn, Optional
+
     from typing_extensions import Unpack
 
     from ._spoolkit import spk_errinfo

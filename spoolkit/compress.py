@@ -3,10 +3,12 @@ through libdeflate) and bzip2 (libbz2), both done in C without the GIL."""
 
 from __future__ import annotations
 
-from typing import Optional, Union
-
 from ._native import check, ffi, lib, new_err
 from .errors import InvalidArgumentError
+
+TYPE_CHECKING = False  # typing costs every command's start
+if TYPE_CHECKING:
+    from typing import Optional, Union
 
 NONE = lib.SPK_COMP_NONE
 ZLIB = lib.SPK_COMP_ZLIB
@@ -22,7 +24,16 @@ METHODS = {None: NONE, "none": NONE, "zlib": ZLIB, "bzip2": BZIP2}
 DISK_LEVELS = {ZLIB: lib.SPK_ZLIB_DEFAULT_LEVEL, BZIP2: lib.SPK_BZIP2_DEFAULT_LEVEL}
 TAPE_LEVELS = {ZLIB: 5, BZIP2: 1}
 
-Buffer = Union[bytes, bytearray, memoryview]
+if TYPE_CHECKING:
+    Buffer = Union[bytes, bytearray, memoryview]
+else:
+    def __getattr__(name: str) -> object:
+        if name != "Buffer":  # the alias is made on first use
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from typing import Union
+
+        value = globals()[name] = Union[bytes, bytearray, memoryview]
+        return value
 
 
 def tape_level(method: int, level: int = -1) -> int:

@@ -13,26 +13,26 @@ the ``spoolkit`` command prints :meth:`SpoolkitError.cli_str`.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Optional, TypedDict, Union
 
+# typing costs every command's start: the typing names are served on first
+# use from spoolkit._where (PEP 562)
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Optional, Union
+
     from typing_extensions import Unpack
 
-#: a JSON-ready value of :meth:`SpoolkitError.to_dict`
-JSONField = Union[str, int, list[int]]
+    from ._where import JSONField as JSONField
+    from ._where import Where as Where
+else:
+    def __getattr__(name: str) -> object:
+        if name not in ("Where", "JSONField"):
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from . import _where
 
-
-class Where(TypedDict, total=False):
-    """Where an error is: the keyword arguments of :class:`SpoolkitError` (for
-    ``**where`` parameters that pass them on)."""
-    path: Union[str, os.PathLike[str], None]
-    offset: Optional[int]
-    track: Union[tuple[int, int], int, None]
-    block: Optional[int]
-    page: Optional[int]
-    record: Optional[int]
-    hint: Optional[str]         # how to get past the error, in the API's spelling
-    cli_hint: Optional[str]     # the same in the command line's
+        value = getattr(_where, name)
+        globals()[name] = value
+        return value
 
 
 class SpoolkitError(Exception):

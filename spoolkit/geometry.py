@@ -6,14 +6,12 @@ which reproduces Hercules' ``dasdtab.c`` rows and ``capacity_calc`` exactly.
 
 from __future__ import annotations
 
-from functools import cache
-from typing import TYPE_CHECKING, Optional
-
 from ._native import check, ffi, lib, new_err
 from .errors import InvalidArgumentError, NotFoundError
 
+TYPE_CHECKING = False  # typing costs every command's start
 if TYPE_CHECKING:
-    from typing import ClassVar
+    from typing import ClassVar, Optional
 
     from ._spoolkit import spk_ckddev
 
@@ -219,21 +217,31 @@ def _ckd_from_ptr(p: spk_ckddev) -> CKDDevice:
     return row
 
 
-@cache
+# the tables, made once (kept here rather than by functools.cache: functools
+# with collections costs every command's start)
+_CKD_ROWS: list[tuple[CKDDevice, ...]] = []
+_FBA_ROWS: list[tuple[FBADevice, ...]] = []
+_BY_NAME: dict[str, CKDDevice] = {}
+
+
 def ckd_devices() -> tuple[CKDDevice, ...]:
     """All CKD rows, in Hercules' table order."""
-    return tuple(_ckd_from_ptr(lib.spk_geom_ckd_get(i)) for i in range(lib.spk_geom_ckd_count()))
+    if not _CKD_ROWS:
+        _CKD_ROWS.append(tuple(_ckd_from_ptr(lib.spk_geom_ckd_get(i))
+                               for i in range(lib.spk_geom_ckd_count())))
+    return _CKD_ROWS[0]
 
 
-@cache
 def fba_devices() -> tuple[FBADevice, ...]:
     """All FBA rows, in Hercules' table order."""
-    out = []
-    for i in range(lib.spk_geom_fba_count()):
-        p = lib.spk_geom_fba_get(i)
-        out.append(FBADevice(ffi.string(p.name).decode(), p.devt, p.devclass, p.type, p.model,
-                             p.bpg, p.bpp, p.blksize, p.blocks, p.cu))
-    return tuple(out)
+    if not _FBA_ROWS:
+        out = []
+        for i in range(lib.spk_geom_fba_count()):
+            p = lib.spk_geom_fba_get(i)
+            out.append(FBADevice(ffi.string(p.name).decode(), p.devt, p.devclass, p.type,
+                                 p.model, p.bpg, p.bpp, p.blksize, p.blocks, p.cu))
+        _FBA_ROWS.append(tuple(out))
+    return _FBA_ROWS[0]
 
 
 def _parse_devt(text: str) -> int:
@@ -293,12 +301,13 @@ def _row(dev: CKDDevice) -> spk_ckddev:
     return ptr
 
 
-@cache
 def _by_name(name: str) -> CKDDevice:
-    for row in ckd_devices():
-        if row.name == name:
-            return row
-    raise NotFoundError(f"unknown CKD device type {name!r}")
+    if not _BY_NAME:
+        _BY_NAME.update((row.name, row) for row in reversed(ckd_devices()))
+    row = _BY_NAME.get(name)
+    if row is None:
+        raise NotFoundError(f"unknown CKD device type {name!r}")
+    return row
 
 
 def capacity(dev: CKDDevice, kl: int, dl: int, used: int = 0) -> Capacity:

@@ -11,22 +11,26 @@ is killed (``kill -9``) runs neither; see ``docs/safety.md`` for recovery.
 from __future__ import annotations
 
 import atexit
-import threading
-import warnings
-import weakref
-from typing import Protocol
 
+# the built-in modules under threading and weakref (those import functools
+# and collections, a few milliseconds of every command's start)
+from _thread import allocate_lock
+from _weakref import ref as weak_ref
 
-class Closable(Protocol):
-    closed: bool
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
 
-    def close(self) -> None: ...
+    class Closable(Protocol):
+        closed: bool
+
+        def close(self) -> None: ...
 
 
 # id -> weak reference, in the order the objects were opened: at exit they
 # are closed newest first, so a volume closes before the image under it
-_live: dict[int, weakref.ref[Closable]] = {}
-_lock = threading.Lock()
+_live: dict[int, weak_ref[Closable]] = {}
+_lock = allocate_lock()
 
 
 class Finalizing:
@@ -47,7 +51,7 @@ class Finalizing:
                 _live.pop(key, None)
 
         with _lock:
-            _live[key] = weakref.ref(self, gone)
+            _live[key] = weak_ref(self, gone)
 
     def __del__(self) -> None:
         _finish(self, "garbage collection")
@@ -62,6 +66,8 @@ def _finish(obj: Closable, when: str) -> None:
     if getattr(obj, "closed", True):
         return
     try:
+        import warnings  # here: a command that closes what it opens never warns
+
         warnings.warn(f"unclosed {obj!r}: closed at {when}", ResourceWarning, stacklevel=2,
                       source=obj)
     except Exception:  # noqa: BLE001 - a warning filter set to "error" must not stop the close
@@ -70,6 +76,8 @@ def _finish(obj: Closable, when: str) -> None:
         obj.close()
     except Exception as exc:  # noqa: BLE001 - nobody is left to catch it
         try:
+            import warnings
+
             warnings.warn(f"closing {obj!r} at {when} failed: {exc}", RuntimeWarning,
                           stacklevel=2)
         except Exception:  # noqa: BLE001

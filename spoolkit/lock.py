@@ -17,9 +17,12 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from typing import Optional
 
 from .errors import InUseError
+
+TYPE_CHECKING = False  # typing costs every command's start
+if TYPE_CHECKING:
+    from typing import Optional
 
 #: seconds to wait for a lock that is taken (None: for ever); 0 fails at once
 DEFAULT_WAIT: Optional[float] = 0.0

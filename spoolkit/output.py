@@ -21,18 +21,28 @@ and renamed into place only when the whole operation succeeded.  The rules
 
 from __future__ import annotations
 
-import contextlib
 import errno as errno_mod
 import fcntl
-import glob
 import os
 import stat
-from collections.abc import Iterator, Sequence
-from typing import Optional, Union
 
 from .errors import ExistsError, InvalidArgumentError, WriteError
+from .lazy import contextmanager
 
-PathLike = Union[str, "os.PathLike[str]"]
+TYPE_CHECKING = False  # typing costs every command's start
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from typing import Optional, Union
+
+    PathLike = Union[str, "os.PathLike[str]"]
+else:
+    def __getattr__(name: str) -> object:
+        if name != "PathLike":  # the alias is made on first use
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from typing import Union
+
+        value = globals()[name] = Union[str, "os.PathLike[str]"]
+        return value
 
 #: temporary files are ``.NAME.spk-<random>.tmp`` beside the destination
 TEMP_TAG = ".spk-"
@@ -41,6 +51,8 @@ TEMP_SUFFIX = ".tmp"
 
 def temp_pattern(path: PathLike) -> str:
     """The glob that matches the temporary files of destination ``path``."""
+    import glob  # here: glob imports re, and only writers look for temporary files
+
     d, name = os.path.split(os.path.abspath(os.fspath(path)))
     return os.path.join(glob.escape(d), "." + glob.escape(name) + TEMP_TAG + "*" + TEMP_SUFFIX)
 
@@ -48,6 +60,8 @@ def temp_pattern(path: PathLike) -> str:
 def remove_stale_temps(path: PathLike) -> list[str]:
     """Remove the temporary files of ``path`` left by runs that died (their
     lock is free); returns the names removed.  Files of live writers stay."""
+    import glob
+
     removed = []
     for tmp in glob.glob(temp_pattern(path)):
         try:
@@ -59,9 +73,11 @@ def remove_stale_temps(path: PathLike) -> list[str]:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 continue  # its writer is alive
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 os.unlink(tmp)
                 removed.append(tmp)
+            except FileNotFoundError:
+                pass
         finally:
             os.close(fd)
     return removed
@@ -127,8 +143,10 @@ def _new_temp(target: _Target) -> tuple[str, int]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             if target.old_mode is not None:
                 if target.old_owner is not None:
-                    with contextlib.suppress(PermissionError):
+                    try:
                         os.fchown(fd, *target.old_owner)
+                    except PermissionError:
+                        pass
                 os.fchmod(fd, target.old_mode)
         except BaseException:
             os.close(fd)
@@ -187,7 +205,7 @@ def _fsync_path(path: str, directory: bool = False) -> None:
         os.close(fd)
 
 
-@contextlib.contextmanager
+@contextmanager
 def atomic_outputs(paths: Sequence[PathLike], *, overwrite: bool = False,
                    follow_symlinks: bool = False, sync: bool = True) -> Iterator[list[str]]:
     """Yield temporary files beside ``paths``; when the block completes they
@@ -232,15 +250,19 @@ def atomic_outputs(paths: Sequence[PathLike], *, overwrite: bool = False,
         for fd in fds:
             os.close(fd)
         for tmp in tmps:
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 os.unlink(tmp)
+            except FileNotFoundError:
+                pass
         # a set is all or nothing: new files of a failed set go again
         for p in installed:
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 os.unlink(p)
+            except FileNotFoundError:
+                pass
 
 
-@contextlib.contextmanager
+@contextmanager
 def atomic_output(path: PathLike, *, overwrite: bool = False, follow_symlinks: bool = False,
                   sync: bool = True) -> Iterator[str]:
     """One-file form of :func:`atomic_outputs`."""

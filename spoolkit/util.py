@@ -4,16 +4,17 @@ output files are in :mod:`spoolkit.output`, re-exported here)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Callable, Optional, TypeVar
 
 from .output import atomic_output, atomic_outputs
 
+TYPE_CHECKING = False  # typing costs every command's start
 if TYPE_CHECKING:
     import logging
+    from collections.abc import Iterable
+    from typing import Callable, Optional, TypeVar
 
-T = TypeVar("T")
-R = TypeVar("R")
+    T = TypeVar("T")
+    R = TypeVar("R")
 
 
 def default_workers() -> int:

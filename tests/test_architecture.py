@@ -19,12 +19,13 @@ from conftest import ROOT
 
 #: bottom up; a module may import its own layer and the layers below it
 LAYERS: list[tuple[str, list[str]]] = [
-    ("errors", ["spoolkit.errors", "spoolkit._version"]),
+    ("errors", ["spoolkit.errors", "spoolkit._where", "spoolkit._version"]),
     ("C core", ["spoolkit._native", "spoolkit._build", "spoolkit._spoolkit"]),
     ("core utilities", ["spoolkit.output", "spoolkit.lock", "spoolkit.lifetime",
                         "spoolkit.geometry", "spoolkit.ebcdic", "spoolkit.compress",
                         "spoolkit.util", "spoolkit.crc", "spoolkit.kinds",
-                        "spoolkit.jsonvalue", "spoolkit.hexview", "spoolkit._moved"]),
+                        "spoolkit.jsonvalue", "spoolkit.hexview", "spoolkit._moved",
+                        "spoolkit.lazy"]),
     ("device images", ["spoolkit.dasd", "spoolkit.tape"]),
     ("formats", ["spoolkit.cp", "spoolkit.spool", "spoolkit.ddr"]),
     ("features", ["spoolkit.backup", "spoolkit.overlay", "spoolkit.pipes", "spoolkit.batch",

@@ -23,8 +23,9 @@ from .commands import top_help
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    from typing import Optional
+    from typing import Optional, Union
 
+    from . import fastargs
     from ._parser import _add_common as _add_common
     from ._parser import _Bare as _Bare
     from ._parser import _named_command as _named_command
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     from ._parser import _Rebuild as _Rebuild
     from ._parser import _Verbs as _Verbs
     from ._parser import build_parser as build_parser
+
+    #: a command line's arguments, from argparse or from the fast path
+    _Args = Union[argparse.Namespace, fastargs.Args]
 
 #: the parser's names, loaded on first use (PEP 562): ``spoolkit --help``
 #: and ``--version`` print their text without argparse
@@ -75,7 +79,16 @@ def _raise_signal(signum: int, frame: object) -> None:
 
 
 def _install_signal_handlers() -> None:
-    import signal
+    # the signal module's wrappers make enums (enum, functools, collections:
+    # a few milliseconds of every start); the built-in module under them
+    # has the same calls with plain numbers
+    if TYPE_CHECKING:
+        import signal
+    else:
+        try:
+            import _signal as signal
+        except ImportError:  # pragma: no cover - a Python without it
+            import signal
 
     for name in ("SIGTERM", "SIGHUP"):
         signum = getattr(signal, name, None)
@@ -83,7 +96,7 @@ def _install_signal_handlers() -> None:
             signal.signal(signum, _raise_signal)
 
 
-def _error(args: Optional[argparse.Namespace], exc: BaseException, message: str,
+def _error(args: Optional[_Args], exc: BaseException, message: str,
            kind: Optional[str] = None) -> None:
     from ..errors import SpoolkitError
 
@@ -138,6 +151,24 @@ def _log_setup(quiet: bool) -> None:
         util.log_setup = setup
 
 
+def _parse(words: list[str], argv: Optional[list[str]]) -> argparse.Namespace:
+    """The arguments as argparse parses them (usage errors exit there)."""
+    from . import _parser
+
+    # through this module's names: a test replaces build_parser here
+    build = globals().get("build_parser", _parser.build_parser)
+    parser = build(words, full=False)
+    _parser._add_common(parser)
+    _parser._Parser.json_errors = "--json" in words
+    try:
+        args: argparse.Namespace = parser.parse_args(argv)
+    except _parser._Rebuild:  # the verb was not the word taken for it
+        parser = build(words)
+        _parser._add_common(parser)
+        args = parser.parse_args(argv)
+    return args
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     """Run the ``spoolkit`` command; returns the exit status."""
     words = sys.argv[1:] if argv is None else argv
@@ -148,28 +179,19 @@ def main(argv: Optional[list[str]] = None) -> int:
         except (AttributeError, OSError):
             pass
         sys.exit(0)
-    import signal
-
     from ..errors import SpoolkitError
-    from . import _parser
+    from . import fastargs
 
     _install_signal_handlers()
     stdio = sys.modules.get(f"{__name__}.stdio")
     if stdio is not None:  # loaded by a verb: forget an earlier run's claims on stdin/stdout
         stdio.reset()
-    # through this module's names: a test replaces build_parser here
-    build = globals().get("build_parser", _parser.build_parser)
-    parser = build(words, full=False)
-    _parser._add_common(parser)
-    args = None
-    _parser._Parser.json_errors = "--json" in words
+    args: Optional[_Args] = None
     try:
-        try:
-            args = parser.parse_args(argv)
-        except _parser._Rebuild:  # the verb was not the word taken for it
-            parser = build(words)
-            _parser._add_common(parser)
-            args = parser.parse_args(argv)
+        # a plain command line of a simple verb needs no argparse
+        args = fastargs.parse(list(words))
+        if args is None:
+            args = _parse(words, argv)
         _log_setup(args.quiet)
         if getattr(args, "wait", None) is not None:
             from .. import lock
@@ -191,6 +213,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             print("spoolkit: interrupted", file=sys.stderr)
         return 130
     except SignalExit as exc:
+        import signal
+
         text = f"terminated by {signal.Signals(exc.signum).name}"
         if getattr(args, "json", False):
             _error(args, exc, text, "Terminated")

@@ -3,17 +3,13 @@ bars (--progress), ranges, and ``-`` for stdin/stdout (from :mod:`.stdio`)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
-from collections.abc import Sequence
-from typing import Callable, Optional, TextIO, TypeVar
 
 from .stdio import (
     STDIN_NAME,
     STDIO,
     STDOUT_NAME,
-    Sink,
     check_output,
     input_path,
     is_stdio,
@@ -27,7 +23,29 @@ from .stdio import (
     text_source,
 )
 
-_T = TypeVar("_T")
+# argparse and typing cost every command's start: neither is loaded here
+# (the verbs' parsers have loaded argparse before they call these)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from typing import Callable, Optional, TextIO, TypeVar, Union
+
+    from .fastargs import Args
+
+    _T = TypeVar("_T")
+    #: a command line's arguments: argparse's, or the fast path's (:mod:`.fastargs`)
+    CommandArgs = Union[argparse.Namespace, Args]
+
+    from .sink import Sink as Sink
+else:
+    def __getattr__(name: str) -> object:
+        if name != "Sink":  # from .sink on first use
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from .sink import Sink
+
+        globals()[name] = Sink
+        return Sink
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
@@ -40,19 +58,23 @@ def add_force(parser: argparse.ArgumentParser, what: str = "the output") -> None
                         help=f"replace {what} if it exists (refused by default)")
 
 
-def quiet(args: argparse.Namespace) -> bool:
+def quiet(args: CommandArgs) -> bool:
     """``-q/--quiet``: no messages but errors."""
     return bool(getattr(args, "quiet", False))
 
 
-def emit(args: argparse.Namespace, data: _T, text: Callable[[_T], str],
+def emit(args: CommandArgs, data: _T, text: Callable[[_T], str],
          out: Optional[TextIO] = None, *, message: bool = False) -> None:
     """Print ``data`` as JSON when ``--json`` was given, else ``text(data)``,
     to stdout (stderr while stdout carries data).  ``message``: the text is
     a confirmation of what was done, left out with ``-q``."""
     out = out or message_stream()
     if getattr(args, "json", False):
-        import json  # here: only --json needs it
+        plain = plain_json(data)
+        if plain is not None:
+            out.write(plain + "\n")
+            return
+        import json  # here: only --json of other data needs it
 
         json.dump(data, out, indent=2, default=_json_default)
         out.write("\n")
@@ -62,10 +84,95 @@ def emit(args: argparse.Namespace, data: _T, text: Callable[[_T], str],
             out.write(s if s.endswith("\n") else s + "\n")
 
 
-def note(args: argparse.Namespace, text: str) -> None:
+def note(args: CommandArgs, text: str) -> None:
     """A message on stderr (what was written, a watch's runs), left out with ``-q``."""
     if not quiet(args):
         print(text, file=sys.stderr)
+
+
+#: the escapes of json's ASCII encoder that are not \\uXXXX
+_JSON_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\f": "\\f", "\n": "\\n",
+                 "\r": "\\r", "\t": "\\t"}
+
+
+def _json_str(s: str) -> str:
+    if s.isascii() and s.isprintable() and '"' not in s and "\\" not in s:
+        return f'"{s}"'
+    parts = ['"']
+    for c in s:
+        n = ord(c)
+        if c in _JSON_ESCAPES:
+            parts.append(_JSON_ESCAPES[c])
+        elif 0x20 <= n <= 0x7E:
+            parts.append(c)
+        elif n < 0x10000:
+            parts.append(f"\\u{n:04x}")
+        else:  # a surrogate pair, as json writes it
+            n -= 0x10000
+            parts.append(f"\\u{0xD800 | (n >> 10) & 0x3FF:04x}\\u{0xDC00 | n & 0x3FF:04x}")
+    parts.append('"')
+    return "".join(parts)
+
+
+def _json_lines(o: object, level: int, out: list[str], stack: set[int]) -> bool:
+    """Append the text of ``o`` as ``json.dump(indent=2)`` writes it; False
+    for anything but dicts with str keys, lists, tuples, str, int, float,
+    bool and None, of these very types (and for a container inside itself)."""
+    kind = type(o)
+    if isinstance(o, str) and kind is str:
+        out.append(_json_str(o))
+    elif o is None:
+        out.append("null")
+    elif o is True:
+        out.append("true")
+    elif o is False:
+        out.append("false")
+    elif isinstance(o, int) and kind is int:
+        out.append(int.__repr__(o))
+    elif isinstance(o, float) and kind is float:
+        out.append("NaN" if o != o else "Infinity" if o == float("inf")
+                   else "-Infinity" if o == -float("inf") else float.__repr__(o))
+    elif isinstance(o, (list, tuple, dict)) and kind in (list, tuple, dict):
+        if not o:
+            out.append("{}" if isinstance(o, dict) else "[]")
+            return True
+        if id(o) in stack:
+            return False
+        stack.add(id(o))
+        inner = "\n" + "  " * (level + 1)
+        if isinstance(o, dict):
+            out.append("{")
+            for i, (key, value) in enumerate(o.items()):
+                if type(key) is not str:
+                    return False
+                out.append((inner if not i else "," + inner) + _json_str(key) + ": ")
+                if not _json_lines(value, level + 1, out, stack):
+                    return False
+            out.append("\n" + "  " * level + "}")
+        else:
+            out.append("[")
+            for i, value in enumerate(o):
+                out.append(inner if not i else "," + inner)
+                if not _json_lines(value, level + 1, out, stack):
+                    return False
+            out.append("\n" + "  " * level + "]")
+        stack.discard(id(o))
+    else:
+        return False
+    return True
+
+
+def plain_json(data: object) -> Optional[str]:
+    """``json.dumps(data, indent=2)`` for plain data (dicts with str keys,
+    lists, tuples, str, int, float, bool, None: of these types, not of
+    subclasses), without the json module
+    (which imports re and enum: a --json command's start); None for any
+    other data, which the json module writes."""
+    out: list[str] = []
+    try:
+        return "".join(out) if _json_lines(data, 0, out, set()) else None
+    except RecursionError:
+        return None
 
 
 def _json_default(o: object) -> object:
@@ -95,6 +202,8 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
 
 def positive_int(text: str) -> int:
     """An argparse ``type`` for counts such as ``-j N``: 1 or more."""
+    import argparse
+
     try:
         n = int(text)
     except ValueError:

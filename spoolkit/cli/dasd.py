@@ -4,7 +4,6 @@ copy, check)."""
 from __future__ import annotations
 
 import argparse
-import os
 from typing import TYPE_CHECKING, Any, Optional
 
 from ..dasd import open_dasd, require_ckd
@@ -28,6 +27,7 @@ from .common import (
     table,
     text_source,
 )
+from .dasdinfo import _image_name, cmd_info
 from .ddr import register_ddr
 
 if TYPE_CHECKING:
@@ -169,27 +169,6 @@ def register(sub: Any) -> None:
     q.set_defaults(func=cmd_dump_track)
 
     register_ddr(s)
-
-
-def _image_name(path: str, files: list[str]) -> str:
-    """A volume as a listing names it: a split set by its files' range."""
-    return path if len(files) < 2 else f"{files[0]}..{os.path.basename(files[-1])}"
-
-
-def _info_text(rows: list[dict[str, Any]]) -> str:
-    return table([(_image_name(r["path"], r.get("files", [])), r["format"], r["model"],
-                   r["cylinders"], r["heads"], r["track_size"], r["volser"] or "")
-                  for r in rows],
-                 ["IMAGE", "FORMAT", "MODEL", "CYLS", "HEADS", "TRKSIZE", "VOLSER"])
-
-
-def cmd_info(args: Any) -> int:
-    rows = []
-    for path in args.images:
-        with input_path(path) as name, open_dasd(name) as dev:
-            rows.append({**dev.info(), "path": shown(path)})
-    emit(args, rows if len(rows) > 1 else rows[0], lambda d: _info_text(rows))
-    return 0
 
 
 class _IntermixedParser(argparse.ArgumentParser):

@@ -24,15 +24,29 @@ terminal (as gzip does).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 import sys
-from collections.abc import Iterator
-from typing import Optional, Protocol, TextIO, Union
 
 from ..errors import InvalidArgumentError, SpoolkitError, WriteError
+from ..lazy import contextmanager
 from ..output import atomic_output, check_destination, write_all
+
+TYPE_CHECKING = False  # typing costs every command's start
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from contextlib import AbstractContextManager
+    from typing import Optional, TextIO, Union
+
+    from .sink import Sink as Sink
+else:
+    def __getattr__(name: str) -> object:
+        if name != "Sink":  # from .sink on first use
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from .sink import Sink
+
+        globals()[name] = Sink
+        return Sink
 
 STDIO = "-"
 #: how errors and results name stdin and stdout
@@ -41,12 +55,6 @@ STDOUT_NAME = "<stdout>"
 
 _CHUNK = 1 << 20
 _claims: dict[str, str] = {}
-
-
-class Sink(Protocol):
-    """Where :func:`open_output` writes: stdout's binary buffer or a file."""
-
-    def write(self, data: bytes, /) -> object: ...
 
 
 def is_stdio(name: Union[str, os.PathLike[str], None]) -> bool:
@@ -155,15 +163,30 @@ def _spool_stdin(tmp: str) -> None:
         os.close(fd)
 
 
-@contextlib.contextmanager
-def input_path(name: str, what: str = "IMG") -> Iterator[str]:
+class _Named:
+    """The context of an input named by a file: the name itself."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __enter__(self) -> str:
+        return self.name
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def input_path(name: str, what: str = "IMG") -> AbstractContextManager[str]:
     """A name the library can open for the input ``name``: ``name`` itself,
     or for ``-`` stdin (directly when it is a regular file, else copied to a
     temporary file: disk images, tapes and archives are read at offsets).
     Errors about the stand-in name ``<stdin>``."""
-    if not is_stdio(name):
-        yield name
-        return
+    # a named file needs no generator context (nor contextlib, to start a command)
+    return _Named(name) if not is_stdio(name) else _stdin_path(what)
+
+
+@contextmanager
+def _stdin_path(what: str) -> Iterator[str]:
     _claim("stdin", what)
     if sys.stdin.isatty():
         raise InvalidArgumentError(f"refusing to read binary data ({what}) from a terminal; "
@@ -226,7 +249,7 @@ class _FileSink:
             self.buf.clear()
 
 
-@contextlib.contextmanager
+@contextmanager
 def open_output(name: Optional[str], *, overwrite: bool = False, what: str = "OUT",
                 binary: bool = True) -> Iterator[Sink]:
     """Write an output as a stream: stdout's binary buffer for ``-`` (or
@@ -260,7 +283,7 @@ def _copy_to_stdout(path: str) -> None:
     out.flush()
 
 
-@contextlib.contextmanager
+@contextmanager
 def output_path(name: str, what: str = "OUT", *, suffix: str = "") -> Iterator[str]:
     """A name the library can create the output ``name`` under: ``name``
     itself, or for ``-`` a temporary file (``stdout`` + ``suffix``, in a

@@ -7,26 +7,33 @@ its name; :func:`create_dasd` makes new volumes the way ``dasdinit`` does.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Callable, Optional, TypedDict, Union
 
 from ..errors import FormatError, InvalidArgumentError, TruncatedError
 from ..geometry import parse_device
 from .base import DasdImage, ScanStats
 from .ckd import CKDImage, DevHeader, check_cylinders, create_ckd, read_devheader
-from .image import AnyImage, DiskImage, require_ckd
+from .image import require_ckd
 from .sniff import check_plain_fba, describe, read_head
 from .split import locate
 from .track import Record, Track
 
+TYPE_CHECKING = False  # typing costs every command's start
 if TYPE_CHECKING:
+    from typing import Callable, Optional, Union
+
     from typing_extensions import Unpack
 
     from .cckd import CCKDImage
     from .fba import FBAImage, create_fba
+    from .protocols import AnyImage, CompressOptions, DiskImage
+
+    PathLike = Union[str, "os.PathLike[str]"]
 
 #: names loaded on first use (PEP 562): opening a plain CKD volume, the
-#: common start of a command line, needs neither module
-_LAZY = {"CCKDImage": ".cckd", "FBAImage": ".fba", "create_fba": ".fba"}
+#: common start of a command line, needs neither module, nor typing
+_LAZY = {"CCKDImage": ".cckd", "FBAImage": ".fba", "create_fba": ".fba",
+         "AnyImage": ".protocols", "CompressOptions": ".protocols", "DiskImage": ".protocols",
+         "PathLike": ".split"}
 
 
 def __getattr__(name: str) -> object:
@@ -42,17 +49,6 @@ def __getattr__(name: str) -> object:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
-
-PathLike = Union[str, "os.PathLike[str]"]
-
-
-class CompressOptions(TypedDict, total=False):
-    """The compression options of :func:`create_dasd` (any of them makes a
-    compressed volume unless ``compress=None`` and ``cckd64=False``)."""
-    compress: Optional[str]     # "zlib" (the default), "bzip2", None
-    level: Optional[int]
-    cckd64: bool
-
 
 def _open_cckd(path: PathLike, mode: str = "r", **options: object) -> DasdImage:
     from .cckd import CCKDImage

@@ -7,20 +7,30 @@ Subclasses (plain :mod:`.ckd`, compressed :mod:`.cckd`) implement only
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Optional, Union
 
 from .._native import check, ffi, lib, new_err
 from ..errors import AddressError, InvalidArgumentError, ReadOnlyError
 from ..geometry import CKDDevice, Fields, ckd_devices, lookup_ckd
-from ..jsonvalue import JSONDict
 from ..lifetime import Finalizing
 from .track import OVERFLOW, Track, validate_image
 
+TYPE_CHECKING = False  # typing costs every command's start
 if TYPE_CHECKING:
-    from .._spoolkit import spk_scan_stats
+    from collections.abc import Iterator
+    from typing import Optional, Union
 
-TrackLike = Union[Track, bytes, bytearray, memoryview]
+    from .._spoolkit import spk_scan_stats
+    from ..jsonvalue import JSONDict
+
+    TrackLike = Union[Track, bytes, bytearray, memoryview]
+else:
+    def __getattr__(name: str) -> object:
+        if name != "TrackLike":  # the alias is made on first use
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from typing import Union
+
+        value = globals()[name] = Union[Track, bytes, bytearray, memoryview]
+        return value
 
 
 class ScanStats(Fields):

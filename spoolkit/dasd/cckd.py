@@ -10,8 +10,10 @@ names stay importable from here.
 from __future__ import annotations
 
 import os
-import threading
-from typing import TYPE_CHECKING, BinaryIO, Optional, Union
+
+# the built-in under threading.local (threading imports functools and
+# collections: a few milliseconds of a command's start)
+from _thread import _local as thread_local
 
 from .._native import check, ffi, lib, new_err
 from ..compress import method_code
@@ -23,18 +25,8 @@ from ..errors import (
     WriteError,
 )
 from ..geometry import CKDDevice
-from ..jsonvalue import JSONDict
 from ..output import Writeback, atomic_output, write_all
 from .base import DasdImage, model_for
-from .ckd import DevHeader, check_cylinders, initial_tracks
-from .split import locate
-
-if TYPE_CHECKING:
-
-    from .._spoolkit import (
-        spk_cckd_l2ent,
-    )
-
 from .cckdfile import (  # offered here too (__all__)
     ALL_IDS,
     BASE_IDS,
@@ -62,6 +54,7 @@ from .cckdfile import (  # offered here too (__all__)
     l1_range,
     new_header,
 )
+from .ckd import DevHeader, check_cylinders, initial_tracks
 from .shadow import (
     MAX_SHADOWS,
     check_shadow,
@@ -69,6 +62,16 @@ from .shadow import (
     shadow_name,
     shadow_names,
 )
+from .split import locate
+
+TYPE_CHECKING = False  # typing costs every command's start
+if TYPE_CHECKING:
+    from typing import BinaryIO, Optional, Union
+
+    from .._spoolkit import (
+        spk_cckd_l2ent,
+    )
+    from ..jsonvalue import JSONDict
 
 
 def _ckd_device(base: CompressedFile) -> CKDDevice:
@@ -128,7 +131,7 @@ class CCKDImage(DasdImage):
             self.compress_method = top.hdr.algo if compress == "default" \
                 else method_code(compress)
             self.level = top.hdr.parm if level is None else level
-            self._tls = threading.local()  # per-thread expand buffer
+            self._tls = thread_local()  # per-thread expand buffer
             self.devid = dh.devid
         except BaseException:
             self.closed = True

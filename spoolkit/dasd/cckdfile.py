@@ -16,10 +16,7 @@ which every Hercules version reads.
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Optional, Union
 
 from .._native import check, ffi, lib, new_err
 from ..errors import (
@@ -27,15 +24,18 @@ from ..errors import (
     NoSpaceError,
     SpoolkitError,
     TruncatedError,
-    Where,
     WriteError,
 )
+from ..lazy import contextmanager
 from ..lock import lock_fd
 from ..output import fsync_checked, write_all
 from .ckd import DEVHDR_SIZE, DevHeader
-from .reports import Problem
 
+TYPE_CHECKING = False  # typing costs every command's start
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Optional, Union
+
     from typing_extensions import Unpack
 
     from .._spoolkit import (
@@ -46,6 +46,8 @@ if TYPE_CHECKING:
         spk_cckd_space,
         spk_errinfo,
     )
+    from ..errors import Where
+    from .reports import Problem
 
 
 SPACE_NAMES = {lib.SPK_SPACE_HEADER: "header", lib.SPK_SPACE_L1: "L1 table",
@@ -444,7 +446,7 @@ class CompressedFile:
             merged.pop()
         self.free = merged
 
-    @contextlib.contextmanager
+    @contextmanager
     def update(self) -> Iterator[None]:
         """One all-or-nothing change of the tables: if the block raises, the
         in-memory tables, free space and totals are put back as they were.

@@ -12,14 +12,10 @@ map: a file that another process truncates meanwhile gives a
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import stat
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Optional, Union
 
-from .. import ebcdic
 from .._native import check, ffi, lib, new_err
 from ..errors import (
     FormatError,
@@ -29,7 +25,7 @@ from ..errors import (
     WriteError,
 )
 from ..geometry import CKDDevice, Fields
-from ..jsonvalue import JSONDict
+from ..lazy import contextmanager
 from ..lock import lock_fd
 from ..output import (
     atomic_outputs,
@@ -43,8 +39,13 @@ from .base import DasdImage, ScanStats, model_for
 from .split import MAX_FILES, family, first_split_name, locate, split_name
 from .track import Track
 
+TYPE_CHECKING = False  # typing costs every command's start
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from typing import Optional, Union
+
     from .._spoolkit import spk_scan_stats
+    from ..jsonvalue import JSONDict
 
 DEVHDR_SIZE = 512
 #: a plain volume is split into files of at most this many bytes (dasdinit's 2 GB)
@@ -325,6 +326,8 @@ IPL1_DATA = bytes.fromhex("000600000000000f" "0300000000000001" "000000000000000
 
 def vol1_data(volser: str, owner: str = "HERCULES") -> bytes:
     """The 80-byte DASD VOL1 label as Hercules 3.13 ``dasdinit`` writes it."""
+    from .. import ebcdic  # here: only a new volume's label needs the code pages
+
     label = bytearray(b"\x40" * 80)
     label[0:4] = "VOL1".encode("cp037")
     label[4:10] = volser.upper().ljust(6).encode("cp037")
@@ -471,7 +474,7 @@ def check_volume_destination(path: Union[str, os.PathLike[str]], names: Sequence
             and (n == os.fspath(path) or _is_piece(n, pieces.get(n, -1)))]
 
 
-@contextlib.contextmanager
+@contextmanager
 def volume_outputs(path: Union[str, os.PathLike[str]], names: Sequence[str], *,
                    overwrite: bool = False) -> Iterator[list[str]]:
     """:func:`~spoolkit.output.atomic_outputs` for the files ``names`` of a
@@ -482,8 +485,10 @@ def volume_outputs(path: Union[str, os.PathLike[str]], names: Sequence[str], *,
     with atomic_outputs(names, overwrite=overwrite) as tmps:
         yield tmps
     for n in stale:
-        with contextlib.suppress(FileNotFoundError):
+        try:
             os.unlink(n)
+        except FileNotFoundError:
+            pass
 
 
 FORMAT_CHUNK = 4 << 20    # bytes of null tracks formatted per write

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import errno as errno_mod
 import os
-from typing import Optional, Union
 
 from .._native import check, ffi, lib, new_err
 from ..compress import method_code
@@ -20,7 +19,6 @@ from ..errors import (
     WriteError,
 )
 from ..geometry import FBADevice, fba_devices, lookup_fba
-from ..jsonvalue import JSONDict
 from ..lifetime import Finalizing
 from ..lock import lock_fd
 from ..output import atomic_output, fsync_checked, write_all
@@ -28,6 +26,12 @@ from .cckd import CompressedWriter, compressed_devid
 from .cckdfile import KIND_FBA, NOT_HERE, CompressedFile, compress_image
 from .ckd import DevHeader, check_volser
 from .shadow import open_stack
+
+TYPE_CHECKING = False  # typing costs every command's start
+if TYPE_CHECKING:
+    from typing import Optional, Union
+
+    from ..jsonvalue import JSONDict
 
 BLOCK = 512
 PER_GROUP = lib.SPK_CFBA_BLKS_PER_GRP       # 120 blocks

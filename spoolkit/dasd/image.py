@@ -9,58 +9,23 @@ when it got an FBA image.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Protocol, Union
-
 from ..errors import FormatError
-from ..jsonvalue import JSONDict
 from .base import DasdImage
-from .track import Track
 
+TYPE_CHECKING = False  # typing costs every command's start
 if TYPE_CHECKING:
-    from .fba import FBAImage  # loaded on use (spoolkit.dasd), not to start a CKD verb
+    from .protocols import AnyImage as AnyImage
+    from .protocols import DiskImage as DiskImage
+    from .protocols import TrackSource as TrackSource
+else:
+    def __getattr__(name: str) -> object:
+        """The protocols and ``AnyImage``, from :mod:`.protocols` on first use."""
+        if name not in ("AnyImage", "DiskImage", "TrackSource"):
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from . import protocols
 
-
-class DiskImage(Protocol):
-    """An open disk image of any kind (CKD or FBA)."""
-
-    path: str
-    mode: str
-    closed: bool
-
-    @property
-    def devtype(self) -> Optional[str]: ...
-
-    @property
-    def volser(self) -> Optional[str]: ...
-
-    def info(self) -> JSONDict:
-        """A summary, as ``spoolkit dasd info`` prints it."""
-        ...
-
-    def flush(self) -> None: ...
-
-    def close(self) -> None: ...
-
-    def __enter__(self) -> DiskImage: ...
-
-    def __exit__(self, *exc: object) -> None: ...
-
-
-class TrackSource(Protocol):
-    """What reading a CKD volume's tracks needs: a :class:`~spoolkit.dasd.DasdImage`,
-    or a wrapper of one (the overlay guard)."""
-
-    @property
-    def path(self) -> str: ...
-
-    @property
-    def cylinders(self) -> int: ...
-
-    def read_track(self, cyl: int, head: int) -> Track: ...
-
-
-#: what :func:`spoolkit.open_dasd` returns: the image kinds spoolkit opens
-AnyImage = Union[DasdImage, "FBAImage"]
+        value = globals()[name] = getattr(protocols, name)
+        return value
 
 
 def require_ckd(image: AnyImage, what: str) -> DasdImage:
@@ -71,11 +36,6 @@ def require_ckd(image: AnyImage, what: str) -> DasdImage:
         return image
     raise FormatError(f"this is an FBA image ({image.kind}, {image.blocks} blocks); "
                            f"{what} needs a CKD volume", path=image.path)
-
-
-if TYPE_CHECKING:
-    def _both_kinds(ckd: DasdImage, fba: FBAImage) -> tuple[DiskImage, DiskImage, TrackSource]:
-        return ckd, fba, ckd    # mypy checks that each kind is a DiskImage
 
 
 __all__ = ["AnyImage", "DiskImage", "TrackSource", "require_ckd"]

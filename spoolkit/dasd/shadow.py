@@ -5,7 +5,6 @@ shadow belongs to the file below it, and a new empty shadow."""
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Callable, Optional
 
 from .._native import ffi, lib
 from ..errors import (
@@ -17,9 +16,9 @@ from ..output import write_file
 from .cckdfile import HDR_POS, KIND_CKD, OPENED, CompressedFile, build_header
 from .ckd import DevHeader
 
+TYPE_CHECKING = False  # typing costs every command's start
 if TYPE_CHECKING:
-
-    pass
+    from typing import Callable, Optional
 
 
 MAX_SHADOWS = 8

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Optional
 
 from ..errors import FormatError, InvalidArgumentError
+
+TYPE_CHECKING = False  # typing costs every command's start
+if TYPE_CHECKING:
+    from typing import Optional
 
 BLOCK = 512
 MAX_FBA_BLOCKS = 0x7FFFFFFF

@@ -26,9 +26,20 @@ the names the readers look for.
 from __future__ import annotations
 
 import os
-from typing import Optional, Union
 
-PathLike = Union[str, "os.PathLike[str]"]
+TYPE_CHECKING = False  # typing costs every command's start
+if TYPE_CHECKING:
+    from typing import Optional, Union
+
+    PathLike = Union[str, "os.PathLike[str]"]
+else:
+    def __getattr__(name: str) -> object:
+        if name != "PathLike":  # the alias is made on first use
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from typing import Union
+
+        value = globals()[name] = Union[str, "os.PathLike[str]"]
+        return value
 
 #: files in a split set (Hercules' CKD_MAXFILES)
 MAX_FILES = 27

@@ -8,15 +8,17 @@ and data are memoryviews into the image, never copies.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Optional, Union
-
 from .._native import check, ffi, lib, new_err
-from ..errors import InvalidArgumentError, Where
+from ..errors import InvalidArgumentError
 
+TYPE_CHECKING = False  # typing costs every command's start
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Optional, Union
+
     from typing_extensions import Unpack
 
+    from ..errors import Where
     from ..geometry import CKDDevice
 
 #: Flags for the C parser (see ``enum spk_track_flags`` in csrc/spoolkit.h)
@@ -60,11 +62,23 @@ class Record:
             self.cyl, self.head, self.r, self.kl, self.dl, ", overflow" if self.overflow else "")
 
 
-BytesLike = Union[bytes, bytearray, memoryview]
-#: a record for :meth:`Track.from_records`: ``(r, key, data)``, ``(cyl, head,
-#: r, key, data)`` (a key or data of None is empty) or a :class:`Record`
-RecordSpec = Union[Record, tuple[int, Optional[BytesLike], Optional[BytesLike]],
-                   tuple[int, int, int, Optional[BytesLike], Optional[BytesLike]]]
+if TYPE_CHECKING:
+    BytesLike = Union[bytes, bytearray, memoryview]
+    #: a record for :meth:`Track.from_records`: ``(r, key, data)``, ``(cyl, head,
+    #: r, key, data)`` (a key or data of None is empty) or a :class:`Record`
+    RecordSpec = Union[Record, tuple[int, Optional[BytesLike], Optional[BytesLike]],
+                       tuple[int, int, int, Optional[BytesLike], Optional[BytesLike]]]
+else:
+    def __getattr__(name: str) -> object:
+        if name not in ("BytesLike", "RecordSpec"):  # the aliases are made on first use
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from typing import Optional, Union
+
+        b = Union[bytes, bytearray, memoryview]
+        globals().update(BytesLike=b,
+                         RecordSpec=Union[Record, tuple[int, Optional[b], Optional[b]],
+                                          tuple[int, int, int, Optional[b], Optional[b]]])
+        return globals()[name]
 
 
 def _check_cchh(cyl: int, head: int, what: str = "track") -> None:
