@@ -101,7 +101,7 @@ static int zlib_compress(int level, const uint8_t *src, size_t srclen, uint8_t *
     if (level >= ZLIB_LEVELS)
         return spk_fail(err, SPK_EARG, -1, -1, "zlib level %d outside 1..12", level);
 #if SPK_SMALL_DEFLATE
-    if (srclen <= SPK_SMALL_DEFLATE_MAX) {
+    if (srclen <= SPK_SMALL_DEFLATE_MAX && level <= 9) {
         if (c && !c->small[level])
             c->small[level] = spk_small_alloc_compressor(level);
         if (!c || !c->small[level])

@@ -1,8 +1,8 @@
-"""zlib inputs up to ``SPK_SMALL_DEFLATE_MAX`` bytes go through the second
-build of libdeflate's compressor (hash tables sized for small inputs): its
-streams must be ordinary zlib streams that the reference zlib and Hercules'
-tools read back byte for byte, on both sides of the threshold, at every
-level."""
+"""zlib inputs up to ``SPK_SMALL_DEFLATE_MAX`` bytes at levels 1-9 go through
+the second build of libdeflate's compressor (hash tables sized for small
+inputs): its streams must be ordinary zlib streams that the reference zlib and
+Hercules' tools read back byte for byte, on both sides of the threshold, at
+every level."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def kinds(size: int, seed: int) -> list[bytes]:
 
 
 def test_threshold_is_small():
-    # the variant's tables (12/13-bit hashes) are meant for inputs of a few windows' worth
+    # the variant's tables (10/13-bit hashes) are meant for inputs of a few KiB
     assert 4096 <= T <= 65535
 
 
