@@ -13,8 +13,21 @@
 
 #define ZLIB_LEVELS 13
 
+#if SPK_SMALL_DEFLATE
+/* vendor/ld_deflate_compress_small.c: libdeflate's compressor with hash tables
+ * sized for small inputs; same levels, same stream format */
+struct spk_small_compressor;
+struct spk_small_compressor *spk_small_alloc_compressor(int level);
+size_t spk_small_zlib_compress(struct spk_small_compressor *c, const void *in, size_t in_nbytes,
+                               void *out, size_t out_nbytes_avail);
+void spk_small_free_compressor(struct spk_small_compressor *c);
+#endif
+
 struct tls_ctx {
     struct libdeflate_compressor *comp[ZLIB_LEVELS];
+#if SPK_SMALL_DEFLATE
+    struct spk_small_compressor *small[ZLIB_LEVELS];
+#endif
     struct libdeflate_decompressor *decomp;
     uint8_t *scratch[SPK_SCRATCH_SLOTS];
     size_t scratch_cap[SPK_SCRATCH_SLOTS];
@@ -28,8 +41,12 @@ static void tls_free(void *p)
 {
     struct tls_ctx *c = p;
 
-    for (int i = 0; i < ZLIB_LEVELS; i++)
+    for (int i = 0; i < ZLIB_LEVELS; i++) {
         libdeflate_free_compressor(c->comp[i]);
+#if SPK_SMALL_DEFLATE
+        spk_small_free_compressor(c->small[i]);
+#endif
+    }
     libdeflate_free_decompressor(c->decomp);
     for (int i = 0; i < SPK_SCRATCH_SLOTS; i++)
         free(c->scratch[i]);
@@ -83,6 +100,19 @@ static int zlib_compress(int level, const uint8_t *src, size_t srclen, uint8_t *
         level = SPK_ZLIB_DEFAULT_LEVEL;
     if (level >= ZLIB_LEVELS)
         return spk_fail(err, SPK_EARG, -1, -1, "zlib level %d outside 1..12", level);
+#if SPK_SMALL_DEFLATE
+    if (srclen <= SPK_SMALL_DEFLATE_MAX && level <= 9) {
+        if (c && !c->small[level])
+            c->small[level] = spk_small_alloc_compressor(level);
+        if (!c || !c->small[level])
+            return spk_fail(err, SPK_ENOMEM, -1, -1, "cannot allocate a compressor");
+        n = spk_small_zlib_compress(c->small[level], src, srclen, dst, dstcap);
+        if (n == 0)
+            return spk_fail(err, SPK_EBUFSIZE, -1, -1, "compressed data exceeds %zu bytes",
+                            dstcap);
+        return (int)n;
+    }
+#endif
     if (c && !c->comp[level])
         c->comp[level] = libdeflate_alloc_compressor(level);
     if (!c || !c->comp[level])

@@ -279,6 +279,15 @@ enum spk_comp_default {
     SPK_BZIP2_DEFAULT_LEVEL = 1
 };
 
+/* zlib inputs up to this many bytes, at levels 1-9, are compressed by a
+ * second build of libdeflate's compressor with hash tables sized for them (the
+ * tables are reset for every input; csrc/vendor/ld_deflate_compress_small.c):
+ * the same stream format and about the same size, in less time.  Not with
+ * SPOOLKIT_SYSTEM_LIBDEFLATE=1, which has only the one compressor. */
+enum spk_comp_small {
+    SPK_SMALL_DEFLATE_MAX = 32768
+};
+
 /* Compress src into dst (capacity dstcap).  level: zlib 1..12 (libdeflate's
  * scale, 0 or -1 = SPK_ZLIB_DEFAULT_LEVEL); bzip2 1..9 blockSize100k (else
  * SPK_BZIP2_DEFAULT_LEVEL).  Returns the

@@ -55,7 +55,9 @@ ffibuilder.set_source(
     sources=_sources(),
     include_dirs=[_rel(CSRC)] + ([] if SYSTEM_LIBDEFLATE else [_rel(LIBDEFLATE)]),
     libraries=(["deflate"] if SYSTEM_LIBDEFLATE else []) + ["z", "bz2"],
-    define_macros=[("SPK_VERSION_STR", '"%s"' % _version())],
+    # the small-input compressor is a second build of the vendored libdeflate
+    define_macros=[("SPK_VERSION_STR", '"%s"' % _version()),
+                   ("SPK_SMALL_DEFLATE", "0" if SYSTEM_LIBDEFLATE else "1")],
     extra_compile_args=["-std=c11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter",
                         "-D_GNU_SOURCE"],
     # export PyInit only, so the vendored libdeflate never clashes with a system copy

@@ -1279,6 +1279,7 @@ class Lib:
     SPK_COMP_BZIP2: Final = 2
     SPK_ZLIB_DEFAULT_LEVEL: Final = 7
     SPK_BZIP2_DEFAULT_LEVEL: Final = 1
+    SPK_SMALL_DEFLATE_MAX: Final = 32768
     SPK_CCKD_HDR_POS: Final = 512
     SPK_CCKD_L1_POS: Final = 1024
     SPK_CCKD_L2_ENTRIES: Final = 256

@@ -109,8 +109,12 @@
 
 #include "matchfinder_common.h"
 
+#ifndef HC_MATCHFINDER_HASH3_ORDER
 #define HC_MATCHFINDER_HASH3_ORDER	15
+#endif
+#ifndef HC_MATCHFINDER_HASH4_ORDER
 #define HC_MATCHFINDER_HASH4_ORDER	16
+#endif
 
 #define HC_MATCHFINDER_TOTAL_HASH_SIZE			\
 	(((1UL << HC_MATCHFINDER_HASH3_ORDER) +		\

@@ -47,7 +47,9 @@
 
 #include "matchfinder_common.h"
 
+#ifndef HT_MATCHFINDER_HASH_ORDER
 #define HT_MATCHFINDER_HASH_ORDER	15
+#endif
 #define HT_MATCHFINDER_BUCKET_SIZE	2
 
 #define HT_MATCHFINDER_MIN_MATCH_LEN	4
