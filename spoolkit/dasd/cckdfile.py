@@ -33,7 +33,6 @@ from ..errors import (
 from ..lock import lock_fd
 from ..output import fsync_checked, write_all
 from .ckd import DEVHDR_SIZE, DevHeader
-from .reports import Problem
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -46,6 +45,7 @@ if TYPE_CHECKING:
         spk_cckd_space,
         spk_errinfo,
     )
+    from .reports import Problem
 
 
 SPACE_NAMES = {lib.SPK_SPACE_HEADER: "header", lib.SPK_SPACE_L1: "L1 table",
