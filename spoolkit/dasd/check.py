@@ -332,8 +332,7 @@ class _Walk(Generic[_T]):
                 self._done[g] = (True, None)   # the caller keeps what it needs
             ok, val = res
             if not ok:
-                assert isinstance(val, BaseException)
-                raise val
+                raise cast(BaseException, val)
             yield cast(_T, val)
 
     def close(self) -> None:
