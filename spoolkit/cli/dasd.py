@@ -376,7 +376,9 @@ def cmd_check(args: Any) -> int:
     if args.repair:
         refuse_stdio(args.image, "IMG (with --repair)")
     with input_path(args.image) as image:
-        with Progress.for_args(args, _tracks(image), "check", unit=" tracks") as bar:
+        with Progress.for_args(args, 0, "check", unit=" tracks") as bar:
+            if bar.enabled:   # the total opens the image: only for a bar that is shown
+                bar.total = max(1, _tracks(image))
             report = check_dasd(image, args.level, repair=args.repair, workers=args.jobs,
                                 progress=bar.update)
     report["path"] = shown(args.image)

@@ -15,8 +15,17 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Callable, Iterator, Optional, Union
+from typing import (
+    TYPE_CHECKING,
+    Callable,
+    Generic,
+    Iterable,
+    Iterator,
+    Optional,
+    TypeVar,
+    Union,
+    cast,
+)
 
 from .._native import check, ffi, lib, new_err
 from ..errors import SpoolkitError
@@ -25,14 +34,12 @@ from ..output import remove_stale_temps
 from ..util import default_workers
 from . import OPENERS, open_dasd
 from .cckdfile import ALL_IDS, KIND_CKD, KIND_FBA, OPENED, SPACE_NAMES, CompressedFile
-from .ckd import CKDImage
-from .fba import FBAImage
-from .reports import CheckReport, Problem
 from .sniff import check_plain_fba, read_head
 from .split import family, locate
 
 if TYPE_CHECKING:
     from .._spoolkit import Array, spk_cckd_space
+    from .reports import CheckReport, Problem
 
 KIND_NAMES = SPACE_NAMES
 ProgressFn = Optional[Callable[[int], None]]
@@ -63,6 +70,8 @@ def check_dasd(path: Union[str, os.PathLike[str]], level: int = 1, *, repair: bo
         _check_compressed(path, level, repair, workers, report, progress)
     else:
         # plain CKD: parse every track; plain FBA: nothing beyond its size
+        from .ckd import CKDImage
+        from .fba import FBAImage
         try:
             with open_dasd(path) as img:
                 report["format"] = str(img.info()["format"])
@@ -135,10 +144,9 @@ def _check_compressed_file(path: str, level: int, repair: bool, workers: Optiona
             walk = None
             if level >= 2:
                 # the image walk (C, no GIL) runs while the tables are checked;
-                # leaving the stack waits for it, before the file is closed
-                pool = stack.enter_context(
-                    ThreadPoolExecutor(max_workers=workers or default_workers()))
-                walk = _start_tracks(f, level, fba, pool)
+                # leaving the stack stops and joins it, before the file is closed
+                walk = _start_tracks(f, level, fba, workers or default_workers())
+                stack.callback(walk.close)
             hdr_issues, gaps = _check_tables(f, level, report)
             if walk is not None:
                 _collect_tracks(f, fba, walk, report, progress)
@@ -271,10 +279,74 @@ def _invariants(f: CompressedFile, calc: dict[str, int], report: CheckReport) ->
     return bool(issues)
 
 
-def _start_tracks(f: CompressedFile, level: int, fba: bool, pool: ThreadPoolExecutor
-                  ) -> Iterator[tuple[list[Problem], list[Problem]]]:
-    """Submit the walk over the stored images, one C call per group of 256;
-    yields each group's (errors, Hercules 3 warnings) in group order."""
+_T = TypeVar("_T")
+
+
+class _Walk(Generic[_T]):
+    """``map(fn, range(n))`` on worker threads, handed out in order.
+
+    The workers take the groups in increasing order from a shared counter (a
+    worker that finishes early takes the next, so uneven groups balance);
+    iterating yields each group's result in group order and raises a group's
+    exception in its place, so the findings and the error are the serial
+    walk's whatever the threads' timing.  After a failure no further group
+    is started; :meth:`close` also stops the walk and joins the workers."""
+
+    def __init__(self, fn: Callable[[int], _T], n: int, workers: int) -> None:
+        self._fn, self._n = fn, n
+        self._next = 0
+        self._stop = False
+        self._done: list[Optional[tuple[bool, object]]] = [None] * n
+        self._cond = threading.Condition()
+        self._threads = [threading.Thread(target=self._work, name=f"spoolkit-check-{i}",
+                                          daemon=True)
+                         for i in range(max(1, min(workers, n)))]
+        for t in self._threads:
+            t.start()
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                if self._stop or self._next >= self._n:
+                    return
+                g = self._next
+                self._next += 1
+            res: tuple[bool, object]
+            try:
+                res = (True, self._fn(g))
+            except BaseException as exc:  # handed to the caller in the group's place
+                res = (False, exc)
+            with self._cond:
+                self._done[g] = res
+                if not res[0]:
+                    self._stop = True
+                self._cond.notify_all()
+
+    def __iter__(self) -> Iterator[_T]:
+        for g in range(self._n):
+            with self._cond:
+                res = self._done[g]
+                while res is None:
+                    self._cond.wait()
+                    res = self._done[g]
+                self._done[g] = (True, None)   # the caller keeps what it needs
+            ok, val = res
+            if not ok:
+                raise cast(BaseException, val)
+            yield cast(_T, val)
+
+    def close(self) -> None:
+        with self._cond:
+            self._stop = True
+        for t in self._threads:
+            t.join()
+
+
+def _start_tracks(f: CompressedFile, level: int, fba: bool, workers: int
+                  ) -> _Walk[tuple[list[Problem], list[Problem]]]:
+    """Start the walk over the stored images on ``workers`` threads, one C
+    call per group of 256; it yields each group's (errors, Hercules 3
+    warnings) in group order."""
     heads = f.devhdr.heads if not fba else 1
     trksize = f.devhdr.track_size if not fba else 5 + lib.SPK_CFBA_GRP_SIZE
     flags = 1 if (not fba and f.hdr.cyls < 32768) else 0
@@ -314,11 +386,11 @@ def _start_tracks(f: CompressedFile, level: int, fba: bool, pool: ThreadPoolExec
                               "message": ffi.string(x.msg).decode("utf-8", "replace")})
         return errs, warns
 
-    return pool.map(one_group, range(f.num_l1))
+    return _Walk(one_group, f.num_l1, workers)
 
 
 def _collect_tracks(f: CompressedFile, fba: bool,
-                    walk: Iterator[tuple[list[Problem], list[Problem]]], report: CheckReport,
+                    walk: Iterable[tuple[list[Problem], list[Problem]]], report: CheckReport,
                     progress: ProgressFn = None) -> None:
     heads = f.devhdr.heads if not fba else 1
     flagged: list[Problem] = []
