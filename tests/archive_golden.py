@@ -138,7 +138,9 @@ def digests(tmp: Path) -> dict[str, str]:
         for label, make in (("volume", lambda: volume_source(vol)),
                             ("pieces", PiecesSource)):
             src = make()
-            data = dump_bytes(src, tmp, target)
+            run = tmp / f"{label}-{target}"       # each dump to a fresh destination
+            run.mkdir()
+            data = dump_bytes(src, run, target)
             out[f"{label}-{target}"] = hashlib.sha256(data).hexdigest()
             if hasattr(src, "close"):
                 src.close()
