@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ._native import check, ffi, lib, new_err
 from .errors import InvalidArgumentError
+from .lazy import attributes
 
 TYPE_CHECKING = False  # typing costs every command's start
 if TYPE_CHECKING:
@@ -27,13 +28,12 @@ TAPE_LEVELS = {ZLIB: 5, BZIP2: 1}
 if TYPE_CHECKING:
     Buffer = Union[bytes, bytearray, memoryview]
 else:
-    def __getattr__(name: str) -> object:
-        if name != "Buffer":  # the alias is made on first use
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def _typing_names() -> dict[str, object]:
         from typing import Union
 
-        value = globals()[name] = Union[bytes, bytearray, memoryview]
-        return value
+        return {"Buffer": Union[bytes, bytearray, memoryview]}
+
+    __getattr__ = attributes(__name__, ("Buffer",), _typing_names, globals())
 
 
 def tape_level(method: int, level: int = -1) -> int:

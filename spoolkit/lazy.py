@@ -1,10 +1,12 @@
-"""Standard-library decorators applied on first use.
+"""Standard-library decorators applied, and module attributes made, on first use.
 
 ``contextlib`` imports ``collections``, ``functools`` and ``types``: a few
 milliseconds of every command's start, for decorators that most command
 lines never call.  :func:`contextmanager` is ``contextlib.contextmanager``
 applied to the generator function on its first call, so that importing a
-module that defines context managers costs nothing of it.
+module that defines context managers costs nothing of it.  :func:`attributes`
+is a module ``__getattr__`` for names (typing aliases, names of a module not
+to load at import) that cost an import to make.
 """
 
 from __future__ import annotations
@@ -44,4 +46,18 @@ def contextmanager(func: Callable[_P, Iterator[_T]]
     return call
 
 
-__all__ = ["contextmanager"]
+def attributes(module: str, names: tuple[str, ...], make: Callable[[], dict[str, object]],
+               namespace: dict[str, object]) -> Callable[[str], object]:
+    """A module ``__getattr__`` serving ``names``: one call of ``make`` on the
+    first use of any of them makes them all, and they are kept in the module's
+    ``namespace`` (its ``globals()``), so the next use finds them there."""
+    def __getattr__(name: str) -> object:
+        if name not in names:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        namespace.update(make())
+        return namespace[name]
+
+    return __getattr__
+
+
+__all__ = ["attributes", "contextmanager"]

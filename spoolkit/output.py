@@ -27,7 +27,7 @@ import os
 import stat
 
 from .errors import ExistsError, InvalidArgumentError, WriteError
-from .lazy import contextmanager
+from .lazy import attributes, contextmanager
 
 TYPE_CHECKING = False  # typing costs every command's start
 if TYPE_CHECKING:
@@ -36,13 +36,12 @@ if TYPE_CHECKING:
 
     PathLike = Union[str, "os.PathLike[str]"]
 else:
-    def __getattr__(name: str) -> object:
-        if name != "PathLike":  # the alias is made on first use
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def _typing_names() -> dict[str, object]:
         from typing import Union
 
-        value = globals()[name] = Union[str, "os.PathLike[str]"]
-        return value
+        return {"PathLike": Union[str, "os.PathLike[str]"]}
+
+    __getattr__ = attributes(__name__, ("PathLike",), _typing_names, globals())
 
 #: temporary files are ``.NAME.spk-<random>.tmp`` beside the destination
 TEMP_TAG = ".spk-"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 import time
 
+from ..lazy import attributes
 from .stdio import (
     STDIN_NAME,
     STDIO,
@@ -39,13 +40,12 @@ if TYPE_CHECKING:
 
     from .sink import Sink as Sink
 else:
-    def __getattr__(name: str) -> object:
-        if name != "Sink":  # from .sink on first use
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def _sink_names() -> dict[str, object]:
         from .sink import Sink
 
-        globals()[name] = Sink
-        return Sink
+        return {"Sink": Sink}
+
+    __getattr__ = attributes(__name__, ("Sink",), _sink_names, globals())
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:

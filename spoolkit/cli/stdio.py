@@ -29,7 +29,7 @@ import stat
 import sys
 
 from ..errors import InvalidArgumentError, SpoolkitError, WriteError
-from ..lazy import contextmanager
+from ..lazy import attributes, contextmanager
 from ..output import atomic_output, check_destination, write_all
 
 TYPE_CHECKING = False  # typing costs every command's start
@@ -40,13 +40,12 @@ if TYPE_CHECKING:
 
     from .sink import Sink as Sink
 else:
-    def __getattr__(name: str) -> object:
-        if name != "Sink":  # from .sink on first use
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def _sink_names() -> dict[str, object]:
         from .sink import Sink
 
-        globals()[name] = Sink
-        return Sink
+        return {"Sink": Sink}
+
+    __getattr__ = attributes(__name__, ("Sink",), _sink_names, globals())
 
 STDIO = "-"
 #: how errors and results name stdin and stdout

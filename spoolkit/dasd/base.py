@@ -11,6 +11,7 @@ import os
 from .._native import check, ffi, lib, new_err
 from ..errors import AddressError, InvalidArgumentError, ReadOnlyError
 from ..geometry import CKDDevice, Fields, ckd_devices, lookup_ckd
+from ..lazy import attributes
 from ..lifetime import Finalizing
 from .track import OVERFLOW, Track, validate_image
 
@@ -24,13 +25,12 @@ if TYPE_CHECKING:
 
     TrackLike = Union[Track, bytes, bytearray, memoryview]
 else:
-    def __getattr__(name: str) -> object:
-        if name != "TrackLike":  # the alias is made on first use
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def _typing_names() -> dict[str, object]:
         from typing import Union
 
-        value = globals()[name] = Union[Track, bytes, bytearray, memoryview]
-        return value
+        return {"TrackLike": Union[Track, bytes, bytearray, memoryview]}
+
+    __getattr__ = attributes(__name__, ("TrackLike",), _typing_names, globals())
 
 
 class ScanStats(Fields):

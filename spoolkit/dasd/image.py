@@ -10,6 +10,7 @@ when it got an FBA image.
 from __future__ import annotations
 
 from ..errors import FormatError
+from ..lazy import attributes
 from .base import DasdImage
 
 TYPE_CHECKING = False  # typing costs every command's start
@@ -18,14 +19,14 @@ if TYPE_CHECKING:
     from .protocols import DiskImage as DiskImage
     from .protocols import TrackSource as TrackSource
 else:
-    def __getattr__(name: str) -> object:
-        """The protocols and ``AnyImage``, from :mod:`.protocols` on first use."""
-        if name not in ("AnyImage", "DiskImage", "TrackSource"):
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    _PROTOCOLS = ("AnyImage", "DiskImage", "TrackSource")
+
+    def _protocol_names() -> dict[str, object]:
         from . import protocols
 
-        value = globals()[name] = getattr(protocols, name)
-        return value
+        return {name: getattr(protocols, name) for name in _PROTOCOLS}
+
+    __getattr__ = attributes(__name__, _PROTOCOLS, _protocol_names, globals())
 
 
 def require_ckd(image: AnyImage, what: str) -> DasdImage:

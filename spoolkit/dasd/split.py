@@ -27,19 +27,20 @@ from __future__ import annotations
 
 import os
 
+from ..lazy import attributes
+
 TYPE_CHECKING = False  # typing costs every command's start
 if TYPE_CHECKING:
-    from typing import Optional, Union
+    from typing import Optional
 
-    PathLike = Union[str, "os.PathLike[str]"]
+    from ..output import PathLike as PathLike
 else:
-    def __getattr__(name: str) -> object:
-        if name != "PathLike":  # the alias is made on first use
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        from typing import Union
+    def _output_names() -> dict[str, object]:
+        from ..output import PathLike
 
-        value = globals()[name] = Union[str, "os.PathLike[str]"]
-        return value
+        return {"PathLike": PathLike}
+
+    __getattr__ = attributes(__name__, ("PathLike",), _output_names, globals())
 
 #: files in a split set (Hercules' CKD_MAXFILES)
 MAX_FILES = 27

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .._native import check, ffi, lib, new_err
 from ..errors import InvalidArgumentError
+from ..lazy import attributes
 
 TYPE_CHECKING = False  # typing costs every command's start
 if TYPE_CHECKING:
@@ -69,16 +70,15 @@ if TYPE_CHECKING:
     RecordSpec = Union[Record, tuple[int, Optional[BytesLike], Optional[BytesLike]],
                        tuple[int, int, int, Optional[BytesLike], Optional[BytesLike]]]
 else:
-    def __getattr__(name: str) -> object:
-        if name not in ("BytesLike", "RecordSpec"):  # the aliases are made on first use
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def _typing_names() -> dict[str, object]:
         from typing import Optional, Union
 
         b = Union[bytes, bytearray, memoryview]
-        globals().update(BytesLike=b,
-                         RecordSpec=Union[Record, tuple[int, Optional[b], Optional[b]],
-                                          tuple[int, int, int, Optional[b], Optional[b]]])
-        return globals()[name]
+        return {"BytesLike": b,
+                "RecordSpec": Union[Record, tuple[int, Optional[b], Optional[b]],
+                                    tuple[int, int, int, Optional[b], Optional[b]]]}
+
+    __getattr__ = attributes(__name__, ("BytesLike", "RecordSpec"), _typing_names, globals())
 
 
 def _check_cchh(cyl: int, head: int, what: str = "track") -> None:
