@@ -773,17 +773,15 @@ int spk_cms_vm370_build(const uint32_t *data, size_t n, const uint32_t *links, s
 
 static uint32_t ptrs_per_block(uint32_t bs, int var) { return var ? bs / 12 : bs / 4; }
 
-int64_t spk_cms_edf_ptrs(const uint8_t *buf, size_t len, uint32_t blksize, int var,
-                         uint64_t count, uint32_t maxblock, uint32_t *out, uint32_t *hirec,
-                         uint32_t *disp, spk_errinfo *err)
+/* the ``count`` pointers of one file's pointer blocks in buf[0..len); hirec and
+ * disp (V pointers' other fields) may be NULL when not wanted */
+static int64_t edf_ptrs(const uint8_t *buf, size_t len, uint32_t blksize, int var,
+                        uint64_t count, uint32_t maxblock, uint32_t *out, uint32_t *hirec,
+                        uint32_t *disp, spk_errinfo *err)
 {
     uint32_t ppb, esz;
     uint64_t i;
 
-    if (!buf || !out || (var && (!hirec || !disp)))
-        return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
-    if (blksize < 512 || blksize > 4096)
-        return spk_fail(err, SPK_EARG, -1, -1, "block size %u", blksize);
     ppb = ptrs_per_block(blksize, var);
     esz = var ? 12 : 4;
     if ((count + ppb - 1) / ppb > len / blksize)
@@ -799,12 +797,24 @@ int64_t spk_cms_edf_ptrs(const uint8_t *buf, size_t len, uint32_t blksize, int v
                             "pointer %llu names block %u, past the end of the minidisk (%u blocks)",
                             (unsigned long long)i + 1, b, maxblock);
         out[i] = b;
-        if (var) {
+        if (hirec) {
             hirec[i] = spk_be32(buf + off + 4);
             disp[i] = spk_be32(buf + off + 8);
         }
     }
     return (int64_t)count;
+}
+
+int64_t spk_cms_edf_ptrs(const uint8_t *buf, size_t len, uint32_t blksize, int var,
+                         uint64_t count, uint32_t maxblock, uint32_t *out, uint32_t *hirec,
+                         uint32_t *disp, spk_errinfo *err)
+{
+    if (!buf || !out || (var && (!hirec || !disp)))
+        return spk_fail(err, SPK_EARG, -1, -1, "missing buffer");
+    if (blksize < 512 || blksize > 4096)
+        return spk_fail(err, SPK_EARG, -1, -1, "block size %u", blksize);
+    return edf_ptrs(buf, len, blksize, var, count, maxblock, out, var ? hirec : NULL,
+                    var ? disp : NULL, err);
 }
 
 int64_t spk_cms_edf_ptrs_many(const uint8_t *buf, size_t len, uint32_t blksize, size_t nf,
@@ -820,9 +830,8 @@ int64_t spk_cms_edf_ptrs_many(const uint8_t *buf, size_t len, uint32_t blksize, 
     if (blksize < 512 || blksize > 4096)
         return spk_fail(err, SPK_EARG, -1, -1, "block size %u", blksize);
     for (f = 0; f < nf; f++) {
-        uint32_t ppb = ptrs_per_block(blksize, var[f]), esz = var[f] ? 12 : 4;
-        const uint8_t *p;
-        uint64_t i, n = count[f];
+        uint64_t n = count[f];
+        int64_t rc;
 
         *bad = f;
         if (first[f] > len / blksize || nblk[f] > len / blksize - first[f])
@@ -830,23 +839,11 @@ int64_t spk_cms_edf_ptrs_many(const uint8_t *buf, size_t len, uint32_t blksize, 
                             "file %zu: pointer blocks outside the buffer", f);
         if (ostart[f] > nout || n > nout - ostart[f])
             return spk_fail(err, SPK_EARG, -1, (int64_t)f, "room for %zu block numbers", nout);
-        if ((n + ppb - 1) / ppb > nblk[f])
-            return spk_fail(err, SPK_ETRUNC, (int64_t)(nblk[f] * blksize), -1,
-                            "%llu pointers need %llu pointer blocks, %zu bytes given",
-                            (unsigned long long)n, (unsigned long long)((n + ppb - 1) / ppb),
-                            (size_t)(nblk[f] * blksize));
-        p = buf + first[f] * blksize;
-        for (i = 0; i < n; i++) {
-            size_t off = (size_t)(i / ppb) * blksize + (size_t)(i % ppb) * esz;
-            uint32_t b = spk_be32(p + off);
-
-            if (b > maxblock)
-                return spk_fail(err, SPK_ERANGE, (int64_t)off, (int64_t)i,
-                                "pointer %llu names block %u, past the end of the minidisk "
-                                "(%u blocks)", (unsigned long long)i + 1, b, maxblock);
-            out[ostart[f] + i] = b;
-        }
-        total += (int64_t)n;
+        rc = edf_ptrs(buf + first[f] * blksize, (size_t)(nblk[f] * blksize), blksize, var[f], n,
+                      maxblock, out + ostart[f], NULL, NULL, err);
+        if (rc < 0)
+            return rc;
+        total += rc;
     }
     *bad = nf;
     return total;
